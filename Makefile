@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+
+.PHONY: run test setup lint bench clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+# A local .env with a fresh secret key and development mode; never committed.
+.env:
+	sed -e "s|^DJANGO_SECRET_KEY=.*|DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')|" .env.example > .env
+	@echo "Created .env (development mode, local sandbox). Edit it to configure."
+
+setup: $(STAMP) .env
+	scripts/ensure_packages.sh redis-server
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py ensure_local_admin
+
+run: setup
+	$(PY) scripts/devrun.py
+
+test: setup
+	scripts/ensure_packages.sh redis-server
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var/test-*.sqlite3

@@ -1,0 +1,11 @@
+"""Every periodic job, in one place.
+
+`manage.py sync_periodic_tasks` (run by `migrate` through a post-migrate hook) loads these
+into django-celery-beat. A job that already exists keeps the timing an admin gave it.
+"""
+
+# name -> (task path, every N seconds, kwargs)
+PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
+    "Check BICS health": ("core.tasks.check_bics_health", 60, {}),
+}
+
