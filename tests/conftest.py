@@ -53,3 +53,30 @@ def redis_client(redis_url):
     client.flushall()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """The BICS sandbox, a real HTTP server on a free port, for the whole session."""
+    from bics.sandbox import SandboxServer
+
+    server = SandboxServer(port=0, seed=1234)
+    server.start()
+    yield server
+    server.stop()
+
+
+SANDBOX_TOKEN = "test-account-token-0123456789"
+
+
+@pytest.fixture
+def bics_sandbox(sandbox_server, settings):
+    """Points Django's BICS settings at a freshly reset sandbox account."""
+    import requests
+
+    requests.post(sandbox_server.url.split("/api/v2/")[0] + "/_sandbox/reset", timeout=5).raise_for_status()
+    settings.BICS_API_BASE_URL = sandbox_server.url
+    settings.BICS_API_TOKEN = SANDBOX_TOKEN
+    settings.BICS_RETRIES = 1
+    settings.BICS_READ_TIMEOUT = 5
+    yield sandbox_server
