@@ -11,6 +11,7 @@ admin.site.index_title = "Administration"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("verify/", include("verify.urls")),
     path("", include("core.urls")),
 ]
 

@@ -1,0 +1,538 @@
+"""Verify services: everything that writes OTP requests or talks to BICS Verify.
+
+BICS Verify (03-voice-verify-smpp.md §2.18-2.21, full text 3745-3936):
+* Send OTP takes `channels` (failover order: "if the second channel fails, it will go to the
+  next channel until it succeeds", 3772) and a `payload`; both objects are collapsed in the
+  documentation, so their keys are our assumption (see `_send_body`).
+* Verify OTP is a GET with the id and the token in the URL, and "can only be performed once
+  for each token" (3830). Business failures come back with HTTP 200 and a `status`:
+  `failed` (unknown id), `expired`, `invalid` (wrong code), `OTP already verified` (3836-3840).
+  401 `Unauthenticated` is an authentication error of *our* account, not of the end user.
+* Search and Cancel are GETs by id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from verify import apikeys, conf, ratelimit
+from verify.masking import mask_number
+from verify.models import ApiClient, Channel, OtpRequest, OtpStatus
+
+logger = logging.getLogger(__name__)
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")  # goes into a URL path: no slashes, no dots
+
+
+# --------------------------------------------------------------------------- errors / results
+class VerifyError(Exception):
+    """A Verify operation could not be done; `code` is stable, the message is for people."""
+
+    code = "verify_error"
+    http_status = 400
+
+    def __init__(self, message: str, *, otp: OtpRequest | None = None):
+        self.otp = otp
+        super().__init__(message)
+
+
+class InvalidInput(VerifyError):
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str = ""):
+        self.field = field
+        super().__init__(message)
+
+
+class BicsUnavailable(VerifyError):
+    """BICS refused or did not answer (auth, server, network); nothing was decided."""
+
+    code = "bics_unavailable"
+    http_status = 502
+
+
+class SendFailed(BicsUnavailable):
+    code = "send_failed"
+
+
+class VerifyInProgress(VerifyError):
+    code = "verify_in_progress"
+    http_status = 409
+
+
+class VerifyResult:
+    """What a verification attempt means for the caller (one value per documented outcome)."""
+
+    VERIFIED = "verified"  # BICS `success`
+    WRONG_CODE = "wrong_code"  # BICS `invalid`
+    EXPIRED = "expired"  # BICS `expired`
+    UNKNOWN_REQUEST = "unknown_request"  # BICS `failed`: BICS does not know the id
+    ALREADY_VERIFIED = "already_verified"  # BICS `OTP already verified`
+    CANCELLED = "cancelled"  # local: the request was cancelled
+    NOT_SENT = "not_sent"  # local: the send never succeeded
+
+
+RESULT_MESSAGES = {
+    VerifyResult.VERIFIED: "The code is correct: the number is verified.",
+    VerifyResult.WRONG_CODE: "The code is wrong. This request is closed: send a new OTP.",
+    VerifyResult.EXPIRED: "The code has expired: send a new OTP.",
+    VerifyResult.UNKNOWN_REQUEST: "BICS does not know this request (invalid id): send a new OTP.",
+    VerifyResult.ALREADY_VERIFIED: "This OTP was already verified; a code can be checked only once.",
+    VerifyResult.CANCELLED: "This request was cancelled: send a new OTP.",
+    VerifyResult.NOT_SENT: "This OTP was never sent: send a new OTP.",
+}
+
+# BICS verify `status` -> (our status, result). Compared case-insensitively.
+BICS_VERIFY_STATUSES = {
+    "success": (OtpStatus.SUCCESS, VerifyResult.VERIFIED),
+    "invalid": (OtpStatus.INVALID, VerifyResult.WRONG_CODE),
+    "expired": (OtpStatus.EXPIRED, VerifyResult.EXPIRED),
+    "failed": (OtpStatus.FAILED, VerifyResult.UNKNOWN_REQUEST),
+    "otp already verified": (OtpStatus.ALREADY_VERIFIED, VerifyResult.ALREADY_VERIFIED),
+}
+
+# A closed request answers from what we stored, without asking BICS again.
+RESULT_FOR_CLOSED_STATUS = {
+    OtpStatus.SUCCESS: VerifyResult.ALREADY_VERIFIED,
+    OtpStatus.ALREADY_VERIFIED: VerifyResult.ALREADY_VERIFIED,
+    OtpStatus.INVALID: VerifyResult.WRONG_CODE,
+    OtpStatus.EXPIRED: VerifyResult.EXPIRED,
+    OtpStatus.FAILED: VerifyResult.UNKNOWN_REQUEST,
+    OtpStatus.CANCELLED: VerifyResult.CANCELLED,
+    OtpStatus.ERROR: VerifyResult.NOT_SENT,
+    OtpStatus.PENDING: VerifyResult.NOT_SENT,
+}
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    otp: OtpRequest
+    result: str
+    bics_status: str | None = None  # None when answered locally
+
+    @property
+    def verified(self) -> bool:
+        return self.result == VerifyResult.VERIFIED
+
+    @property
+    def message(self) -> str:
+        return RESULT_MESSAGES[self.result]
+
+
+# --------------------------------------------------------------------------- BICS access
+def _client():
+    from core.bics import get_client
+
+    return get_client()
+
+
+def _bics(operation: str, **kwargs) -> dict:
+    """One BICS Verify call; the answer as a dict (Verify responses are flat, no envelope)."""
+    answer = _client().call(operation, **kwargs)
+    data = getattr(answer, "data", answer)
+    if hasattr(answer, "raw") and isinstance(answer.raw, dict):
+        data = answer.raw
+    return data if isinstance(data, dict) else {}
+
+
+def _bics_errors():
+    from bics.errors import BicsError
+
+    return BicsError
+
+
+def _parse_bics_time(value) -> datetime | None:
+    """BICS timestamps are 'YYYY-MM-DD HH:MM:SS' without a zone (BICS_TIME_ZONE)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        naive = datetime.strptime(value.strip()[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=ZoneInfo(settings.BICS_TIME_ZONE))
+
+
+# --------------------------------------------------------------------------- input
+def normalise_number(raw: str) -> str:
+    """E.164 with '+', or InvalidInput. A leading 00 is accepted as the international prefix."""
+    text = (raw or "").strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+"):
+        raise InvalidInput("The number must be in international format, e.g. +32470123456.",
+                           field="number")
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"Not a phone number: {exc}.", field="number") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidInput("Not a valid phone number for its country.", field="number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_channels(channels) -> list[str]:
+    if channels in (None, "", []):
+        channels = conf.get("VERIFY_DEFAULT_CHANNELS")
+    if isinstance(channels, str):
+        channels = [c for c in channels.replace(" ", "").split(",") if c]
+    if not isinstance(channels, list | tuple) or not all(isinstance(c, str) for c in channels):
+        raise InvalidInput("channels must be a list of channel names.", field="channels")
+    out = [c.strip().lower() for c in channels]
+    allowed = set(Channel.values)
+    unknown = [c for c in out if c not in allowed]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown channel(s) {', '.join(unknown)}; use {', '.join(Channel.values)}.",
+            field="channels",
+        )
+    if len(set(out)) != len(out):
+        raise InvalidInput("A channel may appear only once.", field="channels")
+    if not out:
+        raise InvalidInput("Name at least one channel.", field="channels")
+    return out
+
+
+def _send_body(otp: OtpRequest) -> dict:
+    """The Send OTP body: channel objects in failover order, and the payload.
+
+    The item keys are not in the documentation (collapsed, 3799-3802): we send
+    `{"channel": name}` per channel plus any VERIFY_CHANNEL_OPTIONS for it (e.g. the
+    configuration made under Verify > Configuration Setup), and `payload.to` (E.164; the
+    client writes the route's notation) with our reference.
+    """
+    options = conf.get("VERIFY_CHANNEL_OPTIONS") or {}
+    channels = [{"channel": name, **(options.get(name) or {})} for name in otp.channels]
+    payload = {"to": otp.number, "reference": otp.reference or str(otp.public_id)}
+    return {"channels": channels, "payload": payload}
+
+
+# --------------------------------------------------------------------------- send
+def otp_send(
+    *,
+    number: str,
+    channels=None,
+    reference: str = "",
+    requested_by=None,
+    api_client: ApiClient | None = None,
+    idempotency_key: str = "",
+) -> OtpRequest:
+    """Sends one OTP through BICS with failover across `channels`, in that order.
+
+    With an API client and an idempotency key, repeating the call returns the first request
+    instead of sending again (and is not counted against the limits). Raises InvalidInput,
+    ratelimit.RateLimitExceeded, or SendFailed (the request is kept with status `error`).
+    """
+    number = normalise_number(number)
+    channels = normalise_channels(channels)
+    reference = (reference or "").strip()
+    idempotency_key = (idempotency_key or "").strip()
+    if len(reference) > 100 or len(idempotency_key) > 100:
+        raise InvalidInput("reference and idempotency key are at most 100 characters.")
+    if api_client is not None and idempotency_key:
+        existing = OtpRequest.objects.filter(
+            api_client=api_client, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing
+
+    ratelimit.check_number(number)
+
+    try:
+        with transaction.atomic():
+            otp = OtpRequest.objects.create(
+                number=number,
+                channels=channels,
+                reference=reference,
+                idempotency_key=idempotency_key if api_client is not None else "",
+                requested_by=requested_by,
+                api_client=api_client,
+            )
+    except IntegrityError:  # the same idempotency key, concurrently
+        return OtpRequest.objects.get(api_client=api_client, idempotency_key=idempotency_key)
+
+    BicsError = _bics_errors()
+    try:
+        answer = _bics("verify.otp.send", json=_send_body(otp))
+    except BicsError as exc:
+        otp.status = OtpStatus.ERROR
+        otp.last_error = str(exc)
+        otp.save(update_fields=["status", "last_error"])
+        logger.warning("verify send failed for %s: %s", otp.public_id, exc)
+        raise SendFailed(f"BICS did not accept the OTP: {exc}", otp=otp) from exc
+
+    bics_status = str(answer.get("status") or "").strip().lower()
+    now = timezone.now()
+    otp.bics_id = answer.get("id") or None
+    otp.foreign_id = str(answer.get("foreign_id") or "")
+    otp.expires_at = _parse_bics_time(answer.get("expire_at")) or now + timedelta(
+        seconds=conf.get("VERIFY_DEFAULT_TTL_SECONDS")
+    )
+    if bics_status == "sent" and otp.bics_id:
+        otp.status = OtpStatus.SENT
+        otp.last_error = ""
+    else:
+        otp.status = OtpStatus.ERROR
+        otp.last_error = f"BICS answered status {answer.get('status')!r} without an id we can use."
+    otp.save(update_fields=["bics_id", "foreign_id", "expires_at", "status", "last_error"])
+    if otp.status == OtpStatus.ERROR:
+        raise SendFailed(otp.last_error, otp=otp)
+    return otp
+
+
+# --------------------------------------------------------------------------- verify
+def validate_token(token: str) -> str:
+    token = (token or "").strip()
+    if not TOKEN_RE.match(token):
+        raise InvalidInput("The code must be 1 to 16 letters or digits.", field="code")
+    return token
+
+
+def apply_verify_status(otp: OtpRequest, bics_status: str) -> VerifyOutcome:
+    """Records what BICS answered to a verification and says what it means."""
+    key = (bics_status or "").strip().lower()
+    if key not in BICS_VERIFY_STATUSES:
+        otp.last_error = f"BICS answered an undocumented verify status {bics_status!r}."
+        otp.verify_attempts = max(0, otp.verify_attempts - 1)  # nothing decided: allow a retry
+        otp.save(update_fields=["last_error", "verify_attempts"])
+        raise BicsUnavailable(otp.last_error, otp=otp)
+    status, result = BICS_VERIFY_STATUSES[key]
+    otp.status = status
+    otp.last_error = ""
+    fields = ["status", "last_error"]
+    if status == OtpStatus.SUCCESS:
+        otp.verified_at = timezone.now()
+        fields.append("verified_at")
+    otp.save(update_fields=fields)
+    return VerifyOutcome(otp, result, bics_status)
+
+
+def otp_verify(*, otp: OtpRequest, token: str) -> VerifyOutcome:
+    """Checks the user's code once. A wrong code closes the request (documented: once per token).
+
+    A closed request answers from what is stored, without a BICS call. Raises InvalidInput,
+    VerifyInProgress (another check of the same request is under way) or BicsUnavailable
+    (nothing decided; the check may be repeated).
+    """
+    token = validate_token(token)
+    otp.refresh_from_db()
+    if otp.status != OtpStatus.SENT:
+        return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS[otp.status])
+    if otp.expires_at and otp.expires_at <= timezone.now():
+        OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT).update(status=OtpStatus.EXPIRED)
+        otp.refresh_from_db()
+        return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS.get(otp.status, VerifyResult.EXPIRED))
+
+    # Claim the one verification: only one caller gets past this line per request.
+    claimed = OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT, verify_attempts=0).update(
+        verify_attempts=F("verify_attempts") + 1
+    )
+    otp.refresh_from_db()
+    if not claimed:
+        if otp.status != OtpStatus.SENT:
+            return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS[otp.status])
+        raise VerifyInProgress("This request is being checked already.", otp=otp)
+
+    BicsError = _bics_errors()
+    from bics.errors import BicsAuthError, BicsNotFound
+
+    try:
+        answer = _bics("verify.otp.verify", path_params={"id": otp.bics_id, "token": token})
+    except BicsNotFound:
+        return apply_verify_status(otp, "failed")
+    except BicsError as exc:
+        return _reconcile_failed_verify(otp, exc, auth=isinstance(exc, BicsAuthError))
+    return apply_verify_status(otp, str(answer.get("status") or ""))
+
+
+def _reconcile_failed_verify(otp: OtpRequest, exc, *, auth: bool) -> VerifyOutcome:
+    """No verify answer: did BICS verify it anyway? Search tells; otherwise allow a retry."""
+    if not auth:
+        try:
+            otp_search(otp=otp)
+        except VerifyError:
+            pass
+        otp.refresh_from_db()
+        if otp.status != OtpStatus.SENT:
+            return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS[otp.status])
+    otp.verify_attempts = max(0, otp.verify_attempts - 1)
+    otp.last_error = str(exc)
+    otp.save(update_fields=["verify_attempts", "last_error"])
+    message = (
+        "BICS refused our credentials (401 Unauthenticated): check BICS_API_TOKEN."
+        if auth
+        else f"BICS did not answer the check: {exc}"
+    )
+    logger.warning("verify check failed for %s: %s", otp.public_id, exc)
+    raise BicsUnavailable(message, otp=otp) from exc
+
+
+# --------------------------------------------------------------------------- search / cancel
+# Search statuses we adopt. `success` is ambiguous in the documentation (§4 item 23): it is
+# read as "verified" only when we did ask BICS to verify (a lost answer, reconciled).
+SEARCH_CLOSING_STATUSES = {
+    "expired": OtpStatus.EXPIRED,
+    "invalid": OtpStatus.INVALID,
+    "failed": OtpStatus.FAILED,
+    "otp already verified": OtpStatus.ALREADY_VERIFIED,
+    "cancelled": OtpStatus.CANCELLED,
+    "canceled": OtpStatus.CANCELLED,
+    "verified": OtpStatus.SUCCESS,
+}
+
+
+def otp_search(*, otp: OtpRequest) -> dict:
+    """Asks BICS for the state of a past or current request; records it; returns the answer."""
+    if not otp.bics_id:
+        raise VerifyError("This request never reached BICS: there is nothing to search.", otp=otp)
+    BicsError = _bics_errors()
+    from bics.errors import BicsNotFound
+
+    try:
+        answer = _bics("verify.otp.search", path_params={"id": otp.bics_id})
+    except BicsNotFound as exc:
+        otp.last_error = str(exc)
+        otp.checked_at = timezone.now()
+        otp.save(update_fields=["last_error", "checked_at"])
+        raise VerifyError("BICS does not know this request.", otp=otp) from exc
+    except BicsError as exc:
+        otp.last_error = str(exc)
+        otp.save(update_fields=["last_error"])
+        raise BicsUnavailable(f"BICS search failed: {exc}", otp=otp) from exc
+
+    otp.last_search = answer
+    otp.checked_at = timezone.now()
+    fields = ["last_search", "checked_at"]
+    expires = _parse_bics_time(answer.get("expire_at"))
+    if expires:
+        otp.expires_at = expires
+        fields.append("expires_at")
+    if answer.get("reference") and not otp.foreign_id:
+        otp.foreign_id = str(answer["reference"])
+        fields.append("foreign_id")
+    key = str(answer.get("status") or "").strip().lower()
+    if otp.status == OtpStatus.SENT:
+        new = SEARCH_CLOSING_STATUSES.get(key)
+        if key == "success" and otp.verify_attempts > 0:
+            new = OtpStatus.SUCCESS
+        if new:
+            otp.status = new
+            fields.append("status")
+            if new == OtpStatus.SUCCESS:
+                otp.verified_at = timezone.now()
+                fields.append("verified_at")
+    otp.save(update_fields=fields)
+    return answer
+
+
+def otp_cancel(*, otp: OtpRequest) -> bool:
+    """Cancels an open request at BICS. False when it was already closed (nothing to do)."""
+    otp.refresh_from_db()
+    if otp.status != OtpStatus.SENT:
+        return False
+    BicsError = _bics_errors()
+    try:
+        answer = _bics("verify.otp.cancel", path_params={"id": otp.bics_id})
+    except BicsError as exc:
+        otp.last_error = str(exc)
+        otp.save(update_fields=["last_error"])
+        raise BicsUnavailable(f"BICS could not cancel the request: {exc}", otp=otp) from exc
+    key = str(answer.get("status") or "").strip().lower()
+    if key != "success":
+        otp.last_error = f"BICS answered {answer.get('status')!r} to the cancel."
+        otp.save(update_fields=["last_error"])
+        raise VerifyError(otp.last_error, otp=otp)
+    updated = OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT).update(
+        status=OtpStatus.CANCELLED, cancelled_at=timezone.now(), last_error=""
+    )
+    otp.refresh_from_db()
+    return bool(updated)
+
+
+# --------------------------------------------------------------------------- periodic
+PENDING_GRACE = timedelta(minutes=10)
+
+
+def otp_mark_expired(*, now: datetime | None = None) -> int:
+    """Marks sent requests past their expiry as expired; sends that never got an answer as errors."""
+    now = now or timezone.now()
+    expired = OtpRequest.objects.filter(status=OtpStatus.SENT, expires_at__lte=now).update(
+        status=OtpStatus.EXPIRED
+    )
+    OtpRequest.objects.filter(status=OtpStatus.PENDING, created_at__lte=now - PENDING_GRACE).update(
+        status=OtpStatus.ERROR, last_error="No answer from BICS was recorded for this send."
+    )
+    return expired
+
+
+def otp_mask_old_numbers(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Masks for good the numbers of requests older than VERIFY_NUMBER_RETENTION_DAYS."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=conf.get("VERIFY_NUMBER_RETENTION_DAYS"))
+    masked = 0
+    while True:
+        batch = list(
+            OtpRequest.objects.filter(created_at__lt=cutoff, number_masked_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "number")[:batch_size]
+        )
+        if not batch:
+            return masked
+        with transaction.atomic():
+            for pk, number in batch:
+                OtpRequest.objects.filter(pk=pk).update(number=mask_number(number), number_masked_at=now)
+        masked += len(batch)
+
+
+# --------------------------------------------------------------------------- API clients
+def api_client_create(*, name: str, created_by=None) -> tuple[ApiClient, str]:
+    """A new API client and its key. The key is returned once and only its hash is stored."""
+    key = apikeys.generate()
+    client = ApiClient.objects.create(
+        name=name, key_prefix=key.prefix, key_salt=key.salt, key_hash=key.hash, created_by=created_by
+    )
+    return client, key.raw
+
+
+def api_client_set_key(*, client: ApiClient) -> str:
+    """Gives an unsaved or existing client a fresh key (the old one stops working)."""
+    key = apikeys.generate()
+    client.key_prefix, client.key_salt, client.key_hash = key.prefix, key.salt, key.hash
+    client.save()
+    return key.raw
+
+
+def api_client_revoke(*, client: ApiClient) -> bool:
+    return bool(
+        ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    )
+
+
+class AuthenticationFailed(Exception):
+    pass
+
+
+def api_client_authenticate(raw_key: str) -> ApiClient:
+    """The active client owning `raw_key`, or AuthenticationFailed with a reason."""
+    if not raw_key:
+        raise AuthenticationFailed("Missing API key: send 'Authorization: Bearer <key>' or 'X-Api-Key'.")
+    parts = apikeys.split(raw_key)
+    client = ApiClient.objects.filter(key_prefix=parts[0]).first() if parts else None
+    if client is None or not apikeys.matches(parts[1], client.key_salt, client.key_hash):
+        raise AuthenticationFailed("Invalid API key.")
+    if client.revoked_at is not None:
+        raise AuthenticationFailed("This API key has been revoked.")
+    now = timezone.now()
+    if client.last_used_at is None or now - client.last_used_at > timedelta(seconds=60):
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        client.last_used_at = now
+    return client
