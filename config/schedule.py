@@ -7,6 +7,8 @@ into django-celery-beat. A job that already exists keeps the timing an admin gav
 # name -> (task path, every N seconds, kwargs)
 PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
     "Check BICS health": ("core.tasks.check_bics_health", 60, {}),
+    "Pull sender and template statuses": ("messaging.tasks.pull_statuses", 300, {}),
+    "Pull pricing and account balance": ("messaging.tasks.pull_pricing", 3600, {}),
     "Verify: mark expired OTP requests": ("verify.tasks.mark_expired_otp_requests", 60, {}),
     "Verify: mask old OTP numbers": ("verify.tasks.mask_old_otp_numbers", 3600, {}),
 }

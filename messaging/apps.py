@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = "Messaging"
+
+    def ready(self):
+        from messaging.sync_adapters import register_all
+
+        register_all()

@@ -1,0 +1,418 @@
+"""The generic BICS sync service: one push and one pull for every synced model.
+
+Every model that mirrors a BICS resource inherits ``core.models.SyncedModel`` (``bics_id``,
+``sync_state``, ``synced_at``, ``sync_error``) and registers a small **adapter** here. Nothing
+per model is copied: the walk over pages, the upsert by ``bics_id``, the conflict and failure
+rules and the result counting live in this module only.
+
+Writing an adapter (contacts, voice... do the same as ``messaging/sync_adapters.py``)::
+
+    from core.sync import SyncAdapter, register
+
+    class TagAdapter(SyncAdapter):
+        resource = "tags"                    # the key of `manage.py bics_sync tags`
+        model = Tag                          # a SyncedModel subclass
+        routes = {"list": "contacts.tags.list", "create": "contacts.tags.create",
+                  "update": "contacts.tags.update", "delete": "contacts.tags.delete"}
+
+        def to_payload(self, obj, *, action):     # our record -> request body ("create"/"update")
+            return {"name": obj.name}
+
+        def from_payload(self, data):             # one BICS item -> {model field: value}
+            return {"name": data["name"]}
+
+    register(TagAdapter())                   # in your AppConfig.ready()
+
+Optional hooks (see ``SyncAdapter``): ``queryset()`` narrows the records of this adapter
+(e.g. one channel of a shared model), ``list_params()`` adds filters to the list call,
+``path_params(obj)`` names the ``{id}`` of item routes, ``find_unlinked(values)`` links a
+pulled item to a local record that was never pushed (no duplicates), ``can_push(obj)``
+returns a reason to skip a record, ``after_pull(obj, changed)`` reacts to pulled changes,
+``replace_on_update`` says that the API has no edit (WhatsApp templates: delete + create).
+Several adapters may share one resource name (templates for SMS, WhatsApp and Viber).
+
+Rules (DESIGN.md "Sync rules"):
+
+* **push** creates records without ``bics_id``, updates records that are ``dirty``,
+  ``failed`` or ``never`` synced, and leaves ``synced`` ones alone (``unchanged``);
+  ``push_delete(obj)`` deletes at BICS first and locally only when BICS agreed.
+* **pull** walks every page, upserts by ``bics_id``; it never deletes a local record (an
+  opt-out must never vanish because a list came back short) and never overwrites a record
+  that is ``dirty`` (changed here, not pushed): that is reported as a **conflict**.
+* A BICS refusal never loses local data: the record keeps its fields, gets
+  ``sync_state=failed`` and ``sync_error``, and is listed in ``failed`` with the reason.
+* Records written by a pull are saved through ``QuerySet.update`` or with ``_from_sync``
+  set, so signals and admin code do not mark them dirty again.
+
+The result is a ``SyncResult`` (created, updated, deleted, unchanged, conflicts, failed,
+each failure and conflict as ``(record, reason)``), turned into a dict for Celery and the
+admin message by ``as_dict()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from core.models import SyncState
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "SyncAdapter",
+    "SyncResult",
+    "adapters_for",
+    "bics_iterate",
+    "bics_request",
+    "pull",
+    "push",
+    "push_delete",
+    "register",
+    "registry",
+    "resources",
+]
+
+
+# --------------------------------------------------------------------------- BICS access
+def _client():
+    from core.bics import get_client
+
+    return get_client()
+
+
+def bics_request(route: str, *, path: dict | None = None, json: dict | None = None,
+                 params: dict | None = None) -> Any:
+    """One call through the shared client; returns the response ``data``."""
+    return _client().call(route, path_params=path or None, json=json, params=params).data
+
+
+def bics_iterate(route: str, *, params: dict | None = None) -> Iterator[dict]:
+    """Every item of a list route, walking all pages (the client follows links/meta)."""
+    yield from _client().iterate(route, params=params)
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+# --------------------------------------------------------------------------- result
+@dataclass
+class SyncResult:
+    resource: str = ""
+    direction: str = ""
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    deleted: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)  # [(record, reason)]
+    failed: list = field(default_factory=list)  # [(record or None, reason)]
+
+    COUNTED: ClassVar = ("created", "updated", "deleted", "unchanged", "conflicts", "failed")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in self.COUNTED}
+
+    def merge(self, other: SyncResult) -> SyncResult:
+        for name in self.COUNTED:
+            getattr(self, name).extend(getattr(other, name))
+        return self
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {name}" for name, n in self.counts().items())
+        text = f"{self.direction.capitalize()} {self.resource}: {counts}."
+        problems = [f"{_label(r)}: {reason}" for r, reason in self.failed + self.conflicts]
+        if problems:
+            shown = problems[:10]
+            more = f" (+{len(problems) - 10} more)" if len(problems) > 10 else ""
+            text += " " + "; ".join(shown) + more
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "resource": self.resource,
+            "direction": self.direction,
+            "counts": self.counts(),
+            "failed": [[_label(r), reason] for r, reason in self.failed],
+            "conflicts": [[_label(r), reason] for r, reason in self.conflicts],
+            "summary": self.summary(),
+        }
+
+
+def _label(record) -> str:
+    if record is None:
+        return "(list)"
+    if isinstance(record, models.Model):
+        return f"{record._meta.verbose_name} #{record.pk} {record}"
+    return str(record)
+
+
+# --------------------------------------------------------------------------- adapters
+class SyncAdapter:
+    """How one model (or one slice of it) maps to one BICS resource. Subclass and register."""
+
+    resource: str = ""
+    model: type[models.Model] | None = None
+    # route names from bics/routes.py: "list", "create", "update", "delete" (any may be absent)
+    routes: ClassVar[dict[str, str]] = {}
+    id_field: str = "id"  # the key of BICS's id in an item
+    replace_on_update: bool = False  # no edit in the API: delete + create
+
+    # -- required
+    def to_payload(self, obj, *, action: str) -> dict:
+        raise NotImplementedError
+
+    def from_payload(self, data: dict) -> dict:
+        raise NotImplementedError
+
+    # -- optional hooks
+    def queryset(self) -> models.QuerySet:
+        return self.model._default_manager.all()
+
+    def list_params(self) -> dict | None:
+        return None
+
+    def path_params(self, obj) -> dict:
+        return {"id": obj.bics_id}
+
+    def bics_id_of(self, data: dict) -> str | None:
+        value = data.get(self.id_field) if isinstance(data, dict) else None
+        return None if value in (None, "") else str(value)
+
+    def find_unlinked(self, values: dict):
+        """A local record without bics_id that this pulled item is (avoids duplicates)."""
+        return None
+
+    def can_push(self, obj) -> str | None:
+        """A reason not to push ``obj`` now (reported as failed), or None."""
+        return None
+
+    def from_payload_server_fields(self, data: dict) -> dict:
+        """The part of from_payload that BICS decides (status, timestamps...); default none."""
+        return {}
+
+    def after_pull(self, obj, changed: list[str]) -> None:
+        """Called after a pulled item changed ``obj`` (e.g. a template's content)."""
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.resource}>"
+
+
+_registry: dict[str, list[SyncAdapter]] = {}
+
+
+def register(adapter: SyncAdapter) -> SyncAdapter:
+    """Register an adapter under its resource name (idempotent per adapter class)."""
+    if not adapter.resource or adapter.model is None:
+        raise ValueError(f"{adapter!r} needs a resource and a model")
+    items = _registry.setdefault(adapter.resource, [])
+    items[:] = [a for a in items if type(a) is not type(adapter)] + [adapter]
+    return adapter
+
+
+def registry() -> dict[str, list[SyncAdapter]]:
+    return _registry
+
+
+def resources() -> list[str]:
+    return list(_registry)
+
+
+def adapters_for(resource: str) -> list[SyncAdapter]:
+    if resource not in _registry:
+        raise KeyError(f"unknown sync resource {resource!r}; known: {', '.join(_registry)}")
+    return _registry[resource]
+
+
+def adapter_for_record(obj) -> SyncAdapter:
+    """The adapter whose queryset holds ``obj`` (several may share a model)."""
+    for items in _registry.values():
+        for adapter in items:
+            if adapter.model is type(obj) and adapter.queryset().filter(pk=obj.pk).exists():
+                return adapter
+    raise KeyError(f"no sync adapter for {obj!r}")
+
+
+def adapters_for_model(model) -> list[SyncAdapter]:
+    return [a for items in _registry.values() for a in items if a.model is model]
+
+
+# --------------------------------------------------------------------------- push
+def _mark_failed(obj, reason: str) -> None:
+    type(obj)._default_manager.filter(pk=obj.pk).update(sync_state=SyncState.FAILED, sync_error=reason)
+    obj.sync_state, obj.sync_error = SyncState.FAILED, reason
+
+
+def _mark_synced(obj, extra_fields: Iterable[str] = ()) -> None:
+    obj.sync_state, obj.sync_error, obj.synced_at = SyncState.SYNCED, "", timezone.now()
+    obj._from_sync = True
+    obj.save(update_fields=["bics_id", "sync_state", "sync_error", "synced_at", *extra_fields])
+
+
+def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
+    reason = adapter.can_push(obj)
+    if reason:
+        _mark_failed(obj, reason)
+        result.failed.append((obj, reason))
+        return
+    if obj.bics_id and obj.sync_state == SyncState.SYNCED:
+        result.unchanged.append(obj)
+        return
+    action = "update" if obj.bics_id else "create"
+    try:
+        if action == "update" and (adapter.replace_on_update or "update" not in adapter.routes):
+            # No edit in the API: delete the old one, create it again.
+            bics_request(adapter.routes["delete"], path=adapter.path_params(obj))
+            obj.bics_id = None
+            action = "create"
+        if action == "create":
+            data = bics_request(adapter.routes["create"], json=adapter.to_payload(obj, action="create"))
+            new_id = adapter.bics_id_of(data) if isinstance(data, dict) else None
+            if not new_id:
+                raise ValueError(f"BICS created the record but returned no {adapter.id_field!r}")
+            obj.bics_id = new_id
+        else:
+            data = bics_request(adapter.routes["update"], path=adapter.path_params(obj),
+                                json=adapter.to_payload(obj, action="update"))
+    except Exception as exc:  # any refusal: keep local data, record the reason
+        log.warning("sync push %s %s failed: %s", adapter.resource, obj.pk, exc)
+        if action == "create" and obj.bics_id is None:
+            type(obj)._default_manager.filter(pk=obj.pk).update(bics_id=None)
+        _mark_failed(obj, _reason(exc))
+        result.failed.append((obj, _reason(exc)))
+        return
+    server = adapter.from_payload_server_fields(data) if isinstance(data, dict) else {}
+    for name, value in server.items():
+        setattr(obj, name, value)
+    _mark_synced(obj, server.keys())
+    (result.created if action == "create" else result.updated).append(obj)
+
+
+def push(resource: str, queryset: models.QuerySet | None = None) -> SyncResult:
+    """Push every record of ``resource`` (or only those in ``queryset``)."""
+    result = SyncResult(resource=resource, direction="push")
+    for adapter in adapters_for(resource):
+        records = adapter.queryset()
+        if queryset is not None:
+            if queryset.model is not adapter.model:
+                continue
+            records = records.filter(pk__in=queryset.values("pk"))
+        for obj in records.order_by("pk").iterator(chunk_size=500):
+            push_one(adapter, obj, result)
+    return result
+
+
+def push_delete(obj, *, adapter: SyncAdapter | None = None, result: SyncResult | None = None) -> SyncResult:
+    """Delete at BICS first, then locally. A refusal keeps the record (failed + reason)."""
+    adapter = adapter or adapter_for_record(obj)
+    result = result or SyncResult(resource=adapter.resource, direction="push")
+    if obj.bics_id:
+        try:
+            bics_request(adapter.routes["delete"], path=adapter.path_params(obj))
+        except Exception as exc:
+            from bics.errors import BicsNotFound
+
+            if not isinstance(exc, BicsNotFound):  # already gone at BICS: fine
+                _mark_failed(obj, _reason(exc))
+                result.failed.append((obj, _reason(exc)))
+                return result
+    label = _label(obj)
+    obj.delete()
+    result.deleted.append(label)
+    return result
+
+
+# --------------------------------------------------------------------------- pull
+def _differs(obj, values: dict) -> list[str]:
+    changed = []
+    for name, value in values.items():
+        if isinstance(value, models.Model):
+            current, value = getattr(obj, f"{name}_id", None), value.pk
+        else:
+            current = getattr(obj, name)
+        if current != value:
+            changed.append(name)
+    return changed
+
+
+def pull_item(adapter: SyncAdapter, data: dict, result: SyncResult, seen: set) -> None:
+    bics_id = adapter.bics_id_of(data)
+    if not bics_id:
+        result.failed.append((None, f"item without {adapter.id_field!r}: {data!r}"[:300]))
+        return
+    seen.add(bics_id)
+    try:
+        values = adapter.from_payload(data)
+    except Exception as exc:
+        result.failed.append((f"{adapter.resource} {bics_id}", f"unreadable item: {_reason(exc)}"))
+        return
+    obj = adapter.queryset().filter(bics_id=bics_id).first() or adapter.find_unlinked(values)
+    now = timezone.now()
+    if obj is None:
+        obj = adapter.model(**values, bics_id=bics_id, sync_state=SyncState.SYNCED, synced_at=now)
+        obj._from_sync = True
+        try:
+            with transaction.atomic():
+                obj.save()
+        except Exception as exc:
+            result.failed.append((f"{adapter.resource} {bics_id}", _reason(exc)))
+            return
+        result.created.append(obj)
+        return
+    if obj.sync_state == SyncState.DIRTY:
+        result.conflicts.append(
+            (obj, "changed here and not pushed; BICS has its own version (push or discard first)")
+        )
+        return
+    changed = _differs(obj, values)
+    if not changed and obj.bics_id == bics_id and obj.sync_state == SyncState.SYNCED:
+        type(obj)._default_manager.filter(pk=obj.pk).update(synced_at=now)
+        result.unchanged.append(obj)
+        return
+    for name, value in values.items():
+        setattr(obj, name, value)
+    obj.bics_id, obj.sync_state, obj.sync_error, obj.synced_at = bics_id, SyncState.SYNCED, "", now
+    obj._from_sync = True
+    try:
+        with transaction.atomic():
+            obj.save()
+            adapter.after_pull(obj, changed)
+    except Exception as exc:
+        result.failed.append((obj, _reason(exc)))
+        return
+    result.updated.append(obj)
+
+
+def pull(resource: str) -> SyncResult:
+    """Pull every page of ``resource`` from BICS and upsert locally by ``bics_id``."""
+    result = SyncResult(resource=resource, direction="pull")
+    for adapter in adapters_for(resource):
+        if "list" not in adapter.routes:
+            continue
+        seen: set[str] = set()
+        try:
+            for data in bics_iterate(adapter.routes["list"], params=adapter.list_params()):
+                pull_item(adapter, data, result, seen)
+        except Exception as exc:
+            log.warning("sync pull %s failed: %s", adapter.resource, exc)
+            result.failed.append((f"{adapter.resource} list ({adapter.routes['list']})", _reason(exc)))
+    return result
+
+
+def run(resource: str, direction: str) -> SyncResult:
+    """``resource`` may be "all": every registered resource, in registration order."""
+    if direction not in ("push", "pull"):
+        raise ValueError("direction is push or pull")
+    names = resources() if resource == "all" else [resource]
+    total = SyncResult(resource=resource, direction=direction)
+    for name in names:
+        total.merge(push(name) if direction == "push" else pull(name))
+    return total

@@ -1,0 +1,1 @@
+"""Everything in messaging that writes or talks to BICS (HackSoft-style services)."""

@@ -1,0 +1,31 @@
+"""Celery tasks: thin (ids in, one service call)."""
+
+from celery import shared_task
+
+from messaging.models import SyncRun
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def run_sync(run_id: int, ids: list[int] | None = None, model_label: str = "") -> dict:
+    from messaging.services.sync import sync_run_execute
+
+    run = sync_run_execute(run=SyncRun.objects.get(pk=run_id), ids=ids, model_label=model_label)
+    return {"state": run.state, "counts": run.counts}
+
+
+@shared_task(soft_time_limit=600, time_limit=660)
+def pull_statuses() -> dict:
+    """Beat: keep sender and template statuses current."""
+    from core import sync
+
+    return {name: sync.pull(name).counts() for name in ("senders", "templates")}
+
+
+@shared_task(soft_time_limit=600, time_limit=660,
+             autoretry_for=(ConnectionError,), retry_backoff=True, retry_jitter=True, max_retries=3)
+def pull_pricing() -> dict:
+    from messaging.services.pricing import balance_pull, pricing_pull
+
+    seen = pricing_pull()
+    balance = balance_pull()
+    return {"prices": seen, "balance": str(balance) if balance else None}
