@@ -7,7 +7,7 @@ PERMISSION = "verify.view_full_numbers"
 
 
 def mask_number(number: str) -> str:
-    """'+32470123456' -> '+32•••••••456': country prefix and the last three digits stay.
+    """'+32470123456' -> '+32••••••456': country prefix and the last three digits stay.
 
     Idempotent: a masked number masks to itself.
     """
