@@ -1,0 +1,1 @@
+"""Everything in `contacts` that writes or talks to BICS."""

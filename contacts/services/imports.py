@@ -1,0 +1,332 @@
+"""`contacts_import`: a file of contacts into the database, streaming and in bulk.
+
+The main process reads rows and writes; a small process pool (one worker per core) parses
+and validates chunks meanwhile (`rowparse.parse_chunk`). Each chunk is written in one
+transaction: contacts upserted by phone number (`INSERT ... ON CONFLICT (phone) DO UPDATE`,
+on SQLite and PostgreSQL alike), tags linked, rejected rows stored, progress updated.
+A file that cannot be read as a whole is refused by `reader.open_source` before anything
+is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contacts.models import Contact, ContactImport, ContactImportRejection, ImportState, Tag
+from contacts.services.reader import ImportRefused, Source, open_source
+from contacts.services.rowparse import parse_chunk
+from core.models import SyncState
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ImportRefused", "ImportResult", "contacts_import", "contacts_import_file"]
+
+CHUNK_ROWS = 5000
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # smaller files parse faster in-process
+PROGRESS_EVERY_S = 0.5
+_IN_CHUNK = 500
+SQLITE_CACHE_KB = 128 * 1024  # values per IN (...) list
+
+
+@dataclass
+class ImportResult:
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    rejected: int = 0
+    rejections: list = field(default_factory=list)  # (line, reason), capped
+    description: str = ""
+
+
+def contacts_import_file(
+    *,
+    path: str,
+    default_country: str = "",
+    tag: str = "",
+    user=None,
+    original_name: str = "",
+    workers: int | None = None,
+) -> tuple[ContactImport, ImportResult]:
+    """Checks the file first (raises ImportRefused, writing nothing), then imports it."""
+    source = open_source(path)
+    contact_import = ContactImport.objects.create(
+        original_name=original_name or os.path.basename(path),
+        created_by=user,
+        default_country=default_country.upper(),
+        tag=tag,
+        bytes_total=source.size,
+    )
+    result = contacts_import(contact_import=contact_import, path=path, source=source, workers=workers)
+    return contact_import, result
+
+
+def contacts_import(
+    *,
+    contact_import: ContactImport,
+    path: str | None = None,
+    source: Source | None = None,
+    workers: int | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    keep_rejections: int = 10_000,
+) -> ImportResult:
+    """Runs one import to the end; the import row carries state, counters and rejections.
+
+    Safe to run again on a failed or interrupted import: contacts are upserted by number.
+    """
+    path = path or contact_import.file.path
+    now = timezone.now()
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        state=ImportState.RUNNING, started_at=now, error=""
+    )
+    ContactImportRejection.objects.filter(contact_import=contact_import).delete()
+    try:
+        source = source or open_source(path)
+    except ImportRefused as exc:
+        _finish(contact_import, state=ImportState.FAILED, error=str(exc))
+        raise
+    ContactImport.objects.filter(pk=contact_import.pk).update(bytes_total=source.size)
+    spec = dict(source.spec, default_country=contact_import.default_country or None)
+    writer = _Writer(contact_import, tag=contact_import.tag, keep_rejections=keep_rejections)
+    writer.result.description = source.description
+    if workers is None:
+        workers = (os.cpu_count() or 1) if source.size >= PARALLEL_MIN_BYTES else 0
+    try:
+        chunks = _chunks(source.rows(), chunk_rows)
+        pool = _start_pool(workers) if workers > 0 else None
+        if pool is None:
+            for rows in chunks:
+                writer.write(parse_chunk(rows, spec), len(rows), source.position)
+        else:
+            with pool:
+                pending: deque = deque()
+                for rows in chunks:
+                    pending.append((pool.submit(parse_chunk, rows, spec), len(rows), source.position))
+                    if len(pending) > workers * 2:
+                        future, count, position = pending.popleft()
+                        writer.write(future.result(), count, position)
+                while pending:
+                    future, count, position = pending.popleft()
+                    writer.write(future.result(), count, position)
+    except Exception as exc:
+        logger.exception("contact import %s failed", contact_import.pk)
+        writer.flush_progress(force=True)
+        _finish(contact_import, state=ImportState.FAILED, error=f"Import stopped: {exc}")
+        raise
+    result = writer.finish(source.size)
+    _finish(contact_import, state=ImportState.DONE)
+    return result
+
+
+def _finish(contact_import: ContactImport, *, state: str, error: str = "") -> None:
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        state=state, error=error, finished_at=timezone.now()
+    )
+    contact_import.refresh_from_db()
+
+
+def _chunks(rows, size):
+    rows = iter(rows)
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def _start_pool(workers: int):
+    # "spawn" is safe with threads around (web server, Celery); it re-imports __main__,
+    # which must then be a real file (not stdin or -c), else "fork" is the only choice.
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+    method = "spawn" if os.path.isfile(main_file) else "fork"
+    try:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    except (OSError, AssertionError, ValueError):  # e.g. inside a daemonic process
+        logger.warning("no process pool for the contact import; parsing in-process")
+        return None
+
+
+class _Writer:
+    """Writes parsed chunks, one transaction each, and keeps the import's counters."""
+
+    def __init__(self, contact_import: ContactImport, *, tag: str, keep_rejections: int):
+        self.contact_import = contact_import
+        self.result = ImportResult()
+        self.valid = 0
+        self.keep_rejections = keep_rejections
+        self.position = 0
+        self.last_progress = 0.0
+        self.tag_ids: dict[str, int] = {}
+        self.global_tag = tag.strip()
+        self.vendor = connection.vendor
+        self.contact_table = Contact._meta.db_table
+        self.through = Contact.tags.through._meta.db_table
+        self.upsert_sql = self._upsert_sql()
+        if self.vendor == "sqlite":
+            # A bigger page cache keeps the phone index in memory during a large import.
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+
+    # --- SQL ---------------------------------------------------------------------------
+    def _upsert_sql(self) -> str:
+        q = connection.ops.quote_name
+        table = q(self.contact_table)
+        columns = [
+            "phone", "country", "identity", "email", "first_name", "last_name", "company",
+            "postal_code", "birth_date", "gender", "attributes", "source_import_id",
+            "created_at", "updated_at", "sync_state", "sync_error",
+        ]  # fmt: skip
+        placeholders = ", ".join(["%s"] * len(columns))
+        texts = ["identity", "email", "first_name", "last_name", "company", "postal_code", "gender"]
+        sets, changed = [], []
+        for name in texts:
+            col, new = f"{table}.{q(name)}", f"EXCLUDED.{q(name)}"
+            sets.append(f"{q(name)} = CASE WHEN {new} <> '' THEN {new} ELSE {col} END")
+            changed.append(f"({new} <> '' AND {new} <> {col})")
+        bd, new_bd = f"{table}.{q('birth_date')}", f"EXCLUDED.{q('birth_date')}"
+        sets.append(f"{q('birth_date')} = COALESCE({new_bd}, {bd})")
+        changed.append(f"({new_bd} IS NOT NULL AND ({bd} IS NULL OR {new_bd} <> {bd}))")
+        attrs, new_attrs = f"{table}.{q('attributes')}", f"EXCLUDED.{q('attributes')}"
+        if self.vendor == "postgresql":
+            merged, current = f"({attrs} || {new_attrs})", attrs
+        else:
+            merged, current = f"json_patch({attrs}, {new_attrs})", f"json({attrs})"
+        sets.append(f"{q('attributes')} = {merged}")
+        changed.append(f"{merged} <> {current}")
+        sets.append(f"{q('country')} = EXCLUDED.{q('country')}")
+        sets.append(f"{q('updated_at')} = EXCLUDED.{q('updated_at')}")
+        # Edited here after a sync: it needs a push again. Never synced stays "never".
+        state = f"{table}.{q('sync_state')}"
+        sets.append(
+            f"{q('sync_state')} = CASE WHEN {state} = '{SyncState.NEVER}' "
+            f"THEN '{SyncState.NEVER}' ELSE '{SyncState.DIRTY}' END"
+        )
+        return (
+            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({q('phone')}) DO UPDATE SET {', '.join(sets)} "
+            f"WHERE {' OR '.join(changed)}"
+        )
+
+    # --- writing ----------------------------------------------------------------------
+    def write(self, parsed, rows_in_chunk: int, position: int) -> None:
+        records, rejections, valid = parsed
+        self.result.rows_read += rows_in_chunk
+        self.result.rejected += len(rejections)
+        self.valid += valid
+        self.position = position
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        import_id = self.contact_import.pk
+        never = str(SyncState.NEVER)
+        params = [(*r[:10], r[10], import_id, now, now, never, "") for r in records]
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                if params:
+                    cursor.executemany(self.upsert_sql, params)
+                self._link_tags(cursor, records)
+            if rejections:
+                ContactImportRejection.objects.bulk_create(
+                    [
+                        ContactImportRejection(
+                            contact_import_id=import_id, line=line, reason=reason, raw=raw[:2000]
+                        )
+                        for line, reason, raw in rejections
+                    ],
+                    batch_size=1000,
+                )
+            self.flush_progress()
+        room = self.keep_rejections - len(self.result.rejections)
+        if room > 0:
+            self.result.rejections.extend((line, reason) for line, reason, _ in rejections[:room])
+
+    def _tag_id(self, cursor, names: set[str]) -> None:
+        missing = [n for n in names if n not in self.tag_ids]
+        if not missing:
+            return
+        now = timezone.now()
+        Tag.objects.bulk_create(
+            [Tag(name=n, created_at=now, updated_at=now) for n in missing], ignore_conflicts=True
+        )
+        for tag_id, name in Tag.objects.filter(name__in=missing).values_list("id", "name"):
+            self.tag_ids[name] = tag_id
+
+    def _link_tags(self, cursor, records) -> None:
+        wanted_by_phone = {}
+        for r in records:
+            tags = r[11] + ((self.global_tag,) if self.global_tag else ())
+            if tags:
+                wanted_by_phone[r[0]] = tags
+        if not wanted_by_phone:
+            return
+        self._tag_id(cursor, {t for tags in wanted_by_phone.values() for t in tags})
+        q = connection.ops.quote_name
+        ids: dict[str, int] = {}
+        phones = list(wanted_by_phone)
+        for start in range(0, len(phones), _IN_CHUNK):
+            part = phones[start : start + _IN_CHUNK]
+            cursor.execute(
+                f"SELECT {q('id')}, {q('phone')} FROM {q(self.contact_table)} "
+                f"WHERE {q('phone')} IN ({', '.join(['%s'] * len(part))})",
+                part,
+            )
+            ids.update((phone, pk) for pk, phone in cursor.fetchall())
+        wanted = {
+            (ids[phone], self.tag_ids[t]) for phone, tags in wanted_by_phone.items() for t in tags
+        }
+        contact_ids = sorted({c for c, _ in wanted})
+        existing = set()
+        for start in range(0, len(contact_ids), _IN_CHUNK):
+            part = contact_ids[start : start + _IN_CHUNK]
+            cursor.execute(
+                f"SELECT {q('contact_id')}, {q('tag_id')} FROM {q(self.through)} "
+                f"WHERE {q('contact_id')} IN ({', '.join(['%s'] * len(part))})",
+                part,
+            )
+            existing.update(cursor.fetchall())
+        new_pairs = sorted(wanted - existing)
+        if not new_pairs:
+            return
+        cursor.executemany(
+            f"INSERT INTO {q(self.through)} ({q('contact_id')}, {q('tag_id')}) VALUES (%s, %s) "
+            f"ON CONFLICT DO NOTHING",
+            new_pairs,
+        )
+        # New tags on a synced contact: it needs a push again.
+        touched = sorted({c for c, _ in new_pairs})
+        for start in range(0, len(touched), _IN_CHUNK):
+            part = touched[start : start + _IN_CHUNK]
+            cursor.execute(
+                f"UPDATE {q(self.contact_table)} SET {q('sync_state')} = %s "
+                f"WHERE {q('sync_state')} = %s AND {q('id')} IN ({', '.join(['%s'] * len(part))})",
+                [SyncState.DIRTY.value, SyncState.SYNCED.value, *part],
+            )
+
+    def _counts(self) -> tuple[int, int]:
+        imported = Contact.objects.filter(source_import_id=self.contact_import.pk).count()
+        return imported, max(0, self.valid - imported)
+
+    def flush_progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_progress < PROGRESS_EVERY_S:
+            return
+        self.last_progress = now
+        imported, updated = self._counts()
+        ContactImport.objects.filter(pk=self.contact_import.pk).update(
+            bytes_read=self.position,
+            rows_read=self.result.rows_read,
+            rows_imported=imported,
+            rows_updated=updated,
+            rows_rejected=self.result.rejected,
+        )
+
+    def finish(self, size: int) -> ImportResult:
+        self.position = size
+        self.flush_progress(force=True)
+        self.result.imported, self.result.updated = self._counts()
+        return self.result

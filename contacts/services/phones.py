@@ -1,0 +1,64 @@
+"""Phone numbers: any common notation in, E.164 with '+' out (validated by `phonenumbers`).
+
+Plain Python (no Django), so the import worker processes can use it.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException
+
+__all__ = ["PhoneError", "normalise_phone", "to_digits"]
+
+_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "no country code (give a default country)",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+
+
+class PhoneError(ValueError):
+    """The reason a number is refused, fit for a rejection list."""
+
+
+def normalise_phone(raw: str, default_country: str | None = None) -> tuple[str, str]:
+    """Returns (E.164 number, ISO region) or raises PhoneError with a short reason.
+
+    A number without a country code ('0470 12 34 56') needs `default_country`; '00' and '+'
+    prefixes are understood. The number must be valid (`phonenumbers.is_valid_number`), not
+    merely possible.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise PhoneError("phone is empty")
+    region = default_country.upper() if default_country else None
+    if text.startswith("00"):  # international access code written out: 0032 470 ...
+        text = "+" + text[2:]
+    if region is None and text[0] not in "+0":
+        # '32470123456': digits with the country code but without '+'.
+        if text[0].isdigit() and len(text) > 9:
+            text = "+" + text
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        raise PhoneError(f"invalid number {raw!r}: {_REASONS.get(exc.error_type, 'unreadable')}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneError(f"invalid number {raw!r}: not a valid number")
+    national = str(number.national_number)
+    if number.italian_leading_zero:
+        national = "0" * (number.number_of_leading_zeros or 1) + national
+    region_code = phonenumbers.region_code_for_country_code(number.country_code)
+    if region_code == "001" or len(region_code) != 2:
+        region_code = phonenumbers.region_code_for_number(number) or ""
+        region_code = region_code if len(region_code) == 2 else ""
+    elif phonenumbers.region_codes_for_country_code(number.country_code)[1:]:
+        # Shared calling codes (+1, +7, +44...): ask which region the number belongs to.
+        region_code = phonenumbers.region_code_for_number(number) or region_code
+    return f"+{number.country_code}{national}", region_code
+
+
+def to_digits(e164: str) -> str:
+    """'+32470123456' -> '32470123456' (the SMS chapter's notation)."""
+    return e164.lstrip("+")

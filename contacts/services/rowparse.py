@@ -1,0 +1,193 @@
+"""Turns raw import rows into contact records or rejections.
+
+Plain Python (no Django models or settings): it runs in the import's worker processes, one
+chunk of rows at a time, while the main process writes the previous chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date, datetime
+
+from contacts.services.phones import PhoneError, normalise_phone
+
+# Our field names, and the header spellings that mean them (compared after `header_key`).
+FIELD_ALIASES = {
+    "phone": ("phone", "phone_number", "phonenumber", "mobile", "mobile_number", "msisdn", "number"),
+    "identity": ("identity",),
+    "email": ("email", "e_mail", "email_address", "mail"),
+    "first_name": ("first_name", "firstname", "first", "given_name"),
+    "last_name": ("last_name", "lastname", "last", "surname", "family_name"),
+    "company": ("company",),
+    "postal_code": ("postal_code", "postcode", "zip", "zip_code"),
+    "birth_date": ("birth_date", "birthdate", "date_of_birth", "dob"),
+    "gender": ("gender",),
+    "tags": ("tags", "tag"),
+}
+ALIAS_TO_FIELD = {alias: field for field, aliases in FIELD_ALIASES.items() for alias in aliases}
+MAX_LENGTHS = {
+    "identity": 128,
+    "email": 254,
+    "first_name": 150,
+    "last_name": 150,
+    "company": 200,
+    "postal_code": 32,
+}
+TAG_MAX_LENGTH = 100
+GENDERS = {"male": "male", "m": "male", "female": "female", "f": "female"}
+
+# The same rule as Django's EmailValidator for the common case, without its import cost.
+_EMAIL_RE = re.compile(
+    r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}|\[[0-9A-Fa-f:.]+\])$"
+)
+_NON_KEY = re.compile(r"[^0-9a-z]+")
+
+
+def header_key(cell: str) -> str:
+    """'First Name ' -> 'first_name'; 'E-mail' -> 'e_mail'."""
+    return _NON_KEY.sub("_", cell.strip().lower()).strip("_")
+
+
+def column_spec(header: list[str]) -> dict:
+    """Maps a header row to {field: index} and [(attribute, index)]; phone may be absent."""
+    fields: dict[str, int] = {}
+    attributes: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for index, cell in enumerate(header):
+        key = header_key(cell)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        field = ALIAS_TO_FIELD.get(key)
+        if field and field not in fields:
+            fields[field] = index
+        else:
+            attributes.append((key, index))
+    return {"fields": fields, "attributes": attributes}
+
+
+def valid_email(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL_RE.match(value) is not None
+
+
+def parse_birth_date(value: str) -> str:
+    value = value.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            parsed = datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        if parsed > date.today() or parsed.year < 1900:
+            raise ValueError(f"birth_date {value!r} is out of range")
+        return parsed.isoformat()
+    raise ValueError(f"invalid birth_date {value!r} (use yyyy-mm-dd)")
+
+
+def row_text(cells: list[str], delimiter: str = ",") -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+def parse_row(cells: list[str], spec: dict) -> tuple:
+    """One row -> a record tuple (see RECORD_FIELDS); raises ValueError with the reason."""
+    fields = spec["fields"]
+    width = len(cells)
+
+    def cell(field: str) -> str:
+        index = fields.get(field)
+        if index is None or index >= width:
+            return ""
+        return cells[index].strip()
+
+    try:
+        phone, country = normalise_phone(cell("phone"), spec.get("default_country") or None)
+    except PhoneError as exc:
+        raise ValueError(str(exc)) from None
+    email = cell("email")
+    if email and not valid_email(email):
+        raise ValueError(f"invalid email {email!r}")
+    values = {}
+    for field, limit in MAX_LENGTHS.items():
+        value = email if field == "email" else cell(field)
+        if len(value) > limit:
+            raise ValueError(f"{field} longer than {limit} characters")
+        values[field] = value
+    identity = values["identity"]
+    if identity and any(ch.isspace() for ch in identity):
+        raise ValueError("identity contains spaces")
+    birth_date = cell("birth_date")
+    birth_date = parse_birth_date(birth_date) if birth_date else None
+    gender = cell("gender")
+    if gender:
+        gender = GENDERS.get(gender.lower())
+        if gender is None:
+            raise ValueError(f"invalid gender {cell('gender')!r} (male or female)")
+    tags: tuple[str, ...] = ()
+    raw_tags = cell("tags")
+    if raw_tags:
+        tags = tuple(dict.fromkeys(t.strip() for t in raw_tags.split(";") if t.strip()))
+        if any(len(t) > TAG_MAX_LENGTH for t in tags):
+            raise ValueError(f"tag longer than {TAG_MAX_LENGTH} characters")
+    attributes = {}
+    for key, index in spec["attributes"]:
+        if index < width:
+            value = cells[index].strip()
+            if value:
+                attributes[key] = value
+    return (
+        phone,
+        country,
+        identity,
+        email,
+        values["first_name"],
+        values["last_name"],
+        values["company"],
+        values["postal_code"],
+        birth_date,
+        gender or "",
+        attributes,
+        tags,
+    )
+
+
+RECORD_FIELDS = (
+    "phone", "country", "identity", "email", "first_name", "last_name", "company",
+    "postal_code", "birth_date", "gender", "attributes", "tags",
+)  # fmt: skip
+
+
+def merge_records(old: tuple, new: tuple) -> tuple:
+    """The same number twice: later non-empty values win, attributes merge, tags add up."""
+    merged = [n if n not in ("", None) else o for o, n in zip(old[:10], new[:10], strict=True)]
+    return (*merged, {**old[10], **new[10]}, tuple(dict.fromkeys(old[11] + new[11])))
+
+
+def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, list, int]:
+    """Parses one chunk. Returns (records, rejections, valid_rows).
+
+    Records are unique by phone within the chunk (duplicates merged, in file order), with the
+    attributes as JSON text; rejections are (line, reason, raw row).
+    """
+    by_phone: dict[str, tuple] = {}
+    rejections = []
+    valid = 0
+    delimiter = spec.get("delimiter", ",")
+    for line, cells in rows:
+        try:
+            record = parse_row(cells, spec)
+        except ValueError as exc:
+            rejections.append((line, str(exc)[:255], row_text(cells, delimiter)))
+            continue
+        valid += 1
+        previous = by_phone.get(record[0])
+        by_phone[record[0]] = merge_records(previous, record) if previous else record
+    records = [
+        (*r[:10], json.dumps(r[10], ensure_ascii=False, separators=(",", ":")), r[11])
+        for r in by_phone.values()
+    ]
+    return records, rejections, valid
