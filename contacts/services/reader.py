@@ -75,7 +75,8 @@ class Source:
     def _xlsx_rows(self):
         import openpyxl
 
-        workbook = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        fh = open(self.path, "rb")  # a file object: openpyxl would judge a path by its extension
+        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]
             total = sheet.max_row or 0
@@ -92,6 +93,7 @@ class Source:
                 yield line, cells
         finally:
             workbook.close()
+            fh.close()
         self.position = self.size
 
 
@@ -194,10 +196,13 @@ def _open_xlsx(path: str, size: int) -> Source:
     import zipfile
 
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    fh = open(path, "rb")
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        fh.close()
         raise ImportRefused(f"This is not a readable XLSX file ({exc}).") from None
     try:
         if not workbook.worksheets:
@@ -216,6 +221,7 @@ def _open_xlsx(path: str, size: int) -> Source:
             break
     finally:
         workbook.close()
+        fh.close()
     if header is None:
         raise ImportRefused("The file is empty.")
     spec = column_spec(header)
