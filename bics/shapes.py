@@ -61,6 +61,7 @@ class Field:
     min_length: int | None = None
     maximum: float | None = None
     items: str | None = None  # item type for arrays
+    min_items: int | None = None  # arrays
     max_days_ahead: int | None = None  # datetimes: not later than now + N days
     no_spaces: bool = False
     forbid: str = ""  # characters that must not appear
@@ -173,7 +174,7 @@ _OTP = ("id", "status", "to", "foreign_id", "created_at", "expire_at")
 
 _SMS_SEND = (
     R("sender"),
-    R("to", "array", items="string", number=True,
+    R("to", "array", items="string", number=True, min_items=1,
       note="typed string but described and sampled as an array (2098-2102)"),
     R("message", allow_blank=False),
     R("service", enum=PRODUCT_CODES),
@@ -188,7 +189,7 @@ _SMS_SEND = (
 )
 _TEMPLATE_SEND = (F("alias"), F("id"), R("data", "object"), F("meta", "object"),
                   R("recipient", "object"), F("recipient.mobile", number=True))
-_CHANNEL_SEND = (R("channels", "array", items="object"), F("message", "object"),
+_CHANNEL_SEND = (R("channels", "array", items="object", min_items=1), F("message", "object"),
                  R("recipient", "object"), F("recipient.mobile", number=True))
 
 SHAPES: dict[str, Shape] = {
@@ -314,7 +315,7 @@ SHAPES: dict[str, Shape] = {
     "voice.bulk_calls.create": Shape(
         "voice.bulk_calls.create",
         (R("bridge", number=True), F("audio", "url"), F("flow_id", "number"), F("name"),
-         F("webhook_id"), R("payload", "array", items="object"),
+         F("webhook_id"), R("payload", "array", items="object", min_items=1),
          F("payload[].to", number=True)),
         data="empty", message="3 numbers queued successfully.", extra=("group_id", "total"),
         note="audio/flow_id printed required but alternatives and absent from the sample: not "
@@ -348,7 +349,7 @@ SHAPES: dict[str, Shape] = {
     "voice.pricing.list": _pricing("voice", subservice=True, status_type="string"),
     "verify.otp.send": Shape(
         "verify.otp.send",
-        (R("channels", "array", items="object"), F("payload", "object"),
+        (R("channels", "array", items="object", min_items=1), F("payload", "object"),
          F("payload.to", number=True)),
         envelope="flat", data="none", fields=_OTP, message="", status="sent",
         note="channels/payload collapsed; payload.to is our assumption"),
@@ -644,8 +645,8 @@ def _check_value(f: Field, value: Any, notation: str, now: datetime) -> list[str
         items = [value] if f.number and isinstance(value, str) else value
         if not isinstance(items, list | tuple):
             return ["Enter a list."]
-        if f.required and not items:
-            return ["This list may not be empty."]
+        if f.min_items is not None and len(items) < f.min_items:
+            return [f"Ensure this list has at least {f.min_items} item(s)."]
         if f.items == "string":
             if any(not isinstance(i, str | int) or isinstance(i, bool) for i in items):
                 errors.append("Every item must be a text value.")
