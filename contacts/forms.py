@@ -35,7 +35,8 @@ class ContactImportForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["file"].required = True
+        if "file" in self.fields:  # the change page shows everything read-only
+            self.fields["file"].required = True
 
     def clean_default_country(self):
         value = self.cleaned_data["default_country"].strip().upper()
