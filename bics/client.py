@@ -205,6 +205,7 @@ class BicsClient:
         self.on_token_refresh = on_token_refresh
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self.token_expires_at: datetime | None = jwt_expiry(token)
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
@@ -257,16 +258,18 @@ class BicsClient:
         return (self._token.value, self._refresh.value)
 
     # ------------------------------------------------------------------ token refresh
+    def _needs_refresh(self) -> bool:
+        exp = self.token_expires_at
+        return exp is not None and datetime.now(UTC) >= exp - REFRESH_MARGIN
+
     def _maybe_refresh(self, route_name: str) -> None:
         if not self.refresh_enabled or route_name.startswith("auth.token."):
             return
-        exp = self.token_expires_at
-        if exp is None or datetime.now(UTC) < exp - REFRESH_MARGIN:
+        if not self._needs_refresh():
             return
-        with self._lock:
-            if self.token_expires_at != exp:  # another thread refreshed meanwhile
-                return
-        self.refresh_now()
+        with self._refresh_lock:  # one refresh at a time; others wait and re-check
+            if self._needs_refresh():
+                self.refresh_now()
 
     def refresh_now(self) -> None:
         """Refresh the access token through the token refresh route and adopt it."""

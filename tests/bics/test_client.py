@@ -544,3 +544,22 @@ def test_failed_refresh_is_an_auth_error_without_the_token(fake_bics, no_sleep):
             pytest.raises(BicsAuthError) as info:
         c.call("auth.me")
     assert near not in _all_text(info.value)
+
+
+def test_concurrent_calls_refresh_once(fake_bics, no_sleep):
+    import threading
+
+    near = make_jwt(datetime.now(UTC) + timedelta(seconds=30))
+    new = make_jwt(datetime.now(UTC) + timedelta(hours=1), sub="12")
+    fake_bics.routes[("POST", "auth/token/refresh")] = Reply(
+        200, {"access_token": new, "expires_in": 3600, "token_type": "bearer"}, delay=0.2)
+    with BicsClient(fake_bics.url, near, refresh_token=True, sleep=no_sleep) as c:
+        threads = [threading.Thread(target=c.call, args=("auth.me",)) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    refreshes = [r for r in fake_bics.requests if r.path == "auth/token/refresh"]
+    assert len(refreshes) == 1
+    assert all(r.headers["authorization"] == f"Bearer {new}"
+               for r in fake_bics.requests if r.path == "auth/me")
