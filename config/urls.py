@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("verify/", include("verify.urls")),
+    path("messaging/", include("messaging.urls")),
     path("contacts/", include("contacts.urls")),
     path("", include("core.urls")),
 ]

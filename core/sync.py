@@ -69,6 +69,7 @@ __all__ = [
     "adapters_for",
     "bics_iterate",
     "bics_request",
+    "label",
     "pull",
     "push",
     "push_delete",
@@ -129,7 +130,7 @@ class SyncResult:
     def summary(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts().items())
         text = f"{self.direction.capitalize()} {self.resource}: {counts}."
-        problems = [f"{_label(r)}: {reason}" for r, reason in self.failed + self.conflicts]
+        problems = [f"{label(r)}: {reason}" for r, reason in self.failed + self.conflicts]
         if problems:
             shown = problems[:10]
             more = f" (+{len(problems) - 10} more)" if len(problems) > 10 else ""
@@ -141,13 +142,13 @@ class SyncResult:
             "resource": self.resource,
             "direction": self.direction,
             "counts": self.counts(),
-            "failed": [[_label(r), reason] for r, reason in self.failed],
-            "conflicts": [[_label(r), reason] for r, reason in self.conflicts],
+            "failed": [[label(r), reason] for r, reason in self.failed],
+            "conflicts": [[label(r), reason] for r, reason in self.conflicts],
             "summary": self.summary(),
         }
 
 
-def _label(record) -> str:
+def label(record) -> str:
     if record is None:
         return "(list)"
     if isinstance(record, models.Model):
@@ -324,9 +325,9 @@ def push_delete(obj, *, adapter: SyncAdapter | None = None, result: SyncResult |
                 _mark_failed(obj, _reason(exc))
                 result.failed.append((obj, _reason(exc)))
                 return result
-    label = _label(obj)
+    name = label(obj)
     obj.delete()
-    result.deleted.append(label)
+    result.deleted.append(name)
     return result
 
 
