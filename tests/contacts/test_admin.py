@@ -121,7 +121,7 @@ def test_upload_runs_the_import_and_shows_progress(
     assert progress["state"] == "done" and progress["percent"] == 100 and progress["rejected"] == 1
     rejected = admin_client.get(reverse("contacts:import_rejections", args=[item.pk]))
     text = b"".join(rejected.streaming_content).decode("utf-8").lstrip("\ufeff")
-    assert text.splitlines()[1].startswith("2,invalid number 'bad'")
+    assert text.splitlines()[1].startswith("3,invalid number 'bad'")
     assert Tag.objects.get(name="fair").contacts.count() == 1
 
 
