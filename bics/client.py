@@ -151,6 +151,15 @@ def _describe(exc: requests.RequestException) -> str:
     return type(exc).__name__
 
 
+def _materialise(value: Any) -> Any:
+    """A requests ``files`` entry with file objects read into bytes."""
+    if hasattr(value, "read"):
+        return (os.path.basename(getattr(value, "name", "") or "upload"), value.read())  # noqa: PTH119
+    if isinstance(value, tuple) and len(value) > 1 and hasattr(value[1], "read"):
+        return (value[0], value[1].read(), *value[2:])
+    return value
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -333,6 +342,8 @@ class BicsClient:
         params = apply_notation(route_name, params, notation) if params else params
         json = apply_notation(route_name, json, notation) if isinstance(json, Mapping) else json
         data = apply_notation(route_name, data, notation) if data else data
+        if files:  # read once: a retried upload must not send an exhausted file object
+            files = {k: _materialise(v) for k, v in files.items()}
         if self.validate:
             if route.method == "GET" or (json is None and data is None and files is None):
                 payload = params

@@ -563,3 +563,28 @@ def test_concurrent_calls_refresh_once(fake_bics, no_sleep):
     assert len(refreshes) == 1
     assert all(r.headers["authorization"] == f"Bearer {new}"
                for r in fake_bics.requests if r.path == "auth/me")
+
+
+def test_upload_is_resent_whole_after_a_503(client, fake_bics):
+    import io
+
+    fake_bics.queue(Reply(503, {"message": "busy"}),
+                    Reply(200, {"message": "Receivers accepted for import", "status": "OK"}))
+    handle = io.BytesIO(b"32470000001\n32470000002\n")
+    handle.name = "optouts.csv"
+    client.call("sms.unsubscribers.import", files={"file": handle})
+    assert len(fake_bics.requests) == 2
+    for seen in fake_bics.requests:
+        assert b"32470000002" in seen.body
+
+
+def test_errors_survive_pickling():
+    import pickle
+
+    err = BicsValidationError("sms.senders.create", 422, "error", 422, "bad",
+                              field_errors={"name": ["taken"]})
+    copy = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own object
+    assert type(copy) is BicsValidationError
+    assert copy.field_errors == {"name": ["taken"]} and str(copy) == str(err)
+    limited = pickle.loads(pickle.dumps(BicsRateLimited("x", retry_after=5)))  # noqa: S301
+    assert limited.retry_after == 5
