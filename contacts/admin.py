@@ -53,6 +53,41 @@ class IdentifierInline(admin.TabularInline):
     readonly_fields = ("bics_id", "sync_state")
 
 
+def _report(modeladmin, request, async_result, what: str) -> None:
+    """A task's outcome in the admin message (at once when it ran eagerly, else 'queued')."""
+    if not async_result.ready():
+        modeladmin.message_user(request, f"{what} queued; the records show their sync state.", messages.INFO)
+        return
+    try:
+        data = async_result.get(propagate=True)
+    except Exception as exc:
+        modeladmin.message_user(request, f"{what} failed: {exc}", messages.ERROR)
+        return
+    summary = data.get("summary") or str(data)
+    failed = data.get("counts", {}).get("failed", 0)
+    modeladmin.message_user(request, summary, messages.ERROR if failed else messages.SUCCESS)
+
+
+class SyncActionsMixin:
+    sync_resource = ""
+
+    @admin.action(description="Push to BICS", permissions=["change"])
+    def push_to_bics(self, request, queryset):
+        from contacts import tasks
+
+        ids = list(queryset.values_list("pk", flat=True))
+        if self.sync_resource == "contacts":
+            _report(self, request, tasks.push_contacts.delay(ids), "Push of contacts")
+        else:
+            _report(self, request, tasks.sync_resource.delay(self.sync_resource, "push", ids), "Push")
+
+    @admin.action(description="Pull from BICS (the whole list)", permissions=["change"])
+    def pull_from_bics(self, request, queryset):
+        from contacts import tasks
+
+        _report(self, request, tasks.sync_resource.delay(self.sync_resource, "pull"), "Pull")
+
+
 class DirtyOnEditMixin:
     """A synced record edited here needs a push again."""
 
@@ -63,7 +98,8 @@ class DirtyOnEditMixin:
 
 
 @admin.register(Contact)
-class ContactAdmin(DirtyOnEditMixin, admin.ModelAdmin):
+class ContactAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+    sync_resource = "contacts"
     list_display = ("phone", "first_name", "last_name", "email", "country", "sync_state", "created_at")
     list_filter = (TagListFilter, SegmentListFilter, "sync_state", "country")
     search_fields = ("=phone", "^last_name", "^first_name", "^email")
@@ -81,7 +117,7 @@ class ContactAdmin(DirtyOnEditMixin, admin.ModelAdmin):
         ("BICS", {"fields": ("bics_id", "sync_state", "synced_at", "sync_error")}),
         ("History", {"fields": ("source_import", "created_at", "updated_at")}),
     )
-    actions = ("tag_contacts", "untag_contacts", "unsubscribe_contacts")
+    actions = ("tag_contacts", "untag_contacts", "unsubscribe_contacts", "push_to_bics", "pull_from_bics")
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -143,7 +179,9 @@ class ContactAdmin(DirtyOnEditMixin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(DirtyOnEditMixin, admin.ModelAdmin):
+class TagAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+    sync_resource = "tags"
+    actions = ("push_to_bics", "pull_from_bics")
     list_display = ("name", "bics_id", "sync_state", "synced_at")
     list_filter = ("sync_state",)
     search_fields = ("name",)
@@ -152,7 +190,9 @@ class TagAdmin(DirtyOnEditMixin, admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(DirtyOnEditMixin, admin.ModelAdmin):
+class SegmentAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+    sync_resource = "segments"
+    actions = ("push_to_bics", "pull_from_bics", "compare_with_bics")
     form = SegmentForm
     list_display = ("name", "positive_tags_operator", "negative_tags_operator", "local_only",
                     "remote_subscriber_count", "sync_state", "export_link")
@@ -181,6 +221,26 @@ class SegmentAdmin(DirtyOnEditMixin, admin.ModelAdmin):
             return "-"
         counts = audience_counts(segment_contacts(obj))
         return f"{counts['total']} contacts, {counts['unsubscribed']} unsubscribed"
+
+    @admin.action(description="Count BICS's subscribers (Get Segment Subscribers)", permissions=["view"])
+    def compare_with_bics(self, request, queryset):
+        from contacts import tasks
+
+        for segment in queryset:
+            if not segment.bics_id:
+                self.message_user(request, f"“{segment}” is not at BICS yet: push it first.", messages.WARNING)
+                continue
+            result = tasks.pull_segment_subscribers.delay(segment.pk)
+            if not result.ready():
+                self.message_user(request, f"Counting “{segment}” at BICS: queued.", messages.INFO)
+                continue
+            try:
+                remote = result.get()["remote_subscribers"]
+            except Exception as exc:
+                self.message_user(request, f"“{segment}”: BICS refused: {exc}", messages.ERROR)
+                continue
+            local = segment_contacts(segment).count()
+            self.message_user(request, f"“{segment}”: {remote} subscribers at BICS, {local} here.", messages.INFO)
 
     @admin.display(description="Export")
     def export_link(self, obj):

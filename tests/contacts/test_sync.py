@@ -138,3 +138,27 @@ def test_bics_sync_command_knows_contacts_tags_segments(fake_bics, capsys):
         pytest.skip(f"bics_sync not available: {exc}")
     assert Contact.objects.get().sync_state == SyncState.SYNCED
     assert Tag.objects.get().sync_state == SyncState.SYNCED
+
+
+def test_admin_push_and_compare_actions(admin_client, fake_bics):
+    from django.urls import reverse
+
+    anna = make_contact("+32470123456", "Anna", ["vip"])
+    response = admin_client.post(
+        reverse("admin:contacts_contact_changelist"),
+        {"action": "push_to_bics", "_selected_action": [anna.pk]},
+        follow=True,
+    )
+    assert "created" in response.content.decode()
+    anna.refresh_from_db()
+    assert anna.sync_state == SyncState.SYNCED
+    segment = Segment.objects.create(name="All")
+    admin_client.post(reverse("admin:contacts_segment_changelist"), {"action": "push_to_bics", "_selected_action": [segment.pk]})
+    segment.refresh_from_db()
+    fake_bics.segment_members[segment.bics_id] = [{"id": "1", "phone": anna.phone}]
+    response = admin_client.post(
+        reverse("admin:contacts_segment_changelist"),
+        {"action": "compare_with_bics", "_selected_action": [segment.pk]},
+        follow=True,
+    )
+    assert "1 subscribers at BICS, 1 here" in response.content.decode()
