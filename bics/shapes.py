@@ -528,7 +528,12 @@ _MISSING = object()
 
 
 def get_path(data: Any, dotted: str) -> list[tuple[str, Any]]:
-    """Values at a dotted path; "[]" walks every list item. Returns (label, value) pairs."""
+    """Values at a dotted path; "[]" walks every list item. Returns (label, value) pairs.
+
+    A key that itself contains dots (``datetime[r.created_at]``) is matched whole first.
+    """
+    if isinstance(data, Mapping) and dotted in data:
+        return [(dotted, data[dotted])]
     results: list[tuple[str, Any]] = [("", data)]
     for part in dotted.split("."):
         walk = part.endswith("[]")
