@@ -268,6 +268,7 @@ def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
         result.unchanged.append(obj)
         return
     action = "update" if obj.bics_id else "create"
+    counted = result.updated if action == "update" else result.created
     try:
         if action == "update" and (adapter.replace_on_update or "update" not in adapter.routes):
             # No edit in the API: delete the old one, create it again.
@@ -294,7 +295,7 @@ def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
     for name, value in server.items():
         setattr(obj, name, value)
     _mark_synced(obj, server.keys())
-    (result.created if action == "create" else result.updated).append(obj)
+    counted.append(obj)
 
 
 def push(resource: str, queryset: models.QuerySet | None = None) -> SyncResult:
