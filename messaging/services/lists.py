@@ -99,9 +99,10 @@ def unsubscribers_import(*, rows: list[dict], channel: str | None = None) -> Imp
             iso=(row.get("iso") or "").upper(),
         )
         try:
-            obj.full_clean(exclude=["bics_id", "sync_state", "synced_at", "sync_error"], validate_unique=False)
+            obj.full_clean(exclude=["bics_id", "sync_state", "synced_at", "sync_error"], validate_unique=False,
+                          validate_constraints=False)
         except ValidationError as exc:
-            result.errors.append((n, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())))
+            result.errors.append((n, "; ".join(f"{k}: {' '.join(v).rstrip('.')}" for k, v in exc.message_dict.items())))
             continue
         if Unsubscriber.objects.filter(channel=obj.channel, number=obj.number, type=obj.type, value=obj.value).exists():
             result.existing += 1
