@@ -72,7 +72,8 @@ def api_view(view):
             return error(429, "rate_limited", str(exc), retry_after=exc.retry_after)
         except services.VerifyError as exc:
             extra = {"otp": otp_json(exc.otp)} if exc.otp is not None else {}
-            return error(exc.http_status, exc.code, str(exc), **extra)
+            detail = getattr(exc, "public_message", None) or str(exc)
+            return error(exc.http_status, exc.code, detail, **extra)
 
     return wrapper
 

@@ -59,10 +59,13 @@ class BicsUnavailable(VerifyError):
 
     code = "bics_unavailable"
     http_status = 502
+    # For other systems: no BICS internals (configuration hints, BICS ids) leave the house.
+    public_message = "The verification service is unavailable right now; try again later."
 
 
 class SendFailed(BicsUnavailable):
     code = "send_failed"
+    public_message = "The OTP could not be sent; try again later."
 
 
 class VerifyInProgress(VerifyError):
@@ -136,13 +139,10 @@ def _client():
     return get_client()
 
 
-def _bics(operation: str, **kwargs) -> dict:
-    """One BICS Verify call; the answer as a dict (Verify responses are flat, no envelope)."""
-    answer = _client().call(operation, **kwargs)
-    data = getattr(answer, "data", answer)
-    if hasattr(answer, "raw") and isinstance(answer.raw, dict):
-        data = answer.raw
-    return data if isinstance(data, dict) else {}
+def _bics_verify():
+    from bics import verify
+
+    return verify
 
 
 def _bics_errors():
@@ -262,7 +262,8 @@ def otp_send(
 
     BicsError = _bics_errors()
     try:
-        answer = _bics("verify.otp.send", json=_send_body(otp))
+        body = _send_body(otp)
+        answer = _bics_verify().send_otp(_client(), channels=body["channels"], payload=body["payload"])
     except BicsError as exc:
         otp.status = OtpStatus.ERROR
         otp.last_error = str(exc)
@@ -270,11 +271,11 @@ def otp_send(
         logger.warning("verify send failed for %s: %s", otp.public_id, exc)
         raise SendFailed(f"BICS did not accept the OTP: {exc}", otp=otp) from exc
 
-    bics_status = str(answer.get("status") or "").strip().lower()
+    bics_status = str(answer.status or "").strip().lower()
     now = timezone.now()
-    otp.bics_id = answer.get("id") or None
-    otp.foreign_id = str(answer.get("foreign_id") or "")
-    otp.expires_at = _parse_bics_time(answer.get("expire_at")) or now + timedelta(
+    otp.bics_id = answer.id or None
+    otp.foreign_id = str(answer.foreign_id or "")
+    otp.expires_at = _parse_bics_time(answer.expire_at) or now + timedelta(
         seconds=conf.get("VERIFY_DEFAULT_TTL_SECONDS")
     )
     if bics_status == "sent" and otp.bics_id:
@@ -282,7 +283,7 @@ def otp_send(
         otp.last_error = ""
     else:
         otp.status = OtpStatus.ERROR
-        otp.last_error = f"BICS answered status {answer.get('status')!r} without an id we can use."
+        otp.last_error = f"BICS answered status {answer.status!r} without an id we can use."
     otp.save(update_fields=["bics_id", "foreign_id", "expires_at", "status", "last_error"])
     if otp.status == OtpStatus.ERROR:
         raise SendFailed(otp.last_error, otp=otp)
@@ -346,12 +347,12 @@ def otp_verify(*, otp: OtpRequest, token: str) -> VerifyOutcome:
     from bics.errors import BicsAuthError, BicsNotFound
 
     try:
-        answer = _bics("verify.otp.verify", path_params={"id": otp.bics_id, "token": token})
+        answer = _bics_verify().verify_otp(_client(), id=otp.bics_id, token=token)
     except BicsNotFound:
         return apply_verify_status(otp, "failed")
     except BicsError as exc:
         return _reconcile_failed_verify(otp, exc, auth=isinstance(exc, BicsAuthError))
-    return apply_verify_status(otp, str(answer.get("status") or ""))
+    return apply_verify_status(otp, str(answer.status or ""))
 
 
 def _reconcile_failed_verify(otp: OtpRequest, exc, *, auth: bool) -> VerifyOutcome:
@@ -390,7 +391,7 @@ SEARCH_CLOSING_STATUSES = {
 }
 
 
-def otp_search(*, otp: OtpRequest) -> dict:
+def otp_search(*, otp: OtpRequest):
     """Asks BICS for the state of a past or current request; records it; returns the answer."""
     if not otp.bics_id:
         raise VerifyError("This request never reached BICS: there is nothing to search.", otp=otp)
@@ -398,7 +399,7 @@ def otp_search(*, otp: OtpRequest) -> dict:
     from bics.errors import BicsNotFound
 
     try:
-        answer = _bics("verify.otp.search", path_params={"id": otp.bics_id})
+        answer = _bics_verify().search_otp(_client(), id=otp.bics_id)
     except BicsNotFound as exc:
         otp.last_error = str(exc)
         otp.checked_at = timezone.now()
@@ -409,17 +410,17 @@ def otp_search(*, otp: OtpRequest) -> dict:
         otp.save(update_fields=["last_error"])
         raise BicsUnavailable(f"BICS search failed: {exc}", otp=otp) from exc
 
-    otp.last_search = answer
+    otp.last_search = answer.raw
     otp.checked_at = timezone.now()
     fields = ["last_search", "checked_at"]
-    expires = _parse_bics_time(answer.get("expire_at"))
+    expires = _parse_bics_time(answer.expire_at)
     if expires:
         otp.expires_at = expires
         fields.append("expires_at")
-    if answer.get("reference") and not otp.foreign_id:
-        otp.foreign_id = str(answer["reference"])
+    if answer.reference and not otp.foreign_id:
+        otp.foreign_id = str(answer.reference)
         fields.append("foreign_id")
-    key = str(answer.get("status") or "").strip().lower()
+    key = str(answer.status or "").strip().lower()
     if otp.status == OtpStatus.SENT:
         new = SEARCH_CLOSING_STATUSES.get(key)
         if key == "success" and otp.verify_attempts > 0:
@@ -431,7 +432,7 @@ def otp_search(*, otp: OtpRequest) -> dict:
                 otp.verified_at = timezone.now()
                 fields.append("verified_at")
     otp.save(update_fields=fields)
-    return answer
+    return answer  # bics.verify.OtpResult
 
 
 def otp_cancel(*, otp: OtpRequest) -> bool:
@@ -441,14 +442,14 @@ def otp_cancel(*, otp: OtpRequest) -> bool:
         return False
     BicsError = _bics_errors()
     try:
-        answer = _bics("verify.otp.cancel", path_params={"id": otp.bics_id})
+        answer = _bics_verify().cancel_otp(_client(), id=otp.bics_id)
     except BicsError as exc:
         otp.last_error = str(exc)
         otp.save(update_fields=["last_error"])
         raise BicsUnavailable(f"BICS could not cancel the request: {exc}", otp=otp) from exc
-    key = str(answer.get("status") or "").strip().lower()
+    key = str(answer.status or "").strip().lower()
     if key != "success":
-        otp.last_error = f"BICS answered {answer.get('status')!r} to the cancel."
+        otp.last_error = f"BICS answered {answer.status!r} to the cancel."
         otp.save(update_fields=["last_error"])
         raise VerifyError(otp.last_error, otp=otp)
     updated = OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT).update(

@@ -89,7 +89,7 @@ def test_otp_action(request, public_id, action):
                 messages.add_message(request, level, outcome.message)
         elif action == "search":
             answer = services.otp_search(otp=otp)
-            messages.info(request, f"BICS status: {answer.get('status')}.")
+            messages.info(request, f"BICS status: {answer.status}.")
         elif action == "cancel":
             done = services.otp_cancel(otp=otp)
             messages.info(request, "Cancelled." if done else "The request was already closed.")
