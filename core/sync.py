@@ -27,7 +27,9 @@ Optional hooks (see ``SyncAdapter``): ``queryset()`` narrows the records of this
 (e.g. one channel of a shared model), ``list_params()`` adds filters to the list call,
 ``path_params(obj)`` names the ``{id}`` of item routes, ``find_unlinked(values)`` links a
 pulled item to a local record that was never pushed (no duplicates), ``can_push(obj)``
-returns a reason to skip a record, ``after_pull(obj, changed)`` reacts to pulled changes,
+returns a reason to skip a record, ``after_pull(obj, changed)`` reacts to a pulled create or
+change, ``after_push(obj, data, action=...)`` follows an accepted create/update,
+``push_many(queryset, result)`` replaces the record-by-record push (bulk imports),
 ``replace_on_update`` says that the API has no edit (WhatsApp templates: delete + create).
 Several adapters may share one resource name (templates for SMS, WhatsApp and Viber).
 
@@ -201,7 +203,18 @@ class SyncAdapter:
         return {}
 
     def after_pull(self, obj, changed: list[str]) -> None:
-        """Called after a pulled item changed ``obj`` (e.g. a template's content)."""
+        """Called after a pull created or changed ``obj`` (inside its transaction).
+        On a create ``changed`` lists every field of ``from_payload``; the raw item is on
+        ``obj._bics_item`` (e.g. for many-to-many values that ``model(**values)`` cannot take)."""
+
+    def after_push(self, obj, data, *, action: str) -> None:
+        """Called after BICS accepted a create or update of ``obj`` (``data``: the response
+        data), before ``obj`` is saved as synced; e.g. a second call for fields a create
+        does not take."""
+
+    # Set to a callable ``push_many(queryset, result)`` to push many records at once (a
+    # documented bulk import); ``push()`` then hands it the records instead of the loop.
+    push_many = None
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.resource}>"
@@ -294,6 +307,13 @@ def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
     server = adapter.from_payload_server_fields(data) if isinstance(data, dict) else {}
     for name, value in server.items():
         setattr(obj, name, value)
+    try:
+        adapter.after_push(obj, data, action=action)
+    except Exception as exc:
+        _mark_failed(obj, _reason(exc))
+        type(obj)._default_manager.filter(pk=obj.pk).update(bics_id=obj.bics_id)
+        result.failed.append((obj, _reason(exc)))
+        return
     _mark_synced(obj, server.keys())
     counted.append(obj)
 
@@ -307,6 +327,9 @@ def push(resource: str, queryset: models.QuerySet | None = None) -> SyncResult:
             if queryset.model is not adapter.model:
                 continue
             records = records.filter(pk__in=queryset.values("pk"))
+        if adapter.push_many is not None:
+            adapter.push_many(records, result)
+            continue
         for obj in records.order_by("pk").iterator(chunk_size=500):
             push_one(adapter, obj, result)
     return result
@@ -361,9 +384,11 @@ def pull_item(adapter: SyncAdapter, data: dict, result: SyncResult, seen: set) -
     if obj is None:
         obj = adapter.model(**values, bics_id=bics_id, sync_state=SyncState.SYNCED, synced_at=now)
         obj._from_sync = True
+        obj._bics_item = data
         try:
             with transaction.atomic():
                 obj.save()
+                adapter.after_pull(obj, list(values))
         except Exception as exc:
             result.failed.append((f"{adapter.resource} {bics_id}", _reason(exc)))
             return
@@ -383,6 +408,7 @@ def pull_item(adapter: SyncAdapter, data: dict, result: SyncResult, seen: set) -
         setattr(obj, name, value)
     obj.bics_id, obj.sync_state, obj.sync_error, obj.synced_at = bics_id, SyncState.SYNCED, "", now
     obj._from_sync = True
+    obj._bics_item = data
     try:
         with transaction.atomic():
             obj.save()
