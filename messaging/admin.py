@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from core import sync
 from core.models import SyncState
 from messaging import rules
-from messaging.forms import CleanConfirmForm, ImportForm, RejectForm, TemplateAdminForm
+from messaging.forms import WHATSAPP_EDIT_NOTE, CleanConfirmForm, ImportForm, RejectForm, TemplateAdminForm
 from messaging.models import (
     AccountBalance,
     BlockedTemplate,
@@ -236,8 +236,8 @@ class TemplateAdmin(SyncedAdmin):
     form = TemplateAdminForm
     sync_resource = "templates"
     synced_form_fields = ("name", "content", "sender", "template_type", "is_english", "channel_payload")
-    list_display = ("name", "channel", "template_type", "approval_state", "provider_state", "sender",
-                    "author", "version", "sync_state")
+    list_display = ("name", "channel", "template_type", "approval_state", "approval_note", "provider_state",
+                    "sender", "author", "version", "sync_state")
     list_filter = ("channel", "approval_state", "template_type", "provider_status", "sync_state")
     search_fields = ("name", "alias", "content", "bics_id")
     list_select_related = ("sender", "author")
@@ -259,6 +259,21 @@ class TemplateAdmin(SyncedAdmin):
     class Media:
         js = ("messaging/template_preview.js",)
         css = {"all": ("messaging/template_preview.css",)}
+
+    @admin.display(description="Note")
+    def approval_note(self, obj):
+        if obj.approval_state == Template.Approval.REJECTED:
+            return f"Rejected: {obj.rejection_reason}"
+        if obj.approval_state == Template.Approval.SUBMITTED and obj.submitted_at:
+            return f"Waiting since {obj.submitted_at:%Y-%m-%d %H:%M}"
+        return ""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.channel == "whatsapp":
+            name, options = fieldsets[0]
+            fieldsets = ((name, {**options, "description": WHATSAPP_EDIT_NOTE}), *fieldsets[1:])
+        return fieldsets
 
     @admin.display(description="Usable to send?")
     def usability(self, obj):
