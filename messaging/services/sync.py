@@ -13,7 +13,8 @@ def sync_run_start(*, resource: str, direction: str, user=None, ids: list[int] |
     """Record a run and queue it. With eager Celery (tests) the run is finished on return."""
     from messaging.tasks import run_sync
 
-    sync.adapters_for(resource) if resource != "all" else None  # unknown resource: KeyError now
+    if resource != "all":
+        sync.adapters_for(resource)  # an unknown resource fails here, not in the worker
     run = SyncRun.objects.create(resource=resource, direction=direction, requested_by=user)
     run_sync.delay(run.pk, ids or None, model_label)
     run.refresh_from_db()
