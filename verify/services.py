@@ -393,6 +393,7 @@ SEARCH_CLOSING_STATUSES = {
 
 def otp_search(*, otp: OtpRequest):
     """Asks BICS for the state of a past or current request; records it; returns the answer."""
+    otp.refresh_from_db()
     if not otp.bics_id:
         raise VerifyError("This request never reached BICS: there is nothing to search.", otp=otp)
     BicsError = _bics_errors()
@@ -420,18 +421,18 @@ def otp_search(*, otp: OtpRequest):
     if answer.reference and not otp.foreign_id:
         otp.foreign_id = str(answer.reference)
         fields.append("foreign_id")
-    key = str(answer.status or "").strip().lower()
-    if otp.status == OtpStatus.SENT:
-        new = SEARCH_CLOSING_STATUSES.get(key)
-        if key == "success" and otp.verify_attempts > 0:
-            new = OtpStatus.SUCCESS
-        if new:
-            otp.status = new
-            fields.append("status")
-            if new == OtpStatus.SUCCESS:
-                otp.verified_at = timezone.now()
-                fields.append("verified_at")
     otp.save(update_fields=fields)
+    key = str(answer.status or "").strip().lower()
+    new = SEARCH_CLOSING_STATUSES.get(key)
+    if key == "success" and otp.verify_attempts > 0:
+        new = OtpStatus.SUCCESS
+    if new and otp.status == OtpStatus.SENT:
+        changes = {"status": new}
+        if new == OtpStatus.SUCCESS:
+            changes["verified_at"] = timezone.now()
+        # Conditional: a verification finishing meanwhile wins.
+        OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT).update(**changes)
+        otp.refresh_from_db()
     return answer  # bics.verify.OtpResult
 
 
