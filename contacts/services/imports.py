@@ -25,14 +25,15 @@ from django.utils import timezone
 
 from contacts.models import Contact, ContactImport, ContactImportRejection, ImportState, Tag
 from contacts.services.reader import ImportRefused, Source, open_source
-from contacts.services.rowparse import parse_chunk
+from contacts.services.rowparse import parse_block, parse_rows
 from core.models import SyncState
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ImportRefused", "ImportResult", "contacts_import", "contacts_import_file"]
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 5000  # XLSX rows per chunk
+BLOCK_BYTES = 1 << 20  # CSV bytes per block (whole records)
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # smaller files parse faster in-process
 PROGRESS_EVERY_S = 0.5
 _IN_CHUNK = 500
@@ -78,6 +79,7 @@ def contacts_import(
     source: Source | None = None,
     workers: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    block_bytes: int = BLOCK_BYTES,
     keep_rejections: int = 10_000,
 ) -> ImportResult:
     """Runs one import to the end; the import row carries state, counters and rejections.
@@ -101,23 +103,26 @@ def contacts_import(
     writer.result.description = source.description
     if workers is None:
         workers = (os.cpu_count() or 1) if source.size >= PARALLEL_MIN_BYTES else 0
+    if source.kind == "csv":  # workers read the bytes themselves: the main process only writes
+        tasks = ((parse_block, (block, line, spec), position) for block, line, position in source.blocks(block_bytes))
+    else:
+        tasks = ((parse_rows, (rows, spec), None) for rows in _chunks(source.rows(), chunk_rows))
     try:
-        chunks = _chunks(source.rows(), chunk_rows)
         pool = _start_pool(workers) if workers > 0 else None
         if pool is None:
-            for rows in chunks:
-                writer.write(parse_chunk(rows, spec), len(rows), source.position)
+            for function, args, position in tasks:
+                writer.write(function(*args), _position(position, source))
         else:
             with pool:
                 pending: deque = deque()
-                for rows in chunks:
-                    pending.append((pool.submit(parse_chunk, rows, spec), len(rows), source.position))
+                for function, args, position in tasks:
+                    pending.append((pool.submit(function, *args), position))
                     if len(pending) > workers * 2:
-                        future, count, position = pending.popleft()
-                        writer.write(future.result(), count, position)
+                        future, position = pending.popleft()
+                        writer.write(future.result(), _position(position, source))
                 while pending:
-                    future, count, position = pending.popleft()
-                    writer.write(future.result(), count, position)
+                    future, position = pending.popleft()
+                    writer.write(future.result(), _position(position, source))
     except Exception as exc:
         logger.exception("contact import %s failed", contact_import.pk)
         writer.flush_progress(force=True)
@@ -133,6 +138,10 @@ def _finish(contact_import: ContactImport, *, state: str, error: str = "") -> No
         state=state, error=error, finished_at=timezone.now()
     )
     contact_import.refresh_from_db()
+
+
+def _position(position, source: Source) -> int:
+    return source.position if position is None else position
 
 
 def _chunks(rows, size):
@@ -169,6 +178,9 @@ class _Writer:
         self.contact_table = Contact._meta.db_table
         self.through = Contact.tags.through._meta.db_table
         self.upsert_sql = self._upsert_sql()
+        self.any_synced = Contact.objects.filter(
+            sync_state__in=[SyncState.SYNCED, SyncState.FAILED, SyncState.DIRTY]
+        ).exists()
         if self.vendor == "sqlite":
             # A bigger page cache keeps the phone index in memory during a large import.
             with connection.cursor() as cursor:
@@ -215,8 +227,8 @@ class _Writer:
         )
 
     # --- writing ----------------------------------------------------------------------
-    def write(self, parsed, rows_in_chunk: int, position: int) -> None:
-        records, rejections, valid = parsed
+    def write(self, parsed, position: int) -> None:
+        records, rejections, valid, rows_in_chunk = parsed
         self.result.rows_read += rows_in_chunk
         self.result.rejected += len(rejections)
         self.valid += valid
@@ -266,45 +278,60 @@ class _Writer:
             return
         self._tag_id(cursor, {t for tags in wanted_by_phone.values() for t in tags})
         q = connection.ops.quote_name
+        if not self.any_synced:
+            # Nothing was ever synced: no contact can turn dirty, so link by number in SQL.
+            cursor.executemany(
+                f"INSERT INTO {q(self.through)} ({q('contact_id')}, {q('tag_id')}) "
+                f"SELECT {q('id')}, %s FROM {q(self.contact_table)} WHERE {q('phone')} = %s "
+                f"ON CONFLICT DO NOTHING",
+                [(self.tag_ids[t], phone) for phone, tags in wanted_by_phone.items() for t in tags],
+            )
+            return
         ids: dict[str, int] = {}
+        synced: set[int] = set()
         phones = list(wanted_by_phone)
         for start in range(0, len(phones), _IN_CHUNK):
             part = phones[start : start + _IN_CHUNK]
             cursor.execute(
-                f"SELECT {q('id')}, {q('phone')} FROM {q(self.contact_table)} "
+                f"SELECT {q('id')}, {q('phone')}, {q('sync_state')} FROM {q(self.contact_table)} "
                 f"WHERE {q('phone')} IN ({', '.join(['%s'] * len(part))})",
                 part,
             )
-            ids.update((phone, pk) for pk, phone in cursor.fetchall())
-        wanted = {
-            (ids[phone], self.tag_ids[t]) for phone, tags in wanted_by_phone.items() for t in tags
-        }
-        contact_ids = sorted({c for c, _ in wanted})
-        existing = set()
-        for start in range(0, len(contact_ids), _IN_CHUNK):
-            part = contact_ids[start : start + _IN_CHUNK]
-            cursor.execute(
-                f"SELECT {q('contact_id')}, {q('tag_id')} FROM {q(self.through)} "
-                f"WHERE {q('contact_id')} IN ({', '.join(['%s'] * len(part))})",
-                part,
-            )
-            existing.update(cursor.fetchall())
-        new_pairs = sorted(wanted - existing)
-        if not new_pairs:
+            for pk, phone, state in cursor.fetchall():
+                ids[phone] = pk
+                if state in (SyncState.SYNCED, SyncState.FAILED):
+                    synced.add(pk)
+        wanted = [(ids[phone], self.tag_ids[t]) for phone, tags in wanted_by_phone.items() for t in tags]
+        # Only synced contacts need to know which links are new (they become dirty); the
+        # others are linked with ON CONFLICT DO NOTHING, without reading first.
+        new_for_synced: set[int] = set()
+        if synced:
+            existing = set()
+            synced_ids = sorted(synced)
+            for start in range(0, len(synced_ids), _IN_CHUNK):
+                part = synced_ids[start : start + _IN_CHUNK]
+                cursor.execute(
+                    f"SELECT {q('contact_id')}, {q('tag_id')} FROM {q(self.through)} "
+                    f"WHERE {q('contact_id')} IN ({', '.join(['%s'] * len(part))})",
+                    part,
+                )
+                existing.update(cursor.fetchall())
+            wanted = [pair for pair in wanted if pair not in existing]
+            new_for_synced = {c for c, _ in wanted if c in synced}
+        if not wanted:
             return
         cursor.executemany(
             f"INSERT INTO {q(self.through)} ({q('contact_id')}, {q('tag_id')}) VALUES (%s, %s) "
             f"ON CONFLICT DO NOTHING",
-            new_pairs,
+            wanted,
         )
-        # New tags on a synced contact: it needs a push again.
-        touched = sorted({c for c, _ in new_pairs})
+        touched = sorted(new_for_synced)
         for start in range(0, len(touched), _IN_CHUNK):
             part = touched[start : start + _IN_CHUNK]
             cursor.execute(
                 f"UPDATE {q(self.contact_table)} SET {q('sync_state')} = %s "
-                f"WHERE {q('sync_state')} = %s AND {q('id')} IN ({', '.join(['%s'] * len(part))})",
-                [SyncState.DIRTY.value, SyncState.SYNCED.value, *part],
+                f"WHERE {q('id')} IN ({', '.join(['%s'] * len(part))})",
+                [SyncState.DIRTY.value, *part],
             )
 
     def _counts(self) -> tuple[int, int]:

@@ -44,18 +44,16 @@ def normalise_phone(raw: str, default_country: str | None = None) -> tuple[str, 
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
         raise PhoneError(f"invalid number {raw!r}: {_REASONS.get(exc.error_type, 'unreadable')}") from None
-    if not phonenumbers.is_valid_number(number):
+    # What is_valid_number does, keeping the region it finds (asked only once: for shared
+    # calling codes such as +1 or +44 it tries every region of the code).
+    region_code = phonenumbers.region_code_for_number(number)
+    if not region_code or not phonenumbers.is_valid_number_for_region(number, region_code):
         raise PhoneError(f"invalid number {raw!r}: not a valid number")
+    if len(region_code) != 2:  # "001": non-geographic (satellite, universal numbers)
+        region_code = ""
     national = str(number.national_number)
     if number.italian_leading_zero:
         national = "0" * (number.number_of_leading_zeros or 1) + national
-    region_code = phonenumbers.region_code_for_country_code(number.country_code)
-    if region_code == "001" or len(region_code) != 2:
-        region_code = phonenumbers.region_code_for_number(number) or ""
-        region_code = region_code if len(region_code) == 2 else ""
-    elif phonenumbers.region_codes_for_country_code(number.country_code)[1:]:
-        # Shared calling codes (+1, +7, +44...): ask which region the number belongs to.
-        region_code = phonenumbers.region_code_for_number(number) or region_code
     return f"+{number.country_code}{national}", region_code
 
 

@@ -14,6 +14,8 @@ from datetime import date, datetime
 
 from contacts.services.phones import PhoneError, normalise_phone
 
+csv.field_size_limit(1 << 20)
+
 # Our field names, and the header spellings that mean them (compared after `header_key`).
 FIELD_ALIASES = {
     "phone": ("phone", "phone_number", "phonenumber", "mobile", "mobile_number", "msisdn", "number"),
@@ -93,42 +95,43 @@ def row_text(cells: list[str], delimiter: str = ",") -> str:
     return out.getvalue()
 
 
+_TEXT_FIELDS = ("identity", "first_name", "last_name", "company", "postal_code")
+
+
+def _indexes(spec: dict) -> tuple:
+    """Column indexes in a fixed order (cached in the spec): phone, email, texts..., others."""
+    cached = spec.get("_indexes")
+    if cached is None:
+        fields = spec["fields"]
+        names = ("phone", "email", *_TEXT_FIELDS, "birth_date", "gender", "tags")
+        cached = spec["_indexes"] = tuple(fields.get(name, -1) for name in names)
+    return cached
+
+
 def parse_row(cells: list[str], spec: dict) -> tuple:
     """One row -> a record tuple (see RECORD_FIELDS); raises ValueError with the reason."""
-    fields = spec["fields"]
     width = len(cells)
-
-    def cell(field: str) -> str:
-        index = fields.get(field)
-        if index is None or index >= width:
-            return ""
-        return cells[index].strip()
-
+    values = [cells[i].strip() if 0 <= i < width else "" for i in _indexes(spec)]
     try:
-        phone, country = normalise_phone(cell("phone"), spec.get("default_country") or None)
+        phone, country = normalise_phone(values[0], spec.get("default_country") or None)
     except PhoneError as exc:
         raise ValueError(str(exc)) from None
-    email = cell("email")
+    email = values[1]
     if email and not valid_email(email):
         raise ValueError(f"invalid email {email!r}")
-    values = {}
-    for field, limit in MAX_LENGTHS.items():
-        value = email if field == "email" else cell(field)
-        if len(value) > limit:
-            raise ValueError(f"{field} longer than {limit} characters")
-        values[field] = value
-    identity = values["identity"]
+    identity, first_name, last_name, company, postal_code = values[2:7]
+    for field, value in zip(_TEXT_FIELDS, values[2:7], strict=True):
+        if len(value) > MAX_LENGTHS[field]:
+            raise ValueError(f"{field} longer than {MAX_LENGTHS[field]} characters")
     if identity and any(ch.isspace() for ch in identity):
         raise ValueError("identity contains spaces")
-    birth_date = cell("birth_date")
+    birth_date, gender, raw_tags = values[7:10]
     birth_date = parse_birth_date(birth_date) if birth_date else None
-    gender = cell("gender")
     if gender:
         gender = GENDERS.get(gender.lower())
         if gender is None:
-            raise ValueError(f"invalid gender {cell('gender')!r} (male or female)")
+            raise ValueError(f"invalid gender {values[8]!r} (male or female)")
     tags: tuple[str, ...] = ()
-    raw_tags = cell("tags")
     if raw_tags:
         tags = tuple(dict.fromkeys(t.strip() for t in raw_tags.split(";") if t.strip()))
         if any(len(t) > TAG_MAX_LENGTH for t in tags):
@@ -140,19 +143,9 @@ def parse_row(cells: list[str], spec: dict) -> tuple:
             if value:
                 attributes[key] = value
     return (
-        phone,
-        country,
-        identity,
-        email,
-        values["first_name"],
-        values["last_name"],
-        values["company"],
-        values["postal_code"],
-        birth_date,
-        gender or "",
-        attributes,
-        tags,
-    )
+        phone, country, identity, email, first_name, last_name, company, postal_code,
+        birth_date, gender or "", attributes, tags,
+    )  # fmt: skip
 
 
 RECORD_FIELDS = (
@@ -165,6 +158,23 @@ def merge_records(old: tuple, new: tuple) -> tuple:
     """The same number twice: later non-empty values win, attributes merge, tags add up."""
     merged = [n if n not in ("", None) else o for o, n in zip(old[:10], new[:10], strict=True)]
     return (*merged, {**old[10], **new[10]}, tuple(dict.fromkeys(old[11] + new[11])))
+
+
+def parse_block(block: bytes, first_line: int, spec: dict) -> tuple[list, list, int, int]:
+    """Parses a block of CSV bytes that starts and ends on a record boundary.
+
+    `first_line` is the file's line number of the block's first line. Returns
+    (records, rejections, valid_rows, rows) like `parse_chunk`, plus the rows read.
+    """
+    reader = csv.reader(io.StringIO(block.decode("utf-8")), delimiter=spec.get("delimiter", ","))
+    offset = first_line - 1
+    rows = [(offset + reader.line_num, cells) for cells in reader if any(cells)]
+    return (*parse_chunk(rows, spec), len(rows))
+
+
+def parse_rows(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, list, int, int]:
+    """`parse_chunk` plus the number of rows, like `parse_block`."""
+    return (*parse_chunk(rows, spec), len(rows))
 
 
 def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, list, int]:

@@ -125,7 +125,7 @@ def test_same_number_twice_in_a_file_updates_one_contact(write_file):
 def test_same_number_in_different_chunks_updates_one_contact(write_file):
     path = write_file(HEADER + "+32470123456,Anna,,,,\n+33612345678,Hugo,,,,\n+32470123456,Anna,Peeters,,,\n")
     contact_import = ContactImport.objects.create(original_name="x")
-    result = imports.contacts_import(contact_import=contact_import, path=path, workers=0, chunk_rows=1)
+    result = imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=1)
     assert (result.imported, result.updated) == (2, 1)
     assert Contact.objects.get(phone="+32470123456").last_name == "Peeters"
 
@@ -200,7 +200,7 @@ def test_parallel_workers_give_the_same_result_as_in_process(write_file):
         lines.append(f"{phone},First{n},Last,,t{n % 3},City{n % 5}\n")
     path = write_file("".join(lines))
     contact_import = ContactImport.objects.create(original_name="parallel")
-    result = imports.contacts_import(contact_import=contact_import, path=path, workers=2, chunk_rows=37)
+    result = imports.contacts_import(contact_import=contact_import, path=path, workers=2, block_bytes=300)
     assert (result.rows_read, result.rejected) == (300, 30)
     assert result.imported == Contact.objects.count() == 225
     assert result.updated == 300 - 30 - 225
@@ -220,7 +220,7 @@ def test_progress_is_written_while_the_import_runs(write_file, monkeypatch):
         seen.append((item.state, item.rows_read, item.rows_imported, item.bytes_read))
 
     monkeypatch.setattr(imports._Writer, "flush_progress", spy)
-    imports.contacts_import(contact_import=contact_import, path=path, workers=0, chunk_rows=10)
+    imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=130)
     running = [s for s in seen if s[0] == ImportState.RUNNING]
     assert [s[1] for s in running][:5] == [10, 20, 30, 40, 50]
     assert [s[2] for s in running][:5] == [10, 20, 30, 40, 50]
@@ -242,3 +242,29 @@ def test_a_failing_import_is_marked_failed(write_file, monkeypatch):
     contact_import.refresh_from_db()
     assert contact_import.state == ImportState.FAILED
     assert "disk full" in contact_import.error
+
+
+def test_quoted_newlines_and_crlf_keep_line_numbers_across_blocks(write_file):
+    text = (
+        'phone,first_name,note\r\n'
+        '+32470000001,Anna,"two\r\nlines"\r\n'
+        '+32 12,Bad,"a ""quoted"" word"\r\n'
+        '+32470000002,"Multi\nline, name",\r\n'
+        'bad again,,\r\n'
+    )
+    path = write_file(text)
+    for block_bytes in (1, 7, 25, 1 << 20):
+        contact_import = ContactImport.objects.create(original_name="q")
+        result = imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=block_bytes)
+        assert [line for line, _ in result.rejections] == [4, 7], block_bytes
+        assert result.rows_read == 4
+    assert Contact.objects.get(phone="+32470000002").first_name == "Multi\nline, name"
+    assert Contact.objects.get(phone="+32470000001").attributes == {"note": "two\r\nlines"}
+
+
+def test_xlsx_rows_go_through_the_worker_pool_in_chunks(write_xlsx):
+    rows = [["phone", "first_name"]] + [[f"+3247{n:07d}", f"N{n}"] for n in range(40)] + [["bad", "x"]]
+    path = write_xlsx(rows)
+    contact_import = ContactImport.objects.create(original_name="x")
+    result = imports.contacts_import(contact_import=contact_import, path=path, workers=2, chunk_rows=7)
+    assert (result.imported, result.rejected, result.rejections[0][0]) == (40, 1, 42)
