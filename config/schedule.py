@@ -11,5 +11,8 @@ PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
     "Pull pricing and account balance": ("messaging.tasks.pull_pricing", 3600, {}),
     "Verify: mark expired OTP requests": ("verify.tasks.mark_expired_otp_requests", 60, {}),
     "Verify: mask old OTP numbers": ("verify.tasks.mask_old_otp_numbers", 3600, {}),
+    "Voice: sweep bulk call batches": ("voice.tasks.sweep_bulk_calls", 60, {}),
+    "Voice: pull call logs and recordings": ("voice.tasks.pull_call_reports", 900, {}),
+    "Voice: pull pricing": ("voice.tasks.pull_voice_pricing", 3600, {}),
+    "Voice: pull unsubscribers": ("voice.tasks.sync_voice_unsubscribers", 3600, {"direction": "pull"}),
 }
-
