@@ -1,0 +1,229 @@
+"""Bulk calls: audiences, exclusions, batches sent exactly once, worker crashes, sweeper."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from contacts.models import Contact, Segment, Tag
+from voice.models import BulkCall, BulkCallBatch, RequestState, VoicePrice, VoiceUnsubscriber
+from voice.services._common import client
+from voice.services.bulk import (
+    BulkCallError,
+    _batch_body,
+    batch_claim,
+    batch_claim_next,
+    batch_send,
+    bulk_audience,
+    bulk_call_launch,
+    bulk_progress,
+    bulk_sweep,
+    claim_timeout,
+)
+
+pytestmark = pytest.mark.django_db
+BRIDGE = "+3225551000"
+PHONES = ["+32470000001", "+32470000002", "+32470000003", "+32470000004", "+32470000005"]
+
+
+@pytest.fixture
+def vip():
+    tag = Tag.objects.create(name="vip")
+    for n, phone in enumerate(PHONES):
+        contact = Contact.objects.create(phone=phone, first_name=f"Ann{n}")
+        contact.tags.add(tag)
+    return tag
+
+
+def make_bulk(tag, **kw):
+    bulk = BulkCall.objects.create(**{"name": "spring", "bridge": BRIDGE, "flow_id": "191",
+                                      "mode": BulkCall.Mode.FLOW_VARIABLES,
+                                      "audience_kind": BulkCall.AudienceKind.TAGS, "batch_size": 2,
+                                      "variables": {"Name": "{first_name}"}, **kw})
+    bulk.tags.add(tag)
+    return bulk
+
+
+def later():
+    return timezone.now() + claim_timeout() + timedelta(seconds=1)
+
+
+def assert_everyone_called_once(fake, phones=PHONES):
+    counts = fake.calls_to()
+    assert {p.lstrip("+"): counts[p.lstrip("+")] for p in phones} == {p.lstrip("+"): 1 for p in phones}
+
+
+def test_flow_with_variables_over_tags_sends_each_recipient_once(voice_bics, vip):
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    assert bulk.recipients_count == 5 and bulk.batches.count() == 3
+    for batch in bulk.batches.all():
+        assert batch_send(batch.pk) == BulkCallBatch.State.SENT
+    bulk.refresh_from_db()
+    assert bulk.state == BulkCall.State.SENT and bulk.total == 5 and bulk.group_id
+    assert_everyone_called_once(voice_bics)
+    body = [b for n, b in voice_bics.requests if n == "voice.bulk_calls.create"][0]
+    assert body["flow_id"] == 191 and body["name"] == "spring" and body["bridge"] == "3225551000"
+    assert body["payload"][0]["variables"]["Name"].startswith("Ann")
+    assert set(bulk.recipients.values_list("state", flat=True)) == {RequestState.QUEUED}
+
+
+def test_launch_through_celery_sends_every_batch(voice_bics, vip, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk = bulk_call_launch(make_bulk(vip))
+    bulk.refresh_from_db()
+    assert bulk.state == BulkCall.State.SENT
+    assert_everyone_called_once(voice_bics)
+
+
+def test_voice_unsubscribers_are_excluded(voice_bics, vip):
+    VoiceUnsubscriber.objects.create(number=PHONES[0], type="all")
+    VoiceUnsubscriber.objects.create(number=PHONES[1], type="tag", value="vip")
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    assert bulk.recipients_count == 3 and bulk.excluded_count == 2
+    for batch in bulk.batches.all():
+        batch_send(batch.pk)
+    called = voice_bics.calls_to()
+    assert called[PHONES[0][1:]] == 0 and called[PHONES[1][1:]] == 0
+    assert_everyone_called_once(voice_bics, PHONES[2:])
+
+
+def test_segment_audience(voice_bics, vip):
+    segment = Segment.objects.create(name="VIPs")
+    segment.positive_tags.add(vip)
+    bulk = BulkCall.objects.create(name="seg", bridge=BRIDGE, flow_id="5", segment=segment,
+                                   audience_kind=BulkCall.AudienceKind.SEGMENT)
+    assert {t.to for t in bulk_audience(bulk).targets} == set(PHONES)
+
+
+def test_uploaded_list_with_audio_per_recipient(voice_bics):
+    bulk = BulkCall.objects.create(name="up", bridge=BRIDGE, mode=BulkCall.Mode.AUDIO_PER_RECIPIENT,
+                                   audience_kind=BulkCall.AudienceKind.UPLOAD)
+    bulk.upload.save("list.csv", ContentFile(
+        "number,audio\n+32470000001,https://x.example/a.mp3\n32470000002,https://x.example/b.mp3\n"
+        "+32470000001,https://x.example/dup.mp3\nnot-a-number,https://x.example/c.mp3\n"))
+    audience = bulk_audience(bulk)
+    assert [(t.to, t.audio_url) for t in audience.targets] == [
+        ("+32470000001", "https://x.example/a.mp3"), ("+32470000002", "https://x.example/b.mp3")]
+    assert audience.duplicates == 1 and audience.invalid == ["not-a-number"]
+    bulk = bulk_call_launch(bulk, enqueue=False)
+    batch_send(bulk.batches.get().pk)
+    body = [b for n, b in voice_bics.requests if n == "voice.bulk_calls.create"][0]
+    assert body["payload"] == [{"to": "32470000001", "audio": "https://x.example/a.mp3"},
+                               {"to": "32470000002", "audio": "https://x.example/b.mp3"}]
+
+
+def test_same_audio_mode_sends_the_audio_once(voice_bics, vip):
+    bulk = bulk_call_launch(make_bulk(vip, mode=BulkCall.Mode.SAME_AUDIO, flow_id="",
+                                      audio_url="https://x.example/same.mp3", batch_size=10), enqueue=False)
+    batch_send(bulk.batches.get().pk)
+    body = [b for n, b in voice_bics.requests if n == "voice.bulk_calls.create"][0]
+    assert body["audio"] == "https://x.example/same.mp3" and "flow_id" not in body
+    assert all(set(item) == {"to"} for item in body["payload"])
+
+
+def test_a_bulk_call_launches_once(voice_bics, vip):
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    with pytest.raises(BulkCallError, match="already launched"):
+        bulk_call_launch(BulkCall.objects.get(pk=bulk.pk), enqueue=False)
+
+
+def test_a_batch_is_claimed_by_one_worker_only(voice_bics, vip):
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    batch = bulk.batches.first()
+    assert batch_claim(batch.pk) is not None
+    assert batch_claim(batch.pk) is None
+    assert batch_send(batch.pk) == "not-claimed"
+    assert voice_bics.calls == []
+
+
+def test_claim_next_walks_the_pending_batches(voice_bics, vip):
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    claimed = [batch_claim_next(bulk_call_id=bulk.pk) for _ in range(4)]
+    assert [c is not None for c in claimed] == [True, True, True, False]
+    assert len({c[0] for c in claimed[:3]}) == 3
+
+
+def test_worker_dies_after_claiming_before_sending(voice_bics, vip, django_capture_on_commit_callbacks):
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    first, *others = bulk.batches.order_by("number")
+    assert batch_claim(first.pk)  # ... and the worker dies here
+    for batch in others:
+        batch_send(batch.pk)
+    assert bulk_sweep()["stale"] == 0  # too early: the claim may still be alive
+    with django_capture_on_commit_callbacks(execute=True):
+        result = bulk_sweep(now=later())
+    assert result["stale"] == 1
+    first.refresh_from_db()
+    assert first.state == BulkCallBatch.State.SENT and first.claims == 2
+    assert_everyone_called_once(voice_bics)
+    bulk.refresh_from_db()
+    assert bulk.state == BulkCall.State.SENT
+
+
+def test_worker_dies_after_bics_accepted_the_batch(voice_bics, vip, django_capture_on_commit_callbacks):
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    batch = bulk.batches.order_by("number").first()
+    assert batch_claim(batch.pk)
+    client().call("voice.bulk_calls.create", json=_batch_body(batch))  # sent, then the worker dies
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk_sweep(now=later())
+    batch.refresh_from_db()
+    assert batch.state == BulkCallBatch.State.SENT
+    assert set(batch.recipients.values_list("state", flat=True)) == {RequestState.QUEUED}
+    assert all(batch.recipients.values_list("call_id", flat=True))
+    for other in bulk.batches.exclude(pk=batch.pk):
+        batch_send(other.pk)
+    assert_everyone_called_once(voice_bics)
+
+
+def test_worker_dies_half_way_only_the_unknown_recipients_go_again(voice_bics, vip,
+                                                                   django_capture_on_commit_callbacks):
+    bulk = bulk_call_launch(make_bulk(vip, batch_size=5), enqueue=False)
+    batch = bulk.batches.get()
+    assert batch_claim(batch.pk)
+    body = _batch_body(batch)
+    body["payload"] = body["payload"][:2]
+    client().call("voice.bulk_calls.create", json=body)  # two went out, then the worker died
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk_sweep(now=later())
+    assert bulk.batches.count() == 2
+    assert set(bulk.batches.values_list("state", flat=True)) == {BulkCallBatch.State.SENT}
+    assert_everyone_called_once(voice_bics)
+
+
+def test_lost_answer_is_reconciled_not_resent(voice_bics, vip, django_capture_on_commit_callbacks):
+    bulk = bulk_call_launch(make_bulk(vip, batch_size=5), enqueue=False)
+    batch = bulk.batches.get()
+    voice_bics.lose_next.add("voice.bulk_calls.create")
+    assert batch_send(batch.pk) == BulkCallBatch.State.UNKNOWN
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk_sweep()
+    batch.refresh_from_db()
+    assert batch.state == BulkCallBatch.State.SENT
+    assert_everyone_called_once(voice_bics)
+
+
+def test_refused_batch_fails_its_recipients(voice_bics, vip):
+    bulk = bulk_call_launch(make_bulk(vip, batch_size=5), enqueue=False)
+    voice_bics.refuse_next["voice.bulk_calls.create"] = 422
+    assert batch_send(bulk.batches.get().pk) == BulkCallBatch.State.FAILED
+    bulk.refresh_from_db()
+    assert bulk.state == BulkCall.State.FAILED
+    assert set(bulk.recipients.values_list("state", flat=True)) == {RequestState.FAILED}
+
+
+def test_cost_estimate_and_progress(voice_bics, vip):
+    VoicePrice.objects.create(iso="BE", service="VOICE", subservice="OBD", price=Decimal("0.05"), currency="EUR")
+    bulk = bulk_call_launch(make_bulk(vip), enqueue=False)
+    assert bulk.estimated_cost == Decimal("0.25")
+    batch_send(bulk.batches.first().pk)
+    progress = bulk_progress(bulk)
+    assert progress["by_state"] == {"queued": 2, "draft": 3}
+    assert progress["batches"] == {"sent": 1, "pending": 2}
+
+
+def test_flow_mode_needs_a_flow_id(vip):
+    with pytest.raises(BulkCallError, match="flow id"):
+        bulk_call_launch(make_bulk(vip, flow_id=""), enqueue=False)
