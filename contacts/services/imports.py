@@ -36,8 +36,9 @@ CHUNK_ROWS = 5000  # XLSX rows per chunk
 BLOCK_BYTES = 1 << 20  # CSV bytes per block (whole records)
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # smaller files parse faster in-process
 PROGRESS_EVERY_S = 0.5
-_IN_CHUNK = 500
-SQLITE_CACHE_KB = 128 * 1024  # values per IN (...) list
+_IN_CHUNK = 500  # values per IN (...) list
+SQLITE_CACHE_KB = 32 * 1024  # page cache of the importing connection (bounded memory)
+SQLITE_WAL_CHECKPOINT_PAGES = 10_000  # fewer, larger checkpoints while importing
 
 
 @dataclass
@@ -103,7 +104,7 @@ def contacts_import(
     writer.result.description = source.description
     if workers is None:
         workers = (os.cpu_count() or 1) if source.size >= PARALLEL_MIN_BYTES else 0
-    if source.kind == "csv":  # workers read the bytes themselves: the main process only writes
+    if source.kind == "csv":  # the main process only cuts byte blocks and writes; workers parse
         tasks = ((parse_block, (block, line, spec), position) for block, line, position in source.blocks(block_bytes))
     else:
         tasks = ((parse_rows, (rows, spec), None) for rows in _chunks(source.rows(), chunk_rows))
@@ -128,6 +129,8 @@ def contacts_import(
         writer.flush_progress(force=True)
         _finish(contact_import, state=ImportState.FAILED, error=f"Import stopped: {exc}")
         raise
+    finally:
+        writer.restore()
     result = writer.finish(source.size)
     _finish(contact_import, state=ImportState.DONE)
     return result
@@ -185,6 +188,7 @@ class _Writer:
             # A bigger page cache keeps the phone index in memory during a large import.
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES}")
 
     # --- SQL ---------------------------------------------------------------------------
     def _upsert_sql(self) -> str:
@@ -351,6 +355,13 @@ class _Writer:
             rows_updated=updated,
             rows_rejected=self.result.rejected,
         )
+
+    def restore(self) -> None:
+        """The connection outlives the import (web, worker): back to SQLite's defaults."""
+        if self.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size = -2000")
+                cursor.execute("PRAGMA wal_autocheckpoint = 1000")
 
     def finish(self, size: int) -> ImportResult:
         self.position = size

@@ -47,6 +47,7 @@ _EMAIL_RE = re.compile(
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}|\[[0-9A-Fa-f:.]+\])$"
 )
 _NON_KEY = re.compile(r"[^0-9a-z]+")
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def header_key(cell: str) -> str:
@@ -196,8 +197,5 @@ def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, li
         valid += 1
         previous = by_phone.get(record[0])
         by_phone[record[0]] = merge_records(previous, record) if previous else record
-    records = [
-        (*r[:10], json.dumps(r[10], ensure_ascii=False, separators=(",", ":")), r[11])
-        for r in by_phone.values()
-    ]
+    records = [(*r[:10], _to_json(r[10]) if r[10] else "{}", r[11]) for r in by_phone.values()]
     return records, rejections, valid

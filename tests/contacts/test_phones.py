@@ -34,3 +34,31 @@ def test_possible_but_invalid_number_is_refused():
     # The right length for Belgium, but no such range: is_valid_number, not is_possible_number.
     with pytest.raises(PhoneError, match="not a valid number"):
         normalise_phone("+32 0000 0000")
+
+
+def test_validity_agrees_with_phonenumbers_is_valid_number():
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(5)
+    codes = [1, 7, 20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 52, 55,
+             61, 62, 65, 81, 86, 90, 91, 212, 234, 351, 352, 353, 420, 800, 808, 870, 882, 971]  # fmt: skip
+    valid = 0
+    for code in codes:
+        for _ in range(600):
+            raw = f"+{code}{rng.randrange(10 ** rng.randint(4, 12))}"
+            try:
+                parsed = phonenumbers.parse(raw, None)
+            except phonenumbers.NumberParseException:
+                continue
+            expected = phonenumbers.is_valid_number(parsed)
+            try:
+                phone, _ = normalise_phone(raw)
+            except PhoneError:
+                assert not expected, raw
+                continue
+            assert expected, raw
+            assert phone == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            valid += 1
+    assert valid > 1000  # plenty of valid numbers of many kinds in the sample
