@@ -197,5 +197,6 @@ def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, li
         valid += 1
         previous = by_phone.get(record[0])
         by_phone[record[0]] = merge_records(previous, record) if previous else record
-    records = [(*r[:10], _to_json(r[10]) if r[10] else "{}", r[11]) for r in by_phone.values()]
+    # Sorted by number: the writer's inserts then walk the phone index in order.
+    records = [(*r[:10], _to_json(r[10]) if r[10] else "{}", r[11]) for _, r in sorted(by_phone.items())]
     return records, rejections, valid
