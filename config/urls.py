@@ -14,6 +14,7 @@ urlpatterns = [
     path("verify/", include("verify.urls")),
     path("messaging/", include("messaging.urls")),
     path("contacts/", include("contacts.urls")),
+    path("voice/", include("voice.urls")),
     path("", include("core.urls")),
 ]
 

@@ -227,3 +227,13 @@ def test_cost_estimate_and_progress(voice_bics, vip):
 def test_flow_mode_needs_a_flow_id(vip):
     with pytest.raises(BulkCallError, match="flow id"):
         bulk_call_launch(make_bulk(vip, flow_id=""), enqueue=False)
+
+
+def test_refresh_statuses_fills_per_recipient_outcomes(voice_bics, vip):
+    from voice.services.bulk import bulk_refresh_statuses
+
+    bulk = bulk_call_launch(make_bulk(vip, batch_size=5), enqueue=False)
+    batch_send(bulk.batches.get().pk)
+    assert bulk_refresh_statuses(bulk) == 5
+    assert set(bulk.recipients.values_list("status", flat=True)) == {"ANSWER"}
+    assert all(bulk.recipients.values_list("call_id", flat=True))

@@ -460,3 +460,22 @@ def bulk_progress(bulk: BulkCall) -> dict:
     batches = dict(bulk.batches.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
     return {"recipients": bulk.recipients_count, "by_state": by_state, "by_status": by_status,
             "batches": batches}
+
+
+def bulk_refresh_statuses(bulk: BulkCall, *, limit: int = 500) -> int:
+    """Ask Call Status about recipients without a final status (by call id, else by number and
+    the day their batch went out). Webhooks (voice:message:out) usually get there first."""
+    updated = 0
+    pending = (bulk.recipients.filter(state=RequestState.QUEUED, status="")
+               .select_related("batch").order_by("pk")[:limit])
+    for recipient in pending:
+        if recipient.call_id:
+            items = call_status_lookup(id=recipient.call_id)
+        else:
+            day = (recipient.batch.sent_at or recipient.batch.claimed_at) if recipient.batch else None
+            items = [i for i in call_status_lookup(mobile=recipient.to, date=day or timezone.now())
+                     if not recipient.batch or _matches(i, recipient.batch)]
+        if items and apply_call_data(recipient, items[0]):
+            recipient.save(update_fields=["status", "call_id", "duration", "updated_at"])
+            updated += 1
+    return updated
