@@ -1,0 +1,5 @@
+import sys
+
+from bics.sandbox.server import main
+
+sys.exit(main())
