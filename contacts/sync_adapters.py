@@ -5,8 +5,10 @@ before the contacts and segments that name them. Choices where the documentation
 
 * Contact and segment `tags` are sent as tag **names** (names or ids is not documented).
 * Contact numbers are E.164 with '+' (the samples, 5597/5721).
-* Create Segment documents only `name`; the rules are documented on Edit only. We send the
-  rules on create as well, and on every update.
+* Create Segment documents only `name`; the rules are documented on Edit only. So a new
+  segment is created with its name and then edited with its rules right away (from the
+  create response, see `SegmentAdapter.from_payload_server_fields`); if that edit is refused
+  the segment is left `failed` with the reason, and the next push sends the edit again.
 * A segment with local-only rules ('all', field conditions) is never pushed: the push reports
   it as failed with the reason, and nothing wrong is sent.
 * Response fields are collapsed in the documentation; we read bics/shapes.py's picked fields.
@@ -134,7 +136,12 @@ class SegmentAdapter(SyncAdapter):
             )
         return None
 
+    def __init__(self):
+        self.rules_refused: dict[str, str] = {}  # bics_id -> reason (see signals.py)
+
     def to_payload(self, obj, *, action):
+        if action == "create":
+            return {"name": obj.name}
         return {
             "name": obj.name,
             "positive_tags": sorted(obj.positive_tags.values_list("name", flat=True)),
@@ -142,6 +149,20 @@ class SegmentAdapter(SyncAdapter):
             "negative_tags": sorted(obj.negative_tags.values_list("name", flat=True)),
             "negative_tags_operator": obj.negative_tags_operator,
         }
+
+    def from_payload_server_fields(self, data):
+        """After a create: send the rules with the documented Edit (Create takes a name only)."""
+        from core.sync import bics_request
+
+        bics_id = self.bics_id_of(data)
+        segment = Segment.objects.filter(name=_s(data.get("name"))).first() if bics_id else None
+        if segment is not None and bics_id:
+            try:
+                bics_request(self.routes["update"], path={"id": bics_id},
+                             json=self.to_payload(segment, action="update"))
+            except Exception as exc:  # recorded on the segment once it is saved
+                self.rules_refused[bics_id] = str(exc) or type(exc).__name__
+        return {}
 
     def from_payload(self, data):
         name = _s(data.get("name")).strip()[:150]

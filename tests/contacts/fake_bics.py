@@ -24,6 +24,7 @@ class FakeContactsBics:
         self.uploads: list[bytes] = []
         self.requests: list[tuple[str, str, dict | None]] = []
         self.segment_members: dict[str, list[dict]] = {}
+        self.refuse_segment_update = False
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,6 +98,8 @@ class FakeContactsBics:
             if method == "GET":
                 return self.ok(items[item_id])
             if method == "PUT":
+                if kind == "segments" and self.refuse_segment_update:
+                    return 422, {"status": "Error", "code": 422, "message": "negative_tags: unknown tag"}
                 items[item_id].update(data)
                 return self.ok(items[item_id], "updated")
             if method == "DELETE":

@@ -162,3 +162,25 @@ def test_admin_push_and_compare_actions(admin_client, fake_bics):
         follow=True,
     )
     assert "1 subscribers at BICS, 1 here" in response.content.decode()
+
+
+def test_new_segment_is_created_then_edited_with_its_rules(fake_bics):
+    segment = Segment.objects.create(name="VIPs")
+    segment.positive_tags.add(Tag.objects.create(name="vip"))
+    assert sync.push("segments").ok
+    create, update = [r for r in fake_bics.requests if r[1].startswith("segments")]
+    assert create[0] == "POST" and create[2] == {"name": "VIPs"}
+    assert update[0] == "PUT" and update[2]["positive_tags"] == ["vip"]
+
+
+def test_refused_segment_rules_leave_the_segment_failed_and_are_sent_again(fake_bics):
+    segment = Segment.objects.create(name="VIPs")
+    fake_bics.refuse_segment_update = True
+    sync.push("segments")
+    segment.refresh_from_db()
+    assert segment.bics_id and segment.sync_state == SyncState.FAILED
+    assert "rules were refused" in segment.sync_error and "unknown tag" in segment.sync_error
+    fake_bics.refuse_segment_update = False
+    assert sync.push("segments").counts()["updated"] == 1
+    segment.refresh_from_db()
+    assert segment.sync_state == SyncState.SYNCED
