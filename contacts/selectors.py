@@ -36,7 +36,7 @@ OPS = {
     "set": "is set",
     "unset": "is empty",
 }
-_KEY_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+_KEY_RE = re.compile(r"^\w{1,64}$")
 
 
 def _listify(value) -> list[str]:

@@ -18,11 +18,12 @@ csv.field_size_limit(1 << 20)
 
 # Our field names, and the header spellings that mean them (compared after `header_key`).
 FIELD_ALIASES = {
-    "phone": ("phone", "phone_number", "phonenumber", "mobile", "mobile_number", "msisdn", "number"),
+    "phone": ("phone", "phone_number", "phonenumber", "mobile", "mobile_number", "msisdn", "number",
+              "telephone", "téléphone", "tel", "gsm"),
     "identity": ("identity",),
     "email": ("email", "e_mail", "email_address", "mail"),
-    "first_name": ("first_name", "firstname", "first", "given_name"),
-    "last_name": ("last_name", "lastname", "last", "surname", "family_name"),
+    "first_name": ("first_name", "firstname", "first", "given_name", "prénom", "prenom", "voornaam"),
+    "last_name": ("last_name", "lastname", "last", "surname", "family_name", "nom", "achternaam"),
     "company": ("company",),
     "postal_code": ("postal_code", "postcode", "zip", "zip_code"),
     "birth_date": ("birth_date", "birthdate", "date_of_birth", "dob"),
@@ -46,12 +47,12 @@ _EMAIL_RE = re.compile(
     r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}|\[[0-9A-Fa-f:.]+\])$"
 )
-_NON_KEY = re.compile(r"[^0-9a-z]+")
+_NON_KEY = re.compile(r"[\W_]+")
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def header_key(cell: str) -> str:
-    """'First Name ' -> 'first_name'; 'E-mail' -> 'e_mail'."""
+    """'First Name ' -> 'first_name'; 'E-mail' -> 'e_mail'; 'Prénom' -> 'prénom'."""
     return _NON_KEY.sub("_", cell.strip().lower()).strip("_")
 
 

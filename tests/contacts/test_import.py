@@ -268,3 +268,10 @@ def test_xlsx_rows_go_through_the_worker_pool_in_chunks(write_xlsx):
     contact_import = ContactImport.objects.create(original_name="x")
     result = imports.contacts_import(contact_import=contact_import, path=path, workers=2, chunk_rows=7)
     assert (result.imported, result.rejected, result.rejections[0][0]) == (40, 1, 42)
+
+
+def test_french_and_dutch_headers_and_accented_attribute_names(write_file):
+    run(write_file("Téléphone;Prénom;Nom;Ville natale\n+32470123456;Zoé;Dubois;Liège\n"))
+    contact = Contact.objects.get()
+    assert (contact.first_name, contact.last_name) == ("Zoé", "Dubois")
+    assert contact.attributes == {"ville_natale": "Liège"}
