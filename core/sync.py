@@ -41,6 +41,8 @@ Rules (DESIGN.md "Sync rules"):
 * **pull** walks every page, upserts by ``bics_id``; it never deletes a local record (an
   opt-out must never vanish because a list came back short) and never overwrites a record
   that is ``dirty`` (changed here, not pushed): that is reported as a **conflict**.
+* ``skip_push`` marks records that stay local by design (``skipped``, not a failure, so
+  ``bics_sync`` still exits 0); ``can_push`` refusals are failures.
 * A BICS refusal never loses local data: the record keeps its fields, gets
   ``sync_state=failed`` and ``sync_error``, and is listed in ``failed`` with the reason.
 * Records written by a pull are saved through ``QuerySet.update`` or with ``_from_sync``
@@ -114,8 +116,9 @@ class SyncResult:
     unchanged: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)  # [(record, reason)]
     failed: list = field(default_factory=list)  # [(record or None, reason)]
+    skipped: list = field(default_factory=list)  # [(record, reason)]: kept here on purpose
 
-    COUNTED: ClassVar = ("created", "updated", "deleted", "unchanged", "conflicts", "failed")
+    COUNTED: ClassVar = ("created", "updated", "deleted", "unchanged", "skipped", "conflicts", "failed")
 
     @property
     def ok(self) -> bool:
@@ -195,7 +198,12 @@ class SyncAdapter:
         return None
 
     def can_push(self, obj) -> str | None:
-        """A reason not to push ``obj`` now (reported as failed), or None."""
+        """A reason ``obj`` cannot be pushed now (reported as failed), or None."""
+        return None
+
+    def skip_push(self, obj) -> str | None:
+        """A reason ``obj`` is never pushed by design (e.g. local-only; reported as skipped,
+        not a failure), or None."""
         return None
 
     def from_payload_server_fields(self, data: dict) -> dict:
@@ -272,6 +280,10 @@ def _mark_synced(obj, extra_fields: Iterable[str] = ()) -> None:
 
 
 def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
+    skip = adapter.skip_push(obj)
+    if skip:
+        result.skipped.append((obj, skip))
+        return
     reason = adapter.can_push(obj)
     if reason:
         _mark_failed(obj, reason)

@@ -8,5 +8,12 @@ def root(sandbox) -> str:
 
 
 def advance_clock(sandbox, seconds: int = 3600) -> None:
-    """Let the sandbox's approval delay pass (senders and templates become approved)."""
-    requests.post(f"{root(sandbox)}/_sandbox/clock/advance", json={"seconds": seconds}, timeout=5).raise_for_status()
+    """Let the sandbox's approval delay pass (senders and templates get decided)."""
+    requests.post(f"{root(sandbox)}/_sandbox/tick", json={"seconds": seconds}, timeout=5).raise_for_status()
+
+
+def refuse(sandbox, route: str, status: int = 422) -> None:
+    """Make every call of ``route`` answer ``status`` without processing it."""
+    requests.post(f"{root(sandbox)}/_sandbox/config",
+                  json={"faults": [{"kind": "error", "status": status, "routes": [route]}]},
+                  timeout=5).raise_for_status()

@@ -52,3 +52,19 @@ def test_push_many_replaces_the_loop(fake_bics, sender, monkeypatch):
         assert seen == [[sender]]
     finally:
         sync.registry().pop("bulk_senders")
+
+
+def test_skip_push_is_reported_but_not_a_failure(fake_bics, sender):
+    class LocalOnly(SenderAdapter):
+        resource = "local_senders"
+
+        def skip_push(self, obj):
+            return "stays here"
+
+    sync.register(LocalOnly())
+    try:
+        result = sync.push("local_senders")
+        assert result.ok and result.counts()["skipped"] == 1 and "stays here" not in result.summary()
+        assert not fake_bics.calls
+    finally:
+        sync.registry().pop("local_senders")
