@@ -13,6 +13,7 @@ PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
     "Verify: mask old OTP numbers": ("verify.tasks.mask_old_otp_numbers", 3600, {}),
     "Voice: sweep bulk call batches": ("voice.tasks.sweep_bulk_calls", 60, {}),
     "Voice: pull call logs and recordings": ("voice.tasks.pull_call_reports", 900, {}),
+    "Voice: refresh bulk call statuses": ("voice.tasks.refresh_bulk_statuses", 300, {}),
     "Voice: pull pricing": ("voice.tasks.pull_voice_pricing", 3600, {}),
     "Voice: pull unsubscribers": ("voice.tasks.sync_voice_unsubscribers", 3600, {"direction": "pull"}),
 }

@@ -55,6 +55,8 @@ class CallForm(forms.ModelForm):
     bridge = PhoneField(help_text="Bridge (DID) number of your account.")
     to = PhoneField(help_text="Recipient with the country code.")
     variables = JSONDictField(required=False, help_text='For "IVR flow id with variables": {"Name": "Ann", "otp": "1234"}.')
+    audio_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                               help_text="Audio file variant: a public http(s) URL.")
 
     class Meta:
         model = Call
@@ -132,6 +134,9 @@ class Click2CallForm(forms.ModelForm):
 
 
 class SoundFileForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", label="Public URL",
+                         help_text="http(s), publicly reachable; it must answer with an audio/* content type.")
+
     class Meta:
         model = SoundFile
         fields = ("name", "url")
@@ -153,6 +158,8 @@ class BulkCallForm(forms.ModelForm):
     variables = JSONDictField(required=False, help_text=(
         'Flow variables per recipient; contact fields in braces: {"Name": "{first_name}"}. '
         "Uploaded lists add their extra columns."))
+    audio_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                               help_text="Same-audio option: a public http(s) URL.")
 
     class Meta:
         model = BulkCall

@@ -60,3 +60,11 @@ def sync_voice_unsubscribers(direction: str = "pull") -> dict:
 
     result = unsubscribers_pull() if direction == "pull" else unsubscribers_push()
     return result.as_dict()
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def refresh_bulk_statuses() -> int:
+    """Per-recipient call statuses of recent bulk calls, through Call Status."""
+    from voice.services.bulk import bulk_refresh_recent
+
+    return bulk_refresh_recent()

@@ -144,3 +144,26 @@ def test_unsubscriber_import_page(admin_client, voice_bics):
 def test_overview_and_pricing_pages(admin_client):
     assert admin_client.get(reverse("voice:overview")).status_code == 200
     assert admin_client.get(reverse("voice:pricing")).status_code == 200
+
+
+def test_demo_seed_is_idempotent_and_local():
+    import io
+
+    from voice import demo
+
+    demo.seed(stdout=io.StringIO())
+    demo.seed(stdout=io.StringIO())
+    assert SoundFile.objects.count() == 1 and Call.objects.count() == 1 and BulkCall.objects.count() == 1
+    assert Call.objects.get().state == "draft"
+    from voice.services.bulk import bulk_audience
+
+    assert [t.variables["Name"] for t in bulk_audience(BulkCall.objects.get()).targets] == ["Ann", "Bram", "Chloé"]
+
+
+def test_marketing_can_place_calls_and_read_reports():
+    from django.contrib.auth.models import Group
+
+    perms = set(Group.objects.get(name="Marketing").permissions.filter(content_type__app_label="voice")
+                .values_list("codename", flat=True))
+    assert {"add_call", "add_bulkcall", "change_voiceunsubscriber", "view_calllog", "view_callrecording"} <= perms
+    assert "change_calllog" not in perms

@@ -479,3 +479,17 @@ def bulk_refresh_statuses(bulk: BulkCall, *, limit: int = 500) -> int:
             recipient.save(update_fields=["status", "call_id", "duration", "updated_at"])
             updated += 1
     return updated
+
+
+def bulk_refresh_recent(*, hours: int = 24) -> int:
+    """Statuses for the bulk calls of the last ``hours`` (the beat job; webhooks are faster)."""
+    from bics.errors import BicsError
+
+    since = timezone.now() - timedelta(hours=hours)
+    updated = 0
+    for bulk in BulkCall.objects.filter(launched_at__gte=since).exclude(state=BulkCall.State.DRAFT):
+        try:
+            updated += bulk_refresh_statuses(bulk)
+        except BicsError as exc:
+            log.warning("voice bulk %s: status refresh failed: %s", bulk.pk, exc)
+    return updated
