@@ -189,3 +189,22 @@ def test_acceptance_seed_push_all_then_pull_all_into_an_empty_database(bics_sand
     sync_all("pull", capsys)
     assert counts() == seeded
     assert not Template.objects.exclude(sync_state=SyncState.SYNCED).exists()
+
+
+def test_periodic_status_pull_makes_an_approved_template_usable(bics_sandbox, make_template, approver):
+    from messaging.services.templates import template_approve, template_submit, template_usability
+    from messaging.tasks import pull_statuses
+
+    template = make_template(template_type="T")
+    push_ok("senders")
+    push_ok("templates")
+    template_submit(template=template, user=template.author)
+    template_approve(template=template, user=approver)
+    template.refresh_from_db()
+    assert template_usability(template) == ["Not approved by the provider: pending."]
+    sandbox_helpers.advance_clock(bics_sandbox)
+    counts = pull_statuses.delay().get()
+    assert counts["templates"]["updated"] == 1 and counts["senders"]["updated"] == 1
+    template.refresh_from_db()
+    assert (template.provider_state, template.approval_state) == ("approved", "approved")
+    assert template_usability(template) == []
