@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 import math
 import random
 import re
@@ -26,6 +27,7 @@ from bics.sandbox.config import FaultRule, SandboxConfig
 from bics.sandbox.state import Account, Clock, Scheduler
 from bics.shapes import SHAPES, validate_request
 
+log = logging.getLogger("bics.sandbox")
 PREFIX = "/api/v2/"
 INSPECT = "/_sandbox"
 JSON = "application/json"
@@ -306,6 +308,9 @@ class SandboxApp:
         except ApiError as exc:
             extra = [(k, v) for k, v in exc.headers.items()]
             return self._json(exc.http, exc.body(), extra)
+        except Exception:  # a sandbox bug: answer 500 like a server would, and log it
+            log.exception("sandbox handler failed for %s %s", method, path)
+            return self._json(500, ApiError(500, "Server Error (sandbox bug).").body())
 
     def _dispatch(self, method: str, sub: str, query: dict, headers: Mapping[str, str],
                   body: bytes, base: str) -> Response:

@@ -35,6 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "bics-sandbox"
     sys_version = ""
     timeout = 60  # idle keep-alive connections end after a minute
+    disable_nagle_algorithm = True  # no 40 ms Nagle/delayed-ACK stalls on keep-alive
     app: SandboxApp  # set on the subclass made per server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
@@ -62,8 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
             for key, value in resp.headers:
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(resp.body)))
-            self.end_headers()
-            self.wfile.write(resp.body)
+            self._headers_buffer.append(b"\r\n" + resp.body)  # one write: headers + body
+            self.flush_headers()
         except OSError:  # the client gave up (timeout fault)
             self.close_connection = True
 

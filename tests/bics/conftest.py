@@ -147,3 +147,78 @@ def no_sleep():
 
     sleep.calls = calls
     return sleep
+
+
+# ---------------------------------------------------------------------- sandbox (bics/sandbox)
+SANDBOX_TOKEN = "sandbox-test-token-0001"
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The BICS sandbox (bics/sandbox) on a free loopback port for the whole session."""
+    from bics.sandbox import SandboxServer
+
+    server = SandboxServer(port=0, seed=42)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox_reset(sandbox):
+    """The session sandbox with every account forgotten and the start configuration back."""
+    sandbox.reset()
+    yield sandbox
+    sandbox.reset()
+
+
+class SandboxApi:
+    """requests against the sandbox by *route name* (paths from bics.routes), plus its
+    ``/_sandbox/`` inspection endpoints. Not the product client: the sandbox is tested alone."""
+
+    def __init__(self, server, token: str = SANDBOX_TOKEN) -> None:
+        import requests
+
+        from bics.routes import ROUTES
+
+        self.server = server
+        self.routes = ROUTES
+        self.token = token
+        self.http = requests.Session()
+
+    def path(self, name: str, **params) -> str:
+        return self.server.url + self.routes[name].path.format(**params)
+
+    def call(self, name: str, *, json=None, params=None, files=None, data=None, token=None,
+             headers=None, method=None, path_params=None, **more_params):
+        path_params = {**(path_params or {}), **more_params}
+        hdrs = {"Accept": "application/json"}
+        tok = self.token if token is None else token
+        if tok:
+            hdrs["Authorization"] = f"Bearer {tok}"
+        hdrs.update(headers or {})
+        return self.http.request(method or self.routes[name].method, self.path(name, **path_params),
+                                 json=json, params=params, files=files, data=data, headers=hdrs,
+                                 timeout=10)
+
+    def inspect(self, what: str = "", method: str = "GET", **body):
+        url = self.server.inspect_url + what
+        resp = self.http.request(method, url, json=body if method == "POST" else None,
+                                 params=None if method == "POST" else body, timeout=15)
+        resp.raise_for_status()
+        return resp.json()
+
+    def tick(self, seconds: float):
+        return self.inspect("tick", "POST", seconds=seconds)
+
+    def configure(self, **changes):
+        return self.inspect("config", "POST", **changes)
+
+
+@pytest.fixture
+def sbapi(sandbox_reset):
+    api = SandboxApi(sandbox_reset)
+    yield api
+    api.http.close()
