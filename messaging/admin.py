@@ -268,6 +268,12 @@ class TemplateAdmin(SyncedAdmin):
             return f"Waiting since {obj.submitted_at:%Y-%m-%d %H:%M}"
         return ""
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.bics_id and obj.channel == "viber":
+            return (*fields, "name")  # "The template name that has been created (unchangeable)" (4157)
+        return fields
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and obj.channel == "whatsapp":

@@ -28,6 +28,8 @@ from messaging.signals import template_content_changed
 log = logging.getLogger(__name__)
 
 APPROVE_PERMISSION = "messaging.approve_template"
+# Fields BICS holds: changing one here marks a pushed template dirty.
+SYNCED_FIELDS = {"name", "content", "sender", "template_type", "is_english", "channel_payload"}
 
 
 def _content_snapshot(template: Template) -> dict:
@@ -66,7 +68,7 @@ def template_save(*, template: Template, user, changed_fields: list[str] | None 
         template.author = user
     content_fields = {"content", "channel_payload", "sender", "template_type", "name"}
     content_changed = not is_new and bool(content_fields & set(changed_fields or ()))
-    if not is_new and changed_fields and template.bics_id:
+    if not is_new and template.bics_id and set(changed_fields or ()) & SYNCED_FIELDS:
         template.sync_state = SyncState.DIRTY
     if template.approval_state == Template.Approval.REJECTED and content_changed:
         template.approval_state = Template.Approval.DRAFT

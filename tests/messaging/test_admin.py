@@ -244,3 +244,44 @@ def test_pricing_pull_and_balance_on_admin_index(client, admin_user, fake_bics):
     assert AccountBalance.objects.get().balance == Decimal("123.45")
     assert response.status_code == 200
     assert "123.45" in client.get("/admin/").content.decode()
+
+
+def test_push_action_without_eager_celery_says_queued(client, admin_user, sender, monkeypatch):
+    from messaging import tasks
+
+    monkeypatch.setattr(tasks.run_sync, "delay", lambda *a, **k: None)
+    client.force_login(admin_user)
+    response = client.post(reverse("admin:messaging_sender_changelist"),
+                           {"action": "push_to_bics", "_selected_action": [sender.pk]}, follow=True)
+    run = SyncRun.objects.get()
+    assert run.state == "queued"
+    assert any("queued" in m and f"sync run #{run.pk}" in m for m in msgs(response))
+
+
+def test_sync_run_records_failures_for_the_admin(fake_bics, sender):
+    from messaging.services.sync import sync_run_start
+
+    fake_bics.refuse["sms.senders.create"] = "Invalid country"
+    run = sync_run_start(resource="senders", direction="push")
+    assert run.state == "failed" and run.counts["failed"] == 1
+    assert "Invalid country" in run.failures[0][1]
+
+
+def test_editing_message_type_of_a_pushed_template_does_not_mark_it_dirty(make_template, marketing):
+    from messaging.services.templates import template_save
+
+    template = make_template(bics_id="5", sync_state="synced")
+    template.message_type = "U"
+    template_save(template=template, user=marketing, changed_fields=["message_type"])
+    assert Template.objects.get().sync_state == "synced"
+    template.content = "Your order {{order}} has shipped."
+    template_save(template=template, user=marketing, changed_fields=["content"])
+    assert Template.objects.get().sync_state == "dirty"
+
+
+def test_viber_name_is_read_only_once_pushed(client, admin_user, make_template):
+    template = make_template(channel="viber", name="bill", content="Dear {{name}}, your bill is ready.",
+                             channel_payload={"category": "transactional"}, bics_id="3")
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
+    assert 'name="name"' not in page
