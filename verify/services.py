@@ -281,6 +281,10 @@ def otp_send(
     if bics_status == "sent" and otp.bics_id:
         otp.status = OtpStatus.SENT
         otp.last_error = ""
+    elif bics_status == "failed":
+        otp.status = OtpStatus.ERROR
+        otp.last_error = (f"BICS could not deliver the OTP on any channel "
+                          f"({' → '.join(otp.channels)}).")
     else:
         otp.status = OtpStatus.ERROR
         otp.last_error = f"BICS answered status {answer.status!r} without an id we can use."

@@ -55,3 +55,4 @@ def make_otp(**fields) -> OtpRequest:
     }
     defaults.update(fields)
     return OtpRequest.objects.create(**defaults)
+
