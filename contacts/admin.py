@@ -1,15 +1,16 @@
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from contacts.forms import ContactImportForm, SegmentForm, TagActionForm, UntagActionForm
 from contacts.models import Contact, ContactImport, Identifier, ImportState, Segment, Tag
-from contacts.selectors import audience_counts, segment_contacts, unsubscriber_model
+from contacts.selectors import audience_counts, export_rows, segment_contacts, unsubscriber_model
 from contacts.services import contacts as contact_services
+from contacts.services.exports import csv_lines
 from contacts.services.phones import PhoneError, normalise_phone
 from core.models import SyncState
 
@@ -117,7 +118,8 @@ class ContactAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
         ("BICS", {"fields": ("bics_id", "sync_state", "synced_at", "sync_error")}),
         ("History", {"fields": ("source_import", "created_at", "updated_at")}),
     )
-    actions = ("tag_contacts", "untag_contacts", "unsubscribe_contacts", "push_to_bics", "pull_from_bics")
+    actions = ("tag_contacts", "untag_contacts", "unsubscribe_contacts", "export_csv", "push_to_bics",
+               "pull_from_bics")
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -164,6 +166,14 @@ class ContactAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
             request, queryset, UntagActionForm, "Untag contacts",
             lambda data: contact_services.contacts_untag(contacts=queryset, tags=[data["tag"]]),
         )  # fmt: skip
+
+    @admin.action(description="Export the selected contacts as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = StreamingHttpResponse(
+            csv_lines(export_rows(queryset)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+        return response
 
     @admin.action(description="Add the selected contacts to the SMS unsubscribers", permissions=["change"])
     def unsubscribe_contacts(self, request, queryset):

@@ -95,6 +95,13 @@ class SegmentForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["conditions"].help_text = conditions_help()
+        # segment_editor.js builds condition rows from these and writes the JSON back.
+        self.fields["conditions"].widget.attrs.update(
+            {
+                "data-fields": json.dumps({name: list(spec[1]) for name, spec in CONDITION_FIELDS.items()}),
+                "data-ops": json.dumps(OPS),
+            }
+        )
 
     def clean_conditions(self):
         try:

@@ -156,3 +156,14 @@ def test_saving_a_local_only_segment_warns(admin_client):
     segment = Segment.objects.get()
     assert segment.local_only and segment.conditions == [{"field": "country", "op": "eq", "value": "BE"}]
     assert "local only" in response.content.decode()
+
+
+def test_export_selected_contacts_escapes_formula_cells(admin_client, contacts):
+    _, anna, hugo = contacts
+    Contact.objects.filter(pk=anna.pk).update(first_name="=HYPERLINK(1)")
+    response = admin_client.post(reverse(CHANGELIST), {"action": "export_csv", "_selected_action": [anna.pk]})
+    text = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
+    lines = text.splitlines()
+    assert lines[0].startswith("phone,first_name")
+    assert lines[1].startswith("'+32470123456,'=HYPERLINK(1),Peeters")
+    assert len(lines) == 2

@@ -22,13 +22,23 @@ def test_segment_editor_counts_matching_contacts_before_saving(page, login, live
     page.select_option("#id_positive_tags_from", label="vip")
     page.click("#id_positive_tags_add")
     page.wait_for_function("document.querySelector('.segment-live-count-text').textContent.startsWith('3 contacts')")
-    page.fill("#id_conditions", '[{"field": "country", "op": "eq", "value": "BE"}]')
+    page.click("button.segment-condition-add")  # a condition row: country equals ...
+    page.fill(".segment-condition .c-value", "BE")
     page.wait_for_function("document.querySelector('.segment-live-count-text').textContent.startsWith('2 contacts')")
     assert "Local only" in count.text_content()
     page.fill("#id_name", "Belgian VIPs")
     page.click("input[name=_save]")
     page.wait_for_url(f"{live_server.url}/admin/contacts/segment/")
     assert "local only" in page.content()
+    from contacts.models import Segment
+
+    segment = Segment.objects.get(name="Belgian VIPs")
+    assert segment.conditions == [{"field": "country", "op": "eq", "value": "BE"}]
+    assert segment.local_only
+    # The saved conditions come back as rows.
+    page.goto(f"{live_server.url}/admin/contacts/segment/{segment.pk}/change/")
+    assert page.locator(".segment-condition .c-value").input_value() == "BE"
+    page.wait_for_function("document.querySelector('.segment-live-count-text').textContent.startsWith('2 contacts')")
 
 
 def test_import_page_shows_progress_until_done(page, login, live_server, tmp_path, settings):  # noqa: F811
