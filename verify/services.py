@@ -367,6 +367,8 @@ def _reconcile_failed_verify(otp: OtpRequest, exc, *, auth: bool) -> VerifyOutco
         except VerifyError:
             pass
         otp.refresh_from_db()
+        if otp.status == OtpStatus.SUCCESS:  # this very check verified it
+            return VerifyOutcome(otp, VerifyResult.VERIFIED)
         if otp.status != OtpStatus.SENT:
             return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS[otp.status])
     otp.verify_attempts = max(0, otp.verify_attempts - 1)

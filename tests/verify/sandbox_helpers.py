@@ -41,3 +41,9 @@ def expire(sandbox, bics_id) -> None:
 
 def fail_channel(sandbox, channel) -> None:
     requests.post(f"{_root(sandbox)}/_sandbox/fail/{channel}", timeout=5).raise_for_status()
+
+
+def fault(sandbox, **rule) -> None:
+    """One fault rule for the sandbox (see bics/sandbox/config.py FaultRule)."""
+    response = requests.post(f"{_root(sandbox)}/_sandbox/config", json={"faults": [rule]}, timeout=5)
+    response.raise_for_status()
