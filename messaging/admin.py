@@ -198,7 +198,8 @@ class SenderAdmin(SyncedAdmin):
     readonly_fields = ("sender_type", "status", "entity_name", "entity_id", "open_status", "purpose",
                        "country_policy", "bics_created_at", "bics_updated_at")
     fields = ("name", "country_code", "service", "country_notes", "country_policy", "sender_type", "status",
-              "entity_name", "entity_id", "open_status", "purpose", "bics_created_at", "bics_updated_at")
+              "entity_name", "entity_id", "open_status", "purpose", "bics_created_at", "bics_updated_at",
+              *SYNC_FIELDS)
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -253,7 +254,7 @@ class TemplateAdmin(SyncedAdmin):
         ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "submitted_at",
                                  "usability", "diff_with_approved")}),
         ("BICS", {"fields": ("alias", "provider_status", "body_length", "bics_sender_id", "bics_created_at",
-                             "bics_updated_at")}),
+                             "bics_updated_at", *SYNC_FIELDS)}),
     )
 
     class Media:
