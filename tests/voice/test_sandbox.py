@@ -145,3 +145,47 @@ def test_sound_file_and_pricing(bics_sandbox, audio_server):
     sound = sound_file_create(name="Hello", url=f"{audio_server}/ok.mp3")
     assert sound.bics_id
     assert pricing_pull() >= 1 and VoicePrice.objects.exists()
+
+
+def test_audio_id_variant_uses_a_created_sound(bics_sandbox, audio_server):
+    sound = sound_file_create(name="Hi", url=f"{audio_server}/hello.wav")
+    call = call_create(kind=Call.Kind.AUDIO_ID, bridge=BRIDGE, to="+32470000005", sound_file=sound)
+    from voice.services.calls import call_payload
+
+    assert call_payload(call)["audio_id"] == sound.bics_id
+
+
+def test_bulk_audio_per_recipient_from_an_uploaded_list(bics_sandbox):
+    from django.core.files.base import ContentFile
+
+    bulk = BulkCall(name="per", bridge=BRIDGE, mode=BulkCall.Mode.AUDIO_PER_RECIPIENT,
+                    audience_kind=BulkCall.AudienceKind.UPLOAD)
+    bulk.upload.save("l.csv", ContentFile(b"number,audio\n+32470000501,https://e.org/1.mp3\n"
+                                          b"+32470000502,https://e.org/2.mp3\n"))
+    bulk = bulk_call_launch(bulk, enqueue=False)
+    assert batch_send(bulk.batches.get().pk) == BulkCallBatch.State.SENT
+    assert sorted(placed(bics_sandbox)) == ["32470000501", "32470000502"]
+
+
+def test_recordings_pull_and_message_out_event(bics_sandbox):
+    from voice.services import process_voice_event
+    from voice.services.reports import recordings_pull
+
+    call = call_send(call_create(kind=Call.Kind.CLICK2CALL, bridge=BRIDGE, from_number="+32470000600",
+                                 to="+32470000601", record=True))
+    tick(bics_sandbox, 600)
+    today = timezone.localdate()
+    recordings_pull(start=today - timedelta(days=1), end=today + timedelta(days=1))
+    (item,) = call_status_lookup(id=call.call_id)
+    assert process_voice_event("voice:message:out", item)["handled"]
+    call.refresh_from_db()
+    assert call.status == item["status"]
+
+
+def test_bics_sync_command_pulls_voice_unsubscribers(bics_sandbox):
+    from django.core.management import call_command
+
+    unsubscriber_add(number="+32470000701")
+    VoiceUnsubscriber.objects.all().delete()
+    call_command("bics_sync", "voice_unsubscribers", "--pull")
+    assert VoiceUnsubscriber.objects.filter(number="+32470000701").exists()
