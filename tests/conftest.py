@@ -80,3 +80,12 @@ def bics_sandbox(sandbox_server, settings):
     settings.BICS_RETRIES = 1
     settings.BICS_READ_TIMEOUT = 5
     yield sandbox_server
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty cache (healthz, rate counters and the like)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
