@@ -67,7 +67,10 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
                 rec = otps.get(parts[1])
                 if rec is None:
                     raise ApiError(404, "No such OTP.")
-                return _otp(rec)
+                sends = sum(a.requests.get("verify.otp.send", 0) for a in accounts)
+                last = next((a.last_bodies["verify.otp.send"] for a in accounts
+                             if "verify.otp.send" in a.last_bodies), None)
+                return {**_otp(rec), "sends": sends, "last": last}
             return {"count": len(otps), "items": [_otp(o) for o in otps.values()]}
         if head == "webhooks":
             items = [e for a in accounts for e in a.webhook_log]
