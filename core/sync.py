@@ -40,7 +40,8 @@ Rules (DESIGN.md "Sync rules"):
   ``push_delete(obj)`` deletes at BICS first and locally only when BICS agreed.
 * **pull** walks every page, upserts by ``bics_id``; it never deletes a local record (an
   opt-out must never vanish because a list came back short) and never overwrites a record
-  that is ``dirty`` (changed here, not pushed): that is reported as a **conflict**.
+  that is ``dirty`` (changed here, not pushed) or whose push ``failed``: that is reported as
+  a **conflict**.
 * ``skip_push`` marks records that stay local by design (``skipped``, not a failure, so
   ``bics_sync`` still exits 0); ``can_push`` refusals are failures.
 * A BICS refusal never loses local data: the record keeps its fields, gets
@@ -406,7 +407,8 @@ def pull_item(adapter: SyncAdapter, data: dict, result: SyncResult, seen: set) -
             return
         result.created.append(obj)
         return
-    if obj.sync_state == SyncState.DIRTY:
+    if obj.sync_state in (SyncState.DIRTY, SyncState.FAILED) and obj.bics_id:
+        # Edited here and not (successfully) pushed: BICS's version must not overwrite it.
         result.conflicts.append(
             (obj, "changed here and not pushed; BICS has its own version (push or discard first)")
         )

@@ -179,3 +179,13 @@ def test_command_exit_code_via_subprocess_style_main(fake_bics, sender):
 
         execute_from_command_line(["manage.py", "bics_sync", "senders", "--push"])
     assert exc.value.code == 1
+
+
+def test_pull_does_not_overwrite_an_edit_whose_push_failed(fake_bics, sender):
+    sync.push("senders")
+    Sender.objects.filter(pk=sender.pk).update(service="MKT", sync_state=SyncState.DIRTY)
+    fake_bics.refuse["sms.senders.update"] = "nope"
+    sync.push("senders")
+    assert sync.pull("senders").counts()["conflicts"] == 1
+    sender.refresh_from_db()
+    assert (sender.service, sender.sync_state) == ("MKT", SyncState.FAILED)
