@@ -204,8 +204,11 @@ class _Writer:
         sets, changed = [], []
         for name in texts:
             col, new = f"{table}.{q(name)}", f"EXCLUDED.{q(name)}"
-            sets.append(f"{q(name)} = CASE WHEN {new} <> '' THEN {new} ELSE {col} END")
-            changed.append(f"({new} <> '' AND {new} <> {col})")
+            given = f"{new} <> ''"
+            if name == "identity":  # derived from the number when the file has none: keep ours
+                given += f" AND {new} <> EXCLUDED.{q('phone')}"
+            sets.append(f"{q(name)} = CASE WHEN {given} THEN {new} ELSE {col} END")
+            changed.append(f"({given} AND {new} <> {col})")
         bd, new_bd = f"{table}.{q('birth_date')}", f"EXCLUDED.{q('birth_date')}"
         sets.append(f"{q('birth_date')} = COALESCE({new_bd}, {bd})")
         changed.append(f"({new_bd} IS NOT NULL AND ({bd} IS NULL OR {new_bd} <> {bd}))")

@@ -144,6 +144,8 @@ def parse_row(cells: list[str], spec: dict) -> tuple:
             value = cells[index].strip()
             if value:
                 attributes[key] = value
+    # BICS requires an identity without spaces: the number when the file gives none.
+    identity = identity or phone
     return (
         phone, country, identity, email, first_name, last_name, company, postal_code,
         birth_date, gender or "", attributes, tags,

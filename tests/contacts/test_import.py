@@ -275,3 +275,18 @@ def test_french_and_dutch_headers_and_accented_attribute_names(write_file):
     contact = Contact.objects.get()
     assert (contact.first_name, contact.last_name) == ("Zoé", "Dubois")
     assert contact.attributes == {"ville_natale": "Liège"}
+
+
+def test_identity_is_the_number_unless_the_file_gives_one(write_file):
+    run(write_file("phone,identity\n+32470123456,\n+33612345678,Fayek\n"))
+    assert Contact.objects.get(phone="+32470123456").identity == "+32470123456"
+    assert Contact.objects.get(phone="+33612345678").identity == "Fayek"
+    Contact.objects.filter(phone="+33612345678").update(sync_state=SyncState.SYNCED)
+    run(write_file("phone\n+33612345678\n", name="2.csv"))  # no identity column: keep Fayek
+    contact = Contact.objects.get(phone="+33612345678")
+    assert (contact.identity, contact.sync_state) == ("Fayek", SyncState.SYNCED)
+
+
+def test_identity_with_spaces_is_rejected(write_file):
+    _, result = run(write_file("phone,identity\n+32470123456,Fay ek\n"))
+    assert result.rejected == 1 and "identity" in result.rejections[0][1]
