@@ -94,7 +94,9 @@ def contact_upsert_from_bics(payload: dict) -> Contact | None:
     not pushed yet (`dirty`) is not overwritten. Returns None when the payload has no
     usable number.
     """
-    data = payload.get("data", payload) if isinstance(payload, dict) else {}
+    data = {}
+    if isinstance(payload, dict):  # bare, or wrapped as {"event", "payload"} or {"data"}
+        data = payload.get("payload") or payload.get("data") or payload
     if not isinstance(data, dict):
         return None
     bics_id = str(data.get("id") or data.get("contact_id") or "") or None

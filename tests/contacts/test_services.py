@@ -54,3 +54,10 @@ def test_demo_seed_is_idempotent():
     demo.seed(stdout=StringIO())
     assert Contact.objects.count() == first >= 250
     assert len({c for c in Contact.objects.values_list("country", flat=True)}) >= 5
+
+
+def test_upsert_from_bics_reads_the_webhook_envelope():
+    event = {"event": "contacts:subscriber:subscription",
+             "payload": {"id": "c-7", "phone": "+32470123456", "email": "a@example.com"}}  # fmt: skip
+    contact = contact_upsert_from_bics(event)
+    assert (contact.bics_id, contact.email, contact.sync_state) == ("c-7", "a@example.com", SyncState.SYNCED)
