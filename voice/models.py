@@ -203,6 +203,7 @@ class BulkCallBatch(models.Model):
     bulk_call = models.ForeignKey(BulkCall, on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a task was queued for it.")
     claim_token = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     claims = models.PositiveSmallIntegerField(default=0)

@@ -237,3 +237,15 @@ def test_refresh_statuses_fills_per_recipient_outcomes(voice_bics, vip):
     assert bulk_refresh_statuses(bulk) == 5
     assert set(bulk.recipients.values_list("status", flat=True)) == {"ANSWER"}
     assert all(bulk.recipients.values_list("call_id", flat=True))
+
+
+def test_sweeper_requeues_a_lost_pending_batch_once_per_timeout(voice_bics, vip, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    bulk = bulk_call_launch(make_bulk(vip, batch_size=5), enqueue=False)
+    BulkCall.objects.filter(pk=bulk.pk).update(launched_at=timezone.now() - claim_timeout() * 2)
+    with mock.patch("voice.tasks.send_bulk_batch.delay") as delay:
+        assert bulk_sweep()["requeued"] == 1
+        assert bulk_sweep()["requeued"] == 0  # just queued: not again before the timeout
+        assert bulk_sweep(now=later())["requeued"] == 1
+    assert delay.call_count == 2

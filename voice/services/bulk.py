@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -218,6 +218,8 @@ def bulk_call_launch(bulk: BulkCall, *, enqueue: bool = True) -> BulkCall:
 def _enqueue(batch_ids) -> None:
     from voice.tasks import send_bulk_batch
 
+    batch_ids = list(batch_ids)
+    BulkCallBatch.objects.filter(pk__in=batch_ids).update(enqueued_at=timezone.now())
     for batch_id in batch_ids:
         send_bulk_batch.delay(batch_id)
 
@@ -433,7 +435,10 @@ def bulk_sweep(*, now=None) -> dict:
     reconciled = {}
     for batch_id in BulkCallBatch.objects.filter(state=BulkCallBatch.State.UNKNOWN).values_list("pk", flat=True):
         reconciled[batch_id] = batch_reconcile(batch_id)
+    # Pending batches whose task was lost (broker restart...): queued again, at most once per
+    # claim timeout, so a long queue is not flooded with copies (a copy would be a no-op).
     lost = list(BulkCallBatch.objects.filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=cutoff),
         state=BulkCallBatch.State.PENDING, bulk_call__state=BulkCall.State.SENDING,
         bulk_call__launched_at__lt=cutoff).values_list("pk", flat=True))
     if lost:
