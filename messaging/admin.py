@@ -257,6 +257,8 @@ class TemplateAdmin(SyncedAdmin):
                              "bics_updated_at", *SYNC_FIELDS)}),
     )
 
+    change_form_template = "admin/messaging/template/change_form.html"
+
     class Media:
         js = ("messaging/template_preview.js",)
         css = {"all": ("messaging/template_preview.css",)}
@@ -342,6 +344,47 @@ class TemplateAdmin(SyncedAdmin):
 
     def has_approve_permission(self, request):
         return request.user.has_perm(template_services.APPROVE_PERMISSION)
+
+    # -- decisions from the change page (where the approver reads the diff)
+    def get_urls(self):
+        return [
+            path("<int:pk>/decide/<str:decision>/", self.admin_site.admin_view(self.decide_view),
+                 name="messaging_template_decide"),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, pk, decision):
+        template = self.get_object(request, str(pk))
+        if template is None or decision not in ("submit", "approve", "reject") or request.method != "POST":
+            raise PermissionDenied
+        change_url = reverse("admin:messaging_template_change", args=[pk])
+        if decision == "reject" and "reason" not in request.POST:
+            form = RejectForm()
+            context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                       "queryset": [template], "title": "Reject template", "single": True}
+            return TemplateResponse(request, "admin/messaging/template/reject.html", context)
+        if decision == "reject":
+            form = RejectForm(request.POST)
+            if not form.is_valid():
+                context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                           "queryset": [template], "title": "Reject template", "single": True}
+                return TemplateResponse(request, "admin/messaging/template/reject.html", context)
+        service = {"submit": template_services.template_submit, "approve": template_services.template_approve,
+                   "reject": template_services.template_reject}[decision]
+        kwargs = {"reason": form.cleaned_data["reason"]} if decision == "reject" else {}
+        if self._decide(request, [template], service, **kwargs):
+            self.message_user(request, f"{template}: {decision} done.", messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            reason = template_services.can_decide(request.user, obj)
+            context.update(
+                can_submit=obj.approval_state in ("draft", "rejected") and self.has_change_permission(request, obj),
+                can_decide=obj.approval_state == "submitted" and reason is None,
+                decide_blocked=reason if obj.approval_state == "submitted" else "",
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(TemplateApproval)

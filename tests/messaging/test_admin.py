@@ -285,3 +285,35 @@ def test_viber_name_is_read_only_once_pushed(client, admin_user, make_template):
     client.force_login(admin_user)
     page = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
     assert 'name="name"' not in page
+
+
+def test_decisions_from_the_change_page(client, marketing, approver, make_template):
+    template = make_template()
+    change = reverse("admin:messaging_template_change", args=[template.pk])
+    client.force_login(marketing)
+    assert "Submit for approval" in client.get(change).content.decode()
+    client.post(reverse("admin:messaging_template_decide", args=[template.pk, "submit"]))
+    template.refresh_from_db()
+    assert template.approval_state == "submitted"
+    client.force_login(approver)
+    page = client.get(change).content.decode()
+    assert "Approve v1" in page and "Reject" in page
+    form = client.post(reverse("admin:messaging_template_decide", args=[template.pk, "reject"]))
+    assert "reason" in form.content.decode()
+    client.post(reverse("admin:messaging_template_decide", args=[template.pk, "reject"]), {"reason": ""})
+    template.refresh_from_db()
+    assert template.approval_state == "submitted"
+    client.post(reverse("admin:messaging_template_decide", args=[template.pk, "reject"]), {"reason": "Typo"})
+    template.refresh_from_db()
+    assert (template.approval_state, template.rejection_reason) == ("rejected", "Typo")
+
+
+def test_author_sees_why_they_cannot_decide(client, make_user, make_template):
+    both = make_user("Template approvers")
+    template = make_template(author=both, approval_state="submitted")
+    client.force_login(both)
+    page = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
+    assert "Four eyes" in page and "Approve v1" not in page
+    client.post(reverse("admin:messaging_template_decide", args=[template.pk, "approve"]))
+    template.refresh_from_db()
+    assert template.approval_state == "submitted"

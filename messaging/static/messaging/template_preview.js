@@ -32,6 +32,9 @@
     if (data.price_per_recipient) {
       html += " · price per recipient: <strong>" + esc(data.price_per_recipient) + " " + esc(data.currency || "") + "</strong>";
     }
+    if (data.variables.length) {
+      html += " · <small>{{variables}} counted as typed: the values sent change the length</small>";
+    }
     html += "</p>";
     if (a.unicode_chars.length) {
       html += '<p class="preview-text">' + highlight(content, a.unicode_chars) + "</p>";
