@@ -281,6 +281,10 @@ class ContactImportAdmin(admin.ModelAdmin):
                        "rows_read", "rows_imported", "rows_updated", "rows_rejected", "error",
                        "first_rejections")
 
+    def has_change_permission(self, request, obj=None):
+        # An import is a record of what happened: its page is read-only (no Save button).
+        return False if obj is not None else super().has_change_permission(request, obj)
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["file", "default_country", "tag"]
