@@ -77,7 +77,14 @@ class SyncedAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         result = sync.push_delete(obj)
         for _record, reason in result.failed:
+            request._bics_delete_refused = True
             self.message_user(request, f"BICS refused the delete; the record is kept: {reason}", messages.ERROR)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "_bics_delete_refused", False):
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj_id]))
+        return super().response_delete(request, obj_display, obj_id)
 
     def delete_queryset(self, request, queryset):
         failed = []

@@ -124,7 +124,9 @@ def test_delete_refused_by_bics_keeps_the_record(client, admin_user, fake_bics, 
     Sender.objects.filter(pk=sender.pk).update(bics_id="1", sync_state="synced")
     fake_bics.refuse["sms.senders.delete"] = "in use"
     client.force_login(admin_user)
-    client.post(reverse("admin:messaging_sender_delete", args=[sender.pk]), {"post": "yes"})
+    response = client.post(reverse("admin:messaging_sender_delete", args=[sender.pk]), {"post": "yes"}, follow=True)
+    assert not any("deleted successfully" in m for m in msgs(response))
+    assert any("BICS refused the delete" in m for m in msgs(response))
     sender.refresh_from_db()
     assert sender.sync_state == "failed" and "in use" in sender.sync_error
 
