@@ -96,7 +96,7 @@ class CallAdmin(admin.ModelAdmin):
                        "billing", "started_at", "ended_at", "hangup_by", "sent_at", "tts_text", "voice_id",
                        "tts_options", "from_number", "record", "attempts", "duration_limit", "mid",
                        "raw_request", "raw_response", "last_event")
-    actions = ("refresh_status", "reconcile_unknown")
+    actions = ("send_drafts", "refresh_status", "reconcile_unknown")
     change_form_template = "voice/admin/call_change_form.html"
 
     def get_fields(self, request, obj=None):
@@ -104,7 +104,8 @@ class CallAdmin(admin.ModelAdmin):
         return base if obj is None else base + list(self.readonly_fields)
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.state != RequestState.DRAFT:
+        own_form = (Call.Kind.TTS, Call.Kind.CLICK2CALL)
+        if obj is not None and (obj.state != RequestState.DRAFT or obj.kind in own_form):
             return (*self.form.Meta.fields, *self.readonly_fields)
         return self.readonly_fields if obj is not None else ()
 
@@ -124,6 +125,23 @@ class CallAdmin(admin.ModelAdmin):
 
             transaction.on_commit(lambda: send_call.delay(obj.pk))
             self.message_user(request, "The call is being sent.")
+
+    @admin.action(description="Send the selected draft calls (once each)", permissions=["add"])
+    def send_drafts(self, request, queryset):
+        from voice.services.calls import CallNotSendable, call_send
+
+        sent, problems = 0, []
+        for call in queryset.filter(state=RequestState.DRAFT)[:100]:
+            try:
+                call = call_send(call)
+            except CallNotSendable as exc:
+                problems.append(f"{call}: {exc}")
+                continue
+            sent += call.state == RequestState.QUEUED
+            if call.state != RequestState.QUEUED:
+                problems.append(f"{call}: {call.get_state_display()} {call.error}")
+        self.message_user(request, f"{sent} call(s) accepted by BICS." + (" " + "; ".join(problems) if problems else ""),
+                          messages.WARNING if problems else messages.SUCCESS)
 
     @admin.action(description="Refresh the status from BICS (Call Status)", permissions=["view"])
     def refresh_status(self, request, queryset):

@@ -65,10 +65,13 @@ class CallForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [c for c in Call.Kind.choices
-                                       if c[0] not in (Call.Kind.TTS, Call.Kind.CLICK2CALL)]
-        self.fields["sound_file"].queryset = SoundFile.objects.exclude(bics_id="")
-        self.fields["interval"].choices = RetryInterval.choices
+        if "kind" in self.fields:  # absent when the admin shows a sent call read-only
+            self.fields["kind"].choices = [c for c in Call.Kind.choices
+                                           if c[0] not in (Call.Kind.TTS, Call.Kind.CLICK2CALL)]
+        if "sound_file" in self.fields:
+            self.fields["sound_file"].queryset = SoundFile.objects.exclude(bics_id="")
+        if "interval" in self.fields:
+            self.fields["interval"].choices = RetryInterval.choices
 
     def clean(self):
         data = super().clean()

@@ -167,3 +167,26 @@ def test_marketing_can_place_calls_and_read_reports():
                 .values_list("codename", flat=True))
     assert {"add_call", "add_bulkcall", "change_voiceunsubscriber", "view_calllog", "view_callrecording"} <= perms
     assert "change_calllog" not in perms
+
+
+def test_demo_tts_call_can_be_viewed_and_sent_from_the_admin(admin_client, voice_bics):
+    import io
+
+    from voice import demo
+
+    demo.seed(stdout=io.StringIO())
+    call = Call.objects.get()
+    assert admin_client.get(reverse("admin:voice_call_change", args=[call.pk])).status_code == 200
+    admin_client.post(reverse("admin:voice_call_changelist"), {"action": "send_drafts", "_selected_action": [call.pk]})
+    call.refresh_from_db()
+    assert call.state == "queued"
+    assert admin_client.get(reverse("admin:voice_call_change", args=[call.pk])).status_code == 200
+    assert [b["options"] for n, b in voice_bics.requests if n == "voice.tts.create"] == [{"iteration": 2, "voice_id": "Amy"}]
+
+
+def test_sent_outgoing_call_change_page_is_read_only(admin_client, voice_bics):
+    from voice.services.calls import call_create, call_send
+
+    call = call_send(call_create(kind=Call.Kind.FLOW, bridge="+3225551000", to="+32470000001", flow_id="1"))
+    page = admin_client.get(reverse("admin:voice_call_change", args=[call.pk]))
+    assert page.status_code == 200 and call.call_id in page.content.decode()
