@@ -190,3 +190,26 @@ def test_sent_outgoing_call_change_page_is_read_only(admin_client, voice_bics):
     call = call_send(call_create(kind=Call.Kind.FLOW, bridge="+3225551000", to="+32470000001", flow_id="1"))
     page = admin_client.get(reverse("admin:voice_call_change", args=[call.pk]))
     assert page.status_code == 200 and call.call_id in page.content.decode()
+
+
+def test_every_voice_change_page_renders(admin_client):
+    from decimal import Decimal
+
+    from voice.models import BulkCallBatch, VoicePrice
+
+    bulk = BulkCall.objects.create(name="b", bridge="+3225551000", flow_id="1")
+    batch = BulkCallBatch.objects.create(bulk_call=bulk, number=1)
+    objects = [
+        SoundFile.objects.create(name="s", url="https://e.org/s.mp3"),
+        bulk, batch,
+        BulkCallRecipient.objects.create(bulk_call=bulk, batch=batch, to="+32470000001"),
+        CallLog.objects.create(bics_id="1", to="+32470000001"),
+        CallRecording.objects.create(bics_id="r", url="https://e.org/r.mp3"),
+        VoiceUnsubscriber.objects.create(number="+32470000001"),
+        VoicePrice.objects.create(iso="BE", price=Decimal("0.1")),
+        Call.objects.create(kind=Call.Kind.FLOW, bridge="+3225551000", to="+32470000001", flow_id="1"),
+    ]
+    for obj in objects:
+        opts = obj._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        assert admin_client.get(url).status_code == 200, opts.model_name
