@@ -497,8 +497,10 @@ def _dlr_due(app, account, mid: str):
                 return
             rec["_fired"] = True
             event = f"{rec['product']}:message:status"
-            payload = dlr_view(app, rec)
             hook = rec.get("webhook_id")
+            if not app.deliverer.targets(account, event, hook):
+                return  # nobody listens: skip building the payload
+            payload = dlr_view(app, rec)
         app.deliverer.emit(account, event, payload, webhook_id=hook, dlr=True)
     return fire
 
