@@ -44,7 +44,8 @@ class OtpRequestAdmin(admin.ModelAdmin):
         return (
             "public_id", self._number_column(request), "channels_display", "status", "reference",
             "foreign_id", "bics_id", "requester", "created_at", "expires_at", "verified_at",
-            "cancelled_at", "verify_attempts", "checked_at", "last_error", "number_masked_at",
+            "cancelled_at", "verify_attempts", "checked_at", "last_search", "last_error",
+            "number_masked_at",
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -123,7 +124,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("name", "=key_prefix")
     readonly_fields = ("key_prefix", "created_by", "created_at", "last_used_at", "revoked_at")
-    actions = ("revoke",)
+    actions = ("revoke", "issue_new_key")
 
     @admin.display(boolean=True, description="Active")
     def is_active(self, obj):
@@ -143,12 +144,26 @@ class ApiClientAdmin(admin.ModelAdmin):
         raw_key = getattr(obj, "_raw_key", None)
         if not raw_key:
             return super().response_add(request, obj, post_url_continue)
+        return self._show_key_once(request, obj, raw_key)
+
+    def _show_key_once(self, request, obj, raw_key):
         # Rendered once, never stored, never put in a message cookie.
         context = {**self.admin_site.each_context(request), "client": obj, "raw_key": raw_key,
                    "title": "API key created", "opts": self.opts}
         response = TemplateResponse(request, "admin/verify/apiclient/key_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+    @admin.action(description="Issue a new key (the old one stops working)", permissions=["change"])
+    def issue_new_key(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one client.", level=messages.WARNING)
+            return None
+        client = queryset.get()
+        if not client.is_active:
+            self.message_user(request, "This client is revoked.", level=messages.WARNING)
+            return None
+        return self._show_key_once(request, client, services.api_client_set_key(client=client))
 
     @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request, queryset):

@@ -127,3 +127,37 @@ def test_revoke_action(admin_client, api_key):
                       {"action": "revoke", "_selected_action": [api_client.pk]})
     api_client.refresh_from_db()
     assert api_client.revoked_at is not None
+
+
+def test_issue_new_key_replaces_the_old_one(admin_client, api_key):
+    api_client, old = api_key
+    response = admin_client.post(reverse("admin:verify_apiclient_changelist"),
+                                 {"action": "issue_new_key", "_selected_action": [api_client.pk]})
+    new = response.context["raw_key"]
+    from verify import services
+
+    assert services.api_client_authenticate(new) == api_client
+    with pytest.raises(services.AuthenticationFailed):
+        services.api_client_authenticate(old)
+
+
+def test_send_test_page_reports_the_number_limit(client, staff_masked, settings):
+    from verify import ratelimit
+
+    settings.VERIFY_MAX_SENDS_PER_NUMBER_PER_HOUR = 1
+    ratelimit.check_number(NUMBER)  # the hour's one send is used up
+    client.force_login(staff_masked)
+    page = client.post(reverse("verify:send"), {"number": NUMBER, "channels": "sms"})
+    assert page.status_code == 200
+    assert "Too many OTP requests for this number" in page.content.decode()
+
+
+def test_a_check_already_under_way_is_409(client, api_key):
+    import json
+
+    otp = make_otp(api_client=api_key[0], bics_id="b-9", verify_attempts=1)
+    response = client.post(f"/verify/api/otp/{otp.public_id}/check/", json.dumps({"code": "1"}),
+                           content_type="application/json",
+                           headers={"Authorization": f"Bearer {api_key[1]}"})
+    assert response.status_code == 409
+    assert response.json()["error"] == "verify_in_progress"
