@@ -68,6 +68,11 @@ class SendFailed(BicsUnavailable):
     public_message = "The OTP could not be sent; try again later."
 
 
+class IdempotencyConflict(VerifyError):
+    code = "idempotency_conflict"
+    http_status = 409
+
+
 class VerifyInProgress(VerifyError):
     code = "verify_in_progress"
     http_status = 409
@@ -243,6 +248,9 @@ def otp_send(
             api_client=api_client, idempotency_key=idempotency_key
         ).first()
         if existing is not None:
+            if existing.number != number or existing.channels != channels:
+                raise IdempotencyConflict(
+                    "This idempotency key was used for another number or channels.")
             return existing
 
     ratelimit.check_number(number)

@@ -89,3 +89,26 @@ def test_staff_send_test_otp_page_end_to_end(client, staff_full, bics_sandbox):
     assert "the number is verified" in page.content.decode()
     page = client.post(f"/verify/requests/{otp.public_id}/search/", follow=True)
     assert "BICS status" in page.content.decode()
+
+
+def test_idempotency_key_reused_for_another_number_is_409(client, api_key, bics_sandbox):
+    _, key = api_key
+    post(client, SEND, {"number": "+32470123456"}, key, **{"Idempotency-Key": "k1"})
+    response = post(client, SEND, {"number": "+32470123457"}, key, **{"Idempotency-Key": "k1"})
+    assert response.status_code == 409
+    assert response.json()["error"] == "idempotency_conflict"
+
+
+@pytest.mark.redis
+def test_number_limit_through_redis_is_hit_and_reset(client, api_key, bics_sandbox, settings,
+                                                     redis_url, redis_client):
+    from verify import ratelimit
+
+    settings.VERIFY_RATELIMIT_REDIS_URL = redis_url
+    settings.VERIFY_MAX_SENDS_PER_NUMBER_PER_HOUR = 1
+    _, key = api_key
+    assert post(client, SEND, {"number": "+32470123456"}, key).status_code == 201
+    assert post(client, SEND, {"number": "+32470123456"}, key).status_code == 429
+    assert redis_client.keys("verify:rl:number:*")
+    ratelimit.reset_number("+32470123456")
+    assert post(client, SEND, {"number": "+32470123456"}, key).status_code == 201
