@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from verify import services
+from verify import ratelimit, services
 from verify.masking import can_view_full_numbers, mask_number, number_for
 from verify.models import ApiClient, OtpRequest
 
@@ -18,7 +18,7 @@ class OtpRequestAdmin(admin.ModelAdmin):
     list_filter = ("status", ("created_at", admin.DateFieldListFilter), "api_client")
     list_select_related = ("api_client", "requested_by")
     show_full_result_count = False
-    actions = ("search_at_bics", "cancel_at_bics", "export_csv")
+    actions = ("search_at_bics", "cancel_at_bics", "reset_number_limit", "export_csv")
 
     def _number_column(self, request):
         """A display function bound to this request's right to see full numbers.
@@ -97,6 +97,13 @@ class OtpRequestAdmin(admin.ModelAdmin):
         self.message_user(request, f"{cancelled} request(s) cancelled.")
         for line in failed[:10]:
             self.message_user(request, line, level=messages.ERROR)
+
+    @admin.action(description="Reset the hourly limit for these numbers", permissions=["manage"])
+    def reset_number_limit(self, request, queryset):
+        numbers = set(queryset.filter(number_masked_at=None).values_list("number", flat=True))
+        for number in numbers:
+            ratelimit.reset_number(number)
+        self.message_user(request, f"Hourly limit reset for {len(numbers)} number(s).")
 
     @admin.action(description="Export as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -161,3 +161,15 @@ def test_a_check_already_under_way_is_409(client, api_key):
                            headers={"Authorization": f"Bearer {api_key[1]}"})
     assert response.status_code == 409
     assert response.json()["error"] == "verify_in_progress"
+
+
+def test_admin_resets_the_hourly_limit_of_a_number(admin_client, otp, settings):
+    from verify import ratelimit
+
+    settings.VERIFY_MAX_SENDS_PER_NUMBER_PER_HOUR = 1
+    ratelimit.check_number(NUMBER)
+    with pytest.raises(ratelimit.RateLimitExceeded):
+        ratelimit.check_number(NUMBER)
+    admin_client.post(reverse("admin:verify_otprequest_changelist"),
+                      {"action": "reset_number_limit", "_selected_action": [otp.pk]})
+    ratelimit.check_number(NUMBER)
