@@ -474,6 +474,9 @@ class VoicePriceAdmin(ReadOnlyAdmin):
 # --------------------------------------------------------------------------- contacts
 @admin.action(description="Call this contact (click-to-call)")
 def call_this_contact(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Select exactly one contact to call.", messages.WARNING)
+        return None
     contact = queryset.first()
     return HttpResponseRedirect(reverse("voice:click2call") + f"?contact={contact.pk}")
 
