@@ -30,9 +30,9 @@ TOKEN = "bench-token"
 
 
 def body(n: int) -> bytes:
-    text = ("Your order {n:06d} has shipped and will arrive tomorrow between 9:00 and 12:00. "
-            "Track it at https://example.com/track/{n:06d} or reply STOP to 1234567890 to opt out of "
-            "these messages.").format(n=n)
+    text = (f"Your order {n:06d} has shipped and will arrive tomorrow between 9:00 and 12:00. "
+            f"Track it at https://example.com/track/{n:06d} or reply STOP to 1234567890 to opt out of "
+            "these messages.")
     raw = json.dumps({"sender": "ACME", "to": ["32470123456"], "message": text,
                       "service": "ENT", "type": "N", "custom": f"bench-{n:08d}"},
                      separators=(",", ":")).encode()

@@ -215,8 +215,7 @@ class SandboxApp:
         self._initial = json.dumps(self._config_snapshot(), default=list)
         self.clock = Clock()
         self.scheduler = Scheduler(self.clock)
-        self.routes = build_routes(self.config.route_overrides or None)
-        self.router = Router(self.routes)
+        self.set_routes(self.config.route_overrides)
         self.accounts: dict[str, Account] = {}
         self.minted: dict[str, tuple[str, float]] = {}  # minted token -> (account key, exp)
         self._lock = threading.Lock()
@@ -225,8 +224,18 @@ class SandboxApp:
         from bics.sandbox import handlers
         from bics.sandbox.webhooks import Deliverer
 
+        self._table = handlers.table
         self.handlers: dict[str, Handler] = handlers.table(self.routes)
         self.deliverer = Deliverer(self)
+
+    def set_routes(self, overrides: Mapping[str, Any] | None) -> None:
+        """(Re)build the route table and router from ``build_routes(overrides)``."""
+        routes = build_routes(overrides or None)
+        router = Router(routes)
+        self.config.route_overrides = dict(overrides or {})
+        self.routes, self.router = routes, router
+        if hasattr(self, "_table"):
+            self.handlers = self._table(routes)
 
     # --------------------------------------------------------------- lifecycle
     def start(self) -> None:

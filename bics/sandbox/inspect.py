@@ -14,6 +14,8 @@ POST /_sandbox/tick             {"seconds": N}: advance the clock, run what beca
 POST /_sandbox/expire/{id}      expire one OTP now
 POST /_sandbox/fail/{channel}   make an OTP channel fail (failover); /_sandbox/fail/ clears
 POST /_sandbox/event            {"event", "payload", "token"?, "webhook_id"?}: emit a callback
+POST /_sandbox/optout           {"product": "sms", "number", "token"?}: an end user's STOP
+                                (adds the unsubscriber, emits <product>:unsubscription)
 POST /_sandbox/wait             wait (≤ 10 s) until queued webhook deliveries are done
 """
 
@@ -89,6 +91,8 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
             app.reset()
             return {"reset": True}
         if head == "config":
+            if "route_overrides" in body:
+                app.set_routes(body.pop("route_overrides"))
             app.config.update(body)
             if "faults" in body:
                 app._fault_counts.clear()  # noqa: SLF001
@@ -119,6 +123,10 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
             n = sum(app.deliverer.emit(a, str(body["event"]), dict(body.get("payload") or {}),
                                        webhook_id=body.get("webhook_id")) for a in accounts)
             return {"queued": n}
+        if head == "optout":
+            if not accounts and token:
+                accounts = [app.account_for(token)]
+            return _optout(app, accounts, body)
         if head == "wait":
             deadline = time.monotonic() + min(float(body.get("timeout", 5)), 10.0)
             while time.monotonic() < deadline and not app.deliverer.idle():
@@ -147,3 +155,26 @@ def _summary(app: SandboxApp, accounts: list) -> dict:
     return {"accounts": out, "clock_offset": app.clock.offset, "now": app.clock.stamp(),
             "scheduled": app.scheduler.pending(), "routes": len(app.routes),
             "config": app.config.as_dict()}
+
+
+def _optout(app: SandboxApp, accounts: list, body: dict) -> dict:
+    from bics.sandbox import handlers
+    from bics.sandbox.app import Ctx
+
+    product = str(body.get("product", "sms"))
+    if product not in ("sms", "voice", "viber", "whatsapp"):
+        raise ApiError(400, "product is one of sms, voice, viber, whatsapp")
+    number = str(body["number"]).lstrip("+")
+    if not accounts:
+        raise ApiError(404, "No such account.")
+    out = []
+    for account in accounts:
+        route = app.routes[f"{product}.unsubscribers.create"]
+        ctx = Ctx(app, account, route, {}, {}, {}, {}, "", "")
+        with account.lock:
+            rec = handlers.new_record(ctx, f"{product}.unsubscribers",
+                                      {"receiver": number, "type": "all", "value": ""})
+            view = handlers.serialize(ctx, f"{product}.unsubscribers", rec)
+        app.deliverer.emit(account, f"{product}:unsubscription", view)
+        out.append(view)
+    return {"unsubscribers": out}
