@@ -198,6 +198,13 @@ class BulkCallAdmin(admin.ModelAdmin):
             return (*self.form.Meta.fields, *self.readonly_fields)
         return self.readonly_fields
 
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.state != BulkCall.State.DRAFT:  # launched: progress first
+            first = [f for f in ("state", "progress") if f in fields]
+            fields = first + [f for f in fields if f not in first]
+        return fields
+
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None and obj.state != BulkCall.State.DRAFT else ()
 
