@@ -355,6 +355,7 @@ class SandboxApp:
         response.delay_before = delay_before
         if fault is not None and fault.kind == "timeout":
             response.delay_after = fault.seconds
+            response.drop = fault.then_drop
         if fault is not None and fault.kind == "drop":
             response.drop = True
         return response

@@ -18,7 +18,7 @@ class FaultRule:
     * error: answer ``status`` (default 503) without processing;
     * rate_limit: answer 429 with ``Retry-After`` without processing;
     * timeout: process the request, then sleep ``seconds`` (past the client's read timeout)
-      before answering (or drop if ``drop`` is true);
+      before answering (or close without answering if ``then_drop``);
     * drop: close the socket without answering; ``after`` (default True) processes first,
       so the client cannot know whether the request took effect.
     """
@@ -30,6 +30,7 @@ class FaultRule:
     seconds: float = 0.0
     status: int = 503
     after: bool = True
+    then_drop: bool = False  # timeout: close without answering after the silence
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

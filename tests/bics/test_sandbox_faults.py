@@ -138,3 +138,19 @@ def test_same_seed_same_outcomes():
     assert 503 in faults and 200 in faults
     statuses = {item[1] for item in first if isinstance(item, tuple)}
     assert "DELIVRD" in statuses and len(statuses) > 2
+
+
+def test_timeout_then_drop(sbapi):
+    sbapi.configure(faults=[{"kind": "timeout", "seconds": 0.2, "then_drop": True,
+                             "routes": ["sms.messages.send"]}])
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(sbapi.path("sms.messages.send"), json=SEND, timeout=5,
+                      headers={"Authorization": f"Bearer {sbapi.token}"})
+    assert _sent_count(sbapi) == 1
+
+
+def test_fault_rate_is_a_share(sbapi):
+    sbapi.configure(faults=[{"kind": "error", "rate": 0.3, "routes": ["auth.me"]}])
+    codes = [sbapi.call("auth.me").status_code for _ in range(300)]
+    assert 50 < codes.count(503) < 130
+    assert set(codes) == {200, 503}

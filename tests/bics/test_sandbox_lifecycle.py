@@ -594,3 +594,71 @@ def test_smartlink_visits(sbapi):
     visits = data(sbapi.call("smartlink.visits.list", id="246"))
     assert visits and all(v["link_id"] == 246 for v in visits)
     assert data(sbapi.call("smartlink.visits.list", id="246")) == visits
+
+
+def test_slow_receiver_counts_as_failed_and_is_retried(sbapi, receiver):
+    sbapi.configure(webhook_timeout=0.2)
+    slow = threading.Event()
+    original = receiver.server.RequestHandlerClass.do_POST
+
+    def do_post(handler):
+        if not slow.is_set():
+            slow.set()
+            time.sleep(0.5)  # past the timeout: a failed attempt
+        original(handler)
+
+    receiver.server.RequestHandlerClass.do_POST = do_post
+    hook = _hook(sbapi, receiver)
+    _send(sbapi, webhook_id=hook["id"])
+    sbapi.tick(1.1)
+    receiver.wait(1)
+    sbapi.inspect("wait", "POST")
+    time.sleep(0.5)
+    sbapi.tick(10)
+    receiver.wait(2)
+    sbapi.inspect("wait", "POST")
+    log = sbapi.inspect("webhooks")["items"]
+    assert [(e["attempt"], e["ok"]) for e in log] == [(1, False), (2, True)]
+    assert "timed out" in log[0]["error"].lower()
+
+
+def test_voice_and_whatsapp_status_events(sbapi, receiver):
+    hook = _hook(sbapi, receiver)
+    for event in ("voice:message:out", "whatsapp:message:status"):
+        sbapi.call("webhooks.subscriptions.create", json={
+            "event": event, "identity": "all", "webhook_id": hook["id"]})
+    sbapi.call("voice.calls.create", json={"bridge": "3220000000", "flow_id": "f",
+                                           "to": "32470000001"})
+    sbapi.call("whatsapp.messages.send", json={"channels": [{"channel": "whatsapp"}],
+                                               "recipient": {"mobile": "32470000002"}})
+    sbapi.tick(1.1)
+    events = sorted(json.loads(c["body"])["event"] for c in receiver.wait(2))
+    assert events == ["voice:message:out", "whatsapp:message:status"]
+
+
+def test_concurrent_sends_are_counted_exactly(sandbox_reset):
+    import requests
+
+    from bics.routes import ROUTES
+
+    url = sandbox_reset.url + ROUTES["sms.messages.send"].path
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        session = requests.Session()
+        for k in range(25):
+            resp = session.post(url, json={**SEND, "custom": f"c{n}-{k}"}, timeout=10,
+                                headers={"Authorization": "Bearer concurrent"})
+            assert resp.status_code == 200
+            with lock:
+                ids.extend(d["id"] for d in resp.json()["data"])
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == len(set(ids)) == 500
+    sent = requests.get(sandbox_reset.inspect_url + "sent", timeout=5).json()
+    assert sent["count"] == 500 and sent["duplicates"] == []
