@@ -189,3 +189,14 @@ def test_bics_sync_command_pulls_voice_unsubscribers(bics_sandbox):
     VoiceUnsubscriber.objects.all().delete()
     call_command("bics_sync", "voice_unsubscribers", "--pull")
     assert VoiceUnsubscriber.objects.filter(number="+32470000701").exists()
+
+
+def test_sandbox_stop_reply_becomes_a_voice_opt_out(bics_sandbox):
+    from voice.services import process_voice_event
+
+    resp = requests.post(f"{root(bics_sandbox)}/_sandbox/optout",
+                         json={"product": "voice", "number": "+32470000801", "token": SANDBOX_TOKEN}, timeout=5)
+    resp.raise_for_status()
+    (view,) = resp.json()["unsubscribers"]
+    assert process_voice_event("voice:unsubscription", {"event": "voice:unsubscription", "payload": view})["handled"]
+    assert VoiceUnsubscriber.objects.get(number="+32470000801").bics_id == str(view["id"])

@@ -120,3 +120,10 @@ def test_message_out_event_updates_a_bulk_recipient():
 def test_other_events_are_not_handled():
     assert process_voice_event("sms:message:status", {})["handled"] is False
     assert process_voice_event("voice:message:out", {"id": "nope"})["handled"] is False
+
+
+def test_events_in_the_webhook_body_shape_are_understood():
+    body = {"event": "voice:unsubscription",
+            "payload": {"id": "9", "receiver": "32470000002", "type": "all", "value": "", "iso": "BE"}}
+    assert process_voice_event("voice:unsubscription", body)["handled"]
+    assert VoiceUnsubscriber.objects.get(bics_id="9").iso == "BE"

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def _data(payload: dict) -> dict:
+    """The event's fields, whether given bare, as the whole body ``{"event", "payload"}`` or
+    wrapped in ``data``."""
+    if isinstance(payload, dict) and isinstance(payload.get("payload"), dict):
+        payload = payload["payload"]
     inner = payload.get("data") if isinstance(payload, dict) else None
     if isinstance(inner, list):
         inner = inner[0] if inner else {}
