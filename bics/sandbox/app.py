@@ -259,7 +259,9 @@ class SandboxApp:
             self.scheduler.clear()
             self.deliverer.clear()
             initial = json.loads(self._initial)
-            initial.pop("route_overrides", None)
+            overrides = initial.pop("route_overrides", None) or {}
+            if overrides != self.config.route_overrides:
+                self.set_routes(overrides)
             self.config.update(initial)
             self.fault_rng = random.Random(self.config.seed)
             self._fault_counts.clear()
