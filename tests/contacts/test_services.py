@@ -61,3 +61,25 @@ def test_upsert_from_bics_reads_the_webhook_envelope():
              "payload": {"id": "c-7", "phone": "+32470123456", "email": "a@example.com"}}  # fmt: skip
     contact = contact_upsert_from_bics(event)
     assert (contact.bics_id, contact.email, contact.sync_state) == ("c-7", "a@example.com", SyncState.SYNCED)
+
+
+def test_marketing_group_manages_contacts():
+    from django.contrib.auth.models import Group
+
+    codenames = set(Group.objects.get(name="Marketing").permissions.values_list("codename", flat=True))
+    assert {"add_contact", "change_contact", "view_segment", "add_contactimport", "change_tag"} <= codenames
+
+
+def test_import_task_marks_a_refused_file_failed(tmp_path, settings):
+    from django.core.files.base import ContentFile
+
+    from contacts.models import ContactImport
+    from contacts.tasks import import_contacts
+
+    settings.MEDIA_ROOT = tmp_path
+    item = ContactImport(original_name="x.csv")
+    item.file.save("x.csv", ContentFile(b"name\nAnna\n"), save=True)
+    assert "refused" in import_contacts.delay(item.pk).get()
+    item.refresh_from_db()
+    assert item.state == "failed" and "No 'phone' column" in item.error
+    assert import_contacts.delay(999999).get() == {"skipped": True}
