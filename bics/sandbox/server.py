@@ -42,8 +42,12 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "Bad Content-Length")
+            return
+        body = self.rfile.read(length) if length > 0 else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         resp = self.app.handle(self.command, self.path, headers, body,
                                headers.get("host") or "127.0.0.1")
@@ -138,8 +142,14 @@ class AsyncioHTTPServer:
                     if line:
                         k, _, v = line.partition(":")
                         headers[k.strip().lower()] = v.strip()
-                length = int(headers.get("content-length") or 0)
-                body = await reader.readexactly(length) if length else b""
+                try:
+                    length = int(headers.get("content-length") or 0)
+                except ValueError:
+                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                    await writer.drain()
+                    return
+                body = await reader.readexactly(length) if length > 0 else b""
                 resp: Response = self.app.handle(method, target, headers, body,
                                                  headers.get("host") or self.host)
                 if resp.delay_before:
@@ -159,6 +169,9 @@ class AsyncioHTTPServer:
                 if close:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        except Exception:  # noqa: BLE001 - one bad connection must not disturb the others
+            log.exception("sandbox connection failed")
             return
         finally:
             try:

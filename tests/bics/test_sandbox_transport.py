@@ -115,3 +115,11 @@ def test_python_m_bics_sandbox():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_bad_content_length_is_400(server):
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"POST /api/v2/auth/me HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        assert b" 400 " in sock.recv(100)
+        # the server is still fine
+    assert requests.get(_url(server, "auth.me"), headers=H, timeout=5).ok
