@@ -185,3 +185,35 @@ def blocked_templates_clean(*, user, confirmation: str) -> int:
     deleted, _ = BlockedTemplate.objects.all().delete()
     return deleted
 
+
+
+def unsubscriber_upsert_from_bics(*, channel: str, payload: dict) -> Unsubscriber:
+    """An opt-out BICS told us about (``sms:unsubscription``, ``whatsapp:unsubscription``,
+    ``viber:unsubscription`` webhooks, or any item in the list shape). Upserts by BICS id,
+    else by (number, type, value); the record is stored as synced (it came from BICS), so an
+    echo of our own push never marks it dirty. Never deletes anything."""
+    from django.utils import timezone
+
+    from core.models import SyncState
+    from messaging.sync_adapters import ADAPTERS
+
+    adapter = next(a for a in ADAPTERS if a.model is Unsubscriber and a.channel == channel)
+    values = adapter.from_payload(payload)
+    bics_id = adapter.bics_id_of(payload)
+    obj = None
+    if bics_id:
+        obj = Unsubscriber.objects.filter(channel=channel, bics_id=bics_id).first()
+    if obj is None:
+        obj = Unsubscriber.objects.filter(channel=channel, number=values["number"], type=values["type"],
+                                          value=values["value"]).first()
+    obj = obj or Unsubscriber(channel=channel)
+    if obj.pk and obj.sync_state == SyncState.DIRTY:
+        return obj  # edited here: our version wins until pushed
+    for name, value in values.items():
+        if name == "value" or value not in (None, ""):  # keep what we know when the event omits it
+            setattr(obj, name, value)
+    obj.bics_id = bics_id or obj.bics_id
+    obj.sync_state, obj.sync_error, obj.synced_at = SyncState.SYNCED, "", timezone.now()
+    obj._from_sync = True
+    obj.save()
+    return obj

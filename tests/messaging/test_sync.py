@@ -189,3 +189,18 @@ def test_pull_does_not_overwrite_an_edit_whose_push_failed(fake_bics, sender):
     assert sync.pull("senders").counts()["conflicts"] == 1
     sender.refresh_from_db()
     assert (sender.service, sender.sync_state) == ("MKT", SyncState.FAILED)
+
+
+def test_unsubscription_event_upserts_without_marking_dirty(db):
+    from messaging.services.lists import unsubscriber_upsert_from_bics
+
+    first = unsubscriber_upsert_from_bics(channel="sms", payload={"id": "77", "receiver": "32470000001",
+                                                                  "type": "all", "value": ""})
+    again = unsubscriber_upsert_from_bics(channel="sms", payload={"id": "77", "receiver": "32470000001",
+                                                                  "type": "all", "value": ""})
+    assert first.pk == again.pk and Unsubscriber.objects.count() == 1
+    assert (again.number, again.sync_state, again.bics_id) == ("+32470000001", SyncState.SYNCED, "77")
+    local = Unsubscriber.objects.create(channel="viber", number="+380501234567", type="all")
+    linked = unsubscriber_upsert_from_bics(channel="viber", payload={"id": "5", "receiver": "380501234567",
+                                                                     "type": "all"})
+    assert linked.pk == local.pk and linked.bics_id == "5"
