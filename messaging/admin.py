@@ -112,9 +112,10 @@ class ListAdminMixin:
     def clean_phrase(self, kind):
         raise NotImplementedError
 
-    def _export(self, request, queryset, fmt):
+    def _export(self, request, queryset, fmt, *, whole_list=False):
         content, content_type = self.export_file(queryset, fmt)
-        request.session[EXPORT_SESSION_KEY.format(self.export_name)] = timezone.now().timestamp()
+        if whole_list:  # only an export of everything is a backup before "Clean"
+            request.session[EXPORT_SESSION_KEY.format(self.export_name)] = timezone.now().timestamp()
         response = HttpResponse(content, content_type=content_type)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="{self.export_name}-{stamp}.{fmt}"'
@@ -141,7 +142,7 @@ class ListAdminMixin:
     def export_all_view(self, request, fmt):
         if not self.has_view_permission(request) or fmt not in ("csv", "xlsx"):
             raise PermissionDenied
-        return self._export(request, self.get_queryset(request), fmt)
+        return self._export(request, self.model._default_manager.all(), fmt, whole_list=True)
 
     def import_view(self, request):
         if not self.has_add_permission(request):

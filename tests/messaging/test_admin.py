@@ -319,3 +319,12 @@ def test_author_sees_why_they_cannot_decide(client, make_user, make_template):
     client.post(reverse("admin:messaging_template_decide", args=[template.pk, "approve"]))
     template.refresh_from_db()
     assert template.approval_state == "submitted"
+
+
+def test_exporting_a_selection_is_not_a_backup_for_clean(client, admin_user, fake_bics):
+    u = Unsubscriber.objects.create(channel="sms", number="+32470000001", type="all")
+    client.force_login(admin_user)
+    client.post(reverse("admin:messaging_unsubscriber_changelist"),
+                {"action": "export_csv", "_selected_action": [u.pk]})
+    client.post(reverse("admin:messaging_unsubscriber_clean"), {"kind": "sms", "confirmation": "CLEAN SMS UNSUBSCRIBERS"})
+    assert Unsubscriber.objects.count() == 1
