@@ -2,7 +2,10 @@
 
 from celery import shared_task
 
+from bics.errors import BicsRateLimited, BicsServerError, BicsTransportError
 from messaging.models import SyncRun
+
+TRANSIENT = (BicsServerError, BicsTransportError, BicsRateLimited)
 
 
 @shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
@@ -14,7 +17,7 @@ def run_sync(run_id: int, ids: list[int] | None = None, model_label: str = "") -
 
 
 @shared_task(soft_time_limit=600, time_limit=660)
-def pull_statuses() -> dict:
+def pull_statuses() -> dict:  # failures are per resource in the result; the next beat retries
     """Beat: keep sender and template statuses current."""
     from core import sync
 
@@ -22,7 +25,7 @@ def pull_statuses() -> dict:
 
 
 @shared_task(soft_time_limit=600, time_limit=660,
-             autoretry_for=(ConnectionError,), retry_backoff=True, retry_jitter=True, max_retries=3)
+             autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=3)
 def pull_pricing() -> dict:
     from messaging.services.pricing import balance_pull, pricing_pull
 
