@@ -44,6 +44,8 @@ Rules (DESIGN.md "Sync rules"):
   a **conflict**.
 * ``skip_push`` marks records that stay local by design (``skipped``, not a failure, so
   ``bics_sync`` still exits 0); ``can_push`` refusals are failures.
+* A create whose answer was lost (``BicsOutcomeUnknown``) is reconciled at once: the list is
+  walked and an item that ``find_unlinked`` says is this record is linked, never created twice.
 * A BICS refusal never loses local data: the record keeps its fields, gets
   ``sync_state=failed`` and ``sync_error``, and is listed in ``failed`` with the reason.
 * Records written by a pull are saved through ``QuerySet.update`` or with ``_from_sync``
@@ -280,6 +282,30 @@ def _mark_synced(obj, extra_fields: Iterable[str] = ()) -> None:
     obj.save(update_fields=["bics_id", "sync_state", "sync_error", "synced_at", *extra_fields])
 
 
+def _outcome_unknown(exc: Exception) -> bool:
+    from bics.errors import BicsOutcomeUnknown
+
+    return isinstance(exc, BicsOutcomeUnknown)
+
+
+def _reconcile_create(adapter: SyncAdapter, obj) -> str | None:
+    """After a create whose answer was lost: the BICS id of the item that is ``obj`` (matched
+    by the adapter's ``find_unlinked``), or None. Never creates twice blindly."""
+    if "list" not in adapter.routes:
+        return None
+    try:
+        for data in bics_iterate(adapter.routes["list"], params=adapter.list_params()):
+            bics_id = adapter.bics_id_of(data)
+            if not bics_id or adapter.queryset().filter(bics_id=bics_id).exists():
+                continue
+            match = adapter.find_unlinked(adapter.from_payload(data))
+            if match is not None and match.pk == obj.pk:
+                return bics_id
+    except Exception as exc:
+        log.warning("sync reconcile %s %s failed: %s", adapter.resource, obj.pk, exc)
+    return None
+
+
 def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
     skip = adapter.skip_push(obj)
     if skip:
@@ -312,6 +338,13 @@ def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
                                 json=adapter.to_payload(obj, action="update"))
     except Exception as exc:  # any refusal: keep local data, record the reason
         log.warning("sync push %s %s failed: %s", adapter.resource, obj.pk, exc)
+        if action == "create" and _outcome_unknown(exc):
+            found = _reconcile_create(adapter, obj)
+            if found:  # it did reach BICS: link it instead of creating it twice later
+                obj.bics_id = found
+                _mark_synced(obj)
+                counted.append(obj)
+                return
         if action == "create" and obj.bics_id is None:
             type(obj)._default_manager.filter(pk=obj.pk).update(bics_id=None)
         _mark_failed(obj, _reason(exc))

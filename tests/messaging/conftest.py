@@ -70,6 +70,7 @@ class FakeBics:
         self.items: dict[str, dict[str, dict]] = {}
         self.ids = itertools.count(1000)
         self.refuse: dict[str, str] = {}  # route -> message (a 422)
+        self.lose_answer: set[str] = set()  # routes processed, then the answer is lost
         self.calls: list[tuple] = []
 
     def _store(self, route):
@@ -84,6 +85,10 @@ class FakeBics:
         if action == "create":
             item = {"id": str(next(self.ids)), **(json or {})}
             store[item["id"]] = item
+            if route in self.lose_answer:
+                from bics.errors import BicsOutcomeUnknown
+
+                raise BicsOutcomeUnknown(route, None, None, None, "read timed out")
             return FakeResponse(item)
         if action == "update":
             store[path_params["id"]].update(json or {})

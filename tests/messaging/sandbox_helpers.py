@@ -17,3 +17,10 @@ def refuse(sandbox, route: str, status: int = 422) -> None:
     requests.post(f"{root(sandbox)}/_sandbox/config",
                   json={"faults": [{"kind": "error", "status": status, "routes": [route]}]},
                   timeout=5).raise_for_status()
+
+
+def drop_answer(sandbox, route: str) -> None:
+    """Process the next call of ``route`` but close the socket without answering."""
+    requests.post(f"{root(sandbox)}/_sandbox/config",
+                  json={"faults": [{"kind": "drop", "routes": [route], "count": 1, "after": True}]},
+                  timeout=5).raise_for_status()

@@ -208,3 +208,12 @@ def test_periodic_status_pull_makes_an_approved_template_usable(bics_sandbox, ma
     template.refresh_from_db()
     assert (template.provider_state, template.approval_state) == ("approved", "approved")
     assert template_usability(template) == []
+
+
+def test_dropped_create_answer_is_reconciled_not_duplicated(bics_sandbox, sender):
+    sandbox_helpers.drop_answer(bics_sandbox, "sms.senders.create")
+    result = push_ok("senders")
+    assert result.counts()["created"] == 1
+    push_ok("senders")
+    wipe_local()
+    assert pull_ok("senders").counts()["created"] == 1  # one sender at BICS, not two

@@ -204,3 +204,27 @@ def test_unsubscription_event_upserts_without_marking_dirty(db):
     linked = unsubscriber_upsert_from_bics(channel="viber", payload={"id": "5", "receiver": "380501234567",
                                                                      "type": "all"})
     assert linked.pk == local.pk and linked.bics_id == "5"
+
+
+def test_create_with_lost_answer_is_linked_not_created_twice(fake_bics, sender):
+    fake_bics.lose_answer.add("sms.senders.create")
+    result = sync.push("senders")
+    assert result.counts()["created"] == 1 and result.ok
+    sender.refresh_from_db()
+    assert sender.bics_id == next(iter(fake_bics.items["sms.senders"]))
+    fake_bics.lose_answer.clear()
+    sync.push("senders")
+    assert len(fake_bics.items["sms.senders"]) == 1
+
+
+def test_create_with_lost_answer_that_never_arrived_fails_for_a_later_retry(fake_bics, sender):
+    from bics.errors import BicsOutcomeUnknown
+
+    def lost(route, **kw):
+        raise BicsOutcomeUnknown(route, None, None, None, "connection dropped")
+
+    fake_bics.call = lost
+    result = sync.push("senders")
+    assert result.failed and "connection dropped" in result.failed[0][1]
+    sender.refresh_from_db()
+    assert sender.bics_id is None and sender.sync_state == SyncState.FAILED
