@@ -188,7 +188,7 @@ class BulkCallAdmin(admin.ModelAdmin):
     search_fields = ("name", "=group_id")
     autocomplete_fields = ("tags",)
     readonly_fields = ("state", "group_id", "total", "recipients_count", "excluded_count", "estimated_cost",
-                       "launched_at", "finished_at", "progress")
+                       "launched_at", "finished_at", "progress", "audience_and_cost")
     inlines = (BatchInline,)
     actions = ("launch", "cancel", "estimate", "refresh_statuses")
     change_form_template = "voice/admin/bulkcall_change_form.html"
@@ -218,6 +218,23 @@ class BulkCallAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    @admin.display(description="Audience and cost (before launch)")
+    def audience_and_cost(self, obj):
+        if obj is None or obj.pk is None or obj.state != BulkCall.State.DRAFT:
+            return "-"
+        from voice.services.bulk import BulkCallError
+        from voice.services.pricing import bulk_audience_summary
+
+        try:
+            summary = bulk_audience_summary(obj)
+        except BulkCallError as exc:
+            return str(exc)
+        est = summary.estimate
+        cost = f"about {est.total} {est.currency}" if est.total is not None else "no price pulled yet"
+        unpriced = f" ({est.unpriced} without a price)" if est.unpriced else ""
+        return (f"{summary.reachable} call(s), {summary.excluded} voice unsubscriber(s) left out; "
+                f"{cost}{unpriced}.")
 
     @admin.display(description="Per-recipient progress")
     def progress(self, obj):

@@ -249,3 +249,21 @@ def test_sweeper_requeues_a_lost_pending_batch_once_per_timeout(voice_bics, vip,
         assert bulk_sweep()["requeued"] == 0  # just queued: not again before the timeout
         assert bulk_sweep(now=later())["requeued"] == 1
     assert delay.call_count == 2
+
+
+def test_audience_summary_counts_in_the_database(voice_bics, vip):
+    from voice.services.pricing import bulk_audience_summary
+
+    VoicePrice.objects.create(iso="BE", service="VOICE", subservice="OBD", price=Decimal("0.05"), currency="EUR")
+    VoiceUnsubscriber.objects.create(number=PHONES[0])
+    summary = bulk_audience_summary(make_bulk(vip))
+    assert (summary.reachable, summary.excluded) == (4, 1)
+    assert summary.estimate.total == Decimal("0.20") and summary.estimate.currency == "EUR"
+
+
+def test_draft_change_page_shows_audience_and_cost(admin_client, vip):
+    from django.urls import reverse
+
+    bulk = make_bulk(vip)
+    page = admin_client.get(reverse("admin:voice_bulkcall_change", args=[bulk.pk])).content.decode()
+    assert "5 call(s), 0 voice unsubscriber(s) left out; no price pulled yet" in page
