@@ -79,6 +79,7 @@ class SandboxConfig:
     otp_failing_channels: tuple[str, ...] = ()  # failover: these channels fail
     require_approved_sender: bool = False  # 422 on sends whose sender is not approved
     balance: float = 1000.0
+    enforce_balance: bool = False  # when on, messages past the balance get NO-CREDITS (401)
     currency: str = "EUR"
     price_per_unit: float = 0.05
     faults: list[FaultRule] = field(default_factory=list)

@@ -472,6 +472,8 @@ def queue_messages(ctx: Ctx, product: str, numbers: list[str], *, custom: str | 
             status = rules.CHANNEL_OUTCOME[group]
             code = None
         cost = ctx.config.price_per_unit * units
+        if ctx.config.enforce_balance and account.balance < cost:
+            status, code, group, cost = "NO-CREDITS", "401", "failed", 0.0
         account.balance -= cost
         rec = {"id": mid, "group_id": group_id, "product": product, "mobile": number,
                "custom": custom, "cid": custom, "webhook_id": webhook_id,
@@ -588,6 +590,11 @@ def _template_send(ctx: Ctx, product: str) -> Out:
     data = ctx.body.get("data") or {}
     text = rules.render(str(tpl.get("body") or _template_text(tpl)), data)
     force = None if approved else ("INV-TEMPLATE", "453")
+    blocked = product == "sms" and any(
+        str(b.get("template_id")) == str(tpl["id"]) and str(b.get("status", "1")) == "1"
+        for b in ctx.account.coll("sms.blocked_templates").values())
+    if blocked:
+        force = ("DLT-TM-BLACKLST", "785")  # "Template ID is blacklisted."
     meta = ctx.body.get("meta") if isinstance(ctx.body.get("meta"), Mapping) else {}
     group_id, items = queue_messages(ctx, product, _recipients(ctx), text=text,
                                      custom=meta.get("custom") or ctx.body.get("custom"),

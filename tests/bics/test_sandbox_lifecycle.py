@@ -662,3 +662,18 @@ def test_concurrent_sends_are_counted_exactly(sandbox_reset):
     assert len(ids) == len(set(ids)) == 500
     sent = requests.get(sandbox_reset.inspect_url + "sent", timeout=5).json()
     assert sent["count"] == 500 and sent["duplicates"] == []
+
+
+def test_blocked_template_and_enforced_balance(sbapi):
+    sbapi.configure(approval_delay=0, enforce_balance=True, balance=0.07)  # new accounts
+    tpl = data(sbapi.call("sms.templates.create", json={
+        "name": "promo", "body": "Big sale today at our shop, come by!", "sender": "ACME"}))
+    assert sbapi.call("sms.blocked_templates.create", json={"template_id": tpl["id"]}).ok
+    sbapi.call("sms.messages.send_template", json={
+        "id": tpl["id"], "data": {}, "recipient": {"mobile": "32470000001"}})
+    _send(sbapi, to=["32470000002", "32470000003"])
+    sbapi.tick(1.1)
+    by_mobile = {m["mobile"]: m["status"] for m in sbapi.inspect("messages")["items"]}
+    assert by_mobile["32470000001"] == "DLT-TM-BLACKLST"
+    assert by_mobile["32470000003"] == "NO-CREDITS"
+    assert float(data(sbapi.call("account.balance.get"))["balance"]) >= 0
