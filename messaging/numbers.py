@@ -18,6 +18,9 @@ def normalise_number(raw: str, default_region: str | None = None) -> tuple[str, 
     if not phonenumbers.is_possible_number(parsed):
         raise ValueError(f"{raw!r} is not a possible phone number.")
     region = phonenumbers.region_code_for_number(parsed) or ""
+    if not region:  # e.g. reserved fictional ranges: fall back to the country code's main region
+        main = phonenumbers.region_code_for_country_code(parsed.country_code)
+        region = "" if main in (None, "ZZ", "001") else main
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), region
 
 
