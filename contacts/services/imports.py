@@ -202,7 +202,12 @@ class _Writer:
             "postal_code", "birth_date", "gender", "attributes", "source_import_id",
             "created_at", "updated_at", "sync_state", "sync_error",
         ]  # fmt: skip
-        placeholders = ", ".join(["%s"] * len(columns))
+        # The parsed record binds the first 11 columns; the rest are the same for every row.
+        placeholders = ", ".join(
+            ["%s"] * 11
+            + [str(int(self.contact_import.pk)), "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP",
+               f"'{SyncState.NEVER}'", "''"]
+        )  # fmt: skip
         texts = ["identity", "email", "first_name", "last_name", "company", "postal_code", "gender"]
         sets, changed = [], []
         for name in texts:
@@ -238,20 +243,17 @@ class _Writer:
 
     # --- writing ----------------------------------------------------------------------
     def write(self, parsed, position: int) -> None:
-        records, rejections, valid, rows_in_chunk = parsed
+        (records, tags), rejections, valid, rows_in_chunk = parsed
         self.result.rows_read += rows_in_chunk
         self.result.rejected += len(rejections)
         self.valid += valid
         self.position = position
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
         import_id = self.contact_import.pk
-        never = str(SyncState.NEVER)
-        params = [(*r[:10], r[10], import_id, now, now, never, "") for r in records]
         with transaction.atomic():
             with connection.cursor() as cursor:
-                if params:
-                    cursor.executemany(self.upsert_sql, params)
-                self._link_tags(cursor, records)
+                if records:
+                    cursor.executemany(self.upsert_sql, records)
+                self._link_tags(cursor, [r[0] for r in records], tags)
             if rejections:
                 ContactImportRejection.objects.bulk_create(
                     [
@@ -278,24 +280,33 @@ class _Writer:
         for tag_id, name in Tag.objects.filter(name__in=missing).values_list("id", "name"):
             self.tag_ids[name] = tag_id
 
-    def _link_tags(self, cursor, records) -> None:
-        wanted_by_phone = {}
-        for r in records:
-            tags = r[11] + ((self.global_tag,) if self.global_tag else ())
-            if tags:
-                wanted_by_phone[r[0]] = tags
+    def _link_tags(self, cursor, phones: list[str], tags: dict[str, tuple]) -> None:
+        if self.global_tag:
+            extra = (self.global_tag,)
+            wanted_by_phone = {phone: tags.get(phone, ()) + extra for phone in phones}
+        else:
+            wanted_by_phone = tags
         if not wanted_by_phone:
             return
-        self._tag_id(cursor, {t for tags in wanted_by_phone.values() for t in tags})
+        self._tag_id(cursor, {t for names in wanted_by_phone.values() for t in names})
         q = connection.ops.quote_name
         if not self.any_synced:
-            # Nothing was ever synced: no contact can turn dirty, so link by number in SQL.
-            cursor.executemany(
-                f"INSERT INTO {q(self.through)} ({q('contact_id')}, {q('tag_id')}) "
-                f"SELECT {q('id')}, %s FROM {q(self.contact_table)} WHERE {q('phone')} = %s "
-                f"ON CONFLICT DO NOTHING",
-                [(self.tag_ids[t], phone) for phone, tags in wanted_by_phone.items() for t in tags],
-            )
+            # Nothing was ever synced: no contact can turn dirty, so link by number in SQL,
+            # one statement per tag and slice of numbers.
+            phones_by_tag: dict[int, list[str]] = {}
+            for phone, names in wanted_by_phone.items():
+                for name in names:
+                    phones_by_tag.setdefault(self.tag_ids[name], []).append(phone)
+            for tag_id, tag_phones in phones_by_tag.items():
+                for start in range(0, len(tag_phones), _IN_CHUNK):
+                    part = tag_phones[start : start + _IN_CHUNK]
+                    cursor.execute(
+                        f"INSERT INTO {q(self.through)} ({q('contact_id')}, {q('tag_id')}) "
+                        f"SELECT {q('id')}, {int(tag_id)} FROM {q(self.contact_table)} "
+                        f"WHERE {q('phone')} IN ({', '.join(['%s'] * len(part))}) "
+                        f"ON CONFLICT DO NOTHING",
+                        part,
+                    )
             return
         ids: dict[str, int] = {}
         synced: set[int] = set()

@@ -182,10 +182,10 @@ def parse_rows(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, lis
 
 
 def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, list, int]:
-    """Parses one chunk. Returns (records, rejections, valid_rows).
+    """Parses one chunk. Returns ((records, tags by number), rejections, valid_rows).
 
-    Records are unique by phone within the chunk (duplicates merged, in file order), with the
-    attributes as JSON text; rejections are (line, reason, raw row).
+    Records are unique by phone within the chunk (duplicates merged in file order, later
+    values winning), with the attributes as JSON text; rejections are (line, reason, raw row).
     """
     by_phone: dict[str, tuple] = {}
     rejections = []
@@ -200,6 +200,8 @@ def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, li
         valid += 1
         previous = by_phone.get(record[0])
         by_phone[record[0]] = merge_records(previous, record) if previous else record
-    # Sorted by number: the writer's inserts then walk the phone index in order.
-    records = [(*r[:10], _to_json(r[10]) if r[10] else "{}", r[11]) for _, r in sorted(by_phone.items())]
-    return records, rejections, valid
+    # Sorted by number: the writer's inserts then walk the phone index in order. Each record
+    # is ready to bind (attributes as JSON text); tags ride along as a dict by number.
+    records = [(*r[:10], _to_json(r[10]) if r[10] else "{}") for _, r in sorted(by_phone.items())]
+    tags = {phone: r[11] for phone, r in by_phone.items() if r[11]}
+    return (records, tags), rejections, valid
