@@ -36,7 +36,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient, RequestState, VoiceUnsubscriber
-from voice.services._common import client, e164
+from voice.services._common import client, e164, to_bics_date
 from voice.services.calls import apply_call_data, call_status_lookup
 
 log = logging.getLogger(__name__)
@@ -386,11 +386,13 @@ def batch_reconcile(batch_id: int) -> str:
     batch = BulkCallBatch.objects.select_related("bulk_call").get(pk=batch_id)
     if batch.state != BulkCallBatch.State.UNKNOWN:
         return batch.state
-    day = batch.claimed_at or timezone.now()
+    claimed = batch.claimed_at or timezone.now()
+    days = sorted({to_bics_date(claimed), to_bics_date(claimed + claim_timeout())})  # around midnight
     found, missing = [], []
     try:
         for recipient in batch.recipients.order_by("pk"):
-            items = [i for i in call_status_lookup(mobile=recipient.to, date=day) if _matches(i, batch)]
+            items = [i for day in days for i in call_status_lookup(mobile=recipient.to, date=day)
+                     if _matches(i, batch)]
             (found if items else missing).append((recipient, items[0] if items else None))
     except BicsError as exc:
         log.warning("voice batch %s: reconcile postponed: %s", batch_id, exc)
@@ -433,7 +435,11 @@ def bulk_sweep(*, now=None) -> dict:
     stale = BulkCallBatch.objects.filter(state=BulkCallBatch.State.CLAIMED, claimed_at__lt=cutoff).update(
         state=BulkCallBatch.State.UNKNOWN, error="The worker holding this batch vanished.")
     reconciled = {}
-    for batch_id in BulkCallBatch.objects.filter(state=BulkCallBatch.State.UNKNOWN).values_list("pk", flat=True):
+    # Give BICS time to list what it accepted before concluding it has not (a call missing from
+    # Call Status only because it is too fresh would otherwise be placed twice).
+    settled = now - timedelta(seconds=getattr(settings, "VOICE_RECONCILE_AFTER", 120))
+    for batch_id in BulkCallBatch.objects.filter(state=BulkCallBatch.State.UNKNOWN,
+                                                 claimed_at__lt=settled).values_list("pk", flat=True):
         reconciled[batch_id] = batch_reconcile(batch_id)
     # Pending batches whose task was lost (broker restart...): queued again, at most once per
     # claim timeout, so a long queue is not flooded with copies (a copy would be a no-op).
