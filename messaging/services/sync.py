@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from core import sync
 from messaging.models import SyncRun
+
+STALE_AFTER_SECONDS = 1900  # the task's hard time limit: an older unfinished run is dead
 
 
 def sync_run_start(*, resource: str, direction: str, user=None, ids: list[int] | None = None,
@@ -15,6 +19,13 @@ def sync_run_start(*, resource: str, direction: str, user=None, ids: list[int] |
 
     if resource != "all":
         sync.adapters_for(resource)  # an unknown resource fails here, not in the worker
+    if direction == "push":
+        # Two pushes of one list at once could create records twice: join the one in flight.
+        busy = SyncRun.objects.filter(
+            resource=resource, direction="push", state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING),
+            created_at__gte=timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS)).first()
+        if busy is not None:
+            return busy
     run = SyncRun.objects.create(resource=resource, direction=direction, requested_by=user)
     run_sync.delay(run.pk, ids or None, model_label)
     run.refresh_from_db()

@@ -328,3 +328,13 @@ def test_exporting_a_selection_is_not_a_backup_for_clean(client, admin_user, fak
                 {"action": "export_csv", "_selected_action": [u.pk]})
     client.post(reverse("admin:messaging_unsubscriber_clean"), {"kind": "sms", "confirmation": "CLEAN SMS UNSUBSCRIBERS"})
     assert Unsubscriber.objects.count() == 1
+
+
+def test_a_second_push_joins_the_one_in_flight(admin_user, sender, monkeypatch):
+    from messaging import tasks
+    from messaging.services.sync import sync_run_start
+
+    monkeypatch.setattr(tasks.run_sync, "delay", lambda *a, **k: None)
+    first = sync_run_start(resource="senders", direction="push", user=admin_user)
+    second = sync_run_start(resource="senders", direction="push", user=admin_user)
+    assert first.pk == second.pk and SyncRun.objects.count() == 1
