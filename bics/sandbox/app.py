@@ -213,7 +213,7 @@ class SandboxApp:
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
         self._initial = json.dumps(self._config_snapshot(), default=list)
-        self.clock = Clock()
+        self.clock = Clock(self.config.time_zone)
         self.scheduler = Scheduler(self.clock)
         self.set_routes(self.config.route_overrides)
         self.accounts: dict[str, Account] = {}
@@ -263,6 +263,7 @@ class SandboxApp:
             if overrides != self.config.route_overrides:
                 self.set_routes(overrides)
             self.config.update(initial)
+            self.clock.set_zone(self.config.time_zone)
             self.fault_rng = random.Random(self.config.seed)
             self._fault_counts.clear()
 

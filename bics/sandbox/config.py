@@ -61,6 +61,7 @@ DEFAULT_RATIOS = {"delivered": 0.9, "failed": 0.08, "dlt": 0.02}
 class SandboxConfig:
     tokens: tuple[str, ...] = ()  # empty: any non-empty token is an account of its own
     seed: int = 0
+    time_zone: str = ""  # zone of BICS's naive timestamps (BICS_TIME_ZONE); "" = local time
     approval_delay: float = 2.0  # seconds until pending senders/templates are decided
     dlr_delay: float = 1.0  # seconds until a DLR is final (after the scheduled time)
     dlr_ratios: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATIOS))

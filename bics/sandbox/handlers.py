@@ -533,13 +533,7 @@ def dlr_view(app, rec: dict) -> dict:
 
 
 def _parse_time(ctx: Ctx, value: Any) -> float | None:
-    if not value:
-        return None
-    from datetime import datetime
-
-    from bics.sandbox.state import TIME_FORMAT
-
-    return datetime.strptime(str(value), TIME_FORMAT).timestamp()
+    return ctx.app.clock.parse(str(value)) if value else None
 
 
 def _check_sender(ctx: Ctx, sender: str) -> None:

@@ -94,6 +94,8 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
             if "route_overrides" in body:
                 app.set_routes(body.pop("route_overrides"))
             app.config.update(body)
+            if "time_zone" in body:
+                app.clock.set_zone(app.config.time_zone)
             if "faults" in body:
                 app._fault_counts.clear()  # noqa: SLF001
             return app.config.as_dict()

@@ -115,7 +115,10 @@ class AsyncioHTTPServer:
         async def close() -> None:
             if self._server:
                 self._server.close()
-                await self._server.wait_closed()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:  # open keep-alive connections
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         fut = asyncio.run_coroutine_threadsafe(close(), self.loop)
         try:
@@ -261,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", action="append", default=[], dest="tokens",
                    help="accepted token (repeatable); default: any non-empty token")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-zone", default="", help="zone of BICS timestamps (default: local)")
     p.add_argument("--approval-delay", type=float, default=2.0)
     p.add_argument("--dlr-delay", type=float, default=1.0)
     p.add_argument("--dlr-ratios", default="delivered=0.9,failed=0.08,dlt=0.02")
@@ -297,7 +301,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     for item in args.dlr_rule:
         key, _, status = item.partition("=")
         rules[key.strip()] = status.strip()
-    return {"tokens": tuple(args.tokens), "seed": args.seed,
+    return {"tokens": tuple(args.tokens), "seed": args.seed, "time_zone": args.time_zone,
             "approval_delay": args.approval_delay, "dlr_delay": args.dlr_delay,
             "dlr_ratios": parse_ratios(args.dlr_ratios), "dlr_rules": rules,
             "webhook_key": args.webhook_key, "webhook_format": args.webhook_format,

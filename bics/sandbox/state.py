@@ -18,10 +18,20 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class Clock:
-    """Wall time plus an offset that ``advance`` moves forward (no sleeping in tests)."""
+    """Wall time plus an offset that ``advance`` moves forward (no sleeping in tests).
 
-    def __init__(self) -> None:
+    Timestamps are naive ``yyyy-mm-dd hh:mm:ss`` in ``zone`` (an IANA name, like Django's
+    ``BICS_TIME_ZONE``), or in the process's local time when ``zone`` is empty.
+    """
+
+    def __init__(self, zone: str | None = None) -> None:
         self.offset = 0.0
+        self.set_zone(zone)
+
+    def set_zone(self, zone: str | None) -> None:
+        from zoneinfo import ZoneInfo
+
+        self.tz = ZoneInfo(zone) if zone else None
 
     def now(self) -> float:
         return time.time() + self.offset
@@ -34,10 +44,15 @@ class Clock:
 
     def stamp(self, at: float | None = None) -> str:
         """BICS timestamps: ``yyyy-mm-dd hh:mm:ss``, no zone (local time of the sandbox)."""
-        return datetime.fromtimestamp(self.now() if at is None else at).strftime(TIME_FORMAT)
+        return datetime.fromtimestamp(self.now() if at is None else at, self.tz).strftime(
+            TIME_FORMAT)
 
     def naive(self) -> datetime:
-        return datetime.fromtimestamp(self.now())
+        return datetime.fromtimestamp(self.now(), self.tz).replace(tzinfo=None)
+
+    def parse(self, text: str) -> float:
+        """A BICS timestamp (naive, in ``zone``) -> epoch seconds."""
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=self.tz).timestamp()
 
 
 class Scheduler:

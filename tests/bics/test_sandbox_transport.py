@@ -123,3 +123,22 @@ def test_bad_content_length_is_400(server):
         assert b" 400 " in sock.recv(100)
         # the server is still fine
     assert requests.get(_url(server, "auth.me"), headers=H, timeout=5).ok
+
+
+def test_time_zone_of_timestamps():
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    with SandboxServer(port=0, time_zone="Asia/Kolkata") as s:
+        created = requests.post(_url(s, "sms.senders.create"), headers=H, timeout=5, json={
+            "name": "ACME", "country_code": "IN", "service": "ENT"}).json()["data"]["created_at"]
+        stamp = datetime.strptime(created, "%Y-%m-%d %H:%M:%S").replace(
+            tzinfo=ZoneInfo("Asia/Kolkata"))
+        assert abs(stamp - datetime.now(UTC)) < timedelta(seconds=5)
+        # "time" 29 days ahead *in that zone* is accepted, 31 days is not
+        now_there = datetime.now(ZoneInfo("Asia/Kolkata")).replace(tzinfo=None)
+        for days, code in ((29, 200), (31, 422)):
+            when = (now_there + timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+            resp = requests.post(_url(s, "sms.messages.send"), headers=H, timeout=5,
+                                 json={**SEND, "time": when})
+            assert resp.status_code == code
