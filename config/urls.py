@@ -15,6 +15,8 @@ urlpatterns = [
     path("messaging/", include("messaging.urls")),
     path("contacts/", include("contacts.urls")),
     path("voice/", include("voice.urls")),
+    path("campaigns/", include("messaging.urls_campaigns")),
+    path("webhooks/bics/", include("messaging.urls_webhooks")),
     path("", include("core.urls")),
 ]
 

@@ -518,3 +518,5 @@ class SyncRunAdmin(ReadOnlyAdmin):
 # the lead may move this to templates/admin/index.html (NEEDS-messaging.md).
 if admin.site.index_template is None:
     admin.site.index_template = "admin/bics_index.html"
+
+from messaging import admin_campaigns, admin_webhooks  # noqa: E402,F401  (registers their admins)

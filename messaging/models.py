@@ -387,3 +387,8 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"{self.direction} {self.resource} ({self.state})"
+
+
+# Campaigns and webhooks keep their models in modules of their own.
+from messaging.models_campaigns import *  # noqa: E402,F401,F403
+from messaging.models_webhooks import *  # noqa: E402,F401,F403

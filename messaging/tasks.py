@@ -32,3 +32,7 @@ def pull_pricing() -> dict:
     seen = pricing_pull()
     balance = balance_pull()
     return {"prices": seen, "balance": str(balance) if balance else None}
+
+
+from messaging.tasks_campaigns import *  # noqa: E402,F401,F403
+from messaging.tasks_webhooks import *  # noqa: E402,F401,F403

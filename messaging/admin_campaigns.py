@@ -1,0 +1,1 @@
+"""Admin of the campaigns part of messaging (imported by messaging/admin.py)."""

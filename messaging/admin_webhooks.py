@@ -1,0 +1,1 @@
+"""Admin of the webhooks part of messaging (imported by messaging/admin.py)."""

@@ -1,0 +1,1 @@
+"""Models of the campaigns part of messaging (imported by messaging/models.py)."""

@@ -1,0 +1,1 @@
+"""Models of the webhooks part of messaging (imported by messaging/models.py)."""

@@ -1,0 +1,4 @@
+"""URLs of the campaigns part of messaging."""
+
+app_name = "campaigns"
+urlpatterns = []

@@ -1,0 +1,4 @@
+"""URLs of the webhooks part of messaging."""
+
+app_name = "webhooks"
+urlpatterns = []
