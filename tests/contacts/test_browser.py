@@ -3,12 +3,11 @@
 import pytest
 
 from contacts.models import Contact, ContactImport, Tag
-from tests.e2e.conftest import browser, login, page  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_segment_editor_counts_matching_contacts_before_saving(page, login, live_server):  # noqa: F811
+def test_segment_editor_counts_matching_contacts_before_saving(page, login, live_server):
     vip, news = Tag.objects.create(name="vip"), Tag.objects.create(name="news")
     for n in range(5):
         contact = Contact.objects.create(phone=f"+3247000000{n}", country="BE" if n < 3 else "FR")
@@ -41,7 +40,7 @@ def test_segment_editor_counts_matching_contacts_before_saving(page, login, live
     page.wait_for_function("document.querySelector('.segment-live-count-text').textContent.startsWith('2 contacts')")
 
 
-def test_import_page_shows_progress_until_done(page, login, live_server, tmp_path, settings):  # noqa: F811
+def test_import_page_shows_progress_until_done(page, login, live_server, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
     path = tmp_path / "people.csv"
     path.write_text("phone;first_name\n+32470123456;Anna\n0470;Bad\n", encoding="utf-8")

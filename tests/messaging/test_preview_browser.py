@@ -2,21 +2,6 @@
 
 import pytest
 
-from tests.e2e import conftest as e2e
-
-login, page = e2e.login, e2e.page  # the shared e2e fixtures (they live in tests/e2e/conftest.py)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """tests/e2e's browser, unless tests/e2e already runs one in this session (two sync
-    Playwright instances cannot share a thread): then this test is skipped (NEEDS-messaging.md)."""
-    import asyncio
-
-    if asyncio._get_running_loop() is not None:
-        pytest.skip("Playwright already runs for tests/e2e; run this file alone")
-    yield from e2e.browser.__wrapped__()
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 

@@ -3,21 +3,6 @@ call (flow with variables) to a segment from the admin and watch per-recipient s
 
 import pytest
 
-from tests.e2e import conftest as e2e
-
-login, page = e2e.login, e2e.page  # the shared e2e fixtures (tests/e2e/conftest.py)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """tests/e2e's browser, unless Playwright already runs in this session (see messaging)."""
-    import asyncio
-
-    if asyncio._get_running_loop() is not None:
-        pytest.skip("Playwright already runs for tests/e2e; run this file alone")
-    yield from e2e.browser.__wrapped__()
-
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
