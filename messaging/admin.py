@@ -513,10 +513,4 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
 
 
-# The balance on the admin index. core/templates/admin/index.html would be shadowed by
-# django.contrib.admin's own (listed first in INSTALLED_APPS), so the index names its template;
-# the lead may move this to templates/admin/index.html (NEEDS-messaging.md).
-if admin.site.index_template is None:
-    admin.site.index_template = "admin/bics_index.html"
-
 from messaging import admin_campaigns, admin_webhooks  # noqa: E402,F401  (registers their admins)
