@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from bics.routes import Route
@@ -48,16 +49,19 @@ def coll_name(ctx: Ctx) -> str:
     return ctx.route.name.rsplit(".", 1)[0]
 
 
-def request_fields(route_name: str) -> list[str]:
-    names = []
+@cache
+def request_fields(route_name: str) -> tuple[str, ...]:
+    """Top-level body keys a create/update stores (filters and files excluded)."""
+    names: list[str] = []
     for f in SHAPES[route_name].request:
         top = f.name.split(".")[0].split("[")[0]
         if f.name.startswith("filter[") or f.type == "file" or top in names:
             continue
         names.append(top)
-    return names
+    return tuple(names)
 
 
+@cache
 def _out_fields(coll: str) -> tuple[str, ...]:
     for action in ("get", "create", "list"):
         shape = SHAPES.get(f"{coll}.{action}")
@@ -86,6 +90,7 @@ class Hooks:
 
 
 HOOKS: dict[str, Hooks] = {}
+NO_HOOKS = Hooks()
 
 
 def hooks(*colls: str):
@@ -97,7 +102,7 @@ def hooks(*colls: str):
 
 
 def serialize(ctx: Ctx, coll: str, rec: dict) -> dict:
-    HOOKS.get(coll, Hooks()).view(ctx, rec)
+    HOOKS.get(coll, NO_HOOKS).view(ctx, rec)
     out = {k: None for k in _out_fields(coll)}
     out.update({k: v for k, v in rec.items() if not k.startswith("_")})
     return out
@@ -129,7 +134,7 @@ def get_or_404(ctx: Ctx, coll: str, rid: str | None) -> dict:
 def new_record(ctx: Ctx, coll: str, values: dict) -> dict:
     now = ctx.stamp()
     rec = {"id": ctx.account.next_id(coll), **values, "created_at": now, "updated_at": now}
-    HOOKS.get(coll, Hooks()).create(ctx, rec)
+    HOOKS.get(coll, NO_HOOKS).create(ctx, rec)
     ctx.account.coll(coll)[rec["id"]] = rec
     return rec
 
@@ -138,7 +143,7 @@ def _generic(action: str) -> Callable[[Ctx], Out]:
     def handler(ctx: Ctx) -> Out:
         coll = coll_name(ctx)
         store = ctx.account.coll(coll)
-        hk = HOOKS.get(coll, Hooks())
+        hk = HOOKS.get(coll, NO_HOOKS)
         rid = ctx.params.get("id")
         if action == "list":
             items = [serialize(ctx, coll, r) for r in store.values() if not r.get("_deleted")]
@@ -213,6 +218,17 @@ def _outcome(rec: dict) -> str:
     return "rejected" if rec.get("_problems") else "approved"
 
 
+def _settle(ctx: Ctx, rec: dict, *, pending: int, approved: int, rejected: int) -> str | None:
+    """Decide a pending record whose approval is due (lazily, when it is read)."""
+    if rec.get("status") != pending or ctx.now < rec.get("_due", 0):
+        return None
+    outcome = _outcome(rec)
+    rec["status"] = approved if outcome == "approved" else rejected
+    if outcome == "rejected":
+        rec["rejection_reason"] = "; ".join(rec.get("_problems") or ["Rejected."])
+    return outcome
+
+
 @hooks("sms.senders")
 class SenderHooks(Hooks):
     """Sender status 0 pending, 1 approved, 2 rejected (1097-1100)."""
@@ -222,12 +238,9 @@ class SenderHooks(Hooks):
         _decide(ctx, rec, rules.sender_problems(str(rec.get("name", ""))))
 
     def view(self, ctx, rec):
-        if rec.get("status") == 0 and ctx.now >= rec.get("_due", 0):
-            outcome = _outcome(rec)
-            rec["status"] = 1 if outcome == "approved" else 2
+        outcome = _settle(ctx, rec, pending=0, approved=1, rejected=2)
+        if outcome:
             rec["open_status"] = 1 if outcome == "approved" else 0
-            if outcome == "rejected":
-                rec["rejection_reason"] = "; ".join(rec.get("_problems") or ["Rejected."])
 
 
 @hooks("sms.templates")
@@ -255,8 +268,7 @@ class SmsTemplateHooks(Hooks):
         _decide(ctx, rec, rules.template_problems(body, rec.get("type")))
 
     def view(self, ctx, rec):
-        SenderHooks.view(self, ctx, rec)  # type: ignore[arg-type]
-        rec.pop("open_status", None)
+        _settle(ctx, rec, pending=0, approved=1, rejected=2)
 
 
 @hooks("viber.templates", "whatsapp.templates")
@@ -280,11 +292,7 @@ class ChannelTemplateHooks(Hooks):
         _decide(ctx, rec, problems)
 
     def view(self, ctx, rec):
-        if rec.get("status") == 2 and ctx.now >= rec.get("_due", 0):
-            outcome = _outcome(rec)
-            rec["status"] = 1 if outcome == "approved" else 3
-            if outcome == "rejected":
-                rec["rejection_reason"] = "; ".join(rec.get("_problems") or ["Rejected."])
+        _settle(ctx, rec, pending=2, approved=1, rejected=3)
 
 
 def _template_text(rec: dict) -> str:
