@@ -1,11 +1,14 @@
 """`contacts_import`: a file of contacts into the database, streaming and in bulk.
 
-The main process reads rows and writes; a small process pool (one worker per core) parses
-and validates chunks meanwhile (`rowparse.parse_chunk`). Each chunk is written in one
-transaction: contacts upserted by phone number (`INSERT ... ON CONFLICT (phone) DO UPDATE`,
-on SQLite and PostgreSQL alike), tags linked, rejected rows stored, progress updated.
-A file that cannot be read as a whole is refused by `reader.open_source` before anything
-is written.
+A file that cannot be read as a whole is refused by `reader.open_source` before anything is
+written. Then, for a CSV, the main process cuts the file into blocks of whole records and a
+process pool (one worker per core, for files over PARALLEL_MIN_BYTES) decodes, parses and
+validates them (`rowparse.parse_block`) while the main process writes the blocks already
+parsed, in file order; XLSX rows are read by the main process and parsed in chunks the same
+way. Each block is written in one transaction: contacts upserted by number (`INSERT ... ON
+CONFLICT (phone) DO UPDATE`, SQLite and PostgreSQL alike), tags linked, rejected rows
+stored, progress updated (at most every PROGRESS_EVERY_S). Memory stays bounded: a few
+blocks in flight, and a bounded SQLite page cache.
 """
 
 from __future__ import annotations
@@ -127,7 +130,10 @@ def contacts_import(
                     writer.write(future.result(), _position(position, source))
     except Exception as exc:
         logger.exception("contact import %s failed", contact_import.pk)
-        writer.flush_progress(force=True)
+        try:
+            writer.flush_progress(force=True)
+        except Exception:  # the database may be what failed; the state below matters more
+            logger.warning("could not save the progress of contact import %s", contact_import.pk)
         _finish(contact_import, state=ImportState.FAILED, error=f"Import stopped: {exc}")
         raise
     finally:
