@@ -726,20 +726,30 @@ def _call(ctx: Ctx, number: str, *, kind: str, group_id: str | None = None,
           extra: dict | None = None) -> dict:
     account = ctx.account
     cid = account.uuid()
-    _s, _c, group = _dlr_outcome(ctx, cid, number, (extra or {}).get("cid"))
+    custom = (extra or {}).get("cid") or _first(ctx.body.get("cid"), ctx.body.get("custom"),
+                                                ctx.body.get("mid"))
+    _s, _c, group = _dlr_outcome(ctx, cid, number, custom)
     if _unsubscribed(ctx, "voice", number):
         group = "failed"
     rec = {"id": cid, "to": number, "kind": kind, "group_id": group_id,
            "bridge": ctx.body.get("bridge"), "_final": rules.CALL_OUTCOME[group],
            "_start": ctx.now, "_due": ctx.now + ctx.config.dlr_delay,
            "duration": 0 if group != "delivered" else 5 + int(unit_hash(cid) * 55),
-           "webhook_id": ctx.body.get("webhook_id"), "cid": ctx.body.get("mid"),
+           "webhook_id": ctx.body.get("webhook_id"), "cid": custom,
            "record": str(ctx.body.get("record", "0")), **(extra or {})}
     account.calls[cid] = rec
     account.sent.append({"route": ctx.route.name, "id": cid, "group_id": group_id,
                          "number": number, "custom": rec["cid"], "at": ctx.stamp()})
     ctx.app.scheduler.at(rec["_due"], _call_due(ctx.app, account, cid))
     return rec
+
+
+def _first(*values: Any) -> str | None:
+    """Our custom id of a call: ``cid`` (assumed), ``custom`` or Click2Call's ``mid``."""
+    for value in values:
+        if value not in (None, ""):
+            return str(value)
+    return None
 
 
 def _call_due(app, account, cid: str):
@@ -773,12 +783,13 @@ def voice_call(ctx: Ctx) -> Out:
 @special("voice.bulk_calls.create")
 def voice_bulk(ctx: Ctx) -> Out:
     group_id = ctx.account.uuid()
-    numbers = [str(p.get("to")) for p in ctx.body["payload"] if isinstance(p, Mapping)
-               and p.get("to")]
-    if not numbers:
+    items = [p for p in ctx.body["payload"] if isinstance(p, Mapping) and p.get("to")]
+    if not items or len(items) != len(ctx.body["payload"]):
         raise invalid({"payload": ["Each payload item needs a 'to' number."]})
-    for number in numbers:
-        _call(ctx, number, kind="bulk", group_id=group_id)
+    numbers = [str(p["to"]) for p in items]
+    for item in items:
+        extra = {"cid": str(item["cid"])} if item.get("cid") not in (None, "") else None
+        _call(ctx, str(item["to"]), kind="bulk", group_id=group_id, extra=extra)
     return Out([], message=f"{len(numbers)} numbers queued successfully.",
                extra={"group_id": group_id, "total": len(numbers)})
 

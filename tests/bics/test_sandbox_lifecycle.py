@@ -677,3 +677,16 @@ def test_blocked_template_and_enforced_balance(sbapi):
     assert by_mobile["32470000001"] == "DLT-TM-BLACKLST"
     assert by_mobile["32470000003"] == "NO-CREDITS"
     assert float(data(sbapi.call("account.balance.get"))["balance"]) >= 0
+
+
+def test_call_status_by_our_cid(sbapi):
+    sbapi.call("voice.calls.create", json={"bridge": "3220000000", "flow_id": "f",
+                                           "to": "32470000001", "cid": "call-1"})
+    sbapi.call("voice.bulk_calls.create", json={"bridge": "3220000000", "payload": [
+        {"to": "32470000002", "cid": "bulk-a"}, {"to": "32470000003", "cid": "bulk-b"}]})
+    sbapi.call("voice.click2call.create", json={"bridge": "3220000000", "from": "32470000004",
+                                                "to": "32470000005", "mid": "m-9"})
+    for cid, mobile in (("call-1", "32470000001"), ("bulk-b", "32470000003"),
+                        ("m-9", "32470000005")):
+        found = sbapi.call("voice.calls.status", params={"cid": cid}).json()["data"]
+        assert [c["mobile"] for c in found] == [mobile]
