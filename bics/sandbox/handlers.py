@@ -8,6 +8,7 @@ import base64
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -1073,7 +1074,7 @@ def imports_create(ctx: Ctx) -> Out:
     by_identity = {c.get("identity"): c for c in store.values()}
     imported = failed = 0
     for row in body_rows:
-        values = {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)}
+        values = {h: row[i].strip() for i, h in enumerate(header) if i < len(row) and row[i].strip()}
         phone = values.get("phone", "").replace(" ", "")
         if phone and not phone.startswith("+"):
             phone = "+" + phone
@@ -1083,7 +1084,7 @@ def imports_create(ctx: Ctx) -> Out:
         values["phone"] = phone
         values["identity"] = values.get("identity") or phone
         if "tags" in values:
-            values["tags"] = [t.strip() for t in values["tags"].split("|") if t.strip()]
+            values["tags"] = [t.strip() for t in re.split(r"[|;]", values["tags"]) if t.strip()]
         existing = by_identity.get(values["identity"])
         if existing:
             existing.update(values)

@@ -569,7 +569,7 @@ def test_contacts_tags_segments_identifiers(sbapi):
 
 
 def test_contacts_import_csv(sbapi):
-    csv = b"phone,first_name,tags\n+32470000001,Ann,vip|be\n32470000002,Bob,be\nnot-a-number,X,\n"
+    csv = b"phone,first_name,tags\n+32470000001,Ann,vip|be\n32470000002,Bob,be;new\nnot-a-number,X,\n"
     resp = sbapi.call("contacts.imports.create", files={"file": ("contacts.csv", csv)})
     assert resp.status_code == 200
     body = resp.json()
@@ -577,6 +577,8 @@ def test_contacts_import_csv(sbapi):
     assert body["data"]["imported"] == 2 and body["data"]["failed"] == 1
     assert sbapi.call("contacts.contacts.list").json()["meta"]["total"] == 2
     assert data(sbapi.call("contacts.imports.get", id=body["data"]["id"]))["status"] == "completed"
+    tags = {c["first_name"]: c["tags"] for c in data(sbapi.call("contacts.contacts.list"))}
+    assert tags == {"Ann": ["vip", "be"], "Bob": ["be", "new"]}
 
 
 def test_unsubscriber_import_clean_and_iso(sbapi):
