@@ -30,20 +30,32 @@ TOKEN = "bench-token"
 
 
 def body(n: int) -> bytes:
-    text = (f"Your order {n:06d} has shipped and will arrive tomorrow between 9:00 and 12:00. "
-            f"Track it at https://example.com/track/{n:06d} or reply STOP to 1234567890 to opt out of "
-            "these messages.")
-    raw = json.dumps({"sender": "ACME", "to": ["32470123456"], "message": text,
-                      "service": "ENT", "type": "N", "custom": f"bench-{n:08d}"},
-                     separators=(",", ":")).encode()
+    text = (
+        f"Your order {n:06d} has shipped and will arrive tomorrow between 9:00 and 12:00. "
+        f"Track it at https://example.com/track/{n:06d} or reply STOP to 1234567890 to opt out of "
+        "these messages."
+    )
+    raw = json.dumps(
+        {
+            "sender": "ACME",
+            "to": ["32470123456"],
+            "message": text,
+            "service": "ENT",
+            "type": "N",
+            "custom": f"bench-{n:08d}",
+        },
+        separators=(",", ":"),
+    ).encode()
     return raw
 
 
 def request_bytes(path: str, n: int) -> bytes:
     payload = body(n)
-    head = (f"POST /api/v2/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
+    head = (
+        f"POST /api/v2/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    )
     return head.encode() + payload
 
 
@@ -70,11 +82,14 @@ async def load(port: int, seconds: float, connections: int) -> dict:
     counts = [0, 0]
     start = time.perf_counter()
     stop_at = start + seconds
-    await asyncio.gather(*(_worker(port, path, stop_at, counts, i * 10_000_000)
-                           for i in range(connections)))
+    await asyncio.gather(*(_worker(port, path, stop_at, counts, i * 10_000_000) for i in range(connections)))
     elapsed = time.perf_counter() - start
-    return {"ok": counts[0], "errors": counts[1], "seconds": round(elapsed, 2),
-            "per_second": round(counts[0] / elapsed)}
+    return {
+        "ok": counts[0],
+        "errors": counts[1],
+        "seconds": round(elapsed, 2),
+        "per_second": round(counts[0] / elapsed),
+    }
 
 
 def free_port() -> int:
@@ -87,9 +102,22 @@ def run_transport(transport: str, seconds: float, connections: int) -> dict:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "bics.sandbox", "--port", str(port), "--transport", transport,
-         "--dlr-delay", "3600"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "bics.sandbox",
+            "--port",
+            str(port),
+            "--transport",
+            transport,
+            "--dlr-delay",
+            "3600",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -123,8 +151,11 @@ def run_core(seconds: float) -> dict:
 
 
 def run(seconds: float = 5.0, connections: tuple[int, ...] = (16, 64)) -> dict:
-    results: dict = {"body_bytes": len(body(0)), "cpus": os.cpu_count(),
-                     "core_in_process": run_core(min(seconds, 3.0))}
+    results: dict = {
+        "body_bytes": len(body(0)),
+        "cpus": os.cpu_count(),
+        "core_in_process": run_core(min(seconds, 3.0)),
+    }
     for transport in ("threaded", "asyncio"):
         for conns in connections:
             results[f"{transport}_c{conns}"] = run_transport(transport, seconds, conns)

@@ -47,13 +47,28 @@ class Response:
 class ApiError(Exception):
     """An error answer with the documented body ``{status, code, message}`` (+ ``errors``)."""
 
-    TEXT = {400: "Bad Request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Content",
-            429: "Too Many Requests", 500: "Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable"}
+    TEXT = {
+        400: "Bad Request",
+        401: "Unauthenticated",
+        403: "Forbidden",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        409: "Conflict",
+        422: "Unprocessable Content",
+        429: "Too Many Requests",
+        500: "Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+    }
 
-    def __init__(self, http: int, message: str, errors: Mapping[str, list[str]] | None = None,
-                 headers: Mapping[str, str] | None = None, status: str | None = None) -> None:
+    def __init__(
+        self,
+        http: int,
+        message: str,
+        errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        status: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.http = http
         self.message = message
@@ -135,8 +150,9 @@ class Router:
                     raise ValueError(f"routes {self.literal[key].name} and {route.name} collide")
                 self.literal[key] = route
                 continue
-            regex = "^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)",
-                                     re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+            regex = "^" + _PARAM.sub(
+                lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+            )
             regex += "$"
             literals = sum(1 for seg in path.split("/") if "{" not in seg)
             patterns.append((-literals, -len(path), route.method, re.compile(regex), route))
@@ -183,7 +199,8 @@ def parse_body(headers: Mapping[str, str], raw: bytes) -> tuple[dict, dict]:
 
 def _multipart(ctype: str, raw: bytes) -> tuple[dict, dict]:
     message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + ctype.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + raw)
+        b"Content-Type: " + ctype.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + raw
+    )
     fields: dict[str, Any] = {}
     files: dict[str, tuple[str, bytes]] = {}
     if not message.is_multipart():
@@ -290,26 +307,25 @@ class SandboxApp:
 
     def find_accounts(self, token: str | None) -> list[Account]:
         if token:
-            account = self.accounts.get(token) or self.accounts.get(
-                self.minted.get(token, (token,))[0])
+            account = self.accounts.get(token) or self.accounts.get(self.minted.get(token, (token,))[0])
             return [account] if account else []
         return list(self.accounts.values())
 
     # --------------------------------------------------------------- entry point
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
-               host: str = "127.0.0.1") -> Response:
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, host: str = "127.0.0.1"
+    ) -> Response:
         path, _, qs = target.partition("?")
         if path.startswith(INSPECT):
             try:
-                return self._json(200, self.inspect(method, path[len(INSPECT):], qs, body))
+                return self._json(200, self.inspect(method, path[len(INSPECT) :], qs, body))
             except ApiError as exc:
                 return self._json(exc.http, exc.body())
             except (ValueError, TypeError, KeyError) as exc:
-                return self._json(400, {"status": "Bad Request", "code": 400,
-                                        "message": str(exc)})
+                return self._json(400, {"status": "Bad Request", "code": 400, "message": str(exc)})
         if not path.startswith(PREFIX):
             return self._json(404, ApiError(404, "Not found.").body())
-        sub = path[len(PREFIX):].strip("/")
+        sub = path[len(PREFIX) :].strip("/")
         query = dict(parse_qsl(qs, keep_blank_values=True)) if qs else {}
         override = query.pop("_method", None)
         if override and method == "POST":
@@ -324,8 +340,9 @@ class SandboxApp:
             log.exception("sandbox handler failed for %s %s", method, path)
             return self._json(500, ApiError(500, "Server Error (sandbox bug).").body())
 
-    def _dispatch(self, method: str, sub: str, query: dict, headers: Mapping[str, str],
-                  body: bytes, base: str) -> Response:
+    def _dispatch(
+        self, method: str, sub: str, query: dict, headers: Mapping[str, str], body: bytes, base: str
+    ) -> Response:
         found = self.router.match(method, sub)
         if found is None:
             if self.router.path_exists(sub):
@@ -367,8 +384,11 @@ class SandboxApp:
         route = ctx.route
         shape = SHAPES[route.name]
         data = ctx.query if route.method in ("GET", "DELETE") else {**ctx.body, **ctx.files}
-        errors = validate_request(route.name, data, now=self.clock.naive()) if shape.request \
-            or shape.one_of else {}
+        errors = (
+            validate_request(route.name, data, now=self.clock.naive())
+            if shape.request or shape.one_of
+            else {}
+        )
         if errors:
             raise invalid(errors)
         handler = self.handlers[route.name]
@@ -448,12 +468,13 @@ class SandboxApp:
             except ValueError:
                 raise invalid({"per_page": ["The per page must be an integer."]}) from None
             if per_page < 1 or per_page > self.config.max_page_size:
-                raise invalid({"per_page": [
-                    f"The per page must be between 1 and {self.config.max_page_size}."]})
+                raise invalid(
+                    {"per_page": [f"The per page must be between 1 and {self.config.max_page_size}."]}
+                )
         total = len(items)
         last = max(1, math.ceil(total / per_page))
         start = (page - 1) * per_page
-        chunk = items[start:start + per_page]
+        chunk = items[start : start + per_page]
         url = ctx.base + ctx.path
         keep = {k: v for k, v in ctx.query.items() if k not in ("page", "access_token")}
 
@@ -462,12 +483,21 @@ class SandboxApp:
                 return None
             return url + "?" + urlencode({**keep, "page": n})
 
-        links = {"first": link(1), "last": link(last),
-                 "prev": link(page - 1) if page > 1 else None,
-                 "next": link(page + 1) if page < last else None}
-        meta = {"current_page": page, "from": start + 1 if chunk else None, "last_page": last,
-                "path": url, "per_page": per_page, "to": start + len(chunk) if chunk else None,
-                "total": total}
+        links = {
+            "first": link(1),
+            "last": link(last),
+            "prev": link(page - 1) if page > 1 else None,
+            "next": link(page + 1) if page < last else None,
+        }
+        meta = {
+            "current_page": page,
+            "from": start + 1 if chunk else None,
+            "last_page": last,
+            "path": url,
+            "per_page": per_page,
+            "to": start + len(chunk) if chunk else None,
+            "total": total,
+        }
         return chunk, links, meta
 
     # --------------------------------------------------------------- helpers

@@ -28,6 +28,7 @@ def special(*names: str):
         for name in names:
             SPECIAL[name] = fn
         return fn
+
     return register
 
 
@@ -99,6 +100,7 @@ def hooks(*colls: str):
         for c in colls:
             HOOKS[c] = cls()
         return cls
+
     return register
 
 
@@ -263,8 +265,7 @@ class SmsTemplateHooks(Hooks):
         rec["body_length"] = len(body)
         rec["status"] = 0
         rec.pop("rejection_reason", None)
-        senders = [s for s in ctx.account.coll("sms.senders").values()
-                   if s.get("name") == rec.get("sender")]
+        senders = [s for s in ctx.account.coll("sms.senders").values() if s.get("name") == rec.get("sender")]
         rec["sender_id"] = senders[0]["id"] if senders else None
         _decide(ctx, rec, rules.template_problems(body, rec.get("type")))
 
@@ -309,8 +310,7 @@ def _alias(name: Any) -> str:
     return str(name or "").strip().lower().replace(" ", "_")
 
 
-@hooks("sms.unsubscribers", "voice.unsubscribers", "viber.unsubscribers",
-       "whatsapp.unsubscribers")
+@hooks("sms.unsubscribers", "voice.unsubscribers", "viber.unsubscribers", "whatsapp.unsubscribers")
 class UnsubscriberHooks(Hooks):
     def create(self, ctx, rec):
         rec.setdefault("type", "all")
@@ -324,8 +324,11 @@ class UnsubscriberHooks(Hooks):
         number = row[0].strip().lstrip("+")
         if not number.isdigit():
             return None  # header line or junk
-        return {"receiver": number, "type": (row[1].strip() if len(row) > 1 else "") or "all",
-                "value": row[2].strip() if len(row) > 2 else ""}
+        return {
+            "receiver": number,
+            "type": (row[1].strip() if len(row) > 1 else "") or "all",
+            "value": row[2].strip() if len(row) > 2 else "",
+        }
 
 
 @hooks("sms.blocked_templates")
@@ -376,8 +379,11 @@ def _tag_names(ctx: Ctx, tags: Any) -> list[str]:
 
 
 def _emit_contact(ctx: Ctx, rec: dict) -> None:
-    ctx.app.deliverer.emit(ctx.account, "contacts:subscriber:subscription",
-                           {k: v for k, v in rec.items() if not k.startswith("_")})
+    ctx.app.deliverer.emit(
+        ctx.account,
+        "contacts:subscriber:subscription",
+        {k: v for k, v in rec.items() if not k.startswith("_")},
+    )
 
 
 @hooks("contacts.segments")
@@ -396,23 +402,39 @@ class SegmentHooks(Hooks):
 @special("auth.me")
 def auth_me(ctx: Ctx) -> Out:
     uid = ctx.account.user_id
-    return Out({"id": uid, "name": f"Sandbox user {uid}", "username": f"sandbox{uid}",
-                "email": f"sandbox{uid}@example.invalid"})
+    return Out(
+        {
+            "id": uid,
+            "name": f"Sandbox user {uid}",
+            "username": f"sandbox{uid}",
+            "email": f"sandbox{uid}@example.invalid",
+        }
+    )
 
 
 @special("auth.token.generate", "auth.token.refresh")
 def auth_token(ctx: Ctx) -> Out:
     app = ctx.app
     now = int(ctx.now)
-    claims = {"iss": ctx.base + ctx.route.path, "iat": now, "exp": now + 3600, "nbf": now,
-              "jti": ctx.account.uuid().replace("-", "")[:16], "sub": ctx.account.user_id}
+    claims = {
+        "iss": ctx.base + ctx.route.path,
+        "iat": now,
+        "exp": now + 3600,
+        "nbf": now,
+        "jti": ctx.account.uuid().replace("-", "")[:16],
+        "sub": ctx.account.user_id,
+    }
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-    token = ".".join([b64(json.dumps({"typ": "JWT", "alg": "RS256"}).encode()),
-                      b64(json.dumps(claims).encode()),
-                      b64(ctx.account.rng.getrandbits(256).to_bytes(32, "big"))])
+    token = ".".join(
+        [
+            b64(json.dumps({"typ": "JWT", "alg": "RS256"}).encode()),
+            b64(json.dumps(claims).encode()),
+            b64(ctx.account.rng.getrandbits(256).to_bytes(32, "big")),
+        ]
+    )
     with app._lock:  # noqa: SLF001
         if ctx.route.name == "auth.token.refresh":
             if ctx.token in app.minted:  # the refreshed token stops working
@@ -435,8 +457,11 @@ def subscription_create(ctx: Ctx) -> Out:
     hook = ctx.account.coll("webhooks.webhooks").get(hook_id)
     if hook is None or hook.get("_deleted"):
         raise invalid({"webhook_id": ["The selected webhook id is invalid."]})
-    rec = new_record(ctx, "webhooks.subscriptions", {
-        "event": ctx.body["event"], "identity": ctx.body["identity"], "webhook_id": hook_id})
+    rec = new_record(
+        ctx,
+        "webhooks.subscriptions",
+        {"event": ctx.body["event"], "identity": ctx.body["identity"], "webhook_id": hook_id},
+    )
     return Out(serialize(ctx, "webhooks.subscriptions", rec))
 
 
@@ -446,22 +471,32 @@ def _dlr_outcome(ctx: Ctx, mid: str, number: str, custom: str | None) -> tuple[s
     for key in (number, custom):
         if key and key in cfg.dlr_rules:
             status, code = rules.resolve_status(cfg.dlr_rules[key])
-            return status, code, ("delivered" if status == "DELIVRD" else
-                                  "dlt" if status in rules.DLT_STATUSES else "failed")
+            return (
+                status,
+                code,
+                ("delivered" if status == "DELIVRD" else "dlt" if status in rules.DLT_STATUSES else "failed"),
+            )
     u = unit_hash(cfg.seed, ctx.account.key, mid, "u")
     v = unit_hash(cfg.seed, ctx.account.key, mid, "v")
     return rules.pick_status(cfg.dlr_ratios, u, v)
 
 
 def _unsubscribed(ctx: Ctx, product: str, number: str) -> bool:
-    return any(r.get("receiver") == number for r in ctx.account.coll(f"{product}.unsubscribers")
-               .values())
+    return any(r.get("receiver") == number for r in ctx.account.coll(f"{product}.unsubscribers").values())
 
 
-def queue_messages(ctx: Ctx, product: str, numbers: list[str], *, custom: str | None = None,
-                   text: str = "", webhook_id: str | None = None, at: float | None = None,
-                   force: tuple[str, str | None] | None = None, extra: dict | None = None,
-                   ) -> tuple[str, list[dict]]:
+def queue_messages(
+    ctx: Ctx,
+    product: str,
+    numbers: list[str],
+    *,
+    custom: str | None = None,
+    text: str = "",
+    webhook_id: str | None = None,
+    at: float | None = None,
+    force: tuple[str, str | None] | None = None,
+    extra: dict | None = None,
+) -> tuple[str, list[dict]]:
     """Record one message per recipient, schedule its DLR; returns (group_id, data items)."""
     account = ctx.account
     group_id = account.uuid()
@@ -484,17 +519,37 @@ def queue_messages(ctx: Ctx, product: str, numbers: list[str], *, custom: str | 
         if ctx.config.enforce_balance and account.balance < cost:
             status, code, group, cost = "NO-CREDITS", "401", "failed", 0.0
         account.balance -= cost
-        rec = {"id": mid, "group_id": group_id, "product": product, "mobile": number,
-               "custom": custom, "cid": custom, "webhook_id": webhook_id,
-               "_final": status, "_code": code, "_due": when + ctx.config.dlr_delay,
-               "_submit": ctx.now, "_sent": when, "credits": f"{cost:.4f}", "units": units,
-               "text": text, **(extra or {})}
+        rec = {
+            "id": mid,
+            "group_id": group_id,
+            "product": product,
+            "mobile": number,
+            "custom": custom,
+            "cid": custom,
+            "webhook_id": webhook_id,
+            "_final": status,
+            "_code": code,
+            "_due": when + ctx.config.dlr_delay,
+            "_submit": ctx.now,
+            "_sent": when,
+            "credits": f"{cost:.4f}",
+            "units": units,
+            "text": text,
+            **(extra or {}),
+        }
         account.messages[mid] = rec
         ids.append(mid)
-        account.sent.append({"route": ctx.route.name, "id": mid, "group_id": group_id,
-                             "number": number, "custom": custom, "at": ctx.stamp()})
-        items.append({"id": mid, "mobile": number, "status": "queued" if product != "sms"
-                      else "ACCEPTED"})
+        account.sent.append(
+            {
+                "route": ctx.route.name,
+                "id": mid,
+                "group_id": group_id,
+                "number": number,
+                "custom": custom,
+                "at": ctx.stamp(),
+            }
+        )
+        items.append({"id": mid, "mobile": number, "status": "queued" if product != "sms" else "ACCEPTED"})
         ctx.app.scheduler.at(rec["_due"], _dlr_due(ctx.app, account, mid))
     account.groups[group_id] = ids
     return group_id, items
@@ -513,6 +568,7 @@ def _dlr_due(app, account, mid: str):
                 return  # nobody listens: skip building the payload
             payload = dlr_view(app, rec)
         app.deliverer.emit(account, event, payload, webhook_id=hook, dlr=True)
+
     return fire
 
 
@@ -522,22 +578,35 @@ def dlr_view(app, rec: dict) -> dict:
     final = now >= rec["_due"]
     iso = rules.iso_of(rec["mobile"]) or ""
     if rec["product"] != "sms":
-        return {"id": rec["id"], "mobile": rec["mobile"],
-                "status": rec["_final"] if final else "queued",
-                "updated_at": app.clock.stamp(rec["_due"] if final else rec["_submit"]),
-                "cid": rec["cid"], "group_id": rec["group_id"]}
+        return {
+            "id": rec["id"],
+            "mobile": rec["mobile"],
+            "status": rec["_final"] if final else "queued",
+            "updated_at": app.clock.stamp(rec["_due"] if final else rec["_submit"]),
+            "cid": rec["cid"],
+            "group_id": rec["group_id"],
+        }
     return {
-        "id": rec["id"], "mobile": rec["mobile"],
+        "id": rec["id"],
+        "mobile": rec["mobile"],
         "status": rec["_final"] if final else "SUBMITTED",
         "code": rec["_code"] if final else None,
-        "credits": rec["credits"], "units": rec["units"],
+        "credits": rec["credits"],
+        "units": rec["units"],
         "deliv_time": app.clock.stamp(rec["_due"]) if final else None,
         "sent_time": app.clock.stamp(rec["_sent"]),
         "submit_time": app.clock.stamp(rec["_submit"]),
-        "cid": rec["cid"], "custom": rec["custom"], "custom1": None, "custom2": None,
+        "cid": rec["cid"],
+        "custom": rec["custom"],
+        "custom1": None,
+        "custom2": None,
         "group_id": rec["group_id"],
-        "location": rules.COUNTRIES.get(iso, iso), "region": None, "provider": None,
-        "location_code": iso.lower() or None, "region_code": None, "provider_code": None,
+        "location": rules.COUNTRIES.get(iso, iso),
+        "region": None,
+        "provider": None,
+        "location_code": iso.lower() or None,
+        "region_code": None,
+        "provider_code": None,
     }
 
 
@@ -562,11 +631,16 @@ def sms_send(ctx: Ctx) -> Out:
     to = body["to"] if isinstance(body["to"], list) else [body["to"]]
     _check_sender(ctx, str(body["sender"]))
     group_id, items = queue_messages(
-        ctx, "sms", [str(n) for n in to], custom=body.get("custom"), text=str(body["message"]),
-        webhook_id=body.get("webhook_id"), at=_parse_time(ctx, body.get("time")),
-        extra={"sender": body["sender"]})
-    return Out(items, message=f"{len(items)} numbers accepted for delivery.",
-               extra={"group_id": group_id})
+        ctx,
+        "sms",
+        [str(n) for n in to],
+        custom=body.get("custom"),
+        text=str(body["message"]),
+        webhook_id=body.get("webhook_id"),
+        at=_parse_time(ctx, body.get("time")),
+        extra={"sender": body["sender"]},
+    )
+    return Out(items, message=f"{len(items)} numbers accepted for delivery.", extra={"group_id": group_id})
 
 
 def _recipients(ctx: Ctx) -> list[str]:
@@ -595,13 +669,20 @@ def _template_send(ctx: Ctx, product: str) -> Out:
     force = None if approved else ("INV-TEMPLATE", "453")
     blocked = product == "sms" and any(
         str(b.get("template_id")) == str(tpl["id"]) and str(b.get("status", "1")) == "1"
-        for b in ctx.account.coll("sms.blocked_templates").values())
+        for b in ctx.account.coll("sms.blocked_templates").values()
+    )
     if blocked:
         force = ("DLT-TM-BLACKLST", "785")  # "Template ID is blacklisted."
     meta = ctx.body.get("meta") if isinstance(ctx.body.get("meta"), Mapping) else {}
-    group_id, items = queue_messages(ctx, product, _recipients(ctx), text=text,
-                                     custom=meta.get("custom") or ctx.body.get("custom"),
-                                     webhook_id=meta.get("webhook_id"), force=force)
+    group_id, items = queue_messages(
+        ctx,
+        product,
+        _recipients(ctx),
+        text=text,
+        custom=meta.get("custom") or ctx.body.get("custom"),
+        webhook_id=meta.get("webhook_id"),
+        force=force,
+    )
     return Out(items, extra={"group_id": group_id})
 
 
@@ -626,9 +707,14 @@ def _channel_send(ctx: Ctx, product: str) -> Out:
     if isinstance(message, Mapping):
         text = str(message.get("text") or message.get("body") or "")
     meta = ctx.body.get("meta") if isinstance(ctx.body.get("meta"), Mapping) else {}
-    group_id, items = queue_messages(ctx, product, _recipients(ctx), text=text,
-                                     custom=meta.get("custom") or ctx.body.get("custom"),
-                                     webhook_id=meta.get("webhook_id"))
+    group_id, items = queue_messages(
+        ctx,
+        product,
+        _recipients(ctx),
+        text=text,
+        custom=meta.get("custom") or ctx.body.get("custom"),
+        webhook_id=meta.get("webhook_id"),
+    )
     return Out(items, extra={"group_id": group_id})
 
 
@@ -712,35 +798,66 @@ def smartlink_visits(ctx: Ctx) -> Out:
     visits = [v for v in store.values() if str(v.get("link_id")) == str(link)]
     if not visits and link.isdigit():  # a few deterministic visits per link
         for n in range(1 + int(unit_hash(ctx.config.seed, link) * 4)):
-            new_record(ctx, "smartlink.visits", {
-                "link_id": int(link), "user_agent": "Mozilla/5.0", "browser": "Chrome",
-                "browser_version": "120.0", "platform": ("Android", "iOS", "Windows")[n % 3],
-                "device_type": "smartphone", "device_brand": "Generic", "country": "Belgium",
-                "country_code": "BE", "region": "Brussels", "city": "Brussels",
-                "mobile": f"32470{int(link) % 1000:03d}{n:03d}"})
+            new_record(
+                ctx,
+                "smartlink.visits",
+                {
+                    "link_id": int(link),
+                    "user_agent": "Mozilla/5.0",
+                    "browser": "Chrome",
+                    "browser_version": "120.0",
+                    "platform": ("Android", "iOS", "Windows")[n % 3],
+                    "device_type": "smartphone",
+                    "device_brand": "Generic",
+                    "country": "Belgium",
+                    "country_code": "BE",
+                    "region": "Brussels",
+                    "city": "Brussels",
+                    "mobile": f"32470{int(link) % 1000:03d}{n:03d}",
+                },
+            )
         visits = [v for v in store.values() if str(v.get("link_id")) == str(link)]
     return Out([serialize(ctx, "smartlink.visits", v) for v in visits])
 
 
 # ====================================================================== voice
-def _call(ctx: Ctx, number: str, *, kind: str, group_id: str | None = None,
-          extra: dict | None = None) -> dict:
+def _call(
+    ctx: Ctx, number: str, *, kind: str, group_id: str | None = None, extra: dict | None = None
+) -> dict:
     account = ctx.account
     cid = account.uuid()
-    custom = (extra or {}).get("cid") or _first(ctx.body.get("cid"), ctx.body.get("custom"),
-                                                ctx.body.get("mid"))
+    custom = (extra or {}).get("cid") or _first(
+        ctx.body.get("cid"), ctx.body.get("custom"), ctx.body.get("mid")
+    )
     _s, _c, group = _dlr_outcome(ctx, cid, number, custom)
     if _unsubscribed(ctx, "voice", number):
         group = "failed"
-    rec = {"id": cid, "to": number, "kind": kind, "group_id": group_id,
-           "bridge": ctx.body.get("bridge"), "_final": rules.CALL_OUTCOME[group],
-           "_start": ctx.now, "_due": ctx.now + ctx.config.dlr_delay,
-           "duration": 0 if group != "delivered" else 5 + int(unit_hash(cid) * 55),
-           "webhook_id": ctx.body.get("webhook_id"), "cid": custom,
-           "record": str(ctx.body.get("record", "0")), **(extra or {})}
+    rec = {
+        "id": cid,
+        "to": number,
+        "kind": kind,
+        "group_id": group_id,
+        "bridge": ctx.body.get("bridge"),
+        "_final": rules.CALL_OUTCOME[group],
+        "_start": ctx.now,
+        "_due": ctx.now + ctx.config.dlr_delay,
+        "duration": 0 if group != "delivered" else 5 + int(unit_hash(cid) * 55),
+        "webhook_id": ctx.body.get("webhook_id"),
+        "cid": custom,
+        "record": str(ctx.body.get("record", "0")),
+        **(extra or {}),
+    }
     account.calls[cid] = rec
-    account.sent.append({"route": ctx.route.name, "id": cid, "group_id": group_id,
-                         "number": number, "custom": rec["cid"], "at": ctx.stamp()})
+    account.sent.append(
+        {
+            "route": ctx.route.name,
+            "id": cid,
+            "group_id": group_id,
+            "number": number,
+            "custom": rec["cid"],
+            "at": ctx.stamp(),
+        }
+    )
     ctx.app.scheduler.at(rec["_due"], _call_due(ctx.app, account, cid))
     return rec
 
@@ -762,23 +879,33 @@ def _call_due(app, account, cid: str):
             rec["_fired"] = True
             payload = call_view(app, rec)
         app.deliverer.emit(account, "voice:message:out", payload, webhook_id=rec.get("webhook_id"))
+
     return fire
 
 
 def call_view(app, rec: dict) -> dict:
     final = app.clock.now() >= rec["_due"]
-    return {"id": rec["id"], "cid": rec.get("cid"), "mobile": rec["to"],
-            "status": rec["_final"] if final else "QUEUED",
-            "start_at": app.clock.stamp(rec["_start"]),
-            "end_at": app.clock.stamp(rec["_due"]) if final else None,
-            "duration": rec["duration"] if final else 0}
+    return {
+        "id": rec["id"],
+        "cid": rec.get("cid"),
+        "mobile": rec["to"],
+        "status": rec["_final"] if final else "QUEUED",
+        "start_at": app.clock.stamp(rec["_start"]),
+        "end_at": app.clock.stamp(rec["_due"]) if final else None,
+        "duration": rec["duration"] if final else 0,
+    }
 
 
 @special("voice.calls.create", "voice.tts.create")
 def voice_call(ctx: Ctx) -> Out:
     rec = _call(ctx, str(ctx.body["to"]), kind=ctx.route.name.split(".")[1])
-    return Out(raw={"data": [{"id": rec["id"], "to": rec["to"], "status": "queued"}],
-                    "message": "Calls queued successfully", "status": "OK"})
+    return Out(
+        raw={
+            "data": [{"id": rec["id"], "to": rec["to"], "status": "queued"}],
+            "message": "Calls queued successfully",
+            "status": "OK",
+        }
+    )
 
 
 @special("voice.bulk_calls.create")
@@ -791,14 +918,16 @@ def voice_bulk(ctx: Ctx) -> Out:
     for item in items:
         extra = {"cid": str(item["cid"])} if item.get("cid") not in (None, "") else None
         _call(ctx, str(item["to"]), kind="bulk", group_id=group_id, extra=extra)
-    return Out([], message=f"{len(numbers)} numbers queued successfully.",
-               extra={"group_id": group_id, "total": len(numbers)})
+    return Out(
+        [],
+        message=f"{len(numbers)} numbers queued successfully.",
+        extra={"group_id": group_id, "total": len(numbers)},
+    )
 
 
 @special("voice.click2call.create")
 def voice_click2call(ctx: Ctx) -> Out:
-    rec = _call(ctx, str(ctx.body["to"]), kind="click2call",
-                extra={"from": str(ctx.body["from"])})
+    rec = _call(ctx, str(ctx.body["to"]), kind="click2call", extra={"from": str(ctx.body["from"])})
     return Out(raw={"callId": rec["id"], "message": "call initiated successfully", "status": 200})
 
 
@@ -809,8 +938,7 @@ def _range(value: str | None) -> tuple[str, str] | None:
     from datetime import datetime
 
     try:
-        lo, hi = (datetime.strptime(p.strip(), "%b %d, %Y").strftime("%Y-%m-%d")
-                  for p in value.split(" - "))
+        lo, hi = (datetime.strptime(p.strip(), "%b %d, %Y").strftime("%Y-%m-%d") for p in value.split(" - "))
     except ValueError:
         raise invalid({"datetime": ["Use a range like 'Apr 01, 2021 - Apr 12, 2021'."]}) from None
     return lo, hi
@@ -826,11 +954,21 @@ def call_logs(ctx: Ctx) -> Out:
         end = ctx.stamp(rec["_due"])
         if span and not span[0] <= end[:10] <= span[1]:
             continue
-        out.append({"id": rec["id"], "caller_id": rec.get("from") or rec.get("bridge"),
-                    "to": rec["to"], "bridge": rec.get("bridge"), "status": rec["_final"],
-                    "start_at": ctx.stamp(rec["_start"]), "end_at": end,
-                    "duration": rec["duration"], "billing": rec["duration"],
-                    "hangup_by": "callee", "country": rules.iso_of(rec["to"])})
+        out.append(
+            {
+                "id": rec["id"],
+                "caller_id": rec.get("from") or rec.get("bridge"),
+                "to": rec["to"],
+                "bridge": rec.get("bridge"),
+                "status": rec["_final"],
+                "start_at": ctx.stamp(rec["_start"]),
+                "end_at": end,
+                "duration": rec["duration"],
+                "billing": rec["duration"],
+                "hangup_by": "callee",
+                "country": rules.iso_of(rec["to"]),
+            }
+        )
     return Out(out)
 
 
@@ -844,8 +982,15 @@ def recordings(ctx: Ctx) -> Out:
         created = ctx.stamp(rec["_due"])
         if span and not span[0] <= created[:10] <= span[1]:
             continue
-        out.append({"id": rec["id"], "call_id": rec["id"], "duration": rec["duration"],
-                    "url": f"{ctx.base}recordings/{rec['id']}.mp3", "created_at": created})
+        out.append(
+            {
+                "id": rec["id"],
+                "call_id": rec["id"],
+                "duration": rec["duration"],
+                "url": f"{ctx.base}recordings/{rec['id']}.mp3",
+                "created_at": created,
+            }
+        )
     return Out(out)
 
 
@@ -873,8 +1018,9 @@ def sound_create(ctx: Ctx) -> Out:
     filename, content = ctx.files.get("audio") or ("", b"")
     if not content:
         raise invalid({"audio": ["A sound file is required."]})
-    rec = new_record(ctx, "voice.sound_files", {"name": ctx.body.get("name") or filename,
-                                                "size": len(content)})
+    rec = new_record(
+        ctx, "voice.sound_files", {"name": ctx.body.get("name") or filename, "size": len(content)}
+    )
     return Out({"id": rec["id"], "name": rec["name"], "created_at": rec["created_at"]})
 
 
@@ -894,17 +1040,39 @@ def otp_send(ctx: Ctx) -> Out:
     used = next((c for c in channels if c not in failing), None)
     oid = account.uuid()
     code = f"{account.rng.randrange(10**6):06d}"
-    rec = {"id": oid, "code": code, "channel": used, "channels": channels,
-           "tried": channels[:channels.index(used) + 1] if used else channels,
-           "to": payload.get("to"), "reference": payload.get("reference"),
-           "status": "sent" if used else "failed", "_created": ctx.now,
-           "_expire": ctx.now + ctx.config.otp_ttl}
+    rec = {
+        "id": oid,
+        "code": code,
+        "channel": used,
+        "channels": channels,
+        "tried": channels[: channels.index(used) + 1] if used else channels,
+        "to": payload.get("to"),
+        "reference": payload.get("reference"),
+        "status": "sent" if used else "failed",
+        "_created": ctx.now,
+        "_expire": ctx.now + ctx.config.otp_ttl,
+    }
     account.otps[oid] = rec
-    account.sent.append({"route": ctx.route.name, "id": oid, "group_id": None,
-                         "number": rec["to"], "custom": rec["reference"], "at": ctx.stamp()})
-    return Out(raw={"id": oid, "status": rec["status"], "to": None, "foreign_id": None,
-                    "created_at": ctx.stamp(rec["_created"]),
-                    "expire_at": ctx.stamp(rec["_expire"])})
+    account.sent.append(
+        {
+            "route": ctx.route.name,
+            "id": oid,
+            "group_id": None,
+            "number": rec["to"],
+            "custom": rec["reference"],
+            "at": ctx.stamp(),
+        }
+    )
+    return Out(
+        raw={
+            "id": oid,
+            "status": rec["status"],
+            "to": None,
+            "foreign_id": None,
+            "created_at": ctx.stamp(rec["_created"]),
+            "expire_at": ctx.stamp(rec["_expire"]),
+        }
+    )
 
 
 def _otp_state(ctx: Ctx, rec: dict) -> str:
@@ -940,13 +1108,19 @@ def otp_search(ctx: Ctx) -> Out:
     if rec is None:
         raise not_found("OTP")
     state = _otp_state(ctx, rec)
-    return Out(raw={"id": oid, "to": rec["to"], "reference": rec["reference"],
-                    "status": "success" if state == "verified" else state,
-                    "created_at": ctx.stamp(rec["_created"]),
-                    "expire_at": ctx.stamp(rec["_expire"]),
-                    "channels": [{"channel": c, "status": ("sent" if c == rec["channel"]
-                                                           else "failed")}
-                                 for c in rec["tried"]]})
+    return Out(
+        raw={
+            "id": oid,
+            "to": rec["to"],
+            "reference": rec["reference"],
+            "status": "success" if state == "verified" else state,
+            "created_at": ctx.stamp(rec["_created"]),
+            "expire_at": ctx.stamp(rec["_expire"]),
+            "channels": [
+                {"channel": c, "status": ("sent" if c == rec["channel"] else "failed")} for c in rec["tried"]
+            ],
+        }
+    )
 
 
 @special("verify.otp.cancel")
@@ -981,8 +1155,9 @@ def credits_add(ctx: Ctx) -> Out:
 @special("contacts.contacts.create")
 def contact_create(ctx: Ctx) -> Out:
     values = {k: ctx.body[k] for k in request_fields(ctx.route.name) if k in ctx.body}
-    if any(c.get("identity") == values.get("identity")
-           for c in ctx.account.coll("contacts.contacts").values()):
+    if any(
+        c.get("identity") == values.get("identity") for c in ctx.account.coll("contacts.contacts").values()
+    ):
         raise invalid({"identity": ["The identity has already been taken."]})
     rec = new_record(ctx, "contacts.contacts", values)
     _emit_contact(ctx, rec)
@@ -1004,21 +1179,28 @@ def _identifier(ctx: Ctx) -> dict:
 @special("contacts.identifiers.list")
 def identifiers_list(ctx: Ctx) -> Out:
     contact = _contact(ctx)
-    return Out([dict(r) for r in ctx.account.coll("contacts.identifiers").values()
-                if r["contact_id"] == contact["id"]])
+    return Out(
+        [
+            dict(r)
+            for r in ctx.account.coll("contacts.identifiers").values()
+            if r["contact_id"] == contact["id"]
+        ]
+    )
 
 
 @special("contacts.identifiers.list_all")
 def identifiers_all(ctx: Ctx) -> Out:
-    return Out(apply_filters([dict(r) for r in ctx.account.coll("contacts.identifiers").values()],
-                             ctx.query))
+    return Out(apply_filters([dict(r) for r in ctx.account.coll("contacts.identifiers").values()], ctx.query))
 
 
 @special("contacts.identifiers.create")
 def identifiers_create(ctx: Ctx) -> Out:
     contact = _contact(ctx)
-    rec = new_record(ctx, "contacts.identifiers", {
-        "contact_id": contact["id"], "type": ctx.body["type"], "value": ctx.body["value"]})
+    rec = new_record(
+        ctx,
+        "contacts.identifiers",
+        {"contact_id": contact["id"], "type": ctx.body["type"], "value": ctx.body["value"]},
+    )
     return Out(dict(rec))
 
 
@@ -1046,11 +1228,9 @@ def segment_members(ctx: Ctx, seg: dict) -> list[dict]:
     out = []
     for contact in ctx.account.coll("contacts.contacts").values():
         tags = set(contact.get("tags") or [])
-        if pos and not (tags & pos if seg.get("positive_tags_operator", "any") == "any"
-                        else pos <= tags):
+        if pos and not (tags & pos if seg.get("positive_tags_operator", "any") == "any" else pos <= tags):
             continue
-        if neg and (tags & neg if seg.get("negative_tags_operator", "any") == "any"
-                    else neg <= tags):
+        if neg and (tags & neg if seg.get("negative_tags_operator", "any") == "any" else neg <= tags):
             continue
         out.append(serialize(ctx, "contacts.contacts", contact))
     return out
@@ -1094,16 +1274,23 @@ def imports_create(ctx: Ctx) -> Out:
             by_identity[rec["identity"]] = rec
             _emit_contact(ctx, rec)
         imported += 1
-    rec = new_record(ctx, "contacts.imports", {
-        "filename": filename, "total": len(body_rows), "imported": imported, "failed": failed,
-        "status": "completed"})
-    return Out(serialize(ctx, "contacts.imports", rec),
-               message=f"{imported} subscriber(s) imported successfully")
+    rec = new_record(
+        ctx,
+        "contacts.imports",
+        {
+            "filename": filename,
+            "total": len(body_rows),
+            "imported": imported,
+            "failed": failed,
+            "status": "completed",
+        },
+    )
+    return Out(
+        serialize(ctx, "contacts.imports", rec), message=f"{imported} subscriber(s) imported successfully"
+    )
 
 
 @special("contacts.segments.list")
 def segments_list(ctx: Ctx) -> Out:
-    items = [serialize(ctx, "contacts.segments", r)
-             for r in ctx.account.coll("contacts.segments").values()]
+    items = [serialize(ctx, "contacts.segments", r) for r in ctx.account.coll("contacts.segments").values()]
     return Out(items)
-

@@ -46,11 +46,16 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
         if head == "sent":
             sent = [s for a in accounts for s in a.sent]
             pairs = Counter((s["custom"], s["number"]) for s in sent)
-            return {"count": len(sent), "items": sent,
-                    "pairs": [{"custom": c, "number": n, "count": k}
-                              for (c, n), k in pairs.items()],
-                    "duplicates": [{"custom": c, "number": n, "count": k}
-                                   for (c, n), k in pairs.items() if k > 1 and c is not None]}
+            return {
+                "count": len(sent),
+                "items": sent,
+                "pairs": [{"custom": c, "number": n, "count": k} for (c, n), k in pairs.items()],
+                "duplicates": [
+                    {"custom": c, "number": n, "count": k}
+                    for (c, n), k in pairs.items()
+                    if k > 1 and c is not None
+                ],
+            }
         if head == "messages":
             from bics.sandbox.handlers import dlr_view
 
@@ -59,8 +64,12 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
                 with a.lock:
                     for rec in a.messages.values():
                         view = dlr_view(app, rec)
-                        view.update(product=rec["product"], final_status=rec["_final"],
-                                    final_code=rec["_code"], text=rec.get("text"))
+                        view.update(
+                            product=rec["product"],
+                            final_status=rec["_final"],
+                            final_code=rec["_code"],
+                            text=rec.get("text"),
+                        )
                         items.append(view)
             return {"count": len(items), "items": items}
         if head == "otp":
@@ -70,8 +79,14 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
                 if rec is None:
                     raise ApiError(404, "No such OTP.")
                 sends = sum(a.requests.get("verify.otp.send", 0) for a in accounts)
-                last = next((a.last_bodies["verify.otp.send"] for a in accounts
-                             if "verify.otp.send" in a.last_bodies), None)
+                last = next(
+                    (
+                        a.last_bodies["verify.otp.send"]
+                        for a in accounts
+                        if "verify.otp.send" in a.last_bodies
+                    ),
+                    None,
+                )
                 return {**_otp(rec), "sends": sends, "last": last}
             return {"count": len(otps), "items": [_otp(o) for o in otps.values()]}
         if head == "webhooks":
@@ -116,14 +131,17 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
             raise ApiError(404, "No such OTP.")
         if head == "fail":
             channel = parts[1] if len(parts) > 1 else ""
-            app.config.otp_failing_channels = (
-                (*app.config.otp_failing_channels, channel) if channel else ())
+            app.config.otp_failing_channels = (*app.config.otp_failing_channels, channel) if channel else ()
             return {"otp_failing_channels": list(app.config.otp_failing_channels)}
         if head == "event":
             if not accounts:
                 raise ApiError(404, "No such account.")
-            n = sum(app.deliverer.emit(a, str(body["event"]), dict(body.get("payload") or {}),
-                                       webhook_id=body.get("webhook_id")) for a in accounts)
+            n = sum(
+                app.deliverer.emit(
+                    a, str(body["event"]), dict(body.get("payload") or {}), webhook_id=body.get("webhook_id")
+                )
+                for a in accounts
+            )
             return {"queued": n}
         if head == "optout":
             if not accounts and token:
@@ -138,25 +156,42 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
 
 
 def _otp(rec: dict) -> dict:
-    return {"id": rec["id"], "code": rec["code"], "channel": rec["channel"],
-            "channels": rec["channels"], "status": rec["status"], "to": rec["to"],
-            "reference": rec["reference"]}
+    return {
+        "id": rec["id"],
+        "code": rec["code"],
+        "channel": rec["channel"],
+        "channels": rec["channels"],
+        "status": rec["status"],
+        "to": rec["to"],
+        "reference": rec["reference"],
+    }
 
 
 def _summary(app: SandboxApp, accounts: list) -> dict:
     out = []
     for a in accounts:
         with a.lock:
-            out.append({
-                "account": _mask(a.key),
-                "collections": {k: len(v) for k, v in a.collections.items()},
-                "messages": len(a.messages), "groups": len(a.groups), "otps": len(a.otps),
-                "calls": len(a.calls), "webhook_deliveries": len(a.webhook_log),
-                "requests": sum(a.requests.values()), "balance": round(a.balance, 4),
-            })
-    return {"accounts": out, "clock_offset": app.clock.offset, "now": app.clock.stamp(),
-            "scheduled": app.scheduler.pending(), "routes": len(app.routes),
-            "config": app.config.as_dict()}
+            out.append(
+                {
+                    "account": _mask(a.key),
+                    "collections": {k: len(v) for k, v in a.collections.items()},
+                    "messages": len(a.messages),
+                    "groups": len(a.groups),
+                    "otps": len(a.otps),
+                    "calls": len(a.calls),
+                    "webhook_deliveries": len(a.webhook_log),
+                    "requests": sum(a.requests.values()),
+                    "balance": round(a.balance, 4),
+                }
+            )
+    return {
+        "accounts": out,
+        "clock_offset": app.clock.offset,
+        "now": app.clock.stamp(),
+        "scheduled": app.scheduler.pending(),
+        "routes": len(app.routes),
+        "config": app.config.as_dict(),
+    }
 
 
 def _optout(app: SandboxApp, accounts: list, body: dict) -> dict:
@@ -174,8 +209,9 @@ def _optout(app: SandboxApp, accounts: list, body: dict) -> dict:
         route = app.routes[f"{product}.unsubscribers.create"]
         ctx = Ctx(app, account, route, {}, {}, {}, {}, "", "")
         with account.lock:
-            rec = handlers.new_record(ctx, f"{product}.unsubscribers",
-                                      {"receiver": number, "type": "all", "value": ""})
+            rec = handlers.new_record(
+                ctx, f"{product}.unsubscribers", {"receiver": number, "type": "all", "value": ""}
+            )
             view = handlers.serialize(ctx, f"{product}.unsubscribers", rec)
         app.deliverer.emit(account, f"{product}:unsubscription", view)
         out.append(view)

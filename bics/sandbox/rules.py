@@ -7,23 +7,72 @@ import re
 
 # DLR status and error codes (03-voice-verify-smpp.md §1.1, lines 2563-2632), code -> status.
 DLR_CODES: dict[str, str] = {
-    "000": "DELIVRD", "001": "INVALID-SUB", "002": "INVALID-SUB", "003": "ABSENT-SUB",
-    "004": "HANDSET-ERR", "005": "BARRED", "006": "HANDSET-ERR", "007": "HANDSET-ERR",
-    "008": "NET-ERR", "009": "MEMEXEC", "010": "ABSENT-SUB", "011": "FAILED", "012": "NET-ERR",
-    "013": "MOB-OFF", "014": "FAILED", "015": "INVALID-SUB", "016": "HANDSET-BUSY",
-    "017": "NET-ERR", "018": "SERIES-BLK", "019": "NET-ERR", "020": "BARRED", "021": "EXPIRED",
-    "034": "UNDELIV", "045": "FAILED", "099": "UNDELIV", "400": "SERIES-BLOCK",
-    "401": "NO-CREDITS", "402": "NO-ACCOUNT", "403": "SERVER-ERR", "404": "INV-NUMBER",
-    "405": "SERVER-ERR", "406": "SERVER-ERR", "407": "SPAM", "408": "DNDNUMB",
-    "430": "SERVER-ERR", "431": "SERVER-ERR", "432": "SERVER-ERR", "433": "SERVER-ERR",
-    "450": "BLACKLST", "451": "SNDR-BLOCK", "452": "TEMPLATE-NOT-FOUND", "453": "INV-TEMPLATE",
-    "454": "INV-SENDER", "455": "NOT-OPTIN", "456": "OPTOUT-REJ", "457": "PROMO-TMOUT",
-    "458": "REJECTED", "459": "NOTALLOWED", "460": "DUPLICATE", "461": "UNDELIV",
-    "462": "FAILED", "463": "THROTTLED", "778": "REJ-MULTIPART", "777": "DLT-REJECTED",
-    "780": "DLT-INV-TMID", "781": "DLT-INV-ENTITY", "782": "DLT-INV-TM-ID",
-    "783": "DLT-TM-VAR-EXECEED", "784": "DLT-ENTITY-NOT-FOUND", "785": "DLT-TM-BLACKLST",
-    "786": "DLT-ENTITY-BLACKLST", "787": "DLT-HEADER-INACTIVE", "788": "DLT-TM-INACTIVE",
-    "789": "DLT-SENDER-NOT-REG-TM", "790": "INV-PROVISION", "791": "INV-SERVICE",
+    "000": "DELIVRD",
+    "001": "INVALID-SUB",
+    "002": "INVALID-SUB",
+    "003": "ABSENT-SUB",
+    "004": "HANDSET-ERR",
+    "005": "BARRED",
+    "006": "HANDSET-ERR",
+    "007": "HANDSET-ERR",
+    "008": "NET-ERR",
+    "009": "MEMEXEC",
+    "010": "ABSENT-SUB",
+    "011": "FAILED",
+    "012": "NET-ERR",
+    "013": "MOB-OFF",
+    "014": "FAILED",
+    "015": "INVALID-SUB",
+    "016": "HANDSET-BUSY",
+    "017": "NET-ERR",
+    "018": "SERIES-BLK",
+    "019": "NET-ERR",
+    "020": "BARRED",
+    "021": "EXPIRED",
+    "034": "UNDELIV",
+    "045": "FAILED",
+    "099": "UNDELIV",
+    "400": "SERIES-BLOCK",
+    "401": "NO-CREDITS",
+    "402": "NO-ACCOUNT",
+    "403": "SERVER-ERR",
+    "404": "INV-NUMBER",
+    "405": "SERVER-ERR",
+    "406": "SERVER-ERR",
+    "407": "SPAM",
+    "408": "DNDNUMB",
+    "430": "SERVER-ERR",
+    "431": "SERVER-ERR",
+    "432": "SERVER-ERR",
+    "433": "SERVER-ERR",
+    "450": "BLACKLST",
+    "451": "SNDR-BLOCK",
+    "452": "TEMPLATE-NOT-FOUND",
+    "453": "INV-TEMPLATE",
+    "454": "INV-SENDER",
+    "455": "NOT-OPTIN",
+    "456": "OPTOUT-REJ",
+    "457": "PROMO-TMOUT",
+    "458": "REJECTED",
+    "459": "NOTALLOWED",
+    "460": "DUPLICATE",
+    "461": "UNDELIV",
+    "462": "FAILED",
+    "463": "THROTTLED",
+    "778": "REJ-MULTIPART",
+    "777": "DLT-REJECTED",
+    "780": "DLT-INV-TMID",
+    "781": "DLT-INV-ENTITY",
+    "782": "DLT-INV-TM-ID",
+    "783": "DLT-TM-VAR-EXECEED",
+    "784": "DLT-ENTITY-NOT-FOUND",
+    "785": "DLT-TM-BLACKLST",
+    "786": "DLT-ENTITY-BLACKLST",
+    "787": "DLT-HEADER-INACTIVE",
+    "788": "DLT-TM-INACTIVE",
+    "789": "DLT-SENDER-NOT-REG-TM",
+    "790": "INV-PROVISION",
+    "791": "INV-SERVICE",
     "792": "INV-SCHEDULE",
 }
 # Smart Delivery help (7593) names DLT rejection statuses, three of them absent from the table
@@ -36,11 +85,21 @@ for _status in SMART_DELIVERY_DLT:
     STATUS_CODE.setdefault(_status, None)
 
 DELIVERED = ("000",)
-FAILED_CODES = ("001", "003", "009", "010", "011", "013", "016", "021", "034", "404", "408",
-                "450")
-DLT_STATUSES = ("DLT-REJECTED", "DLT-INV-TMID", "DLT-INV-ENTITY", "DLT-INV-TM-ID",
-                "DLT-TM-VAR-EXECEED", "DLT-ENTITY-NOT-FOUND", "DLT-HEADER-INACTIVE",
-                "DLT-SENDER-NOT-REG-TM", "INV-PEID", "INV-TMID", "INV-ENTITY", "INV-TEMPLATE")
+FAILED_CODES = ("001", "003", "009", "010", "011", "013", "016", "021", "034", "404", "408", "450")
+DLT_STATUSES = (
+    "DLT-REJECTED",
+    "DLT-INV-TMID",
+    "DLT-INV-ENTITY",
+    "DLT-INV-TM-ID",
+    "DLT-TM-VAR-EXECEED",
+    "DLT-ENTITY-NOT-FOUND",
+    "DLT-HEADER-INACTIVE",
+    "DLT-SENDER-NOT-REG-TM",
+    "INV-PEID",
+    "INV-TMID",
+    "INV-ENTITY",
+    "INV-TEMPLATE",
+)
 GROUPS = {
     "delivered": ["DELIVRD"],
     "failed": [DLR_CODES[c] for c in FAILED_CODES],
@@ -80,8 +139,11 @@ def pick_status(ratios: dict[str, float], u: float, v: float) -> tuple[str, str 
         status = options[min(int(v * len(options)), len(options) - 1)]
         return status, STATUS_CODE.get(status), group
     status, code = resolve_status(chosen)
-    return status, code, ("delivered" if status == "DELIVRD" else
-                          "dlt" if status in DLT_STATUSES else "failed")
+    return (
+        status,
+        code,
+        ("delivered" if status == "DELIVRD" else "dlt" if status in DLT_STATUSES else "failed"),
+    )
 
 
 # ----------------------------------------------------------------- template rules
@@ -103,8 +165,7 @@ def template_problems(body: str, template_type: str | None = None) -> list[str]:
         problems.append("Variables must be written as {{name}}.")
     fixed = re.sub(r"\s+", "", stripped)
     if len(fixed) < 6:
-        problems.append("At least 6 fixed characters are required (a variable alone is not a "
-                        "template).")
+        problems.append("At least 6 fixed characters are required (a variable alone is not a template).")
     if template_type in ("T", "SI", "SE") and not _VAR_OK.search(text):
         problems.append("Transactional and service templates must contain variables.")
     if any(ord(c) > 0xFFFF for c in text):
@@ -131,13 +192,40 @@ def render(body: str, data: dict) -> str:
 # ----------------------------------------------------------------- countries and prices
 # Calling code prefix -> ISO (longest prefix wins). A few, enough for a sandbox.
 PREFIX_ISO = {
-    "1": "US", "32": "BE", "31": "NL", "33": "FR", "34": "ES", "39": "IT", "41": "CH",
-    "44": "GB", "49": "DE", "91": "IN", "971": "AE", "966": "SA", "234": "NG", "27": "ZA",
-    "55": "BR", "52": "MX", "61": "AU", "65": "SG", "81": "JP", "93": "AF", "352": "LU",
+    "1": "US",
+    "32": "BE",
+    "31": "NL",
+    "33": "FR",
+    "34": "ES",
+    "39": "IT",
+    "41": "CH",
+    "44": "GB",
+    "49": "DE",
+    "91": "IN",
+    "971": "AE",
+    "966": "SA",
+    "234": "NG",
+    "27": "ZA",
+    "55": "BR",
+    "52": "MX",
+    "61": "AU",
+    "65": "SG",
+    "81": "JP",
+    "93": "AF",
+    "352": "LU",
 }
-COUNTRIES = {"US": "United States", "BE": "Belgium", "NL": "Netherlands", "FR": "France",
-             "IN": "India", "GB": "United Kingdom", "DE": "Germany", "AF": "Afghanistan",
-             "AE": "United Arab Emirates", "ES": "Spain"}
+COUNTRIES = {
+    "US": "United States",
+    "BE": "Belgium",
+    "NL": "Netherlands",
+    "FR": "France",
+    "IN": "India",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "AF": "Afghanistan",
+    "AE": "United Arab Emirates",
+    "ES": "Spain",
+}
 
 
 def iso_of(number: str) -> str | None:
@@ -152,17 +240,25 @@ def iso_of(number: str) -> str | None:
 def price_rows(product: str) -> list[dict]:
     rows = []
     base = {"sms": 0.05, "voice": 0.02, "viber": 0.03, "whatsapp": 0.04}[product]
-    services = {"sms": ["ENT", "MKT", "A2P"], "voice": ["SIPT"], "viber": ["VIB"],
-                "whatsapp": ["WAP"]}[product]
+    services = {"sms": ["ENT", "MKT", "A2P"], "voice": ["SIPT"], "viber": ["VIB"], "whatsapp": ["WAP"]}[
+        product
+    ]
     n = 0
     for iso, country in COUNTRIES.items():
         for service in services:
             n += 1
-            rows.append({
-                "id": str(n), "iso": iso, "country": country, "service": service,
-                "subservice": {"voice": "OBD", "whatsapp": "marketing", "viber": "promo"}.get(
-                    product, ""),
-                "price": f"{base * (1 + (n % 7) / 10):.4f}", "currency": "EUR",
-                "status": 1 if n % 5 else 0,
-            })
+            rows.append(
+                {
+                    "id": str(n),
+                    "iso": iso,
+                    "country": country,
+                    "service": service,
+                    "subservice": {"voice": "OBD", "whatsapp": "marketing", "viber": "promo"}.get(
+                        product, ""
+                    ),
+                    "price": f"{base * (1 + (n % 7) / 10):.4f}",
+                    "currency": "EUR",
+                    "status": 1 if n % 5 else 0,
+                }
+            )
     return rows

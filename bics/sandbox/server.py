@@ -22,11 +22,23 @@ from bics.sandbox.app import PREFIX, Response, SandboxApp
 from bics.sandbox.config import FaultRule, SandboxConfig, parse_ratios
 
 log = logging.getLogger("bics.sandbox")
-REASONS = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request",
-           401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 422: "Unprocessable Content", 429: "Too Many Requests",
-           500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-           504: "Gateway Timeout"}
+REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 # ---------------------------------------------------------------------- threaded transport
@@ -49,8 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        resp = self.app.handle(self.command, self.path, headers, body,
-                               headers.get("host") or "127.0.0.1")
+        resp = self.app.handle(self.command, self.path, headers, body, headers.get("host") or "127.0.0.1")
         if resp.delay_before:
             time.sleep(resp.delay_before)
         if resp.delay_after:
@@ -94,8 +105,7 @@ class AsyncioHTTPServer:
         ready = threading.Event()
 
         async def boot() -> None:
-            self._server = await asyncio.start_server(self._conn, host, port, backlog=1024,
-                                                      limit=2**22)
+            self._server = await asyncio.start_server(self._conn, host, port, backlog=1024, limit=2**22)
             self.port = self._server.sockets[0].getsockname()[1]
 
         def run() -> None:
@@ -148,13 +158,15 @@ class AsyncioHTTPServer:
                 try:
                     length = int(headers.get("content-length") or 0)
                 except ValueError:
-                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
-                                 b"Connection: close\r\n\r\n")
+                    writer.write(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
                     await writer.drain()
                     return
                 body = await reader.readexactly(length) if length > 0 else b""
-                resp: Response = self.app.handle(method, target, headers, body,
-                                                 headers.get("host") or self.host)
+                resp: Response = self.app.handle(
+                    method, target, headers, body, headers.get("host") or self.host
+                )
                 if resp.delay_before:
                     await asyncio.sleep(resp.delay_before)
                 if resp.delay_after:
@@ -163,10 +175,14 @@ class AsyncioHTTPServer:
                     writer.transport.abort()
                     return
                 close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
-                out = [f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'OK')}",
-                       *(f"{k}: {v}" for k, v in resp.headers),
-                       f"Content-Length: {len(resp.body)}",
-                       "Connection: close" if close else "Connection: keep-alive", "", ""]
+                out = [
+                    f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'OK')}",
+                    *(f"{k}: {v}" for k, v in resp.headers),
+                    f"Content-Length: {len(resp.body)}",
+                    "Connection: close" if close else "Connection: keep-alive",
+                    "",
+                    "",
+                ]
                 writer.write("\r\n".join(out).encode("latin-1") + resp.body)
                 await writer.drain()
                 if close:
@@ -188,8 +204,9 @@ class SandboxServer:
     """``SandboxServer(port=0, **config).start()``; ``.url`` ends in ``/api/v2/``;
     ``.stop()``. Also a context manager. ``transport`` is "threaded" or "asyncio"."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, transport: str = "threaded",
-                 **config: Any) -> None:
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", *, transport: str = "threaded", **config: Any
+    ) -> None:
         if transport not in ("threaded", "asyncio"):
             raise ValueError("transport must be 'threaded' or 'asyncio'")
         self.host = host
@@ -229,8 +246,9 @@ class SandboxServer:
         handler = type("SandboxHandler", (_Handler,), {"app": self.app})
         self._httpd = ThreadedHTTPServer((self.host, self.port), handler)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,),
-                                        name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.1,), name="sandbox-http", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -256,13 +274,19 @@ class SandboxServer:
 
 # ---------------------------------------------------------------------- command line
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bics.sandbox",
-                                description="A fake BICS CPaaS API server (loopback only).")
+    p = argparse.ArgumentParser(
+        prog="python -m bics.sandbox", description="A fake BICS CPaaS API server (loopback only)."
+    )
     p.add_argument("--port", type=int, default=8099)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--transport", choices=("threaded", "asyncio"), default="threaded")
-    p.add_argument("--token", action="append", default=[], dest="tokens",
-                   help="accepted token (repeatable); default: any non-empty token")
+    p.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        dest="tokens",
+        help="accepted token (repeatable); default: any non-empty token",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-zone", default="", help="zone of BICS timestamps (default: local)")
     p.add_argument("--approval-delay", type=float, default=2.0)
@@ -277,11 +301,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     p.add_argument("--error-rate", type=float, default=0.0, help="share of 503 answers")
     p.add_argument("--rate-limit-rate", type=float, default=0.0, help="share of 429 answers")
-    p.add_argument("--timeout-rate", type=float, default=0.0,
-                   help="share processed, then answered after --timeout-seconds")
+    p.add_argument(
+        "--timeout-rate",
+        type=float,
+        default=0.0,
+        help="share processed, then answered after --timeout-seconds",
+    )
     p.add_argument("--timeout-seconds", type=float, default=10.0)
-    p.add_argument("--drop-rate", type=float, default=0.0,
-                   help="share processed, then the connection closed without an answer")
+    p.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        help="share processed, then the connection closed without an answer",
+    )
     p.add_argument("--fault-routes", default="", help="comma-separated route name patterns")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -290,35 +322,49 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     routes = tuple(r for r in args.fault_routes.split(",") if r.strip())
     faults = []
-    for kind, rate, extra in (("latency", 1.0 if args.latency else 0.0, {"seconds": args.latency}),
-                              ("error", args.error_rate, {}),
-                              ("rate_limit", args.rate_limit_rate, {}),
-                              ("timeout", args.timeout_rate, {"seconds": args.timeout_seconds}),
-                              ("drop", args.drop_rate, {})):
+    for kind, rate, extra in (
+        ("latency", 1.0 if args.latency else 0.0, {"seconds": args.latency}),
+        ("error", args.error_rate, {}),
+        ("rate_limit", args.rate_limit_rate, {}),
+        ("timeout", args.timeout_rate, {"seconds": args.timeout_seconds}),
+        ("drop", args.drop_rate, {}),
+    ):
         if rate > 0:
             faults.append(FaultRule(kind, rate=rate, routes=routes, **extra))
     rules = {}
     for item in args.dlr_rule:
         key, _, status = item.partition("=")
         rules[key.strip()] = status.strip()
-    return {"tokens": tuple(args.tokens), "seed": args.seed, "time_zone": args.time_zone,
-            "approval_delay": args.approval_delay, "dlr_delay": args.dlr_delay,
-            "dlr_ratios": parse_ratios(args.dlr_ratios), "dlr_rules": rules,
-            "webhook_key": args.webhook_key, "webhook_format": args.webhook_format,
-            "webhook_allow_external": args.webhook_allow_external,
-            "get_limit": args.get_limit, "faults": faults,
-            "route_overrides": json.loads(args.routes) if args.routes else {}}
+    return {
+        "tokens": tuple(args.tokens),
+        "seed": args.seed,
+        "time_zone": args.time_zone,
+        "approval_delay": args.approval_delay,
+        "dlr_delay": args.dlr_delay,
+        "dlr_ratios": parse_ratios(args.dlr_ratios),
+        "dlr_rules": rules,
+        "webhook_key": args.webhook_key,
+        "webhook_format": args.webhook_format,
+        "webhook_allow_external": args.webhook_allow_external,
+        "get_limit": args.get_limit,
+        "faults": faults,
+        "route_overrides": json.loads(args.routes) if args.routes else {},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    server = SandboxServer(args.port, args.host, transport=args.transport,
-                           **config_from_args(args))
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    server = SandboxServer(args.port, args.host, transport=args.transport, **config_from_args(args))
     server.start()
-    print(f"BICS sandbox on {server.url} (inspection: {server.inspect_url}); Ctrl-C stops.",
-          file=sys.stderr, flush=True)
+    print(
+        f"BICS sandbox on {server.url} (inspection: {server.inspect_url}); Ctrl-C stops.",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)

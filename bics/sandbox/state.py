@@ -44,8 +44,7 @@ class Clock:
 
     def stamp(self, at: float | None = None) -> str:
         """BICS timestamps: ``yyyy-mm-dd hh:mm:ss``, no zone (local time of the sandbox)."""
-        return datetime.fromtimestamp(self.now() if at is None else at, self.tz).strftime(
-            TIME_FORMAT)
+        return datetime.fromtimestamp(self.now() if at is None else at, self.tz).strftime(TIME_FORMAT)
 
     def naive(self) -> datetime:
         return datetime.fromtimestamp(self.now(), self.tz).replace(tzinfo=None)

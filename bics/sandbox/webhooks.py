@@ -81,18 +81,19 @@ class Deliverer:
                 hook = hooks.get(str(sub.get("webhook_id")))
                 if hook is not None:
                     chosen.setdefault(hook["id"], hook)
-        return [h for h in chosen.values()
-                if not h.get("_deleted") and str(h.get("status", "1")) == "1"]
+        return [h for h in chosen.values() if not h.get("_deleted") and str(h.get("status", "1")) == "1"]
 
-    def emit(self, account: Account, event: str, payload: dict, *, webhook_id: Any = None,
-             dlr: bool = False) -> int:
+    def emit(
+        self, account: Account, event: str, payload: dict, *, webhook_id: Any = None, dlr: bool = False
+    ) -> int:
         with account.lock:
             targets = self.targets(account, event, webhook_id)
         if not targets:
             return 0
         flat = dlr and event.startswith("sms:") and self.app.config.webhook_format == "flat"
-        body = json.dumps(payload if flat else {"event": event, "payload": payload},
-                          separators=(",", ":")).encode()
+        body = json.dumps(
+            payload if flat else {"event": event, "payload": payload}, separators=(",", ":")
+        ).encode()
         for hook in targets:
             self.queue.put((self.generation, account, dict(hook), event, body, 1, None))
         return len(targets)
@@ -101,8 +102,9 @@ class Deliverer:
         """Verification call after creation: ``?token=<key>`` and
         ``{"validation_key", "challenge"}``; the answer must echo the challenge."""
         challenge = account.uuid().replace("-", "")[:12]
-        body = json.dumps({"validation_key": hook["token"], "challenge": challenge},
-                          separators=(",", ":")).encode()
+        body = json.dumps(
+            {"validation_key": hook["token"], "challenge": challenge}, separators=(",", ":")
+        ).encode()
         self.queue.put((self.generation, account, dict(hook), "handshake", body, 1, challenge))
 
     # ---------------------------------------------------------------- worker
@@ -121,8 +123,16 @@ class Deliverer:
                 with self._lock:
                     self.inflight -= 1
 
-    def _attempt(self, generation: int, account: Account, hook: dict, event: str, body: bytes,
-                 attempt: int, challenge: str | None) -> None:
+    def _attempt(
+        self,
+        generation: int,
+        account: Account,
+        hook: dict,
+        event: str,
+        body: bytes,
+        attempt: int,
+        challenge: str | None,
+    ) -> None:
         if generation != self.generation:
             return
         cfg = self.app.config
@@ -130,16 +140,27 @@ class Deliverer:
         if challenge is not None:
             sep = "&" if "?" in uri else "?"
             uri = f"{uri}{sep}{urlencode({'token': hook.get('token')})}"
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "User-Agent": "bics-sandbox"}
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "bics-sandbox",
+        }
         if hook.get("secret"):
             headers["Authorization"] = f"Bearer {hook['secret']}"
         key = hook.get("secret") if cfg.webhook_key == "secret" else hook.get("id")
         if key:
             headers["Signature"] = signature(body, str(key))
-        entry = {"webhook_id": hook.get("id"), "event": event, "uri": uri, "attempt": attempt,
-                 "at": self.app.clock.stamp(), "body": body.decode(), "status": None,
-                 "ok": False, "error": None}
+        entry = {
+            "webhook_id": hook.get("id"),
+            "event": event,
+            "uri": uri,
+            "attempt": attempt,
+            "at": self.app.clock.stamp(),
+            "body": body.decode(),
+            "status": None,
+            "ok": False,
+            "error": None,
+        }
         if not is_loopback(uri) and not cfg.webhook_allow_external:
             entry["error"] = "skipped: not a loopback address (webhook_allow_external)"
             self._log(account, entry)
@@ -167,8 +188,9 @@ class Deliverer:
             self.app.scheduler.at(due, lambda: self.queue.put(job))
 
     @staticmethod
-    def _post(uri: str, body: bytes, headers: dict, timeout: float
-              ) -> tuple[int | None, bytes | None, str | None]:
+    def _post(
+        uri: str, body: bytes, headers: dict, timeout: float
+    ) -> tuple[int | None, bytes | None, str | None]:
         parts = urlsplit(uri)
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -53,8 +53,7 @@ def test_configured_tokens_only():
     with SandboxServer(port=0, tokens=("good",)) as server:
         url = server.url + ROUTES["auth.me"].path
         assert requests.get(url, headers={"Authorization": "Bearer good"}, timeout=5).ok
-        assert requests.get(url, headers={"Authorization": "Bearer bad"},
-                            timeout=5).status_code == 401
+        assert requests.get(url, headers={"Authorization": "Bearer bad"}, timeout=5).status_code == 401
 
 
 def test_token_generate_and_refresh(sbapi):
@@ -75,17 +74,22 @@ def test_token_generate_and_refresh(sbapi):
 def test_method_override_post_acts_as_delete(sbapi):
     sid = sbapi.call("sms.senders.create", json=SENDER).json()["data"]["id"]
     url = sbapi.path("sms.senders.delete", id=sid)
-    resp = requests.post(url, params={"_method": "DELETE"},
-                         headers={"Authorization": f"Bearer {sbapi.token}"}, timeout=5)
+    resp = requests.post(
+        url, params={"_method": "DELETE"}, headers={"Authorization": f"Bearer {sbapi.token}"}, timeout=5
+    )
     assert resp.status_code == 200
     assert sbapi.call("sms.senders.get", id=sid).status_code == 404
 
 
 def test_method_override_put(sbapi):
     sid = sbapi.call("sms.senders.create", json=SENDER).json()["data"]["id"]
-    resp = requests.post(sbapi.path("sms.senders.update", id=sid), params={"_method": "put"},
-                         json={"country_code": "FR"},
-                         headers={"Authorization": f"Bearer {sbapi.token}"}, timeout=5)
+    resp = requests.post(
+        sbapi.path("sms.senders.update", id=sid),
+        params={"_method": "put"},
+        json={"country_code": "FR"},
+        headers={"Authorization": f"Bearer {sbapi.token}"},
+        timeout=5,
+    )
     assert resp.status_code == 200
     assert resp.json()["data"]["country_code"] == "FR"
 
@@ -101,13 +105,15 @@ def test_pagination_links_and_meta(sbapi):
     assert meta["current_page"] == 1 and meta["last_page"] == 3 and meta["total"] == 23
     assert meta["per_page"] == 10
     assert set(links) == {"first", "last", "prev", "next"} and links["prev"] is None
-    nxt = requests.get(links["next"], headers={"Authorization": f"Bearer {sbapi.token}"},
-                       timeout=5).json()
+    nxt = requests.get(links["next"], headers={"Authorization": f"Bearer {sbapi.token}"}, timeout=5).json()
     assert nxt["meta"]["current_page"] == 2 and nxt["data"][0]["name"] == "tag10"
     last = sbapi.call("contacts.tags.list", params={"per_page": 10, "page": 3}).json()
     assert len(last["data"]) == 3 and last["links"]["next"] is None
-    names = [t["name"] for p in (1, 2, 3) for t in
-             sbapi.call("contacts.tags.list", params={"per_page": 10, "page": p}).json()["data"]]
+    names = [
+        t["name"]
+        for p in (1, 2, 3)
+        for t in sbapi.call("contacts.tags.list", params={"per_page": 10, "page": p}).json()["data"]
+    ]
     assert names == [f"tag{n:02d}" for n in range(23)]
 
 
@@ -137,19 +143,33 @@ def test_send_to_1000_numbers_is_one_request(sbapi):
 
 
 # ---------------------------------------------------------------------- 422
-@pytest.mark.parametrize(("body", "field"), [
-    ({k: v for k, v in SEND.items() if k != "message"}, "message"),  # missing required
-    ({**SEND, "service": "XYZ"}, "service"),  # bad enum
-    ({**SEND, "type": "Q"}, "type"),
-    ({**SEND, "to": ["+32470123456"]}, "to"),  # '+'
-    ({**SEND, "to": ["0032470123456"]}, "to"),  # international access code
-    ({**SEND, "to": ["32 470 12 34 56"]}, "to"),  # separators
-    ({**SEND, "to": ["32-470-123456"]}, "to"),
-    ({**SEND, "to": ["0470123456"]}, "to"),  # no country code (trunk prefix)
-    ({**SEND, "time": "2999-01-01 10:00:00"}, "time"),  # > 30 days ahead
-    ({**SEND, "time": "tomorrow"}, "time"),
-], ids=["missing", "enum-service", "enum-type", "plus", "00", "spaces", "dashes",
-        "no-country-code", "time-30-days", "time-format"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({k: v for k, v in SEND.items() if k != "message"}, "message"),  # missing required
+        ({**SEND, "service": "XYZ"}, "service"),  # bad enum
+        ({**SEND, "type": "Q"}, "type"),
+        ({**SEND, "to": ["+32470123456"]}, "to"),  # '+'
+        ({**SEND, "to": ["0032470123456"]}, "to"),  # international access code
+        ({**SEND, "to": ["32 470 12 34 56"]}, "to"),  # separators
+        ({**SEND, "to": ["32-470-123456"]}, "to"),
+        ({**SEND, "to": ["0470123456"]}, "to"),  # no country code (trunk prefix)
+        ({**SEND, "time": "2999-01-01 10:00:00"}, "time"),  # > 30 days ahead
+        ({**SEND, "time": "tomorrow"}, "time"),
+    ],
+    ids=[
+        "missing",
+        "enum-service",
+        "enum-type",
+        "plus",
+        "00",
+        "spaces",
+        "dashes",
+        "no-country-code",
+        "time-30-days",
+        "time-format",
+    ],
+)
 def test_send_422_field_errors(sbapi, body, field):
     resp = sbapi.call("sms.messages.send", json=body)
     assert resp.status_code == 422
@@ -172,26 +192,36 @@ def test_create_sender_missing_fields_422(sbapi):
 
 
 def test_malformed_json_is_400(sbapi):
-    resp = sbapi.call("sms.senders.create", data=b"{not json",
-                      headers={"Content-Type": "application/json"})
+    resp = sbapi.call("sms.senders.create", data=b"{not json", headers={"Content-Type": "application/json"})
     assert resp.status_code == 400
     assert resp.json()["code"] == 400
 
 
 # ---------------------------------------------------------------------- 404 / 405
 def test_unknown_id_404(sbapi):
-    for name in ("sms.senders.get", "sms.templates.get", "webhooks.webhooks.get",
-                 "contacts.contacts.get", "contacts.tags.delete"):
+    for name in (
+        "sms.senders.get",
+        "sms.templates.get",
+        "webhooks.webhooks.get",
+        "contacts.contacts.get",
+        "contacts.tags.delete",
+    ):
         resp = sbapi.call(name, id="999999")
         assert resp.status_code == 404, name
         assert resp.json()["code"] == 404
 
 
 def test_unknown_path_404_and_wrong_method_405(sbapi):
-    assert requests.get(sbapi.server.url + "no/such/thing", timeout=5,
-                        headers={"Authorization": "Bearer t"}).status_code == 404
-    assert requests.patch(sbapi.path("auth.me"), timeout=5,
-                          headers={"Authorization": "Bearer t"}).status_code == 405
+    assert (
+        requests.get(
+            sbapi.server.url + "no/such/thing", timeout=5, headers={"Authorization": "Bearer t"}
+        ).status_code
+        == 404
+    )
+    assert (
+        requests.patch(sbapi.path("auth.me"), timeout=5, headers={"Authorization": "Bearer t"}).status_code
+        == 405
+    )
 
 
 # ---------------------------------------------------------------------- 429
@@ -218,10 +248,16 @@ def _value(field):
         return field.enum[0] if field.type != "number" else int(field.enum[0])
     if field.number or field.number_when:
         return "32470123456"
-    return {"string": "ABCDEF", "url": "http://127.0.0.1:9/hook", "number": 1,
-            "boolean": True, "object": {"mobile": "32470123456"},
-            "array": [{"channel": "sms", "to": "32470123456"}] if field.items == "object"
-            else ["32470123456"], "date": "2024-01-01", "datetime": None}.get(field.type)
+    return {
+        "string": "ABCDEF",
+        "url": "http://127.0.0.1:9/hook",
+        "number": 1,
+        "boolean": True,
+        "object": {"mobile": "32470123456"},
+        "array": [{"channel": "sms", "to": "32470123456"}] if field.items == "object" else ["32470123456"],
+        "date": "2024-01-01",
+        "datetime": None,
+    }.get(field.type)
 
 
 def _body(name):
@@ -266,8 +302,9 @@ def test_route_override_moves_the_sandbox():
         assert requests.get(server.url + "me/whoami", headers=h, timeout=5).ok
         assert requests.get(server.url + "auth/me", headers=h, timeout=5).status_code == 404
         assert requests.get(server.url + "senders/1", headers=h, timeout=5).status_code == 404
-        assert requests.get(server.url + "sms/senders/1", headers=h,
-                            timeout=5).status_code == 405  # only the list/create/update remain
+        assert (
+            requests.get(server.url + "sms/senders/1", headers=h, timeout=5).status_code == 405
+        )  # only the list/create/update remain
 
 
 def test_router_prefers_literal_segments():

@@ -42,16 +42,20 @@ def test_sender_with_invalid_name_is_rejected(sbapi):
     assert got["status"] == 2 and got["rejection_reason"]
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    ("Your  order {{id}} is confirmed today", "consecutive spaces"),
-    ("Your order {id} is confirmed today", "{{name}}"),
-    ("Your order {{ id }} is confirmed today", "{{name}}"),
-    ("{{otp}}", "6 fixed characters"),
-    ("Hi {{a}}", "6 fixed characters"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Your  order {{id}} is confirmed today", "consecutive spaces"),
+        ("Your order {id} is confirmed today", "{{name}}"),
+        ("Your order {{ id }} is confirmed today", "{{name}}"),
+        ("{{otp}}", "6 fixed characters"),
+        ("Hi {{a}}", "6 fixed characters"),
+    ],
+)
 def test_template_rules_reject(sbapi, body, reason):
-    tpl = data(sbapi.call("sms.templates.create",
-                          json={"name": "t1", "body": body, "sender": "ACME", "type": "P"}))
+    tpl = data(
+        sbapi.call("sms.templates.create", json={"name": "t1", "body": body, "sender": "ACME", "type": "P"})
+    )
     assert tpl["status"] == 0
     sbapi.tick(2)
     got = data(sbapi.call("sms.templates.get", id=tpl["id"]))
@@ -60,26 +64,36 @@ def test_template_rules_reject(sbapi, body, reason):
 
 
 def test_angle_brackets_refused_at_once(sbapi):
-    resp = sbapi.call("sms.templates.create", json={
-        "name": "t1", "body": "Your order <b>{{id}}</b> is confirmed", "sender": "ACME"})
+    resp = sbapi.call(
+        "sms.templates.create",
+        json={"name": "t1", "body": "Your order <b>{{id}}</b> is confirmed", "sender": "ACME"},
+    )
     assert resp.status_code == 422 and "body" in resp.json()["errors"]
 
 
 def test_transactional_template_needs_variables(sbapi):
-    tpl = data(sbapi.call("sms.templates.create", json={
-        "name": "t", "body": "Thanks for banking with us today.", "sender": "ACME", "type": "T"}))
+    tpl = data(
+        sbapi.call(
+            "sms.templates.create",
+            json={"name": "t", "body": "Thanks for banking with us today.", "sender": "ACME", "type": "T"},
+        )
+    )
     sbapi.tick(2)
     assert data(sbapi.call("sms.templates.get", id=tpl["id"]))["status"] == 2
 
 
 def test_good_template_approved_and_edit_restarts_approval(sbapi):
     body = "Your order {{name}} for a total of {{amount}} is confirmed."
-    tpl = data(sbapi.call("sms.templates.create",
-                          json={"name": "order", "body": body, "sender": "ACME", "type": "SI"}))
+    tpl = data(
+        sbapi.call(
+            "sms.templates.create", json={"name": "order", "body": body, "sender": "ACME", "type": "SI"}
+        )
+    )
     sbapi.tick(2)
     assert data(sbapi.call("sms.templates.get", id=tpl["id"]))["status"] == 1
-    edited = data(sbapi.call("sms.templates.update", id=tpl["id"],
-                             json={"type": "SI", "body": body + " Thanks."}))
+    edited = data(
+        sbapi.call("sms.templates.update", id=tpl["id"], json={"type": "SI", "body": body + " Thanks."})
+    )
     assert edited["status"] == 0
     sbapi.tick(2)
     listed = data(sbapi.call("sms.templates.list"))
@@ -88,8 +102,12 @@ def test_good_template_approved_and_edit_restarts_approval(sbapi):
 
 def test_approval_rules_force_an_outcome(sbapi):
     sbapi.configure(approval_rules={"order": "rejected"}, approval_delay=5)
-    tpl = data(sbapi.call("sms.templates.create", json={
-        "name": "order", "body": "Your order {{id}} is confirmed.", "sender": "ACME"}))
+    tpl = data(
+        sbapi.call(
+            "sms.templates.create",
+            json={"name": "order", "body": "Your order {{id}} is confirmed.", "sender": "ACME"},
+        )
+    )
     sbapi.tick(4)
     assert data(sbapi.call("sms.templates.get", id=tpl["id"]))["status"] == 0
     sbapi.tick(1)
@@ -97,23 +115,45 @@ def test_approval_rules_force_an_outcome(sbapi):
 
 
 def test_whatsapp_template_status_2_then_1_or_3(sbapi):
-    base = {"category": "utility", "language": "en", "number": "32470000001", "type": "text",
-            "is_conversation": False}
-    ok = data(sbapi.call("whatsapp.templates.create", json={
-        **base, "name": "order_ok", "payload": {"body": "Your order {{id}} has shipped."}}))
-    bad = data(sbapi.call("whatsapp.templates.create", json={
-        **base, "name": "order_bad", "payload": {"body": "Your  order <{{id}}>"}}))
+    base = {
+        "category": "utility",
+        "language": "en",
+        "number": "32470000001",
+        "type": "text",
+        "is_conversation": False,
+    }
+    ok = data(
+        sbapi.call(
+            "whatsapp.templates.create",
+            json={**base, "name": "order_ok", "payload": {"body": "Your order {{id}} has shipped."}},
+        )
+    )
+    bad = data(
+        sbapi.call(
+            "whatsapp.templates.create",
+            json={**base, "name": "order_bad", "payload": {"body": "Your  order <{{id}}>"}},
+        )
+    )
     assert ok["status"] == 2 and bad["status"] == 2
     sbapi.tick(2)
     by_name = {t["name"]: t for t in data(sbapi.call("whatsapp.templates.list"))}
     assert by_name["order_ok"]["status"] == 1 and by_name["order_bad"]["status"] == 3
-    assert [t["name"] for t in data(sbapi.call("whatsapp.templates.list",
-                                               params={"filter[status]": "3"}))] == ["order_bad"]
+    assert [
+        t["name"] for t in data(sbapi.call("whatsapp.templates.list", params={"filter[status]": "3"}))
+    ] == ["order_bad"]
 
 
 def test_viber_template_lifecycle(sbapi):
-    tpl = data(sbapi.call("viber.templates.create", json={
-        "name": "promo", "category": "transactional", "message": {"text": "Hello {{name}}, welcome!"}}))
+    tpl = data(
+        sbapi.call(
+            "viber.templates.create",
+            json={
+                "name": "promo",
+                "category": "transactional",
+                "message": {"text": "Hello {{name}}, welcome!"},
+            },
+        )
+    )
     assert tpl["status"] == 2
     sbapi.tick(2)
     assert data(sbapi.call("viber.templates.get", id=tpl["id"]))["status"] == 1
@@ -141,8 +181,7 @@ def test_dlr_pull_by_each_key(sbapi):
     assert [d["id"] for d in by_id] == [first_id] and by_id[0]["status"] == "DELIVRD"
     assert by_id[0]["code"] == "000" and by_id[0]["deliv_time"]
     assert [d["mobile"] for d in _dlrs(sbapi, mobile="32470000002")] == ["32470000002"]
-    assert sorted(d["mobile"] for d in _dlrs(sbapi, cid="batch-1")) == ["32470000001",
-                                                                        "32470000002"]
+    assert sorted(d["mobile"] for d in _dlrs(sbapi, cid="batch-1")) == ["32470000001", "32470000002"]
     assert all(d["cid"] == d["custom"] == "batch-2" for d in _dlrs(sbapi, cid="batch-2"))
     group = sbapi.call("sms.messages.dlr", params={"group_id": other["group_id"]}).json()
     assert [d["mobile"] for d in group["data"]] == ["32470000003"]
@@ -162,15 +201,18 @@ def test_dlr_pull_pages_by_100(sbapi):
     assert len(last["data"]) == 50 and last["links"]["next"] is None
 
 
-@pytest.mark.parametrize(("rule", "status", "code"), [
-    ("DLT-REJECTED", "DLT-REJECTED", "777"),
-    ("777", "DLT-REJECTED", "777"),
-    ("INV-PEID", "INV-PEID", None),
-    ("INV-TMID", "INV-TMID", None),
-    ("INV-ENTITY", "INV-ENTITY", None),
-    ("INV-TEMPLATE", "INV-TEMPLATE", "453"),
-    ("EXPIRED", "EXPIRED", "021"),
-])
+@pytest.mark.parametrize(
+    ("rule", "status", "code"),
+    [
+        ("DLT-REJECTED", "DLT-REJECTED", "777"),
+        ("777", "DLT-REJECTED", "777"),
+        ("INV-PEID", "INV-PEID", None),
+        ("INV-TMID", "INV-TMID", None),
+        ("INV-ENTITY", "INV-ENTITY", None),
+        ("INV-TEMPLATE", "INV-TEMPLATE", "453"),
+        ("EXPIRED", "EXPIRED", "021"),
+    ],
+)
 def test_dlr_rules_force_outcomes(sbapi, rule, status, code):
     sbapi.configure(dlr_rules={"32470999999": rule})
     sent = _send(sbapi, to=["32470999999", "32470000001"])
@@ -191,9 +233,13 @@ def test_dlr_ratios(sbapi):
     sbapi.configure(dlr_ratios="delivered=0.5,failed=0.3,dlt=0.2")
     sent = _send(sbapi, to=[f"3247{n:07d}" for n in range(1000)])
     sbapi.tick(1.1)
-    statuses = [d["status"] for p in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10) for d in
-                sbapi.call("sms.messages.dlr", params={"group_id": sent["group_id"],
-                                                       "page": p}).json()["data"]]
+    statuses = [
+        d["status"]
+        for p in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+        for d in sbapi.call("sms.messages.dlr", params={"group_id": sent["group_id"], "page": p}).json()[
+            "data"
+        ]
+    ]
     assert len(statuses) == 1000
     delivered = statuses.count("DELIVRD")
     dlt = sum(s.startswith("DLT-") or s.startswith("INV-") for s in statuses)
@@ -217,22 +263,36 @@ def test_scheduled_send_delivers_after_its_time(sbapi):
 
 
 def test_send_template_renders_and_unapproved_template_fails(sbapi):
-    tpl = data(sbapi.call("sms.templates.create", json={
-        "name": "welcome", "body": "Welcome {{name}}. We look forward to serving you.",
-        "sender": "ACME", "type": "SI"}))
-    early = sbapi.call("sms.messages.send_template", json={
-        "alias": tpl["alias"], "data": {"name": "Ann"}, "recipient": {"mobile": "32470000001"}})
+    tpl = data(
+        sbapi.call(
+            "sms.templates.create",
+            json={
+                "name": "welcome",
+                "body": "Welcome {{name}}. We look forward to serving you.",
+                "sender": "ACME",
+                "type": "SI",
+            },
+        )
+    )
+    early = sbapi.call(
+        "sms.messages.send_template",
+        json={"alias": tpl["alias"], "data": {"name": "Ann"}, "recipient": {"mobile": "32470000001"}},
+    )
     assert early.status_code == 200
     sbapi.tick(2)
-    later = sbapi.call("sms.messages.send_template", json={
-        "id": tpl["id"], "data": {"name": "Bob"}, "recipient": {"mobile": "32470000002"}}).json()
+    later = sbapi.call(
+        "sms.messages.send_template",
+        json={"id": tpl["id"], "data": {"name": "Bob"}, "recipient": {"mobile": "32470000002"}},
+    ).json()
     assert later["message"] == "Message(s) Queued successfully" and later["status"] == 200
     sbapi.tick(2)
     messages = {m["mobile"]: m for m in sbapi.inspect("messages")["items"]}
     assert messages["32470000001"]["status"] == "INV-TEMPLATE"
     assert messages["32470000002"]["text"] == "Welcome Bob. We look forward to serving you."
-    missing = sbapi.call("sms.messages.send_template", json={
-        "alias": "nope", "data": {}, "recipient": {"mobile": "32470000002"}})
+    missing = sbapi.call(
+        "sms.messages.send_template",
+        json={"alias": "nope", "data": {}, "recipient": {"mobile": "32470000002"}},
+    )
     assert missing.status_code == 422
 
 
@@ -247,15 +307,21 @@ def test_require_approved_sender(sbapi):
 def test_whatsapp_and_viber_sends_and_dlrs(sbapi):
     sbapi.configure(dlr_ratios="delivered=1")
     for product in ("whatsapp", "viber"):
-        sent = sbapi.call(f"{product}.messages.send", json={
-            "channels": [{"channel": product}], "message": {"text": "hi"},
-            "recipient": {"mobile": "32470000001"}}).json()
+        sent = sbapi.call(
+            f"{product}.messages.send",
+            json={
+                "channels": [{"channel": product}],
+                "message": {"text": "hi"},
+                "recipient": {"mobile": "32470000001"},
+            },
+        ).json()
         mid = sent["data"][0]["id"]
-        assert data(sbapi.call(f"{product}.messages.dlr", params={"id": mid}))[0]["status"] == \
-            "queued"
+        assert data(sbapi.call(f"{product}.messages.dlr", params={"id": mid}))[0]["status"] == "queued"
         sbapi.tick(1.1)
-        assert data(sbapi.call(f"{product}.messages.dlr",
-                               params={"mobile": "32470000001"}))[0]["status"] == "delivered"
+        assert (
+            data(sbapi.call(f"{product}.messages.dlr", params={"mobile": "32470000001"}))[0]["status"]
+            == "delivered"
+        )
 
 
 def test_inspection_sent_counts_custom_number_pairs(sbapi):
@@ -298,8 +364,12 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 parts = urlsplit(self.path)
-                call = {"path": parts.path, "query": dict(parse_qsl(parts.query)),
-                        "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                call = {
+                    "path": parts.path,
+                    "query": dict(parse_qsl(parts.query)),
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body,
+                }
                 outer.calls.append(call)
                 status = outer.statuses.pop(0) if outer.statuses else 200
                 payload = json.loads(body or b"{}")
@@ -331,14 +401,19 @@ def receiver():
 
 
 def _hook(sbapi, receiver, **extra):
-    return data(sbapi.call("webhooks.webhooks.create", json={
-        "name": "dlr", "uri": receiver.url, "secret": "s3cret", **extra}))
+    return data(
+        sbapi.call(
+            "webhooks.webhooks.create", json={"name": "dlr", "uri": receiver.url, "secret": "s3cret", **extra}
+        )
+    )
 
 
 def test_dlr_webhook_with_valid_signature(sbapi, receiver):
     hook = _hook(sbapi, receiver)
-    assert sbapi.call("webhooks.subscriptions.create", json={
-        "event": "sms:message:status", "identity": "all", "webhook_id": hook["id"]}).ok
+    assert sbapi.call(
+        "webhooks.subscriptions.create",
+        json={"event": "sms:message:status", "identity": "all", "webhook_id": hook["id"]},
+    ).ok
     sent = _send(sbapi, to=["32470000001"], custom="w-1")
     sbapi.tick(1.1)
     calls = receiver.wait(1)
@@ -364,8 +439,7 @@ def test_signature_keyed_by_secret_and_flat_format(sbapi, receiver):
     _send(sbapi, to=["32470000001"], webhook_id=hook["id"])  # per-send webhook, no subscription
     sbapi.tick(1.1)
     call = receiver.wait(1)[0]
-    assert call["headers"]["signature"] == hmac.new(b"s3cret", call["body"],
-                                                    hashlib.sha256).hexdigest()
+    assert call["headers"]["signature"] == hmac.new(b"s3cret", call["body"], hashlib.sha256).hexdigest()
     flat = json.loads(call["body"])
     assert flat["status"] == "DELIVRD" and "event" not in flat
 
@@ -415,22 +489,27 @@ def test_no_handshake_without_token_and_deleted_webhook_gets_nothing(sbapi, rece
 
 
 def test_subscription_needs_an_existing_webhook(sbapi):
-    resp = sbapi.call("webhooks.subscriptions.create", json={
-        "event": "sms:message:status", "identity": "all", "webhook_id": "404"})
+    resp = sbapi.call(
+        "webhooks.subscriptions.create",
+        json={"event": "sms:message:status", "identity": "all", "webhook_id": "404"},
+    )
     assert resp.status_code == 422 and "webhook_id" in resp.json()["errors"]
-    bad = sbapi.call("webhooks.subscriptions.create", json={
-        "event": "sms:nothing", "identity": "all", "webhook_id": "1"})
+    bad = sbapi.call(
+        "webhooks.subscriptions.create", json={"event": "sms:nothing", "identity": "all", "webhook_id": "1"}
+    )
     assert bad.status_code == 422 and "event" in bad.json()["errors"]
 
 
 def test_contact_event_and_external_webhooks_skipped(sbapi, receiver):
     local = _hook(sbapi, receiver)
-    external = data(sbapi.call("webhooks.webhooks.create", json={
-        "name": "ext", "uri": "https://example.com/hook"}))
+    external = data(
+        sbapi.call("webhooks.webhooks.create", json={"name": "ext", "uri": "https://example.com/hook"})
+    )
     for hook in (local, external):
-        sbapi.call("webhooks.subscriptions.create", json={
-            "event": "contacts:subscriber:subscription", "identity": "all",
-            "webhook_id": hook["id"]})
+        sbapi.call(
+            "webhooks.subscriptions.create",
+            json={"event": "contacts:subscriber:subscription", "identity": "all", "webhook_id": hook["id"]},
+        )
     sbapi.call("contacts.contacts.create", json={"identity": "ann", "phone": "+32470000001"})
     payload = json.loads(receiver.wait(1)[0]["body"])
     assert payload["event"] == "contacts:subscriber:subscription"
@@ -442,12 +521,20 @@ def test_contact_event_and_external_webhooks_skipped(sbapi, receiver):
 
 # ---------------------------------------------------------------------- verify
 def _otp(sbapi, channels=("sms",), to="32470000001"):
-    resp = sbapi.call("verify.otp.send", json={
-        "channels": [{"channel": c} for c in channels], "payload": {"to": to, "reference": "r1"}})
+    resp = sbapi.call(
+        "verify.otp.send",
+        json={"channels": [{"channel": c} for c in channels], "payload": {"to": to, "reference": "r1"}},
+    )
     assert resp.status_code == 200
     body = resp.json()
-    assert body["status"] == "sent" and set(body) == {"id", "status", "to", "foreign_id",
-                                                       "created_at", "expire_at"}
+    assert body["status"] == "sent" and set(body) == {
+        "id",
+        "status",
+        "to",
+        "foreign_id",
+        "created_at",
+        "expire_at",
+    }
     return body["id"]
 
 
@@ -500,33 +587,42 @@ def test_otp_failover(sbapi):
     otp = sbapi.inspect(f"otp/{oid}")
     assert otp["channel"] == "whatsapp"
     channels = sbapi.call("verify.otp.search", id=oid).json()["channels"]
-    assert channels == [{"channel": "sms", "status": "failed"},
-                        {"channel": "whatsapp", "status": "sent"}]
+    assert channels == [{"channel": "sms", "status": "failed"}, {"channel": "whatsapp", "status": "sent"}]
     sbapi.configure(otp_failing_channels=["sms", "whatsapp", "viber"])
-    resp = sbapi.call("verify.otp.send", json={"channels": [{"channel": "sms"}],
-                                               "payload": {"to": "32470000001"}})
+    resp = sbapi.call(
+        "verify.otp.send", json={"channels": [{"channel": "sms"}], "payload": {"to": "32470000001"}}
+    )
     assert resp.json()["status"] == "failed"
 
 
 # ---------------------------------------------------------------------- voice
 def test_voice_calls_status_logs_recordings(sbapi):
-    call = sbapi.call("voice.calls.create", json={
-        "bridge": "3220000000", "flow_id": "f1", "to": "32470000001"}).json()
+    call = sbapi.call(
+        "voice.calls.create", json={"bridge": "3220000000", "flow_id": "f1", "to": "32470000001"}
+    ).json()
     assert call["message"] == "Calls queued successfully"
     cid = call["data"][0]["id"]
     status = sbapi.call("voice.calls.status", params={"id": cid}).json()
     assert status["status"] == 200 and status["data"][0]["status"] == "QUEUED"
-    c2c = sbapi.call("voice.click2call.create", json={
-        "bridge": "3220000000", "from": "32470000002", "to": "32470000003", "record": "1"}).json()
+    c2c = sbapi.call(
+        "voice.click2call.create",
+        json={"bridge": "3220000000", "from": "32470000002", "to": "32470000003", "record": "1"},
+    ).json()
     assert c2c["status"] == 200 and c2c["callId"]
-    bulk = sbapi.call("voice.bulk_calls.create", json={
-        "bridge": "3220000000", "payload": [{"to": "32470000004"}, {"to": "32470000005"},
-                                            {"to": "32470000006"}]}).json()
+    bulk = sbapi.call(
+        "voice.bulk_calls.create",
+        json={
+            "bridge": "3220000000",
+            "payload": [{"to": "32470000004"}, {"to": "32470000005"}, {"to": "32470000006"}],
+        },
+    ).json()
     assert bulk["total"] == 3 and bulk["group_id"]
     assert bulk["message"] == "3 numbers queued successfully."
     sbapi.tick(1.1)
-    assert sbapi.call("voice.calls.status", params={"mobile": "32470000001"}).json()[
-        "data"][0]["status"] == "ANSWER"
+    assert (
+        sbapi.call("voice.calls.status", params={"mobile": "32470000001"}).json()["data"][0]["status"]
+        == "ANSWER"
+    )
     logs = data(sbapi.call("voice.call_logs.list"))
     assert len(logs) == 5
     recs = data(sbapi.call("voice.recordings.list"))
@@ -534,38 +630,66 @@ def test_voice_calls_status_logs_recordings(sbapi):
 
 
 def test_voice_sound_file_upload(sbapi):
-    resp = sbapi.call("voice.sound_files.create", files={"audio": ("hello.mp3", b"ID3....")},
-                      data={"name": "hello"})
+    resp = sbapi.call(
+        "voice.sound_files.create", files={"audio": ("hello.mp3", b"ID3....")}, data={"name": "hello"}
+    )
     assert resp.status_code == 200
     assert data(resp)["id"] and data(resp)["name"] == "hello"
 
 
 # ---------------------------------------------------------------------- contacts
 def test_contacts_tags_segments_identifiers(sbapi):
-    ann = data(sbapi.call("contacts.contacts.create", json={
-        "identity": "ann", "phone": "+32470000001", "tags": ["vip", "be"]}))
-    data(sbapi.call("contacts.contacts.create", json={
-        "identity": "bob", "phone": "+32470000002", "tags": ["be"]}))
+    ann = data(
+        sbapi.call(
+            "contacts.contacts.create",
+            json={"identity": "ann", "phone": "+32470000001", "tags": ["vip", "be"]},
+        )
+    )
+    data(
+        sbapi.call(
+            "contacts.contacts.create", json={"identity": "bob", "phone": "+32470000002", "tags": ["be"]}
+        )
+    )
     dup = sbapi.call("contacts.contacts.create", json={"identity": "ann", "phone": "+32470000003"})
     assert dup.status_code == 422
-    assert sbapi.call("contacts.contacts.create", json={
-        "identity": "x", "phone": "32470000003"}).status_code == 422  # contacts want '+'
+    assert (
+        sbapi.call("contacts.contacts.create", json={"identity": "x", "phone": "32470000003"}).status_code
+        == 422
+    )  # contacts want '+'
     assert {t["name"] for t in data(sbapi.call("contacts.tags.list"))} == {"vip", "be"}
     seg = data(sbapi.call("contacts.segments.create", json={"name": "vips"}))
-    data(sbapi.call("contacts.segments.update", id=seg["id"], json={
-        "name": "vips", "positive_tags": ["vip"], "positive_tags_operator": "any",
-        "negative_tags": [], "negative_tags_operator": "any"}))
+    data(
+        sbapi.call(
+            "contacts.segments.update",
+            id=seg["id"],
+            json={
+                "name": "vips",
+                "positive_tags": ["vip"],
+                "positive_tags_operator": "any",
+                "negative_tags": [],
+                "negative_tags_operator": "any",
+            },
+        )
+    )
     members = data(sbapi.call("contacts.segments.subscribers", id=seg["id"]))
     assert [m["identity"] for m in members] == ["ann"]
     segs = sbapi.call("contacts.segments.list").json()
     assert segs["status"] == 200 and segs["data"][0]["name"] == "vips"
-    ident = data(sbapi.call("contacts.identifiers.create", contact_id=ann["id"],
-                            json={"type": "email", "value": "ann@example.com"}))
-    assert data(sbapi.call("contacts.identifiers.get", contact_id=ann["id"],
-                           identifier_id=ident["id"]))["value"] == "ann@example.com"
+    ident = data(
+        sbapi.call(
+            "contacts.identifiers.create",
+            contact_id=ann["id"],
+            json={"type": "email", "value": "ann@example.com"},
+        )
+    )
+    assert (
+        data(sbapi.call("contacts.identifiers.get", contact_id=ann["id"], identifier_id=ident["id"]))["value"]
+        == "ann@example.com"
+    )
     assert len(data(sbapi.call("contacts.identifiers.list_all"))) == 1
-    assert sbapi.call("contacts.identifiers.get", contact_id="999",
-                      identifier_id=ident["id"]).status_code == 404
+    assert (
+        sbapi.call("contacts.identifiers.get", contact_id="999", identifier_id=ident["id"]).status_code == 404
+    )
 
 
 def test_contacts_import_csv(sbapi):
@@ -582,12 +706,12 @@ def test_contacts_import_csv(sbapi):
 
 
 def test_unsubscriber_import_clean_and_iso(sbapi):
-    resp = sbapi.call("sms.unsubscribers.import",
-                      files={"file": ("u.csv", b"receiver\n32470000001\n447700900123\n")})
+    resp = sbapi.call(
+        "sms.unsubscribers.import", files={"file": ("u.csv", b"receiver\n32470000001\n447700900123\n")}
+    )
     assert resp.json() == {"message": "Receivers accepted for import", "status": "OK"}
     items = data(sbapi.call("sms.unsubscribers.list"))
-    assert sorted((u["receiver"], u["iso"]) for u in items) == [("32470000001", "BE"),
-                                                                ("447700900123", "GB")]
+    assert sorted((u["receiver"], u["iso"]) for u in items) == [("32470000001", "BE"), ("447700900123", "GB")]
     assert sbapi.call("sms.unsubscribers.clean").json()["message"] == "Deleted Successfully"
     assert data(sbapi.call("sms.unsubscribers.list")) == []
 
@@ -627,12 +751,15 @@ def test_slow_receiver_counts_as_failed_and_is_retried(sbapi, receiver):
 def test_voice_and_whatsapp_status_events(sbapi, receiver):
     hook = _hook(sbapi, receiver)
     for event in ("voice:message:out", "whatsapp:message:status"):
-        sbapi.call("webhooks.subscriptions.create", json={
-            "event": event, "identity": "all", "webhook_id": hook["id"]})
-    sbapi.call("voice.calls.create", json={"bridge": "3220000000", "flow_id": "f",
-                                           "to": "32470000001"})
-    sbapi.call("whatsapp.messages.send", json={"channels": [{"channel": "whatsapp"}],
-                                               "recipient": {"mobile": "32470000002"}})
+        sbapi.call(
+            "webhooks.subscriptions.create",
+            json={"event": event, "identity": "all", "webhook_id": hook["id"]},
+        )
+    sbapi.call("voice.calls.create", json={"bridge": "3220000000", "flow_id": "f", "to": "32470000001"})
+    sbapi.call(
+        "whatsapp.messages.send",
+        json={"channels": [{"channel": "whatsapp"}], "recipient": {"mobile": "32470000002"}},
+    )
     sbapi.tick(1.1)
     events = sorted(json.loads(c["body"])["event"] for c in receiver.wait(2))
     assert events == ["voice:message:out", "whatsapp:message:status"]
@@ -650,8 +777,12 @@ def test_concurrent_sends_are_counted_exactly(sandbox_reset):
     def worker(n: int) -> None:
         session = requests.Session()
         for k in range(25):
-            resp = session.post(url, json={**SEND, "custom": f"c{n}-{k}"}, timeout=10,
-                                headers={"Authorization": "Bearer concurrent"})
+            resp = session.post(
+                url,
+                json={**SEND, "custom": f"c{n}-{k}"},
+                timeout=10,
+                headers={"Authorization": "Bearer concurrent"},
+            )
             assert resp.status_code == 200
             with lock:
                 ids.extend(d["id"] for d in resp.json()["data"])
@@ -668,11 +799,17 @@ def test_concurrent_sends_are_counted_exactly(sandbox_reset):
 
 def test_blocked_template_and_enforced_balance(sbapi):
     sbapi.configure(approval_delay=0, enforce_balance=True, balance=0.07)  # new accounts
-    tpl = data(sbapi.call("sms.templates.create", json={
-        "name": "promo", "body": "Big sale today at our shop, come by!", "sender": "ACME"}))
+    tpl = data(
+        sbapi.call(
+            "sms.templates.create",
+            json={"name": "promo", "body": "Big sale today at our shop, come by!", "sender": "ACME"},
+        )
+    )
     assert sbapi.call("sms.blocked_templates.create", json={"template_id": tpl["id"]}).ok
-    sbapi.call("sms.messages.send_template", json={
-        "id": tpl["id"], "data": {}, "recipient": {"mobile": "32470000001"}})
+    sbapi.call(
+        "sms.messages.send_template",
+        json={"id": tpl["id"], "data": {}, "recipient": {"mobile": "32470000001"}},
+    )
     _send(sbapi, to=["32470000002", "32470000003"])
     sbapi.tick(1.1)
     by_mobile = {m["mobile"]: m["status"] for m in sbapi.inspect("messages")["items"]}
@@ -682,13 +819,21 @@ def test_blocked_template_and_enforced_balance(sbapi):
 
 
 def test_call_status_by_our_cid(sbapi):
-    sbapi.call("voice.calls.create", json={"bridge": "3220000000", "flow_id": "f",
-                                           "to": "32470000001", "cid": "call-1"})
-    sbapi.call("voice.bulk_calls.create", json={"bridge": "3220000000", "payload": [
-        {"to": "32470000002", "cid": "bulk-a"}, {"to": "32470000003", "cid": "bulk-b"}]})
-    sbapi.call("voice.click2call.create", json={"bridge": "3220000000", "from": "32470000004",
-                                                "to": "32470000005", "mid": "m-9"})
-    for cid, mobile in (("call-1", "32470000001"), ("bulk-b", "32470000003"),
-                        ("m-9", "32470000005")):
+    sbapi.call(
+        "voice.calls.create",
+        json={"bridge": "3220000000", "flow_id": "f", "to": "32470000001", "cid": "call-1"},
+    )
+    sbapi.call(
+        "voice.bulk_calls.create",
+        json={
+            "bridge": "3220000000",
+            "payload": [{"to": "32470000002", "cid": "bulk-a"}, {"to": "32470000003", "cid": "bulk-b"}],
+        },
+    )
+    sbapi.call(
+        "voice.click2call.create",
+        json={"bridge": "3220000000", "from": "32470000004", "to": "32470000005", "mid": "m-9"},
+    )
+    for cid, mobile in (("call-1", "32470000001"), ("bulk-b", "32470000003"), ("m-9", "32470000005")):
         found = sbapi.call("voice.calls.status", params={"cid": cid}).json()["data"]
         assert [c["mobile"] for c in found] == [mobile]

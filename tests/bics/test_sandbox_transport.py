@@ -37,8 +37,7 @@ def test_transport_basics(server):
         assert session.get(_url(server, "auth.me"), headers=H, timeout=5).ok
     resp = session.post(_url(server, "sms.messages.send"), json=SEND, headers=H, timeout=5)
     assert resp.status_code == 200 and resp.json()["group_id"]
-    bad = session.post(_url(server, "sms.messages.send"), json={**SEND, "to": ["+1"]},
-                       headers=H, timeout=5)
+    bad = session.post(_url(server, "sms.messages.send"), json={**SEND, "to": ["+1"]}, headers=H, timeout=5)
     assert bad.status_code == 422
     files = {"file": ("u.csv", b"32470000001\n")}
     up = session.post(_url(server, "sms.unsubscribers.import"), files=files, headers=H, timeout=5)
@@ -47,10 +46,17 @@ def test_transport_basics(server):
 
 
 def test_transport_faults(server):
-    requests.post(server.inspect_url + "config", timeout=5, json={"faults": [
-        {"kind": "drop", "count": 1, "routes": ["auth.me"]},
-        {"kind": "timeout", "seconds": 0.8, "count": 1, "routes": ["sms.messages.send"]},
-        {"kind": "latency", "seconds": 0.2, "count": 1, "routes": ["sms.senders.list"]}]})
+    requests.post(
+        server.inspect_url + "config",
+        timeout=5,
+        json={
+            "faults": [
+                {"kind": "drop", "count": 1, "routes": ["auth.me"]},
+                {"kind": "timeout", "seconds": 0.8, "count": 1, "routes": ["sms.messages.send"]},
+                {"kind": "latency", "seconds": 0.2, "count": 1, "routes": ["sms.senders.list"]},
+            ]
+        },
+    )
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(_url(server, "auth.me"), headers=H, timeout=5)
     with pytest.raises(requests.exceptions.ReadTimeout):
@@ -72,24 +78,46 @@ def test_route_overrides_at_runtime(sbapi):
 
 
 def test_optout_event(sbapi):
-    out = sbapi.inspect("optout", "POST", product="sms", number="+32470000007",
-                        token=sbapi.token)
+    out = sbapi.inspect("optout", "POST", product="sms", number="+32470000007", token=sbapi.token)
     assert out["unsubscribers"][0]["receiver"] == "32470000007"
     assert sbapi.call("sms.unsubscribers.list").json()["data"][0]["iso"] == "BE"
 
 
 def test_cli_arguments_to_config():
-    args = build_parser().parse_args([
-        "--port", "0", "--token", "a", "--token", "b", "--seed", "9", "--dlr-ratios",
-        "delivered=1,failed=1", "--dlr-rule", "32470000001=DLT-REJECTED", "--webhook-key",
-        "secret", "--error-rate", "0.1", "--drop-rate", "0.2", "--fault-routes", "sms.*",
-        "--routes", '{"auth.me": "GET me"}'])
+    args = build_parser().parse_args(
+        [
+            "--port",
+            "0",
+            "--token",
+            "a",
+            "--token",
+            "b",
+            "--seed",
+            "9",
+            "--dlr-ratios",
+            "delivered=1,failed=1",
+            "--dlr-rule",
+            "32470000001=DLT-REJECTED",
+            "--webhook-key",
+            "secret",
+            "--error-rate",
+            "0.1",
+            "--drop-rate",
+            "0.2",
+            "--fault-routes",
+            "sms.*",
+            "--routes",
+            '{"auth.me": "GET me"}',
+        ]
+    )
     cfg = config_from_args(args)
     assert cfg["tokens"] == ("a", "b") and cfg["seed"] == 9
     assert cfg["dlr_ratios"] == {"delivered": 0.5, "failed": 0.5}
     assert cfg["dlr_rules"] == {"32470000001": "DLT-REJECTED"}
     assert [(f.kind, f.rate, f.routes) for f in cfg["faults"]] == [
-        ("error", 0.1, ("sms.*",)), ("drop", 0.2, ("sms.*",))]
+        ("error", 0.1, ("sms.*",)),
+        ("drop", 0.2, ("sms.*",)),
+    ]
     with SandboxServer(port=0, **cfg) as s:
         assert requests.get(s.url + "me", headers={"Authorization": "Bearer a"}, timeout=5).ok
 
@@ -99,9 +127,20 @@ def test_python_m_bics_sandbox():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([sys.executable, "-m", "bics.sandbox", "--port", str(port),  # noqa: S603
-                             "--token", "cli"], cwd=root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bics.sandbox",
+            "--port",
+            str(port),  # noqa: S603
+            "--token",
+            "cli",
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         url = f"http://127.0.0.1:{port}/api/v2/" + ROUTES["auth.me"].path
         for _ in range(100):
@@ -130,15 +169,19 @@ def test_time_zone_of_timestamps():
     from zoneinfo import ZoneInfo
 
     with SandboxServer(port=0, time_zone="Asia/Kolkata") as s:
-        created = requests.post(_url(s, "sms.senders.create"), headers=H, timeout=5, json={
-            "name": "ACME", "country_code": "IN", "service": "ENT"}).json()["data"]["created_at"]
-        stamp = datetime.strptime(created, "%Y-%m-%d %H:%M:%S").replace(
-            tzinfo=ZoneInfo("Asia/Kolkata"))
+        created = requests.post(
+            _url(s, "sms.senders.create"),
+            headers=H,
+            timeout=5,
+            json={"name": "ACME", "country_code": "IN", "service": "ENT"},
+        ).json()["data"]["created_at"]
+        stamp = datetime.strptime(created, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo("Asia/Kolkata"))
         assert abs(stamp - datetime.now(UTC)) < timedelta(seconds=5)
         # "time" 29 days ahead *in that zone* is accepted, 31 days is not
         now_there = datetime.now(ZoneInfo("Asia/Kolkata")).replace(tzinfo=None)
         for days, code in ((29, 200), (31, 422)):
             when = (now_there + timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
-            resp = requests.post(_url(s, "sms.messages.send"), headers=H, timeout=5,
-                                 json={**SEND, "time": when})
+            resp = requests.post(
+                _url(s, "sms.messages.send"), headers=H, timeout=5, json={**SEND, "time": when}
+            )
             assert resp.status_code == code
