@@ -75,41 +75,47 @@ class Source:
     def blocks(self, block_bytes: int = 1 << 20) -> Iterator[tuple[bytes, int, int]]:
         """CSV only: (bytes, first line number, end offset), each block whole records.
 
-        A block is cut after a newline where the count of '"' so far is even, i.e. not
+        A block is cut after a line end where the count of '"' so far is even, i.e. not
         inside a quoted field (escaped quotes come in pairs), so workers can parse blocks
-        independently and line numbers stay exact.
+        independently and line numbers stay exact. Line ends are "\n" (or "\r\n"), or "\r"
+        for a file with old Mac line ends.
         """
         with open(self.path, "rb") as raw:
-            line = 1
-            head = raw.read(3)
-            if head != codecs.BOM_UTF8:
-                raw.seek(0)
+            start = len(codecs.BOM_UTF8) if raw.read(3) == codecs.BOM_UTF8 else 0
+            raw.seek(start)
+            head = raw.read(1 << 16)
+            raw.seek(start)
+            newline = b"\r" if b"\n" not in head and b"\r" in head else b"\n"
             # Skip blank lines and the header row.
+            line, pending = 1, b""
             while True:
-                text = raw.readline()
-                if not text:
-                    return
-                if text.strip():
-                    line += 1
-                    break
-                line += 1
-            pending = b""
-            while True:
-                data = raw.read(block_bytes)
-                buffer = pending + data
-                if not data:
-                    if buffer:
-                        self.position = self.size
-                        yield buffer, line, self.size
-                    return
-                cut = _record_boundary(buffer)
-                if cut <= 0:
-                    pending = buffer  # one record longer than a block: read on
+                end = pending.find(newline)
+                if end < 0:
+                    data = raw.read(block_bytes)
+                    if not data:
+                        return
+                    pending += data
                     continue
-                block, pending = buffer[:cut], buffer[cut:]
-                self.position = raw.tell() - len(pending)
-                yield block, line, self.position
-                line += block.count(b"\n")
+                text, pending = pending[: end + 1], pending[end + 1 :]
+                line += 1
+                if text.strip():
+                    break
+            while True:
+                if len(pending) >= block_bytes:
+                    cut = _record_boundary(pending[:block_bytes], newline) or _record_boundary(pending, newline)
+                    if cut > 0:
+                        block, pending = pending[:cut], pending[cut:]
+                        self.position = raw.tell() - len(pending)
+                        yield block, line, self.position
+                        line += block.count(newline)
+                        continue
+                data = raw.read(block_bytes)  # no whole record yet (or a very long one): read on
+                if not data:
+                    if pending:
+                        self.position = self.size
+                        yield pending, line, self.size
+                    return
+                pending += data
 
     def _xlsx_rows(self):
         import openpyxl
@@ -136,13 +142,13 @@ class Source:
         self.position = self.size
 
 
-def _record_boundary(buffer: bytes) -> int:
+def _record_boundary(buffer: bytes, newline: bytes = b"\n") -> int:
     """The end (exclusive) of the last whole record in `buffer`, or 0 if none."""
-    cut = buffer.rfind(b"\n")
+    cut = buffer.rfind(newline)
     if b'"' not in buffer:
         return cut + 1
     while cut >= 0 and buffer.count(b'"', 0, cut + 1) % 2:
-        cut = buffer.rfind(b"\n", 0, cut)
+        cut = buffer.rfind(newline, 0, cut)
     return cut + 1
 
 

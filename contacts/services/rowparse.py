@@ -170,7 +170,8 @@ def parse_block(block: bytes, first_line: int, spec: dict) -> tuple[list, list, 
     `first_line` is the file's line number of the block's first line. Returns
     (records, rejections, valid_rows, rows) like `parse_chunk`, plus the rows read.
     """
-    reader = csv.reader(io.StringIO(block.decode("utf-8")), delimiter=spec.get("delimiter", ","))
+    text = io.StringIO(block.decode("utf-8"), newline="")  # "\r" line ends split too
+    reader = csv.reader(text, delimiter=spec.get("delimiter", ","))
     offset = first_line - 1
     rows = [(offset + reader.line_num, cells) for cells in reader if any(cells)]
     return (*parse_chunk(rows, spec), len(rows))

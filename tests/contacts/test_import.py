@@ -290,3 +290,13 @@ def test_identity_is_the_number_unless_the_file_gives_one(write_file):
 def test_identity_with_spaces_is_rejected(write_file):
     _, result = run(write_file("phone,identity\n+32470123456,Fay ek\n"))
     assert result.rejected == 1 and "identity" in result.rejections[0][1]
+
+
+def test_old_mac_line_ends_are_read_in_blocks(write_file):
+    text = "phone,first_name\r+32470000001,Anna\rbad,x\r+32470000002,Bob\r"
+    path = write_file(text)
+    for block_bytes in (5, 1 << 20):
+        contact_import = ContactImport.objects.create(original_name="mac")
+        result = imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=block_bytes)
+        assert (result.rows_read, result.rejections[0][0]) == (3, 3), block_bytes
+    assert Contact.objects.count() == 2
