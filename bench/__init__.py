@@ -9,6 +9,7 @@ import os
 import tempfile
 
 BENCHMARKS = [
+    "bench.sandbox_throughput",
     "bench.import_contacts",
 ]
 
