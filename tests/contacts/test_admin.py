@@ -167,3 +167,8 @@ def test_export_selected_contacts_escapes_formula_cells(admin_client, contacts):
     assert lines[0].startswith("phone,first_name")
     assert lines[1].startswith("'+32470123456,'=HYPERLINK(1),Peeters")
     assert len(lines) == 2
+
+
+def test_filter_by_country(admin_client, contacts):
+    _, anna, hugo = contacts
+    assert listed(admin_client.get(reverse(CHANGELIST), {"country": "FR"})) == {hugo.phone}
