@@ -16,4 +16,6 @@ PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
     "Voice: refresh bulk call statuses": ("voice.tasks.refresh_bulk_statuses", 300, {}),
     "Voice: pull pricing": ("voice.tasks.pull_voice_pricing", 3600, {}),
     "Voice: pull unsubscribers": ("voice.tasks.sync_voice_unsubscribers", 3600, {"direction": "pull"}),
+    "Campaigns: launch due, sweep, reconcile, advance": ("messaging.tasks.campaigns_tick", 60, {}),
+    "Campaigns: poll DLRs": ("messaging.tasks.poll_dlrs", 60, {}),
 }

@@ -106,3 +106,4 @@ def seed(stdout=None):
         stdout.write(f"messaging: {Sender.objects.count()} senders, {Template.objects.count()} templates "
                      f"({made} new), {Unsubscriber.objects.count()} unsubscribers, "
                      f"{BlockedTemplate.objects.count()} blocked templates")
+    __import__("messaging.demo_campaigns", fromlist=["seed"]).seed(stdout=stdout)  # campaigns (issue 6)

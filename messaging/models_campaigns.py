@@ -222,3 +222,20 @@ class DeliveryReport(models.Model):
 
 __all__ = ["FINAL_STATUSES", "Campaign", "CampaignTransition", "DeliveryReport", "Message",
            "MessageStatus", "SendBatch"]
+
+
+def _pause_on_template_change(sender, template=None, user=None, **kwargs):
+    """messaging's ``template_content_changed``: campaigns using the template pause."""
+    from messaging.services.campaigns import campaigns_pause_for_template
+
+    if template is not None:
+        campaigns_pause_for_template(template=template, user=user)
+
+
+def _connect_signals():
+    from messaging.signals import template_content_changed
+
+    template_content_changed.connect(_pause_on_template_change, dispatch_uid="campaigns_pause_on_template_change")
+
+
+_connect_signals()

@@ -192,3 +192,88 @@ def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
 def pending_dlr_q() -> Q:
     """Messages BICS took and that have no final status yet."""
     return Q(status=S.SUBMITTED)
+
+
+# --------------------------------------------------------------------------- polling
+def poll_budget() -> int:
+    """GETs one poll may spend (the account has 1000/minute, shared with everything else;
+    the client's token bucket enforces the rate, this keeps one poll from hogging it)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "CAMPAIGN_DLR_POLL_MAX_GETS", 300))
+
+
+def dlr_poll(*, campaign_id: int | None = None, max_gets: int | None = None) -> dict[str, int]:
+    """One DLR poll for messages that are submitted and not final.
+
+    SMS: the paginated pull by ``group_id`` (pages of 100), oldest groups first; WhatsApp and
+    Viber (pull by ``id`` or ``mobile`` only): one GET per message. Stops when ``max_gets``
+    GETs are spent. Intermediate reports (still SUBMITTED) are not stored. Returns counts.
+    """
+    import math
+
+    from bics import viber, whatsapp
+    from bics.errors import BicsError
+    from core.bics import get_client
+
+    budget = poll_budget() if max_gets is None else max_gets
+    pending = Message.objects.filter(status=S.SUBMITTED)
+    if campaign_id:
+        pending = pending.filter(campaign_id=campaign_id)
+    counts = {"gets": 0, "reports": 0, "applied": 0, "groups": 0}
+    client = get_client()
+
+    def handle(channel: str, item) -> None:
+        data = _as_dict(item)
+        status = dlr_codes.message_status_for(data.get("status"), data.get("code"), channel=channel)
+        if status in (None, S.SUBMITTED):
+            return
+        report = dlr_record(channel=channel, item=data, source=DeliveryReport.Source.PULL)
+        counts["reports"] += 1
+        counts["applied"] += int(report.applied)
+
+    groups = (pending.filter(channel="sms").exclude(group_id="").order_by().values("group_id")
+              .annotate(first=models_min("submitted_at")).order_by("first").values_list("group_id", flat=True))
+    try:
+        for group_id in groups.iterator():
+            if counts["gets"] >= budget:
+                return counts
+            items = list(_pull_group(client, group_id, budget - counts["gets"]))
+            counts["gets"] += max(1, math.ceil(len(items) / 100))
+            counts["groups"] += 1
+            for item in items:
+                handle("sms", item)
+        for channel, module in (("whatsapp", whatsapp), ("viber", viber)):
+            for message_id, bics_id, number in pending.filter(channel=channel).order_by("submitted_at").values_list(
+                    "pk", "bics_message_id", "number").iterator():
+                if counts["gets"] >= budget:
+                    return counts
+                items = list(module.pull_dlr(client, id=bics_id) if bics_id else module.pull_dlr(client, mobile=number))
+                counts["gets"] += 1
+                for item in items:
+                    if bics_id or len(items) == 1:
+                        data = _as_dict(item)
+                        status = dlr_codes.message_status_for(data.get("status"), channel=channel)
+                        if status in (None, S.SUBMITTED):
+                            continue
+                        report = dlr_record(channel=channel, item=data, source=DeliveryReport.Source.PULL,
+                                            message=Message.objects.get(pk=message_id))
+                        counts["reports"] += 1
+                        counts["applied"] += int(report.applied)
+    except BicsError as exc:
+        counts["error"] = 1
+        import logging
+
+        logging.getLogger(__name__).warning("DLR poll stopped: %s", exc)
+    return counts
+
+
+def models_min(field_name: str):
+    from django.db.models import Min
+
+    return Min(field_name)
+
+
+def _pull_group(client, group_id: str, max_pages: int):
+    """SMS DLR pull by group_id, at most ``max_pages`` GETs."""
+    yield from client.iterate("sms.messages.dlr", params={"group_id": group_id}, max_pages=max(1, max_pages))
