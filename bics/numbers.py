@@ -41,7 +41,7 @@ def to_e164(number: Any) -> Any:
 
 
 def _convert_at(container: Any, parts: list[str], notation: str,
-                when: tuple[str, str] | None) -> None:
+                when: tuple[str, str] | None, plus_only: bool = False) -> None:
     if not parts or not isinstance(container, dict):
         return
     head, rest = parts[0], parts[1:]
@@ -53,13 +53,15 @@ def _convert_at(container: Any, parts: list[str], notation: str,
     if walk:
         if isinstance(value, list):
             for item in value:
-                _convert_at(item, rest, notation, when)
+                _convert_at(item, rest, notation, when, plus_only)
         return
     if rest:
-        _convert_at(value, rest, notation, when)
+        _convert_at(value, rest, notation, when, plus_only)
         return
     if when is not None and container.get(when[0]) != when[1]:
         return
+    if plus_only and not (isinstance(value, str) and value.strip().startswith("+")):
+        return  # a flow id (or anything not written as +E.164) is left alone
     if isinstance(value, list):
         container[key] = [to_notation(v, notation) for v in value]
     else:
@@ -81,5 +83,5 @@ def apply_notation(route_name: str, payload: Mapping[str, Any] | None,
         return payload
     out = copy.deepcopy(dict(payload))
     for f in fields:
-        _convert_at(out, f.name.split("."), notation, f.number_when)
+        _convert_at(out, f.name.split("."), notation, f.number_when, f.number_if_plus)
     return out

@@ -57,6 +57,9 @@ class Field:
     enum: tuple[str, ...] | None = None  # compared as strings (the file quotes numeric enums)
     number: bool = False  # a phone number: written in the route's notation (Route.numbers)
     number_when: tuple[str, str] | None = None  # phone number only when sibling field == value
+    # not a phone number, except a value written in E.164 with '+' (how we store numbers),
+    # which is converted to the route's notation (Click2Call ``to``: a flow id or a number)
+    number_if_plus: bool = False
     max_length: int | None = None
     min_length: int | None = None
     maximum: float | None = None
@@ -84,6 +87,7 @@ class Shape:
     status: str | int = "OK"  # documented type of "status" ("OK" or 200)
     extra: tuple[str, ...] = ()  # extra top-level keys (group_id, total...)
     one_of: tuple[tuple[str, ...], ...] = ()  # at least one of each group is required
+    exactly_one_of: tuple[tuple[str, ...], ...] = ()  # exactly one of each group is required
     note: str = ""
 
 
@@ -305,13 +309,23 @@ SHAPES: dict[str, Shape] = {
     **_unsubscribers("voice", ("tag", "product", "sender", "all")),
     "voice.calls.create": Shape(
         "voice.calls.create",
-        (R("bridge", number=True), R("flow_id"), F("name"), R("to", number=True),
+        (R("bridge", number=True),
+         F("flow_id", allow_blank=False, note="IVR flow id (documented, 3247); variants 1 and 4"),
+         F("audio", "url", note="our name: audio file URL, as in bulk calls (3324-3333); "
+                                "variant 2 (3223) prints no fields"),
+         F("audio_id", allow_blank=False,
+           note="our name: the Create Sound File id (3675); variant 3 (3224) prints no fields"),
+         F("name"), R("to", number=True),
          F("interval", "number", enum=("0", "5", "15", "30", "45", "60"),
            note="default 0 is outside the documented enum; accepted"),
-         F("webhook_id")),
+         F("webhook_id"),
+         F("cid", note="our custom id; assumed echoed as Call Status cid (3634-3637)")),
         envelope="flat", data="list", fields=("id", "to", "status"),
-        message="Calls queued successfully",
-        note="only the IVR-ID variant is in the file; data items picked (outcall id)"),
+        message="Calls queued successfully", exactly_one_of=(("flow_id", "audio", "audio_id"),),
+        note="four 'One of' variants (3221-3225), only the IVR-ID fields printed: exactly one "
+             "of flow_id / audio (URL) / audio_id (sound file id), the last two names are our "
+             "assumption; IVR-ID + variables: the variables at top level (3235); cid is our "
+             "custom id (assumption); data items picked (outcall id)"),
     "voice.bulk_calls.create": Shape(
         "voice.bulk_calls.create",
         (R("bridge", number=True), F("audio", "url"), F("flow_id", "number"), F("name"),
@@ -330,9 +344,15 @@ SHAPES: dict[str, Shape] = {
         "voice.click2call.create",
         (R("bridge", number=True), R("from", number=True), F("record", enum=("0", "1")),
          F("attempts", "number", maximum=2), F("mid"), F("webhook_id"), F("duration"),
-         R("to", number=True, note="documented as 'IVR flow', sampled as {{receiver}}")),
+         R("to", allow_blank=False, number_if_plus=True,
+           note="'IVR flow to which call has to connect' (3518-3522): a flow id, not a phone "
+                "number (sampled as {{receiver}}); only a value written E.164 with '+' (the "
+                "'Click2Call with mobile number' variant, 3460, fields not printed) is "
+                "converted to the route's notation")),
         envelope="flat", data="none", fields=("callId",), message="call initiated successfully",
-        status=200, note="flat {callId, message, status: 200}"),
+        status=200, note="flat {callId, message, status: 200}; phone numbers: bridge (DID) and "
+                         "from (3477-3486); to is the IVR flow (3518-3522); variables (flow ID + "
+                         "variables variant, 3461) at top level, as for calls"),
     "voice.call_logs.list": Shape("voice.call_logs.list", (F("datetime[end_at]"),), "list",
                                   "list", _CALL_LOG,
                                   note=PICKED + " (flow variables outgoing.*, 2804-2815); "
@@ -519,8 +539,10 @@ def shape(route_name: str) -> Shape:
 
 
 def number_fields(route_name: str) -> tuple[Field, ...]:
-    """Request fields holding phone numbers (converted to the route's notation)."""
-    return tuple(f for f in shape(route_name).request if f.number or f.number_when)
+    """Request fields holding phone numbers (converted to the route's notation); a
+    ``number_if_plus`` field only when its value starts with '+'."""
+    return tuple(f for f in shape(route_name).request
+                 if f.number or f.number_when or f.number_if_plus)
 
 
 # ----------------------------------------------------------------- nested access
@@ -718,4 +740,12 @@ def validate_request(route_name: str, body_or_query: Mapping[str, Any] | None, *
         if not any(data.get(k) not in (None, "") for k in group):
             errors.setdefault(group[0], []).append(
                 f"One of {', '.join(group)} is required.")
+    for group in spec.exactly_one_of:
+        given = [k for k in group if data.get(k) not in (None, "")]
+        if not given:
+            errors.setdefault(group[0], []).append(
+                f"One of {', '.join(group)} is required.")
+        elif len(given) > 1:
+            errors.setdefault(given[1], []).append(
+                f"Send only one of {', '.join(group)} (got {', '.join(given)}).")
     return errors

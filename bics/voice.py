@@ -26,6 +26,7 @@ from bics.client import (
 from bics.numbers import to_e164
 
 __all__ = [
+    "CALL_SOURCES",
     "CALL_STATUSES",
     "INTERVALS",
     "VOICE_IDS",
@@ -178,14 +179,47 @@ def _call_result(resp) -> CallResult:
                       else None)
 
 
-def create_call(client: BicsClient, *, bridge: str, to: str, flow_id: str,  # noqa: PLR0913
-                name: str | None = None, interval: int | None = None,
-                webhook_id: str | None = None, variables: dict | None = None) -> CallResult:
-    """Outgoing call playing an IVR flow; ``variables`` fill {Name}-style play widgets."""
-    body = compact(bridge=bridge, flow_id=flow_id, name=name, to=to, interval=interval,
-                   webhook_id=webhook_id)
-    if variables:
-        body.update(variables)  # "variable values will replace the API parameters" (3235)
+CALL_SOURCES = ("flow_id", "audio", "audio_id")  # exactly one per outgoing call
+
+
+def _add_variables(body: dict[str, Any], variables: dict | None, operation: str) -> None:
+    """Flow variables go at the top level of the body ("variable values will replace the API
+    parameters", 3235); a variable named like a body field would overwrite it: refused."""
+    if not variables:
+        return
+    clash = sorted(set(variables) & set(body))
+    if clash:
+        raise ValueError(f"{operation}: variable name(s) {', '.join(clash)} clash with body "
+                         "fields")
+    body.update(variables)
+
+
+def create_call(client: BicsClient, *, bridge: str, to: str,  # noqa: PLR0913
+                flow_id: str | int | None = None, audio: str | None = None,
+                audio_id: str | int | None = None, variables: dict | None = None,
+                cid: str | None = None, name: str | None = None, interval: int | None = None,
+                webhook_id: str | None = None) -> CallResult:
+    """Outgoing call, one of the four documented variants (3221-3225):
+
+    * IVR flow: ``flow_id``;
+    * IVR flow + variables: ``flow_id`` and ``variables`` (fill {Name}-style play widgets;
+      sent at the top level of the body);
+    * audio file: ``audio``, a public http(s) URL (field name assumed, as in bulk calls);
+    * audio id: ``audio_id``, the id of ``create_sound_file`` (field name assumed).
+
+    Exactly one of ``flow_id`` / ``audio`` / ``audio_id``. ``cid`` is our custom id, assumed
+    echoed as the Call Status ``cid`` (reconcile with ``call_status(cid=...)``).
+    """
+    given = [k for k, v in (("flow_id", flow_id), ("audio", audio), ("audio_id", audio_id))
+             if v not in (None, "")]
+    if len(given) != 1:
+        raise ValueError("create_call needs exactly one of flow_id, audio, audio_id"
+                         + (f" (got {', '.join(given)})" if given else ""))
+    if variables and flow_id in (None, ""):
+        raise ValueError("create_call: variables need an IVR flow (flow_id)")
+    body = compact(bridge=bridge, flow_id=flow_id, audio=audio, audio_id=audio_id, name=name,
+                   to=to, interval=interval, webhook_id=webhook_id, cid=cid)
+    _add_variables(body, variables, "create_call")
     return _call_result(client.call("voice.calls.create", json=body))
 
 
@@ -208,14 +242,18 @@ def create_tts_call(client: BicsClient, *, bridge: str, to: str, text: str,
     return _call_result(client.call("voice.tts.create", json=body))
 
 
-def click2call(client: BicsClient, *, bridge: str, from_: str, to: str,  # noqa: PLR0913
+def click2call(client: BicsClient, *, bridge: str, from_: str, to: str | int,  # noqa: PLR0913
                record: bool | None = None, attempts: int | None = None,
                mid: str | None = None, webhook_id: str | None = None,
-               duration: str | int | None = None) -> Click2CallResult:
+               duration: str | int | None = None,
+               variables: dict | None = None) -> Click2CallResult:
+    """Connects ``from_`` (a phone number) first, then ``to``: the IVR flow id (3518-3522),
+    not a phone number. ``variables`` (flow ID + variables variant) go at the top level."""
     body = compact(bridge=bridge, to=to, mid=mid, webhook_id=webhook_id, attempts=attempts,
                    record=None if record is None else ("1" if record else "0"),
                    duration=None if duration is None else str(duration))
     body["from"] = from_
+    _add_variables(body, variables, "click2call")
     resp = client.call("voice.click2call.create", json=body)
     call_id = resp.raw.get("callId") or resp.raw.get("call_id")
     return Click2CallResult(str(call_id) if call_id else None, resp.message, resp.raw)

@@ -142,3 +142,81 @@ def test_apply_notation_copies_and_converts():
     assert body["to"] == ["+32470000001"]  # the caller's dict is untouched
     assert apply_notation("webhooks.webhooks.create", {"name": "+1"}) == {"name": "+1"}
     assert apply_notation("sms.messages.send", None) is None
+
+
+# ------------------------------------------------------------------ voice calls / click2call
+CALL = {"bridge": "3220000000", "to": "32470000001"}
+
+
+@pytest.mark.parametrize("source", [
+    pytest.param({"flow_id": "191"}, id="ivr-flow"),
+    pytest.param({"flow_id": 191, "Name": "Ann", "otp": "1234"}, id="ivr-flow+variables"),
+    pytest.param({"audio": "https://cdn.example.com/hello.mp3"}, id="audio-file-url"),
+    pytest.param({"audio_id": "77"}, id="audio-id"),
+    pytest.param({"audio_id": 77, "cid": "call-1", "interval": 0}, id="audio-id+cid"),
+])
+def test_outgoing_call_variants_pass(source):
+    assert validate_request("voice.calls.create", {**CALL, **source}) == {}
+
+
+@pytest.mark.parametrize(("source", "field", "message"), [
+    pytest.param({}, "flow_id", "One of flow_id, audio, audio_id is required.", id="none"),
+    pytest.param({"flow_id": "", "audio_id": None}, "flow_id", "may not be blank", id="blank"),
+    pytest.param({"flow_id": "1", "audio": "https://x.example/a.mp3"}, "audio",
+                 "Send only one of flow_id, audio, audio_id (got flow_id, audio).",
+                 id="flow+audio"),
+    pytest.param({"audio": "https://x.example/a.mp3", "audio_id": "7"}, "audio_id",
+                 "Send only one of", id="audio+audio_id"),
+    pytest.param({"flow_id": "1", "audio": "https://x.example/a.mp3", "audio_id": "7"},
+                 "audio", "got flow_id, audio, audio_id", id="all-three"),
+    pytest.param({"audio": "ftp://x.example/a.mp3"}, "audio", "http(s) URL", id="audio-not-url"),
+    pytest.param({"audio_id": ""}, "audio_id", "may not be blank", id="audio-id-blank"),
+    pytest.param({"flow_id": "1", "interval": 10}, "interval", "Select one of",
+                 id="interval-enum"),
+])
+def test_outgoing_call_variants_refused(source, field, message):
+    errors = validate_request("voice.calls.create", {**CALL, **source})
+    assert field in errors and any(message in m for m in errors[field]), errors
+
+
+def test_outgoing_call_numbers_and_required():
+    errors = validate_request("voice.calls.create", {"flow_id": "1"})
+    assert set(errors) == {"bridge", "to"}
+    assert validate_request("voice.calls.create", {**CALL, "to": "+32470000001",
+                                                   "flow_id": "1"})["to"]
+    assert [f.name for f in number_fields("voice.calls.create")] == ["bridge", "to"]
+
+
+C2C = {"bridge": "3220000000", "from": "32470000001"}
+
+
+@pytest.mark.parametrize("to", ["42", 42, "ivr_welcome", "32470000002"])
+def test_click2call_to_is_a_flow_id(to):
+    assert validate_request("voice.click2call.create", {**C2C, "to": to}) == {}
+
+
+def test_click2call_refusals_and_numbers():
+    fields = {f.name: f for f in number_fields("voice.click2call.create")}
+    assert fields["bridge"].number and fields["from"].number
+    assert not fields["to"].number and fields["to"].number_if_plus
+    assert validate_request("voice.click2call.create", {**C2C, "to": " "})["to"]
+    assert set(validate_request("voice.click2call.create", {"to": "42"})) == {"bridge", "from"}
+    assert validate_request("voice.click2call.create", {**C2C, "to": "42",
+                                                        "from": "+32470000001"})["from"]
+
+
+def test_click2call_to_is_converted_only_when_written_with_plus():
+    body = {"bridge": "+3220000000", "from": "+32470000001"}
+    assert apply_notation("voice.click2call.create", {**body, "to": "+32 470 00 00 02"}) == {
+        "bridge": "3220000000", "from": "32470000001", "to": "32470000002"}
+    for flow in ("42", 42, "0042", "ivr-welcome"):
+        assert apply_notation("voice.click2call.create", {**body, "to": flow})["to"] == flow
+
+
+def test_every_scheduled_time_is_bounded_to_30_days():
+    """`time` (scheduled send) exists only on sms.messages.send in the text (2116, 6941);
+    any route that declares one must bound it."""
+    timed = {name: f for name, spec in SHAPES.items() for f in spec.request
+             if f.name == "time" or f.type == "datetime"}
+    assert list(timed) == ["sms.messages.send"]
+    assert all(f.max_days_ahead == 30 for f in timed.values())
