@@ -1,0 +1,160 @@
+"""The engine against the sandbox over HTTP: batching, exactly-once, recovery, DLRs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from messaging.models_campaigns import Campaign, DeliveryReport, Message, SendBatch
+from messaging.services import engine
+from messaging.services.campaigns import campaign_launch
+from messaging.services.dlr import dlr_poll
+
+from .conftest import no_duplicates
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sandbox]
+
+
+def run(campaign, timeout=20):
+    return engine.campaign_run(campaign.pk, timeout=timeout)
+
+
+def test_identical_text_goes_as_batches_with_to_arrays(sandbox, make_contacts, make_campaign, make_template):
+    make_contacts(7)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=3)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    counts = run(campaign)
+    assert counts["submitted"] == 7 and counts["queued"] == 0
+    assert sandbox.requests("sms.messages.send") == 3  # 3 + 3 + 1
+    customs = {item["custom"] for item in sandbox.sent()["items"]}
+    assert customs == set(SendBatch.objects.filter(campaign=campaign).values_list("custom", flat=True))
+    assert Message.objects.filter(campaign=campaign).exclude(bics_message_id="").count() == 7
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.SENT
+
+
+def test_personalised_text_goes_one_request_per_recipient(sandbox, make_contacts, make_campaign, settings):
+    settings.CAMPAIGN_CONCURRENCY = 4
+    make_contacts(6)
+    campaign = make_campaign()
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    run(campaign)
+    items = sandbox.sent()["items"]
+    assert len(items) == 6 and sandbox.requests("sms.messages.send") == 6
+    by_custom = {m.custom_id: m for m in Message.objects.filter(campaign=campaign)}
+    assert {item["custom"] for item in items} == set(by_custom)  # the message's custom_id is the custom
+    assert all(m.text.startswith(f"Hello {m.contact.first_name},") for m in by_custom.values())
+
+
+def test_batch_interval_spaces_batches(sandbox, make_contacts, make_campaign, make_template):
+    make_contacts(5)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=2,
+                             batch_interval=1)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    run(campaign)
+    sent = list(SendBatch.objects.filter(campaign=campaign).order_by("number").values_list("sent_at", flat=True))
+    assert len(sent) == 3
+    gaps = [(b - a).total_seconds() for a, b in zip(sent, sent[1:], strict=False)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+
+
+def test_running_twice_sends_nothing_more(sandbox, make_contacts, make_campaign):
+    make_contacts(3)
+    campaign = make_campaign()
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    run(campaign)
+    run(campaign)
+    for batch_id in SendBatch.objects.values_list("pk", flat=True):
+        assert engine.batch_send(batch_id) == "not-claimed"
+    assert len(sandbox.sent()["items"]) == 3
+
+
+def test_worker_killed_after_the_request_left_is_reconciled_not_resent(sandbox, make_contacts, make_campaign,
+                                                                       make_template, settings, monkeypatch):
+    make_contacts(4)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=2)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    step = engine.campaign_step(campaign.pk)
+    batch_id, token = step.claims[0]
+
+    def die(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(engine, "batch_record", die)
+    with pytest.raises(SystemExit):
+        engine.batch_send(batch_id, token=token)  # BICS took it; the worker died before recording
+    monkeypatch.undo()
+    assert SendBatch.objects.get(pk=batch_id).state == SendBatch.State.CLAIMED
+    settings.CAMPAIGN_CLAIM_TIMEOUT = 0
+    assert engine.batches_sweep() >= 1
+    assert SendBatch.objects.get(pk=batch_id).state == SendBatch.State.UNKNOWN
+    assert engine.batch_reconcile(batch_id) == SendBatch.State.SENT
+    settings.CAMPAIGN_CLAIM_TIMEOUT = 600
+    for claim in step.claims[1:]:
+        engine.batch_send(claim[0], token=claim[1])
+    run(campaign)
+    assert len(sandbox.sent()["items"]) == 4 and no_duplicates(sandbox)
+    assert Message.objects.filter(campaign=campaign, status="submitted").count() == 4
+
+
+def test_worker_killed_before_sending_is_sent_once_after_reconcile(sandbox, make_contacts, make_campaign,
+                                                                   make_template, settings):
+    make_contacts(2)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=5)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    claims = engine.campaign_step(campaign.pk).claims  # claimed, then the worker vanished
+    settings.CAMPAIGN_CLAIM_TIMEOUT = 0
+    engine.batches_sweep()
+    assert engine.batch_reconcile(claims[0][0]) == SendBatch.State.PENDING  # BICS has none of them
+    settings.CAMPAIGN_CLAIM_TIMEOUT = 600
+    run(campaign)
+    assert len(sandbox.sent()["items"]) == 2 and no_duplicates(sandbox)
+
+
+def test_timeout_after_acceptance_is_reconciled_not_resent(sandbox, make_contacts, make_campaign, make_template,
+                                                           settings):
+    settings.BICS_READ_TIMEOUT = 0.5
+    sandbox.configure(faults=[{"kind": "timeout", "routes": ["sms.messages.send"], "count": 1, "seconds": 1.5}])
+    make_contacts(3)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=10)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    step = engine.campaign_step(campaign.pk)
+    assert engine.batches_send(step.claims) == {"unknown": 1}
+    assert Message.objects.filter(campaign=campaign, status="unknown").count() == 3
+    time.sleep(1.2)  # the sandbox answers (too late) after processing
+    run(campaign)
+    assert len(sandbox.sent()["items"]) == 3 and no_duplicates(sandbox)
+    assert not Message.objects.filter(campaign=campaign, status__in=["queued", "unknown"]).exists()
+    assert Message.objects.filter(campaign=campaign).exclude(bics_message_id="").count() == 3
+    assert Campaign.objects.get(pk=campaign.pk).state == Campaign.State.SENT
+
+
+def test_dlr_poll_stays_within_its_get_budget(sandbox, make_contacts, make_campaign, make_template):
+    make_contacts(6)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=2)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    run(campaign)
+    sandbox.tick(60)
+    before = sandbox.requests("sms.messages.dlr")
+    counts = dlr_poll(max_gets=2)
+    assert counts["gets"] == 2 and sandbox.requests("sms.messages.dlr") - before == 2
+    assert Message.objects.filter(campaign=campaign, status="submitted").count() == 2
+    dlr_poll(max_gets=10)
+    assert not Message.objects.filter(campaign=campaign, status="submitted").exists()
+    assert DeliveryReport.objects.filter(message__campaign=campaign).count() == 6
+
+
+def test_dlr_poll_records_statuses_and_descriptions(sandbox, make_contacts, make_campaign, make_template):
+    contacts = make_contacts(2)
+    sandbox.configure(dlr_rules={contacts[0].phone.lstrip("+"): "DELIVRD", contacts[1].phone.lstrip("+"): "404"})
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."))
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    run(campaign)
+    sandbox.tick(60)
+    dlr_poll()
+    delivered = Message.objects.get(number=contacts[0].phone)
+    failed = Message.objects.get(number=contacts[1].phone)
+    assert delivered.status == "delivered" and delivered.delivered_at is not None
+    assert failed.status == "rejected" and failed.error_code == "404"
+    assert failed.error_description == "Invalid destination number"
