@@ -119,7 +119,9 @@ class Sandbox:
 def sandbox(bics_sandbox, settings):
     settings.CAMPAIGN_RECONCILE_GRACE = 0
     settings.BICS_RATE_LIMIT_REDIS_URL = ""
-    return Sandbox(bics_sandbox)
+    box = Sandbox(bics_sandbox)
+    box.configure(time_zone=settings.BICS_TIME_ZONE)  # its naive timestamps in BICS_TIME_ZONE, as in production
+    return box
 
 
 def no_duplicates(sandbox: Sandbox) -> bool:
