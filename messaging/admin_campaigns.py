@@ -1,1 +1,140 @@
-"""Admin of the campaigns part of messaging (imported by messaging/admin.py)."""
+"""Admin of the campaigns part of messaging (imported by messaging/admin.py).
+
+Declarative options; actions hand the queryset to the campaign services and report.
+Pause/resume/cancel take effect between batches. Messages, batches and delivery reports are
+read-only records of what happened.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from messaging.models_campaigns import Campaign, CampaignTransition, DeliveryReport, Message, SendBatch
+from messaging.services import campaigns as services
+
+EDITABLE_STATES = (Campaign.State.DRAFT,)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TransitionInline(admin.TabularInline):
+    model = CampaignTransition
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_state", "to_state", "by", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "channel", "state", "scheduled_at", "audience_size", "launched_at", "owner", "page")
+    list_filter = ("state", "channel", "smart_delivery")
+    search_fields = ("name",)
+    list_select_related = ("owner",)
+    autocomplete_fields = ("segments", "tags")
+    raw_id_fields = ("owner",)
+    inlines = [TransitionInline]
+    actions = ["launch_now", "pause", "resume", "cancel"]
+    fieldsets = (
+        (None, {"fields": ("name", "channel", "sender", "template", "variable_mapping", "owner")}),
+        ("Audience", {"fields": ("segments", "tags")}),
+        ("Schedule", {"fields": ("scheduled_at", "time_zone", "batch_size", "batch_interval")}),
+        ("Smart delivery", {"fields": ("smart_delivery", "smart_delay_minutes", "smart_sample_size",
+                                       "smart_wait_minutes")}),
+        ("Progress", {"fields": ("state", "state_reason", "template_approval", "launched_at", "finished_at",
+                                 "audience_size", "exclusions", "estimated_cost", "page")}),
+    )
+    readonly_fields = ("state", "state_reason", "template_approval", "launched_at", "finished_at", "audience_size",
+                       "exclusions", "estimated_cost", "page")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.state not in EDITABLE_STATES:
+            fields += ["channel", "sender", "template", "variable_mapping", "segments", "tags", "scheduled_at",
+                       "smart_delivery", "smart_sample_size", "batch_size"]
+        return fields
+
+    @admin.display(description="Page")
+    def page(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html('<a href="{}">progress</a> · <a href="{}">preview / launch</a>',
+                           reverse("campaigns:detail", args=[obj.pk]), reverse("campaigns:preview", args=[obj.pk]))
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.owner_id is None:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    def _each(self, request, queryset, func, verb):
+        done, refused = 0, []
+        for campaign in queryset:
+            try:
+                if func(campaign=campaign, user=request.user) is not False:
+                    done += 1
+                else:
+                    refused.append(f"{campaign}: not {verb} ({campaign.get_state_display().lower()})")
+            except services.CampaignError as exc:
+                refused.append(f"{campaign}: {exc}")
+        if done:
+            self.message_user(request, f"{done} campaign(s) {verb}.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description="Launch now", permissions=["change"])
+    def launch_now(self, request, queryset):
+        self._each(request, queryset, lambda **kw: services.campaign_launch(now=True, **kw), "launched")
+
+    @admin.action(description="Pause (between batches)", permissions=["change"])
+    def pause(self, request, queryset):
+        self._each(request, queryset, services.campaign_pause, "paused")
+
+    @admin.action(description="Resume", permissions=["change"])
+    def resume(self, request, queryset):
+        self._each(request, queryset, services.campaign_resume, "resumed")
+
+    @admin.action(description="Cancel (between batches)", permissions=["change"])
+    def cancel(self, request, queryset):
+        self._each(request, queryset, services.campaign_cancel, "cancelled")
+
+
+@admin.register(SendBatch)
+class SendBatchAdmin(ReadOnlyAdmin):
+    list_display = ("custom", "campaign", "number", "state", "size", "is_sample", "attempts", "claimed_at",
+                    "sent_at", "group_id")
+    list_filter = ("state", "is_sample")
+    search_fields = ("=custom", "=group_id")
+    list_select_related = ("campaign",)
+    raw_id_fields = ("campaign",)
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("number", "campaign", "status", "bics_status", "error_code", "parts", "price", "submitted_at",
+                    "delivered_at")
+    list_filter = ("status", "channel", "is_sample")
+    search_fields = ("=number", "=custom_id", "=bics_message_id")
+    list_select_related = ("campaign",)
+    raw_id_fields = ("campaign", "batch", "contact")
+
+
+@admin.register(DeliveryReport)
+class DeliveryReportAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "channel", "source", "status", "code", "mobile", "cid", "bics_message_id",
+                    "applied")
+    list_filter = ("source", "channel", "applied")
+    search_fields = ("=mobile", "=cid", "=bics_message_id")
+    raw_id_fields = ("message",)

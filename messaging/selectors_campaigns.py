@@ -231,10 +231,11 @@ def rendered_samples(campaign: Campaign, limit: int = 3) -> list[dict]:
     for row in eligible_contacts(campaign).order_by("pk").values(*SAMPLE_FIELDS)[:limit]:
         values = recipient_values(sources, row) or {}
         text = render(content, values)
-        out.append({"number": row["phone"], "text": text, "parts": parts_of(campaign, text)})
+        out.append({"number": row["phone"], "text": text, "parts": parts_of(campaign, text), "values": values})
     if not out:
-        text = render(content, {s.name: s.default or f"<{s.name}>" for s in sources})
-        out.append({"number": "", "text": text, "parts": parts_of(campaign, text)})
+        values = {s.name: s.default or f"<{s.name}>" for s in sources}
+        text = render(content, values)
+        out.append({"number": "", "text": text, "parts": parts_of(campaign, text), "values": values})
     return out
 
 

@@ -411,8 +411,10 @@ def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> 
     sent = []
     for raw in numbers:
         number = normalise_number(raw)[0]
+        sms = campaign.channel == "sms"  # SMS: the rendered text through Send Message, like the campaign
         sent.append(one_off_send(channel=campaign.channel, number=number, text=sample["text"],
-                                 template=campaign.template, sender=campaign.sender or campaign.template.sender,
+                                 template=None if sms else campaign.template, variables=sample["values"],
+                                 sender=campaign.sender or campaign.template.sender,
                                  user=user, label=f"test of campaign {campaign.pk}"))
     return sent
 
