@@ -86,21 +86,42 @@ def _owned(batch_id: int, token):
 
 
 def claim_next(*, campaign_id: int, sample: bool, limit: int) -> list[tuple[int, uuid.UUID]]:
-    """Claim up to ``limit`` pending batches of a campaign, in order."""
+    """Claim up to ``limit`` pending batches of a campaign, in order, in one UPDATE (they share
+    one claim token; each batch still only moves if it was pending)."""
     qs = SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=sample).order_by("number", "pk")
-    out = []
-    if connection.vendor == "postgresql":
-        with transaction.atomic():
-            for batch_id in qs.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]:
-                token = batch_claim(batch_id)
-                if token:
-                    out.append((batch_id, token))
-        return out
-    for batch_id in qs.values_list("pk", flat=True)[:limit]:
-        token = batch_claim(batch_id)
-        if token:
-            out.append((batch_id, token))
-    return out
+    token = uuid.uuid4()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            ids = list(qs.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        else:
+            ids = list(qs.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        SendBatch.objects.filter(pk__in=ids, state=B.PENDING).update(
+            state=B.CLAIMED, claim_token=token, claimed_at=timezone.now(),
+            claimed_by=f"{WORKER}:{threading.get_ident()}"[:200], attempts=F("attempts") + 1)
+        claimed = set(SendBatch.objects.filter(pk__in=ids, claim_token=token).values_list("pk", flat=True))
+    return [(batch_id, token) for batch_id in ids if batch_id in claimed]
+
+
+_usability: dict[tuple, tuple[float, list[str]]] = {}
+
+
+def _usability_problems(campaign: Campaign) -> list[str]:
+    """The send-time usability check, cached per campaign for a second (a batch of one per
+    recipient would otherwise check it for every message)."""
+    from messaging.services.campaigns import usability_problems
+
+    template = campaign.template
+    key = (campaign.pk, template.pk, template.approval_state, template.provider_status, template.version)
+    hit = _usability.get(key)
+    if hit and time.monotonic() - hit[0] < 1.0:
+        return hit[1]
+    problems = usability_problems(campaign)
+    if len(_usability) > 1000:
+        _usability.clear()
+    _usability[key] = (time.monotonic(), problems)
+    return problems
 
 
 # --------------------------------------------------------------------------- one request
@@ -139,9 +160,9 @@ def batch_prepare(batch_id: int, token: uuid.UUID) -> Prepared | str:
         if campaign.state not in allowed:
             _owned(batch_id, token).update(state=B.PENDING, claim_token=None)
             return "held"
-        from messaging.services.campaigns import campaign_pause, usability_problems
+        from messaging.services.campaigns import campaign_pause
 
-        problems = usability_problems(campaign)
+        problems = _usability_problems(campaign)
         if problems:  # checked again at send time
             _owned(batch_id, token).update(state=B.PENDING, claim_token=None, error=" ".join(problems)[:2000])
             campaign_pause(campaign=campaign, reason="Refused at send time: " + " ".join(problems))
@@ -236,7 +257,7 @@ def _norm(number) -> str:
     return text if not text or text.startswith("+") else "+" + text
 
 
-def batch_record(prepared: Prepared, outcome: Outcome) -> str:
+def batch_record(prepared: Prepared, outcome: Outcome, *, finish: bool = True) -> str:
     """Write the outcome (only while we hold the claim; a late answer still records ids)."""
     batch_id, token = prepared.batch_id, prepared.token
     now = timezone.now()
@@ -254,7 +275,8 @@ def batch_record(prepared: Prepared, outcome: Outcome) -> str:
             if _owned(batch_id, token).update(state=B.FAILED, error=outcome.error[:2000]):
                 Message.objects.filter(batch_id=batch_id, status=MessageStatus.QUEUED).update(
                     status=MessageStatus.FAILED, error_description=outcome.error[:255], status_at=now)
-        _after(prepared)
+        if finish:
+            _after(prepared)
         return B.FAILED
     result = outcome.result
     group_id = str(getattr(result, "group_id", "") or "")
@@ -267,7 +289,8 @@ def batch_record(prepared: Prepared, outcome: Outcome) -> str:
         _record_ids(prepared.messages, items, group_id)
         Message.objects.filter(batch_id=batch_id, status__in=[MessageStatus.QUEUED, MessageStatus.UNKNOWN]).update(
             status=MessageStatus.SUBMITTED, submitted_at=now, status_at=now)
-    _after(prepared)
+    if finish:
+        _after(prepared)
     return B.SENT
 
 
@@ -282,7 +305,10 @@ def _record_ids(messages: dict[str, int], items: list[dict], group_id: str) -> N
         if message_id is None or item.get("id") in (None, ""):
             continue
         updates.append(Message(pk=message_id, bics_message_id=str(item["id"])[:100], group_id=group_id[:64]))
-    if updates:
+    if len(updates) == 1:
+        Message.objects.filter(pk=updates[0].pk).update(bics_message_id=updates[0].bics_message_id,
+                                                        group_id=updates[0].group_id)
+    elif updates:
         Message.objects.bulk_update(updates, ["bics_message_id", "group_id"], batch_size=500)
     elif group_id:
         Message.objects.filter(pk__in=list(messages.values())).update(group_id=group_id[:64])
@@ -311,12 +337,13 @@ def batches_send(claims: list[tuple[int, uuid.UUID]], *, workers: int | None = N
     thread pool (the database is touched by this thread only)."""
     counts: dict[str, int] = {}
     prepared = []
-    for batch_id, token in claims:
-        p = batch_prepare(batch_id, token)
-        if isinstance(p, str):
-            counts[p] = counts.get(p, 0) + 1
-        else:
-            prepared.append(p)
+    with transaction.atomic():
+        for batch_id, token in claims:
+            p = batch_prepare(batch_id, token)
+            if isinstance(p, str):
+                counts[p] = counts.get(p, 0) + 1
+            else:
+                prepared.append(p)
     if not prepared:
         return counts
     workers = min(workers or concurrency(), len(prepared))
@@ -325,9 +352,14 @@ def batches_send(claims: list[tuple[int, uuid.UUID]], *, workers: int | None = N
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(batch_call, prepared))
-    for p, outcome in zip(prepared, outcomes, strict=True):
-        state = batch_record(p, outcome)
-        counts[state] = counts.get(state, 0) + 1
+    with transaction.atomic():  # one commit for the lot (SQLite: one fsync, not dozens)
+        for p, outcome in zip(prepared, outcomes, strict=True):
+            state = batch_record(p, outcome, finish=False)
+            counts[state] = counts.get(state, 0) + 1
+    for campaign_id in {p.campaign_id for p in prepared if p.campaign_id}:
+        from messaging.services.campaigns import campaign_finish_if_done
+
+        campaign_finish_if_done(campaign_id)
     return counts
 
 
