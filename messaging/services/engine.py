@@ -304,12 +304,13 @@ def _record_ids(messages: dict[str, int], items: list[dict], group_id: str) -> N
             message_id = list(messages.values())[index]
         if message_id is None or item.get("id") in (None, ""):
             continue
-        updates.append(Message(pk=message_id, bics_message_id=str(item["id"])[:100], group_id=group_id[:64]))
-    if len(updates) == 1:
-        Message.objects.filter(pk=updates[0].pk).update(bics_message_id=updates[0].bics_message_id,
-                                                        group_id=updates[0].group_id)
-    elif updates:
-        Message.objects.bulk_update(updates, ["bics_message_id", "group_id"], batch_size=500)
+        updates.append((str(item["id"])[:100], group_id[:64], message_id))
+    if updates:
+        # one prepared statement for the lot (bulk_update's CASE WHEN costs seconds per 1000 rows)
+        table = Message._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET bics_message_id = %s, group_id = %s WHERE id = %s",  # noqa: S608
+                               updates)
     elif group_id:
         Message.objects.filter(pk__in=list(messages.values())).update(group_id=group_id[:64])
 
