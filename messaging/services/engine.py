@@ -144,14 +144,21 @@ class Outcome:
     started: datetime = field(default_factory=timezone.now)
 
 
-def batch_prepare(batch_id: int, token: uuid.UUID) -> Prepared | str:
+BATCH_RELATED = ("campaign", "campaign__template", "campaign__sender", "campaign__template__sender")
+MESSAGE_FIELDS = ("pk", "number", "text", "variables", "custom_id")
+
+
+def batch_prepare(batch_id: int, token: uuid.UUID, *, batch: SendBatch | None = None,
+                  messages: list | None = None) -> Prepared | str:
     """Everything one request needs, read from the database (or a state name when the batch
-    must not go out now: it is then given back or closed)."""
-    batch = SendBatch.objects.select_related("campaign", "campaign__template", "campaign__sender",
-                                             "campaign__template__sender").get(pk=batch_id)
+    must not go out now: it is then given back or closed). ``batch``/``messages`` may come
+    preloaded (``batches_send`` reads a whole step in two queries)."""
+    if batch is None:
+        batch = SendBatch.objects.select_related(*BATCH_RELATED).get(pk=batch_id)
     campaign = batch.campaign
-    messages = list(Message.objects.filter(batch_id=batch_id, status=MessageStatus.QUEUED)
-                    .values_list("pk", "number", "text", "variables", "custom_id"))
+    if messages is None:
+        messages = list(Message.objects.filter(batch_id=batch_id, status=MessageStatus.QUEUED)
+                        .values_list(*MESSAGE_FIELDS))
     if not messages:
         _owned(batch_id, token).update(state=B.SENT, sent_at=timezone.now())
         return B.SENT
@@ -333,14 +340,21 @@ def batch_send(batch_id: int, *, token: uuid.UUID | None = None) -> str:
     return batch_record(prepared, batch_call(prepared))
 
 
-def batches_send(claims: list[tuple[int, uuid.UUID]], *, workers: int | None = None) -> dict[str, int]:
+def batches_send(claims: list[tuple[int, uuid.UUID]], *, workers: int | None = None,
+                 pool: ThreadPoolExecutor | None = None) -> dict[str, int]:
     """Send claimed batches: preparation and recording here, the HTTP requests in a bounded
     thread pool (the database is touched by this thread only)."""
     counts: dict[str, int] = {}
     prepared = []
+    ids = [batch_id for batch_id, _token in claims]
+    batches = SendBatch.objects.select_related(*BATCH_RELATED).in_bulk(ids)
+    grouped: dict[int, list] = {batch_id: [] for batch_id in ids}
+    for row in Message.objects.filter(batch_id__in=ids, status=MessageStatus.QUEUED).order_by("pk").values_list(
+            "batch_id", *MESSAGE_FIELDS):
+        grouped[row[0]].append(row[1:])
     with transaction.atomic():
         for batch_id, token in claims:
-            p = batch_prepare(batch_id, token)
+            p = batch_prepare(batch_id, token, batch=batches[batch_id], messages=grouped[batch_id])
             if isinstance(p, str):
                 counts[p] = counts.get(p, 0) + 1
             else:
@@ -348,7 +362,9 @@ def batches_send(claims: list[tuple[int, uuid.UUID]], *, workers: int | None = N
     if not prepared:
         return counts
     workers = min(workers or concurrency(), len(prepared))
-    if workers == 1:
+    if pool is not None and len(prepared) > 1:
+        outcomes = list(pool.map(batch_call, prepared))
+    elif workers == 1:
         outcomes = [batch_call(p) for p in prepared]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -554,16 +570,29 @@ def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: 
     """Drive a launched campaign to its end in this process (``send_campaign --wait``): sends
     batches (personalised ones concurrently), sweeps, reconciles and polls the DLRs smart
     delivery waits for. Returns the message counts by status."""
-    from messaging.services.dlr import dlr_poll
-
     deadline = time.monotonic() + timeout if timeout else None
     last_poll = 0.0
+    pool = ThreadPoolExecutor(max_workers=concurrency())
+    try:
+        _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll)
+    finally:
+        pool.shutdown(wait=True)
+    return sel.status_counts(Campaign.objects.get(pk=campaign_id))
+
+
+def _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll) -> None:  # noqa: PLR0913
+    from messaging.services.dlr import dlr_poll
+
+    # Batches of one: a step claims a larger window (the pool bounds the requests in flight);
+    # batches of many numbers: one step claims as many batches as there are threads.
+    personal = not SendBatch.objects.filter(campaign_id=campaign_id, size__gt=1).exists()
+    window = concurrency() * 8 if personal else concurrency()
     while True:
         batches_sweep()
         batches_reconcile(campaign_id=campaign_id)
-        step = campaign_step(campaign_id)
+        step = campaign_step(campaign_id, in_flight_limit=window)
         if step.claims:
-            batches_send(step.claims)
+            batches_send(step.claims, pool=pool)
             continue
         if step.wait is None:
             break
@@ -575,4 +604,3 @@ def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: 
                 out(f"gave up waiting after {timeout}s ({step.note})")
             break
         sleep(min(max(step.wait, 0.05), 1.0))
-    return sel.status_counts(Campaign.objects.get(pk=campaign_id))
