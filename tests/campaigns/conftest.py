@@ -15,7 +15,7 @@ from messaging.models import Channel, Sender, Template, TemplateApproval
 def owner(django_user_model):
     user = django_user_model.objects.create_user(username="owner", email="owner@example.com", password="x",
                                                  is_staff=True)
-    user.groups.add(Group.objects.get(name="Marketing"))
+    user.groups.add(Group.objects.get_or_create(name="Marketing")[0])
     return user
 
 
