@@ -11,6 +11,7 @@ import tempfile
 BENCHMARKS = [
     "bench.sandbox_throughput",
     "bench.import_contacts",
+    "bench.dispatch",
 ]
 
 _ready = False

@@ -13,8 +13,6 @@ from pathlib import Path
 
 from bench import BENCHMARKS
 
-if "bench.dispatch" not in BENCHMARKS:  # campaigns (issue 6)
-    BENCHMARKS.append("bench.dispatch")
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("per_s", "baseline_per_s", "ratio", "peak_rss_mb", "http_requests", "p99_ms", "queries", "ms")

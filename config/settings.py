@@ -229,3 +229,17 @@ ADMINS = [tuple(a.split(":", 1)) for a in env.list("DJANGO_ADMINS", default=[]) 
 
 # --- Product thresholds (defaults also in .env.example) -------------------------------------
 BALANCE_WARNING_THRESHOLD = env.float("BALANCE_WARNING_THRESHOLD", default=50.0)
+
+# --- Campaigns: the sending engine ----------------------------------------------------------
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)  # numbers per `to` array
+CAMPAIGN_CONCURRENCY = env.int("CAMPAIGN_CONCURRENCY", default=8)  # batches in flight per campaign
+# A claim older than this belongs to a dead worker (keep above send_batch's hard time limit).
+CAMPAIGN_CLAIM_TIMEOUT = env.int("CAMPAIGN_CLAIM_TIMEOUT", default=600)
+# Seconds BICS gets to list a send before "not found by cid" means "not sent".
+CAMPAIGN_RECONCILE_GRACE = env.int("CAMPAIGN_RECONCILE_GRACE", default=60)
+# WhatsApp/Viber have no custom id: a DLR for the number within this window counts as ours.
+CAMPAIGN_CHANNEL_RECONCILE_WINDOW = env.int("CAMPAIGN_CHANNEL_RECONCILE_WINDOW", default=600)
+CAMPAIGN_DLR_POLL_MAX_GETS = env.int("CAMPAIGN_DLR_POLL_MAX_GETS", default=300)  # of 1000/min
+CAMPAIGN_MAX_SCHEDULE_DAYS = env.int("CAMPAIGN_MAX_SCHEDULE_DAYS", default=30)  # documented
+CAMPAIGN_CANCEL_CUTOFF_MINUTES = env.int("CAMPAIGN_CANCEL_CUTOFF_MINUTES", default=5)  # documented
+CAMPAIGN_TEST_NUMBERS = env.list("CAMPAIGN_TEST_NUMBERS", default=[])
