@@ -331,6 +331,8 @@ def _after(prepared: Prepared) -> None:
 
 def batch_send(batch_id: int, *, token: uuid.UUID | None = None) -> str:
     """Claim (unless ``token`` says we hold it), send and record one batch. Returns its state."""
+    if token is not None and not _owned(batch_id, token).exists():
+        return "not-claimed"  # a redelivered task, or the sweeper took the claim over
     token = token or batch_claim(batch_id)
     if token is None:
         return "not-claimed"
