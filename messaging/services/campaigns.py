@@ -235,8 +235,20 @@ def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, 
         content = sel.render(content, sel.recipient_values(sources, {}) or {})
     parts = sel.parts_of(campaign, content) if identical else None
     batches_with_size: list[SendBatch] = []
-    rows = qs.values_list(*sel.SAMPLE_FIELDS).iterator(chunk_size=chunk)
     buffer: list[tuple] = []
+
+    def pages():
+        """Keyset pages of ``chunk`` rows, each read to the end before anything is written:
+        no cursor stays open across the inserts (SQLite could not checkpoint its WAL)."""
+        last = 0
+        while True:
+            page = list(qs.filter(pk__gt=last).values_list(*sel.SAMPLE_FIELDS)[:chunk])
+            if not page:
+                return
+            last = page[-1][0]
+            yield from page
+
+    rows = pages()
 
     def flush(buffer):
         nonlocal batch_no, current, sample_batch, seq, written
