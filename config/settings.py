@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_tables2",
     "django_filters",
+    "axes",
     "core",
     "messaging",
     "contacts",
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 if DEBUG:  # runserver serves static files itself; WhiteNoise serves collectstatic output
@@ -243,3 +245,27 @@ CAMPAIGN_DLR_POLL_MAX_GETS = env.int("CAMPAIGN_DLR_POLL_MAX_GETS", default=300) 
 CAMPAIGN_MAX_SCHEDULE_DAYS = env.int("CAMPAIGN_MAX_SCHEDULE_DAYS", default=30)  # documented
 CAMPAIGN_CANCEL_CUTOFF_MINUTES = env.int("CAMPAIGN_CANCEL_CUTOFF_MINUTES", default=5)  # documented
 CAMPAIGN_TEST_NUMBERS = env.list("CAMPAIGN_TEST_NUMBERS", default=[])
+
+# --- Staff experience -----------------------------------------------------------------------
+from datetime import timedelta as _timedelta  # noqa: E402
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair is locked out for AXES_COOLOFF_MINUTES. Axes' backend goes first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = _timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "core/lockout.html"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)  # proxies in front (1 behind one)
+# Session timeout: signed out after SESSION_IDLE_TIMEOUT seconds without a request (0: off),
+# and at the latest after SESSION_COOKIE_AGE (above).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "core.middleware.SessionIdleTimeoutMiddleware")
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+# Dashboard: how long its aggregates are cached (the balance threshold is BALANCE_WARNING_THRESHOLD).
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)

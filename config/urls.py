@@ -15,6 +15,7 @@ urlpatterns = [
     path("messaging/", include("messaging.urls")),
     path("contacts/", include("contacts.urls")),
     path("voice/", include("voice.urls")),
+    path("campaigns/new/", include("messaging.urls_wizard")),
     path("campaigns/", include("messaging.urls_campaigns")),
     path("webhooks/bics/", include("messaging.urls_webhooks")),
     path("", include("core.urls")),

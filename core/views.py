@@ -1,10 +1,11 @@
-from django.contrib.auth.decorators import login_required
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core import health
+from core import health, selectors, tables
 
 
 @never_cache
@@ -21,7 +22,26 @@ def healthz(request):
     return JsonResponse(body, status=200 if database["ok"] else 503)
 
 
-@login_required
+@staff_member_required
+@require_GET
 def home(request):
-    # The staff dashboard replaces this redirect (staff experience issue).
-    return redirect("admin:index")
+    """The staff dashboard: balance, volumes, delivery rate, active campaigns, templates to
+    decide or fix, recent failures."""
+    user = request.user
+    volumes = selectors.volumes()
+    waiting = selectors.templates_to_approve(user)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "balance": selectors.account_balance(),
+        "volumes": volumes,
+        "volume_table": tables.ChannelVolumeTable(volumes["rows"]),
+        "chart": selectors.daily_series(),
+        "campaign_table": tables.ActiveCampaignTable(selectors.active_campaigns()),
+        "can_approve": selectors.can_approve(user),
+        "waiting_table": tables.TemplateTable(waiting, user=user),
+        "rejected_table": tables.RejectedTemplateTable(selectors.templates_rejected_for(user)),
+        "failure_table": tables.FailureTable(selectors.recent_failures(), user=user),
+        "failure_reasons": selectors.failure_reasons(),
+    }
+    return render(request, "core/dashboard.html", context)
