@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -198,6 +199,8 @@ def baseline(sandbox: Sandbox, n: int, *, personalised: bool) -> dict:
     db.executemany("UPDATE message SET bics_id=?, status=? WHERE number=?", updates)
     db.commit()
     elapsed = time.perf_counter() - started
+    db.close()
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
     return {"per_s": round(n / elapsed, 1), "seconds": round(elapsed, 2), "http_requests": sandbox.sends()}
 
 

@@ -261,7 +261,7 @@ def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, 
                 continue  # a value went missing since the count: skip
             is_sample = seq in sample
             seq += 1
-            custom_id = f"{prefix}-{seq}"
+            custom_id = f"{prefix}-{seq:08d}"  # zero-padded: the unique index grows at its end
             message = Message(campaign_id=campaign.pk, contact_id=data["pk"], channel=campaign.channel,
                               number=data["phone"], custom_id=custom_id, is_sample=is_sample)
             if identical:
