@@ -9,10 +9,10 @@ from core.masking import number_for
 
 class ChannelVolumeTable(tables.Table):
     label = tables.Column(verbose_name="Channel", orderable=False)
-    today = tables.Column(verbose_name="Today", orderable=False, attrs={"td": {"class": "num"}})
-    month = tables.Column(verbose_name="This month", orderable=False, attrs={"td": {"class": "num"}})
+    today = tables.Column(verbose_name="Today", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    month = tables.Column(verbose_name="This month", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}})
     rate = tables.Column(verbose_name="Delivery rate (month)", orderable=False, default="—",
-                         attrs={"td": {"class": "num"}})
+                         attrs={"td": {"class": "num"}, "th": {"class": "num"}})
 
     class Meta:
         attrs = {"class": "staff-table", "id": "volumes"}
@@ -25,10 +25,10 @@ class ActiveCampaignTable(tables.Table):
     name = tables.Column(verbose_name="Campaign", orderable=False)
     state = tables.Column(verbose_name="State", orderable=False)
     scheduled_at = tables.DateTimeColumn(verbose_name="Scheduled for", orderable=False, default="now")
-    total = tables.Column(verbose_name="Recipients", orderable=False, attrs={"td": {"class": "num"}})
+    total = tables.Column(verbose_name="Recipients", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}})
     progress = tables.Column(verbose_name="Progress", orderable=False, empty_values=())
     delivery_rate = tables.Column(verbose_name="Delivery rate", orderable=False, default="—",
-                                  attrs={"td": {"class": "num"}})
+                                  attrs={"td": {"class": "num"}, "th": {"class": "num"}})
 
     class Meta:
         attrs = {"class": "staff-table", "id": "active-campaigns"}

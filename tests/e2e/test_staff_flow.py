@@ -5,11 +5,13 @@ Screenshots for the README: dashboard, campaign page, template approval page."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.management import call_command
 
 from contacts.models import Contact, Tag
-from messaging.models import Sender, Template
+from messaging.models import AccountBalance, Sender, Template
 from messaging.models_campaigns import Campaign, Message
+from messaging.services.pricing import balance_pull
 from tests.campaigns.conftest import Sandbox
 
 from .axe import assert_accessible
@@ -45,7 +47,8 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
     settings.CAMPAIGN_RECONCILE_GRACE = 0
     settings.BICS_RATE_LIMIT_REDIS_URL = ""
     sandbox = Sandbox(bics_sandbox)
-    sandbox.configure(time_zone=settings.BICS_TIME_ZONE, approval_delay=0)
+    # One recipient's DLR says "invalid destination" (404): a failure with its documented reason.
+    sandbox.configure(time_zone=settings.BICS_TIME_ZONE, approval_delay=0, dlr_rules={"32470123458": "404"})
     base = live_server.url
     Tag.objects.create(name="spring")
 
@@ -183,10 +186,19 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
     call_command("poll_dlrs")
     assert not Message.objects.filter(campaign=campaign, status__in=["queued", "submitted"]).exists()
     page.wait_for_function("document.getElementById('rate').textContent.includes('%')", timeout=30_000)
+    page.reload()
     screenshot(page, "campaign")
 
+    balance_pull()
+    settings.BALANCE_WARNING_THRESHOLD = float(AccountBalance.objects.get().balance) + 100  # show the warning
+    cache.clear()  # the dashboard caches its aggregates for a minute
     page.goto(f"{base}/")
     page.wait_for_selector("#daily-chart[data-ready='1']")
     assert "Spring sale" not in page.inner_text("#active-campaigns")  # sent: no longer active
+    assert page.inner_text("#today-total") == "4"  # the campaign's 3 and the test
+    assert "%" in page.inner_text("#delivery-rate")
+    assert page.locator("#balance-warning").is_visible()
+    failures = page.inner_text("#failures")
+    assert "Invalid destination number" in failures and "+32••••••458" in failures  # masked for mia
     assert_accessible(page)
     screenshot(page, "dashboard")
