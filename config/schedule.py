@@ -18,4 +18,6 @@ PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
     "Voice: pull unsubscribers": ("voice.tasks.sync_voice_unsubscribers", 3600, {"direction": "pull"}),
     "Campaigns: launch due, sweep, reconcile, advance": ("messaging.tasks.campaigns_tick", 60, {}),
     "Campaigns: poll DLRs": ("messaging.tasks.poll_dlrs", 60, {}),
+    "Alerts: sync failures, DLR lag, GET budget, token expiry, balance": ("core.tasks.check_alerts", 300, {}),
+    "Retention: purge old payloads and deleted contacts' data": ("core.tasks.purge_old_data", 86400, {}),
 }

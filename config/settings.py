@@ -269,3 +269,18 @@ MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "core.midd
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
 # Dashboard: how long its aggregates are cached (the balance threshold is BALANCE_WARNING_THRESHOLD).
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
+
+# --- Retention and alerts (core/retention.py, core/alerts.py; beat entries in config/schedule.py)
+# Days before personal fields are blanked or masked; rows and counts stay.
+RETENTION_MESSAGE_DAYS = env.int("RETENTION_MESSAGE_DAYS", default=365)  # message text, number
+RETENTION_DLR_PAYLOAD_DAYS = env.int("RETENTION_DLR_PAYLOAD_DAYS", default=90)  # DeliveryReport.raw, mobile
+RETENTION_WEBHOOK_PAYLOAD_DAYS = env.int("RETENTION_WEBHOOK_PAYLOAD_DAYS", default=30)  # WebhookEvent payload
+RETENTION_IMPORT_ROWS_DAYS = env.int("RETENTION_IMPORT_ROWS_DAYS", default=30)  # rejected import rows
+RETENTION_DELETED_CONTACT_DAYS = env.int("RETENTION_DELETED_CONTACT_DAYS", default=30)  # after a contact is deleted
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])  # default: DJANGO_ADMINS
+ALERT_SYNC_FAILURES = env.int("ALERT_SYNC_FAILURES", default=3)  # consecutive failed runs of one resource
+ALERT_DLR_LAG_MINUTES = env.int("ALERT_DLR_LAG_MINUTES", default=60)
+ALERT_DLR_LAG_MIN_MESSAGES = env.int("ALERT_DLR_LAG_MIN_MESSAGES", default=10)
+ALERT_GET_BUDGET_RATIO = env.float("ALERT_GET_BUDGET_RATIO", default=0.95)  # of BICS_GET_BUDGET_PER_MINUTE
+ALERT_TOKEN_EXPIRY_DAYS = env.float("ALERT_TOKEN_EXPIRY_DAYS", default=7)
+# The balance alert uses BALANCE_WARNING_THRESHOLD.
