@@ -104,6 +104,10 @@ def test_recent_failures_show_the_documented_reason_and_masked_numbers(client, o
 
 def test_staff_with_full_numbers_permission_see_them_whole(client, owner):
     _message(7, "failed", error_description="Absent subscriber", status_at=timezone.now())
-    owner.user_permissions.add(Permission.objects.get(codename="view_full_numbers", content_type__app_label="core"))
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type, _ = ContentType.objects.get_or_create(app_label="core", model="staff")  # migration 0002's
+    permission, _ = Permission.objects.get_or_create(codename="view_full_numbers", content_type=content_type)
+    owner.user_permissions.add(permission)
     client.force_login(owner)
     assert "+32470000007" in client.get("/").content.decode()
