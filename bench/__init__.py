@@ -12,6 +12,8 @@ BENCHMARKS = [
     "bench.sandbox_throughput",
     "bench.import_contacts",
     "bench.dispatch",
+    "bench.changelist",
+    "bench.faults",
 ]
 
 _ready = False
