@@ -1,36 +1,34 @@
-# Core has no models of its own to administer; the abstract sync fields live in core.models.
-# It adds one action to the Contact admin: erasure on request (core.retention).
-from django.contrib import admin, messages
+"""Admin pieces shared by the apps."""
+
+from django import forms
+from django.contrib.admin import helpers
+
+from core.masking import can_view_full_numbers, mask_number
 
 
-@admin.action(description="Erase personal data (on request) and delete", permissions=["delete"])
-def erase_personal_data(modeladmin, request, queryset):
-    from core.retention import contact_erase
+class MaskedNumbersMixin:
+    """Shows the `masked_number_fields` of the changelist masked to staff without
+    `core.view_full_numbers`. The change form keeps the whole number: editing needs it."""
 
-    done = 0
-    for contact in queryset.iterator(chunk_size=200):
-        result = contact_erase(contact=contact)
-        done += 1
-        touched = sum(result.counts.values())
-    if done:
-        modeladmin.message_user(
-            request,
-            f"{done} contact(s) erased: their numbers are masked and texts blanked in messages, DLRs, calls, "
-            f"OTP requests and import rows ({touched if done == 1 else 'all'} record(s) for the last one); "
-            "counts are kept, opt-outs too.",
-            messages.SUCCESS,
-        )
+    masked_number_fields: tuple[str, ...] = ("number",)
 
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        if can_view_full_numbers(request.user):
+            return fields
+        return [self._masked_column(f) if f in self.masked_number_fields else f for f in fields]
 
-def _extend_contact_admin() -> None:
-    try:
-        import contacts.admin  # noqa: F401 - registered first
-        from contacts.models import Contact
-    except ImportError:
-        return
-    registered = admin.site._registry.get(Contact)  # noqa: SLF001
-    if registered is not None and erase_personal_data not in (registered.actions or ()):
-        registered.actions = (*(registered.actions or ()), erase_personal_data)
+    @staticmethod
+    def _masked_column(name: str):
+        def column(obj):
+            return mask_number(getattr(obj, name) or "")
 
+        column.short_description = name.replace("_", " ").capitalize()
+        column.admin_order_field = name
+        return column
 
-_extend_contact_admin()
+    def action_checkbox(self, obj):
+        # Django labels the checkbox with str(obj), which carries the number: use the id.
+        label = f"Select {self.opts.verbose_name} {obj.pk} for an action"
+        checkbox = forms.CheckboxInput({"class": "action-select", "aria-label": label}, lambda value: False)
+        return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.pk))

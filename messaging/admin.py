@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core import sync
+from core.admin import MaskedNumbersMixin
+from core.masking import can_view_full_numbers
 from core.models import SyncState
 from messaging import rules
 from messaging.forms import WHATSAPP_EDIT_NOTE, CleanConfirmForm, ImportForm, RejectForm, TemplateAdminForm
@@ -100,7 +102,7 @@ class ListAdminMixin:
     export_name = ""
     clean_kinds: tuple[str, ...] = ("",)  # channels (unsubscribers) or "" (blocked templates)
 
-    def export_file(self, queryset, fmt):
+    def export_file(self, request, queryset, fmt):
         raise NotImplementedError
 
     def import_rows(self, rows, form):
@@ -113,7 +115,7 @@ class ListAdminMixin:
         raise NotImplementedError
 
     def _export(self, request, queryset, fmt, *, whole_list=False):
-        content, content_type = self.export_file(queryset, fmt)
+        content, content_type = self.export_file(request, queryset, fmt)
         if whole_list:  # only an export of everything is a backup before "Clean"
             request.session[EXPORT_SESSION_KEY.format(self.export_name)] = timezone.now().timestamp()
         response = HttpResponse(content, content_type=content_type)
@@ -415,7 +417,7 @@ class TemplateApprovalAdmin(admin.ModelAdmin):
 
 # --------------------------------------------------------------------------- lists
 @admin.register(Unsubscriber)
-class UnsubscriberAdmin(ListAdminMixin, SyncedAdmin):
+class UnsubscriberAdmin(MaskedNumbersMixin, ListAdminMixin, SyncedAdmin):
     sync_resource = "unsubscribers"
     synced_form_fields = ("number", "type", "value")
     export_name = "unsubscribers"
@@ -427,8 +429,10 @@ class UnsubscriberAdmin(ListAdminMixin, SyncedAdmin):
     readonly_fields = ("bics_created_at",)
     actions = ["push_to_bics", "pull_from_bics", "export_csv", "export_xlsx"]
 
-    def export_file(self, queryset, fmt):
-        return lists.unsubscribers_export(queryset=queryset, fmt=fmt)
+    def export_file(self, request, queryset, fmt):
+        return lists.unsubscribers_export(
+            queryset=queryset, fmt=fmt, mask_numbers=not can_view_full_numbers(request.user)
+        )
 
     def import_rows(self, rows, form):
         return lists.unsubscribers_import(rows=rows, channel=form.cleaned_data.get("channel"))
@@ -453,7 +457,7 @@ class BlockedTemplateAdmin(ListAdminMixin, SyncedAdmin):
     autocomplete_fields = ("local_template",)
     actions = ["push_to_bics", "pull_from_bics", "export_csv", "export_xlsx"]
 
-    def export_file(self, queryset, fmt):
+    def export_file(self, request, queryset, fmt):
         return lists.blocked_templates_export(queryset=queryset, fmt=fmt)
 
     def import_rows(self, rows, form):

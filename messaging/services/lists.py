@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from core.masking import mask_number
 from core.sync import bics_request
 from messaging.models import BlockedTemplate, Channel, Unsubscriber
 
@@ -117,8 +118,9 @@ def unsubscribers_import(*, rows: list[dict], channel: str | None = None) -> Imp
     return result
 
 
-def unsubscribers_export(*, queryset, fmt: str = "csv") -> tuple[bytes, str]:
-    rows = [[u.channel, u.number, u.type, u.value, u.iso, u.bics_id or "", u.sync_state]
+def unsubscribers_export(*, queryset, fmt: str = "csv", mask_numbers: bool = False) -> tuple[bytes, str]:
+    shown = mask_number if mask_numbers else str
+    rows = [[u.channel, shown(u.number), u.type, u.value, u.iso, u.bics_id or "", u.sync_state]
             for u in queryset.order_by("channel", "number").iterator()]
     return write_table(UNSUBSCRIBER_COLUMNS, rows, fmt)
 
