@@ -27,7 +27,7 @@ run: setup
 	$(PY) scripts/devrun.py
 
 test: setup
-	scripts/ensure_packages.sh redis-server chromium
+	scripts/ensure_packages.sh redis-server chromium postgresql
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
