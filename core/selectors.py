@@ -191,3 +191,16 @@ def failure_reasons(days: int = 7, limit: int = 5) -> list[dict]:
             .values("bics_status", "error_code").annotate(n=Count("pk")).order_by("-n")[:limit])
     return [{"status": r["bics_status"], "code": r["error_code"], "count": r["n"],
              "description": dlr_codes.describe(r["bics_status"], r["error_code"])} for r in rows]
+
+
+# --------------------------------------------------------------------------- sync runs
+def recent_sync_runs(limit: int = 5) -> list[dict]:
+    """The last pushes and pulls (admin actions and beat), newest first, as plain dicts (the
+    dashboard renders them and its script polls them while one is queued or running)."""
+    from messaging.models import SyncRun
+
+    rows = SyncRun.objects.select_related("requested_by").order_by("-created_at", "-pk")[:limit]
+    return [{"id": r.pk, "resource": r.resource, "direction": r.get_direction_display(), "state": r.state,
+             "state_display": r.get_state_display(), "summary": r.summary,
+             "by": r.requested_by.get_username() if r.requested_by else "beat",
+             "created_at": timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")} for r in rows]

@@ -41,8 +41,11 @@ class ActiveCampaignTable(tables.Table):
         return format_html('<span class="state state-{}">{}</span>', record.state, record.get_state_display())
 
     def render_progress(self, record):
-        return format_html('<progress max="100" value="{}" aria-label="Progress of {}">{} %</progress> {} %',
-                           record.progress, record.name, record.progress, record.progress)
+        live = record.state in ("sampling", "sending")
+        return format_html('<span class="live-progress"{}><progress max="100" value="{}" aria-label="Progress of {}">'
+                           '{} %</progress> <span class="pct">{} %</span></span>',
+                           format_html(' data-url="{}"', reverse("campaigns:progress", args=[record.pk])) if live
+                           else "", record.progress, record.name, record.progress, record.progress)
 
     def render_delivery_rate(self, value):
         return f"{value} %"

@@ -43,5 +43,13 @@ def home(request):
         "rejected_table": tables.RejectedTemplateTable(selectors.templates_rejected_for(user)),
         "failure_table": tables.FailureTable(selectors.recent_failures(), user=user),
         "failure_reasons": selectors.failure_reasons(),
+        "sync_runs": selectors.recent_sync_runs(),
     }
     return render(request, "core/dashboard.html", context)
+
+
+@staff_member_required
+@require_GET
+def sync_runs_json(request):
+    """The dashboard polls this while a push or pull is queued or running."""
+    return JsonResponse({"runs": selectors.recent_sync_runs()})

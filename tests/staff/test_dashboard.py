@@ -111,3 +111,20 @@ def test_staff_with_full_numbers_permission_see_them_whole(client, owner):
     owner.user_permissions.add(permission)
     client.force_login(owner)
     assert "+32470000007" in client.get("/").content.decode()
+
+
+def test_sync_runs_are_listed_and_served_as_json_for_polling(admin_client, admin_user):
+    from messaging.models import SyncRun
+
+    SyncRun.objects.create(resource="templates", direction="pull", state="running", requested_by=admin_user)
+    body = admin_client.get("/").content.decode()
+    assert "Syncs with BICS" in body and 'data-state="running"' in body
+    runs = admin_client.get(reverse("core:sync-runs")).json()["runs"]
+    assert runs[0]["resource"] == "templates" and runs[0]["state"] == "running" and runs[0]["by"] == "admin"
+
+
+def test_sending_campaigns_carry_their_progress_url(admin_client, make_campaign):
+    campaign = make_campaign(name="Live")
+    Campaign.objects.filter(pk=campaign.pk).update(state="sending")
+    body = admin_client.get("/").content.decode()
+    assert f'data-url="{reverse("campaigns:progress", args=[campaign.pk])}"' in body
