@@ -28,6 +28,9 @@ def counts():
 
 
 def wipe_local():
+    from messaging.models import Campaign
+
+    Campaign.objects.all().delete()  # demo campaigns protect their templates
     TemplateApproval.objects.all().delete()
     BlockedTemplate.objects.all().delete()
     Template.objects.all().delete()
