@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bics import _unsubscribers
 from bics.client import (
     Accepted,
     BicsClient,
@@ -128,46 +129,43 @@ class SoundFile:
 
 
 # ------------------------------------------------------------------ unsubscribers
+# The seven operations are the same in sms, voice, viber and whatsapp: bics/_unsubscribers.py
 def list_unsubscribers(client: BicsClient, *, id: str | None = None, iso: str | None = None,  # noqa: A002
                        receiver: str | None = None, type: str | None = None,  # noqa: A002
                        value: str | None = None) -> Iterator[Unsubscriber]:
-    params = filters(id=id, iso=iso, receiver=receiver, type=type, value=value)
-    for item in client.iterate("voice.unsubscribers.list", params=params):
-        yield build(Unsubscriber, item)
+    yield from _unsubscribers.list_(client, "voice.unsubscribers.list", id=id, iso=iso,
+                                    receiver=receiver, type=type, value=value)
 
 
 def create_unsubscriber(client: BicsClient, *, receiver: str, type: str | None = None,  # noqa: A002
                         value: str | None = None) -> Unsubscriber:
-    body = compact(receiver=receiver, type=type, value=value)
-    resp = client.call("voice.unsubscribers.create", json=body)
-    return build(Unsubscriber, first_object(resp.data) or body)
+    return _unsubscribers.create(client, "voice.unsubscribers.create", receiver=receiver,
+                                 type=type, value=value)
 
 
 def clean_unsubscribers(client: BicsClient) -> None:
     """Delete ALL voice (Engage) unsubscribers at BICS (superusers, after an export)."""
-    client.call("voice.unsubscribers.clean")
+    _unsubscribers.clean(client, "voice.unsubscribers.clean")
 
 
 def get_unsubscriber(client: BicsClient, *, id: str) -> Unsubscriber:  # noqa: A002
-    resp = client.call("voice.unsubscribers.get", path_params={"id": id})
-    return build(Unsubscriber, first_object(resp.data))
+    return _unsubscribers.get(client, "voice.unsubscribers.get", id=id)
 
 
 def update_unsubscriber(client: BicsClient, *, id: str, receiver: str,  # noqa: A002
                         type: str | None = None, value: str | None = None) -> Unsubscriber:  # noqa: A002
-    resp = client.call("voice.unsubscribers.update", path_params={"id": id},
-                       json=compact(receiver=receiver, type=type, value=value))
-    return build(Unsubscriber, first_object(resp.data))
+    return _unsubscribers.update(client, "voice.unsubscribers.update", id=id, receiver=receiver,
+                                 type=type, value=value)
 
 
 def delete_unsubscriber(client: BicsClient, *, id: str) -> None:  # noqa: A002
-    client.call("voice.unsubscribers.delete", path_params={"id": id})
+    _unsubscribers.delete(client, "voice.unsubscribers.delete", id=id)
 
 
 def import_unsubscribers(client: BicsClient, *, file: Any,
                          filename: str | None = None) -> Accepted:
-    resp = client.call("voice.unsubscribers.import", files={"file": upload(file, filename)})
-    return Accepted(resp.message, resp.data, resp.raw)
+    return _unsubscribers.import_(client, "voice.unsubscribers.import", file=file,
+                                  filename=filename)
 
 
 # ------------------------------------------------------------------ calls

@@ -60,7 +60,11 @@ def product_functions():
             if func.__module__ != module.__name__:
                 continue
             src = inspect.getsource(func)
-            found = re.findall(r'(?:call|iterate)\(\s*"([a-z0-9_.]+)"', src)
+            # client.call("route") / client.iterate("route"), or the shared unsubscriber
+            # helpers: _unsubscribers.<op>(client, "route") (bics/_unsubscribers.py)
+            found = re.findall(r'(?:call|iterate)\(\s*"([a-z0-9_.]+)"'
+                               r'|_unsubscribers\.[a-z_]+\(\s*client,\s*"([a-z0-9_.]+)"', src)
+            found = [a or b for a, b in found]
             if found:
                 yield pytest.param(module_name, fname, found[0], id=f"{module_name}.{fname}")
         assert source

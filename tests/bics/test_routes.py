@@ -251,16 +251,34 @@ def test_route_is_frozen():
     assert isinstance(route, Route)
 
 
+# A product function names its route in full: client.call("..."), client.iterate("...") or,
+# for the unsubscriber operations shared by four products, _unsubscribers.<op>(client, "...").
+ROUTE_USE = (r'call\(\s*"([a-z0-9_.]+)"|iterate\(\s*"([a-z0-9_.]+)"'
+             r'|_unsubscribers\.[a-z_]+\(\s*client,\s*"([a-z0-9_.]+)"')
+
+
 def test_every_route_is_used_by_exactly_one_product_function():
     root = pathlib.Path(__file__).resolve().parents[2] / "bics"
     counts = dict.fromkeys(ROUTES, 0)
     for module in PRODUCT_MODULES:
         text = (root / f"{module}.py").read_text(encoding="utf-8")
-        for name in re.findall(r'call\(\s*"([a-z0-9_.]+)"|iterate\(\s*"([a-z0-9_.]+)"', text):
-            found = name[0] or name[1]
+        for name in re.findall(ROUTE_USE, text):
+            found = name[0] or name[1] or name[2]
             assert found in ROUTES, f"{module}.py uses unknown route {found}"
             counts[found] += 1
     unused = [n for n, c in counts.items() if c == 0]
     twice = [n for n, c in counts.items() if c > 1]
     assert not unused, f"routes without a product function: {unused}"
     assert not twice, f"routes used by several functions: {twice}"
+
+
+def test_shared_unsubscriber_helpers_get_their_own_route():
+    """sms.get_unsubscriber passes "sms.unsubscribers.get" to _unsubscribers.get, and so on."""
+    root = pathlib.Path(__file__).resolve().parents[2] / "bics"
+    for module in ("sms", "voice", "viber", "whatsapp"):
+        text = (root / f"{module}.py").read_text(encoding="utf-8")
+        uses = re.findall(r'_unsubscribers\.([a-z_]+)\(\s*client,\s*"([a-z0-9_.]+)"', text)
+        assert sorted(route for _, route in uses) == sorted(
+            f"{module}.unsubscribers.{action}" for action in UNSUBSCRIBER_TITLES)
+        for helper, route in uses:
+            assert route == f"{module}.unsubscribers.{helper.rstrip('_')}", (module, helper)
