@@ -8,6 +8,7 @@ app_name = "wizard"
 urlpatterns = [
     path("", views.audience, name="start"),
     path("template/", views.template_step, name="template-new"),
+    path("audience-count.json", views.audience_count, name="audience-count"),
     path("<int:pk>/audience/", views.audience, name="audience"),
     path("<int:pk>/template/", views.template_step, name="template"),
     path("<int:pk>/schedule/", views.schedule, name="schedule"),

@@ -13,6 +13,7 @@ from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -92,6 +93,30 @@ def audience(request, pk: int | None = None):
             flash.warning(request, "The channel changed: choose a template of the new channel.")
         return redirect("wizard:template", pk=campaign.pk)
     return _render(request, "audience", {"form": form}, campaign)
+
+
+@staff_member_required
+@require_http_methods(["GET"])
+def audience_count(request):
+    """Live count for the audience step: contacts in any chosen segment or tag (each once), and
+    how many of them have a valid number. Opt-outs depend on the template: the preview counts them."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from contacts.models import Contact, Segment
+    from contacts.selectors import segment_contacts
+
+    segment_ids = [int(v) for v in request.GET.getlist("segments") if v.isdigit()]
+    tag_ids = [int(v) for v in request.GET.getlist("tags") if v.isdigit()]
+    q = Q(pk__in=[])
+    for segment in Segment.objects.filter(pk__in=segment_ids):
+        q |= Q(pk__in=segment_contacts(segment).values("pk"))
+    if tag_ids:
+        through = Contact.tags.through
+        q |= Q(Exists(through.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tag_ids)))
+    contacts = Contact.objects.filter(q)
+    total = contacts.count()
+    valid = contacts.exclude(sel.invalid_q()).count() if total else 0
+    return JsonResponse({"total": total, "valid": valid})
 
 
 # --------------------------------------------------------------------------- 2. template and variables

@@ -145,6 +145,7 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
         "#form-errors")
     page.get_by_label("Campaign name").fill("Spring sale")
     page.get_by_label("Segments").select_option(label="Spring customers")
+    page.wait_for_function("document.getElementById('audience-count').textContent.startsWith('3 contacts')")
     page.get_by_role("button", name="Next: template").click()
     # template and variables
     page.wait_for_url(f"{base}/campaigns/new/template/")

@@ -137,3 +137,12 @@ def test_staff_without_campaign_permissions_are_refused(client, django_user_mode
     user = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
     client.force_login(user)
     assert client.get(reverse("wizard:start")).status_code == 403
+
+
+def test_audience_count_counts_each_contact_once(staff, make_contacts):
+    make_contacts(2, tag="a")
+    contacts = make_contacts(1, tag="b")
+    contacts[0].tags.add(Tag.objects.get(name="a"))
+    ids = list(Tag.objects.values_list("pk", flat=True))
+    data = staff.get(reverse("wizard:audience-count"), {"tags": ids}).json()
+    assert data == {"total": 3, "valid": 3}
