@@ -64,6 +64,7 @@ REFRESH_MARGIN = timedelta(minutes=5)
 MAX_BACKOFF = 30.0
 HTTP_OK_MIN, HTTP_OK_MAX = 200, 299
 HTTP_TOO_MANY, HTTP_UNAVAILABLE = 429, 503
+HTTP_NO_CONTENT = 204
 
 
 @dataclass
@@ -76,6 +77,7 @@ class BicsResponse:
     links: dict | None = None
     meta: dict | None = None
     raw: dict = field(default_factory=dict, repr=False)  # the whole JSON body
+    malformed: str = ""  # what is wrong when the body is not the documented JSON object
 
 
 class _Secret:
@@ -395,7 +397,17 @@ class BicsClient:
             logger.info("bics %s %s %s -> %d (%.3fs) attempt %d/%d", route_name, route.method,
                         route.path, http, elapsed, attempt, attempts)
             result = self._parse(route_name, response)
-            if HTTP_OK_MIN <= http <= HTTP_OK_MAX and self._succeeded(route_name, result):
+            ok = HTTP_OK_MIN <= http <= HTTP_OK_MAX
+            if ok and result.malformed and not (http == HTTP_NO_CONTENT and not response.content):
+                detail = (f"malformed answer from BICS (HTTP {http}, "
+                          f"{response.headers.get('Content-Type') or 'no content type'}): {result.malformed}")
+                if not idempotent:  # it may have been processed: the caller reconciles
+                    raise BicsOutcomeUnknown(route_name, http, "malformed", None, detail)
+                if attempt < attempts:  # a truncated answer to a read is worth another try
+                    self._sleep(self._delay(attempt))
+                    continue
+                raise BicsError(route_name, http, "malformed", None, detail)
+            if ok and self._succeeded(route_name, result):
                 return result
             retry_after = _retry_after(response.headers.get("Retry-After"))
             retryable = (http == HTTP_TOO_MANY or http == HTTP_UNAVAILABLE
@@ -420,12 +432,17 @@ class BicsClient:
         return random.uniform(base / 2, base)  # noqa: S311 - jitter, not crypto
 
     def _parse(self, route_name: str, response: requests.Response) -> BicsResponse:
+        """The answer as a BicsResponse; `malformed` names what is wrong when the body is not
+        the documented JSON object (truncated, HTML, empty, a bare list...)."""
+        malformed = ""
         try:
             body = response.json()
         except ValueError:
             text = response.text[:200].strip() if response.content else ""
             body = {"message": redact(text, self._secrets())} if text else {}
+            malformed = f"not JSON: {redact(text[:80], self._secrets())!r}" if text else "empty body"
         if not isinstance(body, dict):
+            malformed = f"a JSON {type(body).__name__} instead of an object"
             body = {"data": body}
         message = body.get("message")
         if "data" in body:
@@ -437,7 +454,8 @@ class BicsClient:
             code=body.get("code"), message=redact(message, self._secrets())
             if message is not None else "", data=data,
             links=body.get("links") if isinstance(body.get("links"), dict) else None,
-            meta=body.get("meta") if isinstance(body.get("meta"), dict) else None, raw=body)
+            meta=body.get("meta") if isinstance(body.get("meta"), dict) else None, raw=body,
+            malformed=malformed)
 
     @staticmethod
     def _succeeded(route_name: str, result: BicsResponse) -> bool:
