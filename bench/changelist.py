@@ -82,9 +82,6 @@ def run() -> dict:
 
     setup_django()
     from django.conf import settings
-    from django.db import connection
-    from django.test import Client
-
     from django.test import override_settings
 
     # the test client's host; plain static storage (no collectstatic manifest needed)
