@@ -172,6 +172,7 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
     assert "Hello Anna, our spring sale" in page.content()
     assert page.locator("#problems").count() == 0, page.inner_text("#problems")
     assert_accessible(page)
+    screenshot(page, "wizard-preview")
     page.get_by_role("link", name="Next: test send").click()
     # test send
     page.get_by_label("Numbers").fill("+32470999001")
