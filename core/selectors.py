@@ -57,14 +57,20 @@ def period_starts(now: datetime | None = None) -> tuple[datetime, datetime]:
 
 
 def _by_channel(qs) -> dict[str, dict]:
-    rows = qs.order_by().values("channel").annotate(
-        total=Count("pk"),
-        delivered=Count("pk", filter=Q(status__in=DELIVERED)),
-        final=Count("pk", filter=Q(status__in=FINAL)),
+    rows = (
+        qs.order_by()
+        .values("channel")
+        .annotate(
+            total=Count("pk"),
+            delivered=Count("pk", filter=Q(status__in=DELIVERED)),
+            final=Count("pk", filter=Q(status__in=FINAL)),
+        )
     )
     out = {code: {"label": label, "total": 0, "delivered": 0, "final": 0} for code, label in CHANNELS}
     for row in rows:
-        entry = out.setdefault(row["channel"], {"label": row["channel"], "total": 0, "delivered": 0, "final": 0})
+        entry = out.setdefault(
+            row["channel"], {"label": row["channel"], "total": 0, "delivered": 0, "final": 0}
+        )
         entry.update(total=row["total"], delivered=row["delivered"], final=row["final"])
     return out
 
@@ -83,10 +89,16 @@ def volumes(now: datetime | None = None) -> dict:
         return cached
     today = _by_channel(Message.objects.filter(created_at__gte=day))
     this_month = _by_channel(Message.objects.filter(created_at__gte=month))
-    rows = [{"channel": code, "label": today[code]["label"], "today": today[code]["total"],
-             "month": this_month[code]["total"],
-             "rate": rate(this_month[code]["delivered"], this_month[code]["final"])}
-            for code in today]
+    rows = [
+        {
+            "channel": code,
+            "label": today[code]["label"],
+            "today": today[code]["total"],
+            "month": this_month[code]["total"],
+            "rate": rate(this_month[code]["delivered"], this_month[code]["final"]),
+        }
+        for code in today
+    ]
     delivered = sum(v["delivered"] for v in this_month.values())
     final = sum(v["final"] for v in this_month.values())
     data = {
@@ -113,9 +125,13 @@ def daily_series(days: int = 14, now: datetime | None = None) -> dict:
 
     labels = [(start + timedelta(days=i)).date() for i in range(days)]
     series = {code: [0] * days for code, _ in CHANNELS}
-    rows = (Message.objects.filter(created_at__gte=start).order_by()
-            .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-            .values("day", "channel").annotate(n=Count("pk")))
+    rows = (
+        Message.objects.filter(created_at__gte=start)
+        .order_by()
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "channel")
+        .annotate(n=Count("pk"))
+    )
     index = {d: i for i, d in enumerate(labels)}
     for row in rows:
         i = index.get(row["day"])
@@ -136,19 +152,31 @@ ACTIVE_STATES = ("scheduled", "sampling", "sending", "paused")
 def active_campaigns(limit: int = 20) -> list[Campaign]:
     """Campaigns scheduled, sampling, sending or paused, each with ``progress`` (% of messages
     past "queued"), ``total`` and ``delivery_rate`` (two queries in all)."""
-    campaigns = list(Campaign.objects.filter(state__in=ACTIVE_STATES).select_related("template")
-                     .order_by("scheduled_at", "-pk")[:limit])
+    campaigns = list(
+        Campaign.objects.filter(state__in=ACTIVE_STATES)
+        .select_related("template")
+        .order_by("scheduled_at", "-pk")[:limit]
+    )
     counts = {}
     if campaigns:
-        rows = (Message.objects.filter(campaign__in=[c.pk for c in campaigns]).order_by().values("campaign")
-                .annotate(total=Count("pk"), queued=Count("pk", filter=Q(status="queued")),
-                          delivered=Count("pk", filter=Q(status__in=DELIVERED)),
-                          final=Count("pk", filter=Q(status__in=FINAL))))
+        rows = (
+            Message.objects.filter(campaign__in=[c.pk for c in campaigns])
+            .order_by()
+            .values("campaign")
+            .annotate(
+                total=Count("pk"),
+                queued=Count("pk", filter=Q(status="queued")),
+                delivered=Count("pk", filter=Q(status__in=DELIVERED)),
+                final=Count("pk", filter=Q(status__in=FINAL)),
+            )
+        )
         counts = {r["campaign"]: r for r in rows}
     for campaign in campaigns:
         row = counts.get(campaign.pk, {"total": 0, "queued": 0, "delivered": 0, "final": 0})
         campaign.total = row["total"]
-        campaign.progress = round(100 * (row["total"] - row["queued"]) / row["total"], 1) if row["total"] else 0.0
+        campaign.progress = (
+            round(100 * (row["total"] - row["queued"]) / row["total"], 1) if row["total"] else 0.0
+        )
         campaign.delivery_rate = rate(row["delivered"], row["final"])
     return campaigns
 
@@ -162,14 +190,18 @@ def templates_to_approve(user, limit: int = 20):
     """Templates waiting for a decision, for approvers; their own are marked (four eyes)."""
     if not can_approve(user):
         return Template.objects.none()
-    return (Template.objects.filter(approval_state=Template.Approval.SUBMITTED)
-            .select_related("author").order_by("submitted_at", "pk")[:limit])
+    return (
+        Template.objects.filter(approval_state=Template.Approval.SUBMITTED)
+        .select_related("author")
+        .order_by("submitted_at", "pk")[:limit]
+    )
 
 
 def templates_rejected_for(user, limit: int = 20):
     """The user's own rejected templates, with the approver's reason."""
-    return (Template.objects.filter(approval_state=Template.Approval.REJECTED, author=user)
-            .order_by("-updated_at", "-pk")[:limit])
+    return Template.objects.filter(approval_state=Template.Approval.REJECTED, author=user).order_by(
+        "-updated_at", "-pk"
+    )[:limit]
 
 
 # --------------------------------------------------------------------------- failures
@@ -177,8 +209,11 @@ def recent_failures(limit: int = 10, days: int = 7):
     """The last failed, rejected or expired messages with the documented reason (the DLR
     code table), newest first."""
     since = timezone.now() - timedelta(days=days)
-    rows = list(Message.objects.filter(status__in=FAILED, status_at__gte=since).select_related("campaign")
-                .order_by("-status_at", "-pk")[:limit])
+    rows = list(
+        Message.objects.filter(status__in=FAILED, status_at__gte=since)
+        .select_related("campaign")
+        .order_by("-status_at", "-pk")[:limit]
+    )
     for row in rows:
         row.reason = row.error_description or dlr_codes.describe(row.bics_status, row.error_code)
     return rows
@@ -187,10 +222,22 @@ def recent_failures(limit: int = 10, days: int = 7):
 def failure_reasons(days: int = 7, limit: int = 5) -> list[dict]:
     """The most frequent failure reasons of the last ``days`` days."""
     since = timezone.now() - timedelta(days=days)
-    rows = (Message.objects.filter(status__in=FAILED, status_at__gte=since).order_by()
-            .values("bics_status", "error_code").annotate(n=Count("pk")).order_by("-n")[:limit])
-    return [{"status": r["bics_status"], "code": r["error_code"], "count": r["n"],
-             "description": dlr_codes.describe(r["bics_status"], r["error_code"])} for r in rows]
+    rows = (
+        Message.objects.filter(status__in=FAILED, status_at__gte=since)
+        .order_by()
+        .values("bics_status", "error_code")
+        .annotate(n=Count("pk"))
+        .order_by("-n")[:limit]
+    )
+    return [
+        {
+            "status": r["bics_status"],
+            "code": r["error_code"],
+            "count": r["n"],
+            "description": dlr_codes.describe(r["bics_status"], r["error_code"]),
+        }
+        for r in rows
+    ]
 
 
 # --------------------------------------------------------------------------- sync runs
@@ -200,7 +247,16 @@ def recent_sync_runs(limit: int = 5) -> list[dict]:
     from messaging.models import SyncRun
 
     rows = SyncRun.objects.select_related("requested_by").order_by("-created_at", "-pk")[:limit]
-    return [{"id": r.pk, "resource": r.resource, "direction": r.get_direction_display(), "state": r.state,
-             "state_display": r.get_state_display(), "summary": r.summary,
-             "by": r.requested_by.get_username() if r.requested_by else "beat",
-             "created_at": timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")} for r in rows]
+    return [
+        {
+            "id": r.pk,
+            "resource": r.resource,
+            "direction": r.get_direction_display(),
+            "state": r.state,
+            "state_display": r.get_state_display(),
+            "summary": r.summary,
+            "by": r.requested_by.get_username() if r.requested_by else "beat",
+            "created_at": timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"),
+        }
+        for r in rows
+    ]

@@ -9,10 +9,18 @@ from core.masking import number_for
 
 class ChannelVolumeTable(tables.Table):
     label = tables.Column(verbose_name="Channel", orderable=False)
-    today = tables.Column(verbose_name="Today", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}})
-    month = tables.Column(verbose_name="This month", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}})
-    rate = tables.Column(verbose_name="Delivery rate (month)", orderable=False, default="—",
-                         attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    today = tables.Column(
+        verbose_name="Today", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    month = tables.Column(
+        verbose_name="This month", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    rate = tables.Column(
+        verbose_name="Delivery rate (month)",
+        orderable=False,
+        default="—",
+        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
+    )
 
     class Meta:
         attrs = {"class": "staff-table", "id": "volumes"}
@@ -25,10 +33,16 @@ class ActiveCampaignTable(tables.Table):
     name = tables.Column(verbose_name="Campaign", orderable=False)
     state = tables.Column(verbose_name="State", orderable=False)
     scheduled_at = tables.DateTimeColumn(verbose_name="Scheduled for", orderable=False, default="now")
-    total = tables.Column(verbose_name="Recipients", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    total = tables.Column(
+        verbose_name="Recipients", orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
     progress = tables.Column(verbose_name="Progress", orderable=False, empty_values=())
-    delivery_rate = tables.Column(verbose_name="Delivery rate", orderable=False, default="—",
-                                  attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    delivery_rate = tables.Column(
+        verbose_name="Delivery rate",
+        orderable=False,
+        default="—",
+        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
+    )
 
     class Meta:
         attrs = {"class": "staff-table", "id": "active-campaigns"}
@@ -42,10 +56,15 @@ class ActiveCampaignTable(tables.Table):
 
     def render_progress(self, record):
         live = record.state in ("sampling", "sending")
-        return format_html('<span class="live-progress"{}><progress max="100" value="{}" aria-label="Progress of {}">'
-                           '{} %</progress> <span class="pct">{} %</span></span>',
-                           format_html(' data-url="{}"', reverse("campaigns:progress", args=[record.pk])) if live
-                           else "", record.progress, record.name, record.progress, record.progress)
+        return format_html(
+            '<span class="live-progress"{}><progress max="100" value="{}" aria-label="Progress of {}">'
+            '{} %</progress> <span class="pct">{} %</span></span>',
+            format_html(' data-url="{}"', reverse("campaigns:progress", args=[record.pk])) if live else "",
+            record.progress,
+            record.name,
+            record.progress,
+            record.progress,
+        )
 
     def render_delivery_rate(self, value):
         return f"{value} %"
@@ -105,8 +124,11 @@ class FailureTable(tables.Table):
         return number_for(self.user, value)
 
     def render_campaign(self, record):
-        return format_html('<a href="{}">{}</a>', reverse("campaigns:detail", args=[record.campaign_id]),
-                           record.campaign.name)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("campaigns:detail", args=[record.campaign_id]),
+            record.campaign.name,
+        )
 
     def render_reason(self, record):
         return record.reason or "—"

@@ -24,13 +24,18 @@ SOURCE_CHOICES = [
 
 
 class AudienceForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Campaign name",
-                           help_text="For you and your colleagues; recipients never see it.")
+    name = forms.CharField(
+        max_length=200,
+        label="Campaign name",
+        help_text="For you and your colleagues; recipients never see it.",
+    )
     channel = forms.ChoiceField(choices=CHANNELS, initial=Channel.SMS)
-    segments = forms.ModelMultipleChoiceField(queryset=None, required=False,
-                                              help_text="Everyone matching any chosen segment.")
-    tags = forms.ModelMultipleChoiceField(queryset=None, required=False,
-                                          help_text="Everyone carrying any chosen tag.")
+    segments = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, help_text="Everyone matching any chosen segment."
+    )
+    tags = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, help_text="Everyone carrying any chosen tag."
+    )
 
     def __init__(self, *args, **kwargs):
         from contacts.models import Segment, Tag
@@ -48,7 +53,9 @@ class AudienceForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not data.get("segments") and not data.get("tags"):
-            raise forms.ValidationError("Choose at least one segment or tag: the campaign needs people to send to.")
+            raise forms.ValidationError(
+                "Choose at least one segment or tag: the campaign needs people to send to."
+            )
         return data
 
 
@@ -56,19 +63,28 @@ class TemplateStepForm(forms.Form):
     """The template (approved ones of the campaign's channel), the SMS sender, and one pair of
     fields per template variable: where its value comes from, and a key, text or default."""
 
-    template = forms.ModelChoiceField(queryset=None, empty_label="Choose an approved template",
-                                      error_messages={"required": "Choose the template to send.",
-                                                      "invalid_choice": "That template is not approved for "
-                                                                        "this channel any more: choose another."})
-    sender = forms.ModelChoiceField(queryset=None, required=False, label="Sender ID (SMS)",
-                                    help_text="Empty: the template's own sender.")
+    template = forms.ModelChoiceField(
+        queryset=None,
+        empty_label="Choose an approved template",
+        error_messages={
+            "required": "Choose the template to send.",
+            "invalid_choice": "That template is not approved for this channel any more: choose another.",
+        },
+    )
+    sender = forms.ModelChoiceField(
+        queryset=None, required=False, label="Sender ID (SMS)", help_text="Empty: the template's own sender."
+    )
 
-    def __init__(self, *args, channel: str, variables: list[str] | None = None, mapping: dict | None = None,
-                 **kwargs):
+    def __init__(
+        self, *args, channel: str, variables: list[str] | None = None, mapping: dict | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.channel = channel
-        self.fields["template"].queryset = Template.objects.filter(
-            channel=channel, approval_state=Template.Approval.APPROVED).select_related("sender").order_by("name")
+        self.fields["template"].queryset = (
+            Template.objects.filter(channel=channel, approval_state=Template.Approval.APPROVED)
+            .select_related("sender")
+            .order_by("name")
+        )
         if channel == Channel.SMS:
             self.fields["sender"].queryset = Sender.objects.order_by("name")
         else:
@@ -79,11 +95,16 @@ class TemplateStepForm(forms.Form):
             spec = mapping.get(name) or {}
             source, value = self._initial(name, spec)
             self.fields[f"var_{name}_source"] = forms.ChoiceField(
-                choices=SOURCE_CHOICES, initial=source, label=f"Value of {{{{{name}}}}} comes from")
+                choices=SOURCE_CHOICES, initial=source, label=f"Value of {{{{{name}}}}} comes from"
+            )
             self.fields[f"var_{name}_value"] = forms.CharField(
-                required=False, initial=value, max_length=200, label=f"Attribute, text or default for {{{{{name}}}}}",
+                required=False,
+                initial=value,
+                max_length=200,
+                label=f"Attribute, text or default for {{{{{name}}}}}",
                 help_text="Attribute: its name. Same text: the text. A contact field: a default when the "
-                          "contact has none (leave empty to skip such contacts).")
+                "contact has none (leave empty to skip such contacts).",
+            )
 
     @staticmethod
     def _initial(name: str, spec) -> tuple[str, str]:
@@ -104,7 +125,9 @@ class TemplateStepForm(forms.Form):
         template = data.get("template")
         if template is not None and self.channel == Channel.SMS:
             if not (data.get("sender") or template.sender_id):
-                self.add_error("sender", "SMS campaigns need a sender ID: this template has none, so choose one.")
+                self.add_error(
+                    "sender", "SMS campaigns need a sender ID: this template has none, so choose one."
+                )
         mapping = {}
         for name in self.variables:
             source = data.get(f"var_{name}_source")
@@ -113,12 +136,17 @@ class TemplateStepForm(forms.Form):
                 if not value:
                     self.add_error(f"var_{name}_value", f"Write the text that replaces {{{{{name}}}}}.")
                 elif len(value) > sel.VARIABLE_LIMIT:
-                    self.add_error(f"var_{name}_value", f"Keep {{{{{name}}}}} to {sel.VARIABLE_LIMIT} characters "
-                                                        f"or less: operators reject longer variables (code 783).")
+                    self.add_error(
+                        f"var_{name}_value",
+                        f"Keep {{{{{name}}}}} to {sel.VARIABLE_LIMIT} characters "
+                        f"or less: operators reject longer variables (code 783).",
+                    )
                 mapping[name] = {"value": value}
             elif source == ATTRIBUTE:
                 if not value:
-                    self.add_error(f"var_{name}_value", f"Name the contact attribute that fills {{{{{name}}}}}.")
+                    self.add_error(
+                        f"var_{name}_value", f"Name the contact attribute that fills {{{{{name}}}}}."
+                    )
                 mapping[name] = {"field": f"attributes.{value}", "skip": True}
             elif source:
                 mapping[name] = {"field": source, "default": value, "skip": not value}
@@ -130,23 +158,49 @@ class ScheduleStepForm(forms.Form):
     WHEN = [("now", "As soon as I launch"), ("later", "At a date and time")]
 
     when = forms.ChoiceField(choices=WHEN, widget=forms.RadioSelect, initial="now", label="When to send")
-    at = forms.DateTimeField(required=False, label="Date and time (your time zone)",
-                             input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-                             error_messages={"invalid": "Write the date and time as YYYY-MM-DD HH:MM."})
-    batch_size = forms.IntegerField(required=False, min_value=1, max_value=1000, label="Recipients per batch",
-                                    help_text="Empty: the default. At most 1000 numbers per request.",
-                                    error_messages={"max_value": "A batch holds at most 1000 recipients.",
-                                                    "min_value": "A batch holds at least one recipient."})
-    batch_interval = forms.IntegerField(min_value=0, max_value=86400, initial=0, label="Seconds between batches",
-                                        error_messages={"min_value": "The pause between batches cannot be negative.",
-                                                        "max_value": "Keep the pause between batches under a day."})
-    smart_delivery = forms.BooleanField(required=False, label="Smart delivery: send to a sample first",
-                                        help_text="The campaign is cancelled if the sample is rejected by DLT rules.")
-    smart_sample_size = forms.IntegerField(min_value=1, max_value=1000, initial=10, label="Sample size",
-                                           error_messages={"min_value": "The sample needs at least one recipient."})
-    smart_wait_minutes = forms.IntegerField(min_value=1, max_value=1440, initial=30,
-                                            label="Minutes to wait for the sample's delivery reports")
+    at = forms.DateTimeField(
+        required=False,
+        label="Date and time (your time zone)",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": "Write the date and time as YYYY-MM-DD HH:MM."},
+    )
+    batch_size = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1000,
+        label="Recipients per batch",
+        help_text="Empty: the default. At most 1000 numbers per request.",
+        error_messages={
+            "max_value": "A batch holds at most 1000 recipients.",
+            "min_value": "A batch holds at least one recipient.",
+        },
+    )
+    batch_interval = forms.IntegerField(
+        min_value=0,
+        max_value=86400,
+        initial=0,
+        label="Seconds between batches",
+        error_messages={
+            "min_value": "The pause between batches cannot be negative.",
+            "max_value": "Keep the pause between batches under a day.",
+        },
+    )
+    smart_delivery = forms.BooleanField(
+        required=False,
+        label="Smart delivery: send to a sample first",
+        help_text="The campaign is cancelled if the sample is rejected by DLT rules.",
+    )
+    smart_sample_size = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        initial=10,
+        label="Sample size",
+        error_messages={"min_value": "The sample needs at least one recipient."},
+    )
+    smart_wait_minutes = forms.IntegerField(
+        min_value=1, max_value=1440, initial=30, label="Minutes to wait for the sample's delivery reports"
+    )
 
     def __init__(self, *args, zone=None, now=None, max_days: int = 30, **kwargs):
         super().__init__(*args, **kwargs)
@@ -159,7 +213,7 @@ class ScheduleStepForm(forms.Form):
         at = data.get("at")
         if data.get("when") == "later":
             if at is None and "at" not in self.errors:
-                self.add_error("at", "Choose the date and time to send, or choose \"As soon as I launch\".")
+                self.add_error("at", 'Choose the date and time to send, or choose "As soon as I launch".')
             elif at is not None:
                 if self.zone is not None:  # the wall time the user typed, in their zone
                     at = (timezone.make_naive(at) if timezone.is_aware(at) else at).replace(tzinfo=self.zone)
@@ -170,6 +224,10 @@ class ScheduleStepForm(forms.Form):
                 data["at"] = at
         else:
             data["at"] = None
-        if data.get("smart_delivery") and data.get("smart_sample_size") is None and "smart_sample_size" not in self.errors:
+        if (
+            data.get("smart_delivery")
+            and data.get("smart_sample_size") is None
+            and "smart_sample_size" not in self.errors
+        ):
             self.add_error("smart_sample_size", "Smart delivery needs a sample size.")
         return data

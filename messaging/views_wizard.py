@@ -27,19 +27,38 @@ from messaging.models_campaigns import Campaign
 from messaging.services import campaigns as services
 
 SESSION_KEY = "campaign_wizard"
-STEPS = [("audience", "Audience"), ("template", "Template and variables"), ("schedule", "Schedule and delivery"),
-         ("preview", "Preview"), ("test", "Test send"), ("launch", "Launch")]
+STEPS = [
+    ("audience", "Audience"),
+    ("template", "Template and variables"),
+    ("schedule", "Schedule and delivery"),
+    ("preview", "Preview"),
+    ("test", "Test send"),
+    ("launch", "Launch"),
+]
 
 
 def _render(request, step: str, context: dict, campaign: Campaign | None = None):
     names = [s for s, _ in STEPS]
     current = names.index(step)
-    steps = [{"key": key, "label": label, "number": i + 1, "current": key == step, "done": i < current,
-              "url": _step_url(key, campaign) if (campaign or key in ("audience", "template")) and i <= current
-              else ""} for i, (key, label) in enumerate(STEPS)]
+    steps = [
+        {
+            "key": key,
+            "label": label,
+            "number": i + 1,
+            "current": key == step,
+            "done": i < current,
+            "url": _step_url(key, campaign)
+            if (campaign or key in ("audience", "template")) and i <= current
+            else "",
+        }
+        for i, (key, label) in enumerate(STEPS)
+    ]
     title = f"New campaign: step {current + 1} of {len(STEPS)}, {STEPS[current][1].lower()}"
-    return render(request, f"messaging/wizard/{step}.html",
-                  {"title": title, "steps": steps, "step": step, "campaign": campaign, **context})
+    return render(
+        request,
+        f"messaging/wizard/{step}.html",
+        {"title": title, "steps": steps, "step": step, "campaign": campaign, **context},
+    )
 
 
 def _step_url(step: str, campaign: Campaign | None) -> str:
@@ -57,7 +76,9 @@ def _draft(request, pk: int) -> Campaign:
 
 def _not_a_draft(request, campaign: Campaign):
     if campaign.state != Campaign.State.DRAFT:
-        flash.info(request, f"This campaign is {campaign.get_state_display().lower()}: the wizard only edits drafts.")
+        flash.info(
+            request, f"This campaign is {campaign.get_state_display().lower()}: the wizard only edits drafts."
+        )
         return redirect("campaigns:detail", pk=campaign.pk)
     return None
 
@@ -72,17 +93,24 @@ def audience(request, pk: int | None = None):
     if campaign is not None and (response := _not_a_draft(request, campaign)):
         return response
     if campaign is not None:
-        initial = {"name": campaign.name, "channel": campaign.channel, "segments": list(campaign.segments.all()),
-                   "tags": list(campaign.tags.all())}
+        initial = {
+            "name": campaign.name,
+            "channel": campaign.channel,
+            "segments": list(campaign.segments.all()),
+            "tags": list(campaign.tags.all()),
+        }
     else:
         initial = request.session.get(SESSION_KEY) or {}
     form = AudienceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if campaign is None:
-            request.session[SESSION_KEY] = {"name": data["name"], "channel": data["channel"],
-                                            "segments": [s.pk for s in data["segments"]],
-                                            "tags": [t.pk for t in data["tags"]]}
+            request.session[SESSION_KEY] = {
+                "name": data["name"],
+                "channel": data["channel"],
+                "segments": [s.pk for s in data["segments"]],
+                "tags": [t.pk for t in data["tags"]],
+            }
             return redirect("wizard:template-new")
         channel_changed = campaign.channel != data["channel"]
         campaign.name, campaign.channel = data["name"], data["channel"]
@@ -123,7 +151,9 @@ def audience_count(request):
 def _chosen_template(request, channel: str, fallback: Template | None) -> Template | None:
     raw = request.POST.get("template") or request.GET.get("template")
     if raw and str(raw).isdigit():
-        return Template.objects.filter(pk=raw, channel=channel, approval_state=Template.Approval.APPROVED).first()
+        return Template.objects.filter(
+            pk=raw, channel=channel, approval_state=Template.Approval.APPROVED
+        ).first()
     return fallback if fallback is not None and fallback.channel == channel else None
 
 
@@ -151,25 +181,40 @@ def template_step(request, pk: int | None = None):
     channel = campaign.channel if campaign else pending["channel"]
     template = _chosen_template(request, channel, campaign.template if campaign else None)
     variables = _variables(template)
-    mapping = campaign.variable_mapping if campaign and campaign.template_id == getattr(template, "pk", None) else {}
+    mapping = (
+        campaign.variable_mapping
+        if campaign and campaign.template_id == getattr(template, "pk", None)
+        else {}
+    )
     choosing = request.method == "POST" and request.POST.get("action") == "choose"
     data = request.POST if request.method == "POST" and not choosing else None
     initial = {"template": template, "sender": campaign.sender if campaign else None}
     form = TemplateStepForm(data, initial=initial, channel=channel, variables=variables, mapping=mapping)
     if choosing and template is not None and variables:
-        flash.info(request, f"Template \"{template.name}\" chosen: now say where each variable's value comes from.")
+        flash.info(
+            request, f'Template "{template.name}" chosen: now say where each variable\'s value comes from.'
+        )
     elif data is not None and form.is_valid():
         chosen = form.cleaned_data["template"]
         if _variables(chosen) != variables:  # the template changed under the variable fields
-            form = TemplateStepForm(None, initial={"template": chosen}, channel=channel,
-                                    variables=_variables(chosen), mapping={})
+            form = TemplateStepForm(
+                None, initial={"template": chosen}, channel=channel, variables=_variables(chosen), mapping={}
+            )
             flash.warning(request, "This template has other variables: say where their values come from.")
         else:
             campaign = _save_template_step(request, campaign, pending, form.cleaned_data)
             return redirect("wizard:schedule", pk=campaign.pk)
-    return _render(request, "template", {"form": form, "template": template, "channel": channel,
-                                         "channel_label": dict(Campaign._meta.get_field("channel").choices)[channel]},
-                   campaign)
+    return _render(
+        request,
+        "template",
+        {
+            "form": form,
+            "template": template,
+            "channel": channel,
+            "channel_label": dict(Campaign._meta.get_field("channel").choices)[channel],
+        },
+        campaign,
+    )
 
 
 @transaction.atomic
@@ -179,9 +224,14 @@ def _save_template_step(request, campaign: Campaign | None, pending: dict | None
     template = data["template"]
     sender = data.get("sender") or (template.sender if template.channel == "sms" else None)
     if campaign is None:
-        campaign = Campaign.objects.create(name=pending["name"], channel=pending["channel"], template=template,
-                                           sender=sender, owner=request.user,
-                                           variable_mapping=data["variable_mapping"])
+        campaign = Campaign.objects.create(
+            name=pending["name"],
+            channel=pending["channel"],
+            template=template,
+            sender=sender,
+            owner=request.user,
+            variable_mapping=data["variable_mapping"],
+        )
         campaign.segments.set(Segment.objects.filter(pk__in=pending["segments"]))
         campaign.tags.set(Tag.objects.filter(pk__in=pending["tags"]))
         request.session.pop(SESSION_KEY, None)
@@ -202,13 +252,20 @@ def schedule(request, pk: int):
     if response := _not_a_draft(request, campaign):
         return response
     zone = services.user_zone(campaign, request.user)
-    initial = {"when": "later" if campaign.scheduled_at else "now",
-               "at": timezone.localtime(campaign.scheduled_at, zone).replace(tzinfo=None)
-               if campaign.scheduled_at else None,
-               "batch_size": campaign.batch_size, "batch_interval": campaign.batch_interval,
-               "smart_delivery": campaign.smart_delivery, "smart_sample_size": campaign.smart_sample_size,
-               "smart_wait_minutes": campaign.smart_wait_minutes}
-    form = ScheduleStepForm(request.POST or None, initial=initial, zone=zone, max_days=services.max_schedule_days())
+    initial = {
+        "when": "later" if campaign.scheduled_at else "now",
+        "at": timezone.localtime(campaign.scheduled_at, zone).replace(tzinfo=None)
+        if campaign.scheduled_at
+        else None,
+        "batch_size": campaign.batch_size,
+        "batch_interval": campaign.batch_interval,
+        "smart_delivery": campaign.smart_delivery,
+        "smart_sample_size": campaign.smart_sample_size,
+        "smart_wait_minutes": campaign.smart_wait_minutes,
+    }
+    form = ScheduleStepForm(
+        request.POST or None, initial=initial, zone=zone, max_days=services.max_schedule_days()
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         campaign.scheduled_at = data["at"]
@@ -218,11 +275,25 @@ def schedule(request, pk: int):
         campaign.smart_delivery = data["smart_delivery"]
         campaign.smart_sample_size = data["smart_sample_size"] or campaign.smart_sample_size
         campaign.smart_wait_minutes = data["smart_wait_minutes"] or campaign.smart_wait_minutes
-        campaign.save(update_fields=["scheduled_at", "time_zone", "batch_size", "batch_interval", "smart_delivery",
-                                     "smart_sample_size", "smart_wait_minutes", "updated_at"])
+        campaign.save(
+            update_fields=[
+                "scheduled_at",
+                "time_zone",
+                "batch_size",
+                "batch_interval",
+                "smart_delivery",
+                "smart_sample_size",
+                "smart_wait_minutes",
+                "updated_at",
+            ]
+        )
         return redirect("wizard:preview", pk=campaign.pk)
-    return _render(request, "schedule", {"form": form, "zone": zone,
-                                         "default_batch": services.default_batch_size()}, campaign)
+    return _render(
+        request,
+        "schedule",
+        {"form": form, "zone": zone, "default_batch": services.default_batch_size()},
+        campaign,
+    )
 
 
 # --------------------------------------------------------------------------- 4. preview
@@ -234,8 +305,12 @@ def preview(request, pk: int):
         return response
     result = services.campaign_preview(campaign)
     samples = [{**s, "shown": number_for(request.user, s["number"])} for s in result.samples]
-    return _render(request, "preview", {"preview": result, "samples": samples,
-                                        "identical": sel.is_identical(campaign)}, campaign)
+    return _render(
+        request,
+        "preview",
+        {"preview": result, "samples": samples, "identical": sel.is_identical(campaign)},
+        campaign,
+    )
 
 
 # --------------------------------------------------------------------------- 5. test send
@@ -249,13 +324,20 @@ def test_send(request, pk: int):
     sent = []
     if request.method == "POST" and form.is_valid():
         try:
-            messages = services.campaign_test_send(campaign=campaign, numbers=form.cleaned_data["numbers"],
-                                                   user=request.user)
+            messages = services.campaign_test_send(
+                campaign=campaign, numbers=form.cleaned_data["numbers"], user=request.user
+            )
         except services.CampaignError as exc:
             form.add_error(None, f"The test was not sent: {exc}")
         else:
-            sent = [{"number": number_for(request.user, m.number), "status": m.get_status_display(),
-                     "error": m.error_description} for m in messages]
+            sent = [
+                {
+                    "number": number_for(request.user, m.number),
+                    "status": m.get_status_display(),
+                    "error": m.error_description,
+                }
+                for m in messages
+            ]
             request.session[f"{SESSION_KEY}:tested:{campaign.pk}"] = True
     tested = bool(request.session.get(f"{SESSION_KEY}:tested:{campaign.pk}"))
     return _render(request, "test", {"form": form, "sent": sent, "tested": tested}, campaign)
@@ -281,7 +363,9 @@ def launch(request, pk: int):
             else:
                 request.session.pop(f"{SESSION_KEY}:tested:{campaign.pk}", None)
                 if campaign.state == Campaign.State.SCHEDULED:
-                    flash.success(request, f"Campaign scheduled for {campaign.scheduled_at:%Y-%m-%d %H:%M %Z}.")
+                    flash.success(
+                        request, f"Campaign scheduled for {campaign.scheduled_at:%Y-%m-%d %H:%M %Z}."
+                    )
                 else:
                     flash.success(request, f"Campaign launched: {campaign.audience_size} recipients.")
                 return redirect("campaigns:detail", pk=campaign.pk)

@@ -30,10 +30,14 @@ def _perms(app_label, *codenames):
 def people(django_user_model):
     """An author (marketing, also an approver: four eyes must still stop her) and an approver.
     Permissions are given directly: transactional tests flush the groups' data migrations."""
-    author = django_user_model.objects.create_user("mia", password=PASSWORD, is_staff=True, email="mia@example.com")
+    author = django_user_model.objects.create_user(
+        "mia", password=PASSWORD, is_staff=True, email="mia@example.com"
+    )
     author.user_permissions.add(*_perms("messaging"), *_perms("contacts"))
     approver = django_user_model.objects.create_user("otto", password=PASSWORD, is_staff=True)
-    approver.user_permissions.add(*_perms("messaging", "approve_template", "view_template", "view_templateapproval"))
+    approver.user_permissions.add(
+        *_perms("messaging", "approve_template", "view_template", "view_templateapproval")
+    )
     return author, approver
 
 
@@ -44,8 +48,9 @@ def _select2(page, field_id, text):
     page.keyboard.press("Enter")
 
 
-def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_server, bics_sandbox, settings,
-                                                   people, screenshot, tmp_path):
+def test_staff_flow_from_sender_to_a_sent_campaign(
+    browser, page, login, live_server, bics_sandbox, settings, people, screenshot, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     settings.CAMPAIGN_RECONCILE_GRACE = 0
     settings.BICS_RATE_LIMIT_REDIS_URL = ""
@@ -114,14 +119,18 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
 
     # --- contacts: an import with a bad row shows the row's error
     csv = tmp_path / "spring.csv"
-    csv.write_text("phone;first_name\n+32470123456;Anna\n+32470123457;Bruno\n+32470123458;Chloe\n"
-                   "not-a-number;Bad\n", encoding="utf-8")
+    csv.write_text(
+        "phone;first_name\n+32470123456;Anna\n+32470123457;Bruno\n+32470123458;Chloe\nnot-a-number;Bad\n",
+        encoding="utf-8",
+    )
     page.goto(f"{base}/admin/contacts/contactimport/add/")
     page.set_input_files("#id_file", str(csv))
     page.fill("#id_tag", "spring")  # every imported contact gets this tag
     page.click("input[name=_save]")
-    page.wait_for_function("document.querySelector('.import-progress-text') && "
-                           "document.querySelector('.import-progress-text').textContent.startsWith('done')")
+    page.wait_for_function(
+        "document.querySelector('.import-progress-text') && "
+        "document.querySelector('.import-progress-text').textContent.startsWith('done')"
+    )
     progress = page.inner_text(".import-progress-text")
     assert "3 imported" in progress and "1 rejected" in progress
     assert page.locator("a.import-rejections").is_visible()
@@ -134,7 +143,8 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
     page.select_option("#id_positive_tags_from", label="spring")
     page.click("#id_positive_tags_add")
     page.wait_for_function(
-        "document.querySelector('.segment-live-count-text').textContent.startsWith('3 contacts')")
+        "document.querySelector('.segment-live-count-text').textContent.startsWith('3 contacts')"
+    )
     page.fill("#id_name", "Spring customers")
     page.click("input[name=_save]")
     page.wait_for_url(f"{base}/admin/contacts/segment/")
@@ -144,7 +154,8 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
     assert_accessible(page)
     page.get_by_role("button", name="Next: template").click()
     assert "Give the campaign a name" in page.inner_text("#form-errors") or "required" in page.inner_text(
-        "#form-errors")
+        "#form-errors"
+    )
     page.get_by_label("Campaign name").fill("Spring sale")
     page.get_by_label("Segments").select_option(label="Spring customers")
     page.wait_for_function("document.getElementById('audience-count').textContent.startsWith('3 contacts')")
@@ -197,7 +208,9 @@ def test_staff_flow_from_sender_to_a_sent_campaign(browser, page, login, live_se
     page.reload()
     screenshot(page, "campaign")
 
-    settings.BALANCE_WARNING_THRESHOLD = float(AccountBalance.objects.latest().balance) + 100  # show the warning
+    settings.BALANCE_WARNING_THRESHOLD = (
+        float(AccountBalance.objects.latest().balance) + 100
+    )  # show the warning
     cache.clear()  # the dashboard caches its aggregates for a minute
     page.goto(f"{base}/")
     page.wait_for_selector("#daily-chart[data-ready='1']")

@@ -34,13 +34,21 @@ def test_balance_above_the_threshold_shows_no_warning(admin_client, settings):
 
 
 def _message(n, status="delivered", channel="sms", campaign=None, **kw):
-    return Message.objects.create(custom_id=f"m{n}", number=f"+3247000{n:04d}", status=status, channel=channel,
-                                  campaign=campaign, **kw)
+    return Message.objects.create(
+        custom_id=f"m{n}", number=f"+3247000{n:04d}", status=status, channel=channel, campaign=campaign, **kw
+    )
 
 
 def test_volumes_by_channel_and_delivery_rate():
-    for n, (status, channel) in enumerate([("delivered", "sms"), ("delivered", "sms"), ("failed", "sms"),
-                                           ("read", "whatsapp"), ("submitted", "viber")]):
+    for n, (status, channel) in enumerate(
+        [
+            ("delivered", "sms"),
+            ("delivered", "sms"),
+            ("failed", "sms"),
+            ("read", "whatsapp"),
+            ("submitted", "viber"),
+        ]
+    ):
         _message(n, status, channel)
     data = selectors.volumes()
     by = {r["channel"]: r for r in data["rows"]}
@@ -68,13 +76,17 @@ def test_active_campaigns_show_progress(make_campaign):
 
 def test_dashboard_lists_active_campaigns_and_the_chart(admin_client, make_campaign):
     campaign = make_campaign(name="Spring sale")
-    Campaign.objects.filter(pk=campaign.pk).update(state="scheduled", scheduled_at=timezone.now() + timedelta(days=1))
+    Campaign.objects.filter(pk=campaign.pk).update(
+        state="scheduled", scheduled_at=timezone.now() + timedelta(days=1)
+    )
     body = admin_client.get("/").content.decode()
     assert "Spring sale" in body and reverse("campaigns:detail", args=[campaign.pk]) in body
     assert "vendor/chartjs/chart.umd.min.js" in body and 'id="daily-data"' in body
 
 
-def test_approvers_see_waiting_templates_and_their_own_marked(client, django_user_model, make_template, owner):
+def test_approvers_see_waiting_templates_and_their_own_marked(
+    client, django_user_model, make_template, owner
+):
     approver = django_user_model.objects.create_user("ann", password="x", is_staff=True)
     approver.user_permissions.add(Permission.objects.get(codename="approve_template"))
     waiting = make_template(usable=False, name="welcome")
@@ -88,7 +100,9 @@ def test_approvers_see_waiting_templates_and_their_own_marked(client, django_use
 
 def test_authors_see_their_rejected_templates_with_the_reason(client, make_template, owner):
     template = make_template(usable=False, name="promo")
-    Template.objects.filter(pk=template.pk).update(approval_state="rejected", rejection_reason="No opt-out text")
+    Template.objects.filter(pk=template.pk).update(
+        approval_state="rejected", rejection_reason="No opt-out text"
+    )
     client.force_login(owner)
     body = client.get("/").content.decode()
     assert "promo" in body and "No opt-out text" in body

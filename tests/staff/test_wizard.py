@@ -42,7 +42,9 @@ def test_unapproved_templates_are_not_offered(staff, make_template):
     start(staff)
     body = staff.get(reverse("wizard:template-new")).content.decode()
     assert "draft_one" not in body
-    body = staff.post(reverse("wizard:template-new"), {"template": draft.pk, "action": "next"}).content.decode()
+    body = staff.post(
+        reverse("wizard:template-new"), {"template": draft.pk, "action": "next"}
+    ).content.decode()
     assert "not approved for this channel" in body
 
 
@@ -52,17 +54,37 @@ def test_variables_must_say_where_values_come_from(staff, make_template):
     page = staff.post(reverse("wizard:template-new"), {"template": template.pk, "action": "choose"})
     body = page.content.decode()
     assert "var_first_name_source" in body and "var_code_source" in body
-    body = staff.post(reverse("wizard:template-new"), {
-        "template": template.pk, "action": "next", "var_first_name_source": "first_name",
-        "var_first_name_value": "", "var_code_source": "fixed", "var_code_value": ""}).content.decode()
+    body = staff.post(
+        reverse("wizard:template-new"),
+        {
+            "template": template.pk,
+            "action": "next",
+            "var_first_name_source": "first_name",
+            "var_first_name_value": "",
+            "var_code_source": "fixed",
+            "var_code_value": "",
+        },
+    ).content.decode()
     assert "Write the text that replaces {{code}}." in body
-    response = staff.post(reverse("wizard:template-new"), {
-        "template": template.pk, "action": "next", "var_first_name_source": "first_name",
-        "var_first_name_value": "friend", "var_code_source": "fixed", "var_code_value": "SPRING"})
+    response = staff.post(
+        reverse("wizard:template-new"),
+        {
+            "template": template.pk,
+            "action": "next",
+            "var_first_name_source": "first_name",
+            "var_first_name_value": "friend",
+            "var_code_source": "fixed",
+            "var_code_value": "SPRING",
+        },
+    )
     campaign = Campaign.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("wizard:schedule", args=[campaign.pk])
-    assert campaign.variable_mapping == {"first_name": {"field": "first_name", "default": "friend", "skip": False},
-                                         "code": {"value": "SPRING"}}
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "wizard:schedule", args=[campaign.pk]
+    )
+    assert campaign.variable_mapping == {
+        "first_name": {"field": "first_name", "default": "friend", "skip": False},
+        "code": {"value": "SPRING"},
+    }
     assert list(campaign.tags.values_list("name", flat=True)) == ["audience"]
     assert campaign.state == "draft" and campaign.sender == template.sender
 
@@ -81,12 +103,16 @@ def test_schedule_refuses_the_past_and_more_than_thirty_days(staff, make_templat
     body = staff.post(url, {**base, "when": "later", "at": ""}).content.decode()
     assert "Choose the date and time to send" in body
     past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
-    assert "That time is in the past" in staff.post(url, {**base, "when": "later", "at": past}).content.decode()
+    assert (
+        "That time is in the past" in staff.post(url, {**base, "when": "later", "at": past}).content.decode()
+    )
     far = (timezone.localtime() + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
     assert "at most 30 days ahead" in staff.post(url, {**base, "when": "later", "at": far}).content.decode()
     body = staff.post(url, {**base, "when": "now", "batch_size": 5000}).content.decode()
     assert "A batch holds at most 1000 recipients." in body
-    response = staff.post(url, {**base, "when": "now", "batch_size": 2, "batch_interval": 1, "smart_delivery": "on"})
+    response = staff.post(
+        url, {**base, "when": "now", "batch_size": 2, "batch_interval": 1, "smart_delivery": "on"}
+    )
     assert response.status_code == 302
     campaign.refresh_from_db()
     assert (campaign.batch_size, campaign.batch_interval, campaign.smart_delivery) == (2, 1, True)
@@ -130,7 +156,9 @@ def test_the_wizard_only_edits_drafts(staff, make_template):
     campaign = _campaign(staff, make_template)
     Campaign.objects.filter(pk=campaign.pk).update(state="sent")
     response = staff.get(reverse("wizard:schedule", args=[campaign.pk]))
-    assert response.status_code == 302 and response["Location"] == reverse("campaigns:detail", args=[campaign.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "campaigns:detail", args=[campaign.pk]
+    )
 
 
 def test_staff_without_campaign_permissions_are_refused(client, django_user_model):
