@@ -288,3 +288,11 @@ ALERT_DLR_LAG_MIN_MESSAGES = env.int("ALERT_DLR_LAG_MIN_MESSAGES", default=10)
 ALERT_GET_BUDGET_RATIO = env.float("ALERT_GET_BUDGET_RATIO", default=0.95)  # of BICS_GET_BUDGET_PER_MINUTE
 ALERT_TOKEN_EXPIRY_DAYS = env.float("ALERT_TOKEN_EXPIRY_DAYS", default=7)
 # The balance alert uses BALANCE_WARNING_THRESHOLD.
+
+# --- Webhooks (messaging/webhooks/, messaging/services/webhooks.py)
+# HMAC key of the `Signature` header: "id" (the webhook's BICS id, as documented) or "secret".
+BICS_WEBHOOK_SIGNATURE_KEY = env.str("BICS_WEBHOOK_SIGNATURE_KEY", default="id")
+BICS_WEBHOOK_REQUIRE_SIGNATURE = env.bool("BICS_WEBHOOK_REQUIRE_SIGNATURE", default=False)
+BICS_WEBHOOK_NAME = env.str("BICS_WEBHOOK_NAME", default="BICS back-office")  # "Connect this back-office"
+BICS_WEBHOOK_SWEEP_AFTER = env.int("BICS_WEBHOOK_SWEEP_AFTER", default=300)  # seconds before a stored event is re-queued
+BICS_SMART_LINK_PULL_DAYS = env.int("BICS_SMART_LINK_PULL_DAYS", default=30)  # visits pulled this long after a campaign

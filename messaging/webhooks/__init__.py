@@ -1,0 +1,10 @@
+"""Receiving BICS callbacks, the django-anymail way.
+
+* ``base.BicsWebhookView``: finds the webhook by slug (or BICS id), answers the verification
+  handshake, authenticates every delivery once (Bearer secret, ``Signature`` when present,
+  constant time), stores the event raw and answers 200 at once. Processing is a Celery task.
+* ``parsing``: every shape BICS sends (``{event, payload}`` envelopes, the flat Help DLR, the
+  flat Smart Link visit, customised GET webhooks with query parameters) becomes ONE
+  normalised ``BicsEvent``; nothing downstream sees a request.
+* ``processors``: one function per event type, taking a stored ``WebhookEvent``.
+"""

@@ -1,0 +1,129 @@
+"""The one receiving view: security done once, here; parsing and processing elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from bics import webhooks as bics_webhooks
+from messaging.models_webhooks import Webhook
+from messaging.webhooks import parsing
+
+log = logging.getLogger("messaging.webhooks")
+OK_BODY = b'{"status":"OK","code":200,"message":"Received"}'
+
+
+class WebhookAuthError(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def find_webhook(key: str) -> Webhook | None:
+    """By our slug, else by BICS id (``/webhooks/bics/<webhook id or slug>/``)."""
+    hook = Webhook.objects.filter(slug=key).first()
+    if hook is None and key:
+        hook = Webhook.objects.filter(bics_id=key).first()
+    return hook
+
+
+def signature_key(hook: Webhook) -> str:
+    """HMAC key of the ``Signature`` header: the webhook id (documented, 146) or its secret
+    (``BICS_WEBHOOK_SIGNATURE_KEY = "secret"``); see bics/README.md "Webhook signature"."""
+    if getattr(settings, "BICS_WEBHOOK_SIGNATURE_KEY", "id") == "secret":
+        return hook.secret or ""
+    return hook.bics_id or ""
+
+
+def authenticate(request: HttpRequest, hook: Webhook, body: bytes) -> None:
+    """Bearer secret (7724-7738) and ``Signature`` when present (or required), both compared
+    in constant time. At least one credential must be checked: an open endpoint is refused."""
+    checked = False
+    authorization = request.headers.get("Authorization")
+    if hook.secret:
+        if not authorization:
+            raise WebhookAuthError(401, "missing bearer secret")
+        if not bics_webhooks.verify_bearer(authorization, hook.secret):
+            raise WebhookAuthError(403, "wrong bearer secret")
+        checked = True
+    signature = request.headers.get("Signature")
+    if signature:
+        key = signature_key(hook)
+        if not key or not bics_webhooks.verify_signature(body, signature, key):
+            raise WebhookAuthError(403, "bad signature")
+        checked = True
+    elif getattr(settings, "BICS_WEBHOOK_REQUIRE_SIGNATURE", False):
+        raise WebhookAuthError(401, "missing signature")
+    if not checked:
+        raise WebhookAuthError(401, "no credential (set a secret on the webhook)")
+    if hook.status != Webhook.Status.ACTIVE:
+        raise WebhookAuthError(403, "webhook inactive")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class BicsWebhookView(View):
+    """``/webhooks/bics/<key>/``: handshake, authentication, storage; 200 at once."""
+
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request: HttpRequest, key: str, *args, **kwargs) -> HttpResponse:
+        started = time.monotonic()
+        hook = find_webhook(key)
+        if hook is None:
+            log.warning("webhook refused: unknown key %r from %s", key[:40], _client_ip(request))
+            return JsonResponse({"error": "unknown webhook"}, status=404)
+        body = request.body
+        query_token = request.GET.get("token")
+        if request.method == "POST" and parsing.is_handshake(query_token, body):
+            return self.handshake(request, hook, query_token, body)
+        try:
+            authenticate(request, hook, body)
+        except WebhookAuthError as exc:
+            # Never the body, never the credential: who, which webhook, why, how big.
+            log.warning("webhook refused: %s (webhook %s, %s, %d bytes, from %s)", exc.reason, hook.pk,
+                        request.method, len(body), _client_ip(request))
+            return JsonResponse({"error": "unauthorised"}, status=exc.status)
+        try:
+            event = self.parse(request, body)
+        except parsing.ParseError as exc:
+            log.warning("webhook refused: unreadable (%s) (webhook %s, %d bytes)", exc, hook.pk, len(body))
+            return JsonResponse({"error": str(exc)}, status=400)
+        from messaging.services.webhooks import webhook_event_receive
+
+        webhook_event_receive(webhook=hook, event=event)
+        log.debug("webhook %s stored in %.1f ms", event.event_type, (time.monotonic() - started) * 1000)
+        return HttpResponse(OK_BODY, content_type="application/json")
+
+    def parse(self, request: HttpRequest, body: bytes) -> parsing.BicsEvent:
+        if request.method == "GET":
+            return parsing.parse_params(request.GET.dict(), method="GET")
+        content_type = request.content_type or ""
+        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            params = {**request.GET.dict(), **request.POST.dict()}
+            return parsing.parse_params(params, method="POST")
+        event = parsing.parse_body(body)
+        named = request.GET.get("event")  # a flat body on a URL that names its event
+        if named and "event" not in event.raw:
+            event = parsing.BicsEvent(named[:40], event.payload, event.raw)
+        return event
+
+    def handshake(self, request, hook: Webhook, query_token, body) -> HttpResponse:
+        status, answer = bics_webhooks.handshake_response(query_token, body, hook.token)
+        if status != 200:
+            log.warning("webhook handshake refused: wrong token (webhook %s, from %s)", hook.pk, _client_ip(request))
+        else:
+            from django.utils import timezone
+
+            Webhook.objects.filter(pk=hook.pk).update(verified_at=timezone.now())
+            log.info("webhook handshake answered (webhook %s)", hook.pk)
+        return JsonResponse(answer, status=status)
