@@ -143,6 +143,15 @@ class ContactAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
     actions = ("tag_contacts", "untag_contacts", "unsubscribe_contacts", "export_csv", "push_to_bics",
                "pull_from_bics")
 
+    def save_formset(self, request, form, formset, change):
+        """An identifier edited here after a sync needs a push again (like its contact)."""
+        if formset.model is Identifier:
+            for item in formset.forms:
+                obj = item.instance
+                if obj.pk and item.has_changed() and obj.sync_state in (SyncState.SYNCED, SyncState.FAILED):
+                    obj.sync_state = SyncState.DIRTY
+        super().save_formset(request, form, formset, change)
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if term and sum(ch.isdigit() for ch in term) >= 6:

@@ -6,7 +6,6 @@ class ContactsConfig(AppConfig):
     verbose_name = "Contacts"
 
     def ready(self):
-        from contacts import signals  # noqa: F401
         from contacts.sync_adapters import register_all
 
         register_all()

@@ -28,6 +28,40 @@ class Tag(SyncedModel, TimeStampedModel):
         return self.name
 
 
+def tag_names_property(field: str, doc: str) -> property:
+    """Tag *names* of a many-to-many field, readable and settable like a plain field.
+
+    The generic sync (core.sync) compares and assigns ``from_payload`` values as attributes and
+    passes them to ``Model(**values)`` (Django accepts properties there). Reading gives the
+    sorted names (the pending ones once set); setting only records the names: the sync
+    adapter's ``after_pull`` writes them with ``apply_tag_names`` once the record is saved.
+    """
+    pending = f"_pending_{field}_names"
+
+    def get(self) -> list[str]:
+        if pending in self.__dict__:
+            return self.__dict__[pending]
+        if self.pk is None:
+            return []
+        return sorted(getattr(self, field).values_list("name", flat=True))
+
+    def set_(self, names) -> None:
+        self.__dict__[pending] = sorted({str(n).strip() for n in names or () if str(n).strip()})
+
+    return property(get, set_, doc=doc)
+
+
+def apply_tag_names(obj, field: str) -> bool:
+    """Writes names set through ``tag_names_property`` (creating missing tags); True if any."""
+    names = obj.__dict__.pop(f"_pending_{field}_names", None)
+    if names is None:
+        return False
+    existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    tags = [existing.get(name) or Tag.objects.get_or_create(name=name)[0] for name in names]
+    getattr(obj, field).set(tags)
+    return True
+
+
 class Contact(SyncedModel, TimeStampedModel):
     identity = models.CharField(
         max_length=128,
@@ -84,6 +118,8 @@ class Contact(SyncedModel, TimeStampedModel):
         if not self.identity and self.phone:
             self.identity = self.phone
         super().save(*args, **kwargs)
+
+    tag_names = tag_names_property("tags", "Names of the contact's tags (as BICS carries them).")
 
     @property
     def full_name(self) -> str:
@@ -150,6 +186,9 @@ class Segment(SyncedModel, TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    positive_tag_names = tag_names_property("positive_tags", "Names of the positive tags.")
+    negative_tag_names = tag_names_property("negative_tags", "Names of the negative tags.")
 
     @property
     def local_only_reasons(self) -> list[str]:

@@ -1,30 +1,47 @@
-"""Sync adapters for tags, contacts and segments (see core.sync for the interface).
+"""Sync adapters for tags, contacts, identifiers and segments (see core.sync for the interface).
 
 Registered in ContactsConfig.ready in this order, so `bics_sync all --push` creates tags
-before the contacts and segments that name them. Choices where the documentation is silent:
+before the contacts and segments that name them, and contacts before their identifiers.
+Choices where the documentation is silent:
 
-* Contact and segment `tags` are sent as tag **names** (names or ids is not documented).
+* Contact and segment `tags` are sent as tag **names** (names or ids is not documented). A
+  pull hands them over as `tag_names` / `positive_tag_names` / `negative_tag_names` (model
+  properties, so the generic pull sees a change of tags alone) and `after_pull` writes them.
 * Contact numbers are E.164 with '+' (the samples, 5597/5721).
+* `bics_sync contacts --push` sends contacts never pushed before through the documented bulk
+  import when there are at least `bulk_min` of them (`ContactAdapter.push_many`, see
+  contacts/services/sync.py); the others go one by one.
+* Identifiers share the `contacts` resource (they are nested under a contact at BICS: Add
+  Identifier needs the contact id in its path, which the generic create does not pass, so
+  `IdentifierAdapter.push_many` creates them; updates and deletes go through the generic
+  service with `path_params`). They are pulled from "Get All Identifiers", whose items are
+  assumed to carry `contact_id` (undocumented; the sandbox does).
 * Create Segment documents only `name`; the rules are documented on Edit only. So a new
-  segment is created with its name and then edited with its rules right away (from the
-  create response, see `SegmentAdapter.from_payload_server_fields`); if that edit is refused
-  the segment is left `failed` with the reason, and the next push sends the edit again.
-* A segment with local-only rules ('all', field conditions) is never pushed: the push reports
-  it as failed with the reason, and nothing wrong is sent.
+  segment is created with its name and edited with its rules right away (`after_push`); if
+  that edit is refused the segment is left `failed` with the reason (it has its `bics_id`),
+  and the next push sends the edit again.
+* A segment with local-only rules ('all', field conditions) is never pushed: `skip_push`
+  reports it as skipped with the reason (not a failure: `bics_sync` exits 0), logs a warning,
+  and records the reason in its `sync_error`.
 * Response fields are collapsed in the documentation; we read bics/shapes.py's picked fields.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
-from contacts.models import Contact, Segment, Tag, TagOperator
+from contacts.models import Contact, Identifier, Segment, Tag, TagOperator, apply_tag_names
 from contacts.services.phones import PhoneError, normalise_phone
+from contacts.services.sync import (
+    BULK_MIN_CONTACTS,
+    MAX_UPLOAD_BYTES,
+    contacts_push_many,
+    identifiers_push_many,
+)
 from core.sync import SyncAdapter, register
 
-# Tag names read from pulled items, applied after the record is saved (see signals.py):
-# the generic pull writes plain fields only.
-PENDING_TAGS: dict[tuple[str, str], dict[str, list[str]]] = {}
+log = logging.getLogger(__name__)
 
 
 def _s(value) -> str:
@@ -38,16 +55,8 @@ def _names(value) -> list[str]:
     for item in value:
         name = item.get("name") if isinstance(item, dict) else item
         if _s(name).strip():
-            names.append(_s(name).strip())
+            names.append(_s(name).strip()[:100])
     return names
-
-
-def tags_by_name(names: list[str]) -> list[Tag]:
-    tags = []
-    for name in dict.fromkeys(names):
-        tag = Tag.objects.filter(name=name).first() or Tag.objects.create(name=name)
-        tags.append(tag)
-    return tags
 
 
 class TagAdapter(SyncAdapter):
@@ -71,9 +80,11 @@ class ContactAdapter(SyncAdapter):
     model = Contact
     routes = {"list": "contacts.contacts.list", "create": "contacts.contacts.create",
               "update": "contacts.contacts.update", "delete": "contacts.contacts.delete"}  # fmt: skip
+    # New contacts from this many on go through the bulk import, in files of at most max_bytes.
+    bulk_min = BULK_MIN_CONTACTS
+    max_bytes = MAX_UPLOAD_BYTES
 
     def to_payload(self, obj, *, action):
-        tags = sorted(obj.tags.values_list("name", flat=True))
         body = {
             "phone": obj.phone,
             "email": obj.email,
@@ -81,7 +92,7 @@ class ContactAdapter(SyncAdapter):
             "last_name": obj.last_name,
             "company": obj.company,
             "attributes": obj.attributes or {},
-            "tags": tags,
+            "tags": obj.tag_names,
         }
         if action == "create":  # Edit documents no identity, birth_date, gender, postal_code
             body["identity"] = "".join((obj.identity or obj.phone).split())
@@ -111,15 +122,52 @@ class ContactAdapter(SyncAdapter):
             values["birth_date"] = date.fromisoformat(birth) if birth else None
         except ValueError:
             values["birth_date"] = None
-        if "tags" in data:
-            PENDING_TAGS[("contacts", phone)] = {"tags": _names(data.get("tags"))}
+        if "tags" in data:  # an item without tags leaves ours alone
+            values["tag_names"] = sorted(set(_names(data.get("tags"))))
         return values
 
     def find_unlinked(self, values):
         return Contact.objects.filter(bics_id__isnull=True, phone=values["phone"]).first()
 
     def after_pull(self, obj, changed):
-        apply_pending_tags(obj)
+        apply_tag_names(obj, "tags")
+
+    def push_many(self, queryset, result):
+        contacts_push_many(self, queryset, result, bulk_min=self.bulk_min, max_bytes=self.max_bytes)
+
+
+class IdentifierAdapter(SyncAdapter):
+    resource = "contacts"  # nested under contacts at BICS; pushed and pulled after them
+    model = Identifier
+    routes = {"list": "contacts.identifiers.list_all", "create": "contacts.identifiers.create",
+              "update": "contacts.identifiers.update", "delete": "contacts.identifiers.delete"}  # fmt: skip
+
+    def queryset(self):
+        return Identifier.objects.select_related("contact")
+
+    def path_params(self, obj):
+        return {"contact_id": obj.contact.bics_id, "identifier_id": obj.bics_id}
+
+    def can_push(self, obj):
+        if not obj.contact.bics_id:
+            return f"its contact ({obj.contact}) is not at BICS yet: push the contact first"
+        return None
+
+    def to_payload(self, obj, *, action):
+        return {"type": obj.type, "value": obj.value}
+
+    def from_payload(self, data):
+        contact_id = _s(data.get("contact_id"))
+        contact = Contact.objects.filter(bics_id=contact_id).first() if contact_id else None
+        if contact is None:
+            raise ValueError(f"its contact ({contact_id or 'no contact_id'}) is not here: pull contacts first")
+        return {"contact": contact, "type": _s(data.get("type"))[:32], "value": _s(data.get("value"))[:255]}
+
+    def find_unlinked(self, values):
+        return Identifier.objects.filter(bics_id__isnull=True, **values).first()
+
+    def push_many(self, queryset, result):
+        identifiers_push_many(self, queryset, result)
 
 
 class SegmentAdapter(SyncAdapter):
@@ -128,74 +176,66 @@ class SegmentAdapter(SyncAdapter):
     routes = {"list": "contacts.segments.list", "create": "contacts.segments.create",
               "update": "contacts.segments.update", "delete": "contacts.segments.delete"}  # fmt: skip
 
-    def can_push(self, obj):
-        if obj.local_only:
-            return (
-                "local only (" + ", ".join(obj.local_only_reasons) + "): BICS documents tag rules "
-                "with the 'any' operator only, so this segment is used here and not pushed"
-            )
-        return None
-
-    def __init__(self):
-        self.rules_refused: dict[str, str] = {}  # bics_id -> reason (see signals.py)
+    def skip_push(self, obj):
+        if not obj.local_only:
+            return None
+        reason = (
+            "not pushed: local only (" + ", ".join(obj.local_only_reasons) + "); BICS documents "
+            "tag rules with the 'any' operator only, so this segment is used here only"
+        )
+        if obj.bics_id:
+            reason += " (BICS keeps the rules it had before)"
+        log.warning("segment %s (#%s) %s", obj.name, obj.pk, reason)
+        if obj.sync_error != reason:
+            Segment.objects.filter(pk=obj.pk).update(sync_error=reason)
+            obj.sync_error = reason
+        return reason
 
     def to_payload(self, obj, *, action):
         if action == "create":
             return {"name": obj.name}
         return {
             "name": obj.name,
-            "positive_tags": sorted(obj.positive_tags.values_list("name", flat=True)),
+            "positive_tags": obj.positive_tag_names,
             "positive_tags_operator": obj.positive_tags_operator,
-            "negative_tags": sorted(obj.negative_tags.values_list("name", flat=True)),
+            "negative_tags": obj.negative_tag_names,
             "negative_tags_operator": obj.negative_tags_operator,
         }
 
-    def from_payload_server_fields(self, data):
-        """After a create: send the rules with the documented Edit (Create takes a name only)."""
+    def after_push(self, obj, data, *, action):
+        """Create takes a name only: send the rules with the documented Edit at once."""
+        if action != "create":
+            return
         from core.sync import bics_request
 
-        bics_id = self.bics_id_of(data)
-        segment = Segment.objects.filter(name=_s(data.get("name"))).first() if bics_id else None
-        if segment is not None and bics_id:
-            try:
-                bics_request(self.routes["update"], path={"id": bics_id},
-                             json=self.to_payload(segment, action="update"))
-            except Exception as exc:  # recorded on the segment once it is saved
-                self.rules_refused[bics_id] = str(exc) or type(exc).__name__
-        return {}
+        try:
+            bics_request(self.routes["update"], path=self.path_params(obj),
+                         json=self.to_payload(obj, action="update"))  # fmt: skip
+        except Exception as exc:
+            reason = str(exc) or type(exc).__name__
+            raise RuntimeError(
+                f"created at BICS, but its rules were refused (pushed again next time): {reason}"
+            ) from exc
 
     def from_payload(self, data):
-        name = _s(data.get("name")).strip()[:150]
-        values = {"name": name}
+        values = {"name": _s(data.get("name")).strip()[:150]}
         for key in ("positive_tags_operator", "negative_tags_operator"):
             op = _s(data.get(key)).lower() or TagOperator.ANY
             values[key] = op if op in TagOperator.values else TagOperator.ANY
-        PENDING_TAGS[("segments", name)] = {
-            "positive_tags": _names(data.get("positive_tags")),
-            "negative_tags": _names(data.get("negative_tags")),
-        }
+        for key in ("positive_tags", "negative_tags"):
+            if key in data:
+                values[f"{key[:-1]}_names"] = sorted(set(_names(data.get(key))))
         return values
 
     def find_unlinked(self, values):
         return Segment.objects.filter(bics_id__isnull=True, name=values["name"]).first()
 
     def after_pull(self, obj, changed):
-        apply_pending_tags(obj)
+        apply_tag_names(obj, "positive_tags")
+        apply_tag_names(obj, "negative_tags")
 
 
-def apply_pending_tags(obj) -> None:
-    if isinstance(obj, Contact):
-        pending = PENDING_TAGS.pop(("contacts", obj.phone), None)
-        if pending is not None:
-            obj.tags.set(tags_by_name(pending["tags"]))
-    elif isinstance(obj, Segment):
-        pending = PENDING_TAGS.pop(("segments", obj.name), None)
-        if pending is not None:
-            obj.positive_tags.set(tags_by_name(pending["positive_tags"]))
-            obj.negative_tags.set(tags_by_name(pending["negative_tags"]))
-
-
-ADAPTERS = (TagAdapter(), ContactAdapter(), SegmentAdapter())
+ADAPTERS = (TagAdapter(), ContactAdapter(), IdentifierAdapter(), SegmentAdapter())
 
 
 def register_all() -> None:
@@ -203,4 +243,8 @@ def register_all() -> None:
         register(adapter)
 
 
-__all__ = ["ADAPTERS", "PhoneError", "apply_pending_tags", "register_all"]
+def adapter(cls: type[SyncAdapter]) -> SyncAdapter:
+    return next(a for a in ADAPTERS if isinstance(a, cls))
+
+
+__all__ = ["ADAPTERS", "PhoneError", "adapter", "register_all"]

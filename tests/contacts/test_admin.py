@@ -92,6 +92,28 @@ def test_editing_a_synced_contact_marks_it_dirty(admin_client, contacts):
     assert (anna.first_name, anna.sync_state, anna.phone) == ("Annie", SyncState.DIRTY, "+32470123456")
 
 
+def test_editing_a_synced_identifier_inline_marks_it_dirty(admin_client, contacts):
+    from contacts.models import Identifier
+
+    _, anna, _ = contacts
+    Contact.objects.filter(pk=anna.pk).update(sync_state=SyncState.SYNCED, bics_id="b1")
+    email = Identifier.objects.create(contact=anna, type="email", value="anna@example.com", bics_id="i1",
+                                      sync_state=SyncState.SYNCED)  # fmt: skip
+    url = reverse("admin:contacts_contact_change", args=[anna.pk])
+    data = {
+        "phone": anna.phone, "identity": anna.phone, "first_name": "Anna", "last_name": "Peeters",
+        "email": "", "company": "", "postal_code": "", "birth_date": "", "gender": "", "attributes": "{}",
+        "tags": [], "identifiers-TOTAL_FORMS": "1", "identifiers-INITIAL_FORMS": "1",
+        "identifiers-MIN_NUM_FORMS": "0", "identifiers-MAX_NUM_FORMS": "1000",
+        "identifiers-0-id": str(email.pk), "identifiers-0-contact": str(anna.pk),
+        "identifiers-0-type": "email", "identifiers-0-value": "anna@example.org",
+    }  # fmt: skip
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    email.refresh_from_db()
+    assert (email.value, email.sync_state) == ("anna@example.org", SyncState.DIRTY)
+
+
 def test_adding_a_contact_with_an_invalid_number_is_refused(admin_client):
     data = {"phone": "+32 12", "attributes": "{}", "identifiers-TOTAL_FORMS": "0", "identifiers-INITIAL_FORMS": "0"}
     response = admin_client.post(reverse("admin:contacts_contact_add"), data)
