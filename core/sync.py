@@ -138,7 +138,7 @@ class SyncResult:
     def summary(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts().items())
         text = f"{self.direction.capitalize()} {self.resource}: {counts}."
-        problems = [f"{label(r)}: {reason}" for r, reason in self.failed + self.conflicts]
+        problems = [f"{label(r)}: {reason}" for r, reason in self.failed + self.conflicts + self.skipped]
         if problems:
             shown = problems[:10]
             more = f" (+{len(problems) - 10} more)" if len(problems) > 10 else ""

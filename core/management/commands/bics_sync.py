@@ -31,6 +31,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"  failed {sync.label(record)}: {reason}")
             for record, reason in result.conflicts:
                 self.stdout.write(f"  conflict {sync.label(record)}: {reason}")
+            for record, reason in result.skipped:
+                self.stdout.write(f"  skipped {sync.label(record)}: {reason}")
             failed += counts["failed"]
         if failed:
             raise CommandError(f"{failed} record(s) failed", returncode=1)
