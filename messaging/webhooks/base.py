@@ -52,9 +52,9 @@ def authenticate(request: HttpRequest, hook: Webhook, body: bytes) -> None:
     authorization = request.headers.get("Authorization")
     if hook.secret:
         if not authorization:
-            raise WebhookAuthError(401, "missing bearer secret")
+            raise WebhookAuthError(401, "authorization missing")
         if not bics_webhooks.verify_bearer(authorization, hook.secret):
-            raise WebhookAuthError(403, "wrong bearer secret")
+            raise WebhookAuthError(403, "authorization mismatch")
         checked = True
     signature = request.headers.get("Signature")
     if signature:
@@ -78,6 +78,8 @@ class BicsWebhookView(View):
 
     def dispatch(self, request: HttpRequest, key: str, *args, **kwargs) -> HttpResponse:
         started = time.monotonic()
+        if request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request)
         hook = find_webhook(key)
         if hook is None:
             log.warning("webhook refused: unknown key %r from %s", key[:40], _client_ip(request))

@@ -66,7 +66,8 @@ def message_in(event: WebhookEvent) -> dict:
     from contacts.models import Contact
 
     data = event.payload
-    channel = {"vmn": "interact"}.get(event.channel, event.channel)
+    prefix = event.event_type.split(":")[0]
+    channel = {"vmn": "interact"}.get(prefix, prefix)
     sender = _e164(_first(data, "from", "mobile", "sender", "msisdn", "source"))
     when = None
     stamp = _first(data, "created_at", "received_at", "time", "timestamp")
