@@ -13,7 +13,6 @@ from pathlib import Path
 
 from bench import BENCHMARKS
 
-
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("per_s", "baseline_per_s", "ratio", "peak_rss_mb", "http_requests", "p99_ms", "queries", "ms")
 
