@@ -56,6 +56,10 @@ class Campaign(models.Model):
                   '"skip": true (skip the recipient when missing)}.')
     segments = models.ManyToManyField("contacts.Segment", blank=True, related_name="campaigns")
     tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="campaigns")
+    upload = models.FileField(
+        upload_to="campaigns/uploads/", blank=True,
+        help_text="Optional one-off list (CSV): a number column (number, phone, mobile, to, msisdn); "
+                  "other columns are values for the template variables.")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="campaigns")
     # schedule
