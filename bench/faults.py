@@ -24,7 +24,7 @@ def run() -> dict:
     env = {**os.environ, "RELIABILITY_RECIPIENTS": str(RECIPIENTS)}
     env.pop("DATABASE_URL", None)
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "timeout=3600",
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:logging", "-o", "timeout=7200", "--tb=short",
                              "tests/reliability/test_faults.py"],
                             cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
