@@ -79,6 +79,9 @@ def normalise_phone(raw: str, default_country: str | None = None) -> tuple[str, 
     region_code = phonenumbers.region_code_for_number(number)
     if not region_code or not is_valid_for_region(number, region_code):
         raise PhoneError(f"invalid number {raw!r}: not a valid number")
+    if number.country_code == 1 and str(number.national_number)[3:6] == "555" and 100 <= number.national_number % 10000 <= 199:
+        # NANP 555-0100..0199 is reserved for fiction; phonenumbers calls it valid.
+        raise PhoneError(f"invalid number {raw!r}: fictional (555-01XX)")
     if len(region_code) != 2:  # "001": non-geographic (satellite, universal numbers)
         region_code = ""
     national = str(number.national_number)

@@ -24,6 +24,7 @@ XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003), .doc...
 
 csv.field_size_limit(1 << 20)
+MAX_LINE_BYTES = 1 << 20  # the csv field limit above: no line of a contacts file comes near it
 
 
 class ImportRefused(Exception):
@@ -183,8 +184,21 @@ def _check_text(path: str) -> None:
     """The whole file must be UTF-8 text: checked before anything is written."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
+    lines_before = 0  # newlines before this block
+    carried = 0  # length of the line still open at the end of the previous block
     with open(path, "rb") as fh:
         while block := fh.read(_SCAN_BLOCK):
+            # A line over the CSV field limit would stop the reader half-way: refuse it now.
+            lengths = list(map(len, block.split(b"\n")))
+            lengths[0] += carried
+            if max(lengths) > MAX_LINE_BYTES:
+                index = next(i for i, length in enumerate(lengths) if length > MAX_LINE_BYTES)
+                raise ImportRefused(
+                    f"Line {lines_before + index + 1} is longer than 1 MiB: this is not a contacts "
+                    "file (a row holds a phone number, names and a few fields)."
+                )
+            carried = lengths[-1]
+            lines_before += len(lengths) - 1
             if b"\x00" in block:
                 raise ImportRefused(
                     "This is not a CSV file: it contains binary data (NUL bytes at byte "

@@ -171,6 +171,7 @@ BAD_FILES = {
     "header only": (b"phone,first_name\n", "no data rows"),
     "old excel": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "XLSX"),
     "broken xlsx": (b"PK\x03\x04garbage", "not a readable XLSX"),
+    "a line over 1 MiB": (b"phone,note\n+32470123456,ok\n+32470123457," + b"x" * (1 << 20) + b"\n", "Line 3 is longer than 1 MiB"),
 }
 
 

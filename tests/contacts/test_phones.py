@@ -62,3 +62,13 @@ def test_validity_agrees_with_phonenumbers_is_valid_number():
             assert phone == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
             valid += 1
     assert valid > 1000  # plenty of valid numbers of many kinds in the sample
+
+
+@pytest.mark.parametrize("raw", ["+1 201 555 0123", "+1 (212) 555-0199", "+12025550100"])
+def test_fictional_us_numbers_are_refused(raw):
+    with pytest.raises(PhoneError, match="fictional"):
+        normalise_phone(raw)
+
+
+def test_real_555_numbers_outside_the_fiction_range_are_kept():
+    assert normalise_phone("+1 201 555 0200") == ("+12015550200", "US")
