@@ -194,8 +194,8 @@ def _check_text(path: str) -> None:
             if max(lengths) > MAX_LINE_BYTES:
                 index = next(i for i, length in enumerate(lengths) if length > MAX_LINE_BYTES)
                 raise ImportRefused(
-                    f"Line {lines_before + index + 1} is longer than 1 MiB: this is not a contacts "
-                    "file (a row holds a phone number, names and a few fields)."
+                    f"Line {lines_before + index + 1} is longer than 1 MiB (a field larger than a contacts "
+                    "file ever holds): this is not a contacts file."
                 )
             carried = lengths[-1]
             lines_before += len(lengths) - 1
