@@ -186,7 +186,9 @@ def template_step(request, pk: int | None = None):
         if campaign and campaign.template_id == getattr(template, "pk", None)
         else {}
     )
-    choosing = request.method == "POST" and request.POST.get("action") == "choose"
+    # "Use this template", or "Next" with a template whose variable fields were not on the page yet.
+    unanswered = bool(variables) and not any(f"var_{name}_source" in request.POST for name in variables)
+    choosing = request.method == "POST" and (request.POST.get("action") == "choose" or unanswered)
     data = request.POST if request.method == "POST" and not choosing else None
     initial = {"template": template, "sender": campaign.sender if campaign else None}
     form = TemplateStepForm(data, initial=initial, channel=channel, variables=variables, mapping=mapping)

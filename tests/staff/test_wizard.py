@@ -174,3 +174,13 @@ def test_audience_count_counts_each_contact_once(staff, make_contacts):
     ids = list(Tag.objects.values_list("pk", flat=True))
     data = staff.get(reverse("wizard:audience-count"), {"tags": ids}).json()
     assert data == {"total": 3, "valid": 3}
+
+
+def test_next_with_a_new_template_asks_for_its_variables_first(staff, make_template):
+    template = make_template("Hi {{first_name}}")
+    start(staff)
+    body = staff.post(
+        reverse("wizard:template-new"), {"template": template.pk, "action": "next"}
+    ).content.decode()
+    assert "now say where each variable" in body and "var_first_name_source" in body
+    assert "This field is required" not in body and not Campaign.objects.exists()
