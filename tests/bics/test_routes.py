@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 
@@ -10,7 +11,13 @@ import pytest
 from bics.routes import AREAS, ROUTES, Route, build_routes, is_idempotent
 from bics.shapes import SHAPES
 
-DOC = pathlib.Path("/work/shared/bics-api/bics-cpaas-api-1.0.0.txt")
+# The documentation lives in shared/, beside the checkout (also in CI).
+DOC = pathlib.Path(
+    os.environ.get(
+        "BICS_API_DOC",
+        pathlib.Path(__file__).resolve().parents[3] / "shared" / "bics-api" / "bics-cpaas-api-1.0.0.txt",
+    )
+)
 PRODUCT_MODULES = ("sms", "whatsapp", "viber", "contacts", "voice", "verify", "webhooks",
                    "account")
 
