@@ -50,7 +50,7 @@ class CampaignAdmin(admin.ModelAdmin):
     actions = ["launch_now", "pause", "resume", "cancel"]
     fieldsets = (
         (None, {"fields": ("name", "channel", "sender", "template", "variable_mapping", "owner")}),
-        ("Audience", {"fields": ("segments", "tags")}),
+        ("Audience", {"fields": ("segments", "tags", "upload")}),
         ("Schedule", {"fields": ("scheduled_at", "time_zone", "batch_size", "batch_interval")}),
         ("Smart delivery", {"fields": ("smart_delivery", "smart_delay_minutes", "smart_sample_size",
                                        "smart_wait_minutes")}),
@@ -63,7 +63,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.state not in EDITABLE_STATES:
-            fields += ["channel", "sender", "template", "variable_mapping", "segments", "tags", "scheduled_at",
+            fields += ["channel", "sender", "template", "variable_mapping", "segments", "tags", "upload", "scheduled_at",
                        "smart_delivery", "smart_sample_size", "batch_size"]
         return fields
 

@@ -255,7 +255,7 @@ def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, 
         messages: list[Message] = []
         personal: list[tuple[Message, SendBatch]] = []
         for row in buffer:
-            data = dict(zip(sel.SAMPLE_FIELDS, row, strict=True))
+            data = row if isinstance(row, dict) else dict(zip(sel.SAMPLE_FIELDS, row, strict=True))
             values = sel.recipient_values(sources, data)
             if values is None:
                 continue  # a value went missing since the count: skip
@@ -303,6 +303,15 @@ def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, 
             buffer = []
     if buffer:
         flush(buffer)
+    if campaign.upload:
+        buffer = []
+        for row in _upload_candidates(campaign, sources):
+            buffer.append(row)
+            if len(buffer) >= 900:
+                flush(buffer)
+                buffer = []
+        if buffer:
+            flush(buffer)
     if batches_with_size:
         SendBatch.objects.bulk_update(batches_with_size, ["size"], batch_size=1000)
     return written
@@ -311,6 +320,34 @@ def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, 
 MESSAGE_COLUMNS = ("campaign_id", "batch_id", "contact_id", "channel", "number", "custom_id", "text", "variables",
                    "is_sample", "status", "bics_status", "bics_message_id", "group_id", "parts", "error_code",
                    "error_description", "created_at")
+
+
+def _upload_candidates(campaign: Campaign, sources):
+    """Rows of the uploaded list that pass the exclusions (valid, not already a recipient, not
+    opted out in scope, variables present), in chunks checked against the database."""
+    import re
+
+    seen: set[str] = set()
+    chunk: list[dict] = []
+
+    def check(chunk):
+        numbers = [r["phone"] for r in chunk]
+        opted = sel.upload_unsubscribed(campaign, numbers)
+        known = set(Message.objects.filter(campaign_id=campaign.pk, number__in=numbers)
+                    .values_list("number", flat=True))
+        return [r for r in chunk if r["phone"] not in opted and r["phone"] not in known
+                and sel.recipient_values(sources, r) is not None]
+
+    for row in sel.upload_rows(campaign):
+        if not row["phone"] or not re.match(sel.VALID_NUMBER, row["phone"]) or row["phone"] in seen:
+            continue
+        seen.add(row["phone"])
+        chunk.append(row)
+        if len(chunk) >= 900:
+            yield from check(chunk)
+            chunk = []
+    if chunk:
+        yield from check(chunk)
 
 
 def _insert_messages(messages: list[Message]) -> None:

@@ -274,3 +274,28 @@ def test_smart_delivery_waits_15_minutes_before_the_sample(make_contacts, make_c
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     step = engine.campaign_step(campaign.pk)
     assert not step.claims and 14 * 60 < step.wait <= 15 * 60
+
+
+# --------------------------------------------------------------------------- uploaded list
+def test_an_uploaded_list_joins_the_audience_with_the_same_exclusions(make_contacts, make_campaign, make_template,
+                                                                       sender, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    contact = make_contacts(1, attributes={"city": "Leuven"})[0]
+    Unsubscriber.objects.create(channel="sms", number="+32470555003", type="sender", value=sender.name)
+    csv_text = ("Phone,First_Name,City\n"
+                "+32470555001,Bob,Gent\n"
+                f"{contact.phone},Dup,Gent\n"       # already a recipient through the tag
+                "+32470555001,Bob again,Gent\n"     # twice in the file
+                "not a number,X,Gent\n"             # invalid
+                "+32470555003,Opted,Gent\n"         # opted out for this sender
+                "+32470555004,,Gent\n")             # missing first_name
+    campaign = make_campaign(template=make_template("Hello {{first_name}}, see you in {{city}} on Monday."))
+    campaign.upload.save("list.csv", ContentFile(csv_text.encode()))
+    plan = campaign_preview(campaign).plan
+    assert (plan.eligible, plan.duplicates, plan.invalid, plan.unsubscribed, plan.missing_variables) == (2, 2, 1, 1, 1)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    texts = dict(Message.objects.values_list("number", "text"))
+    assert set(texts) == {contact.phone, "+32470555001"}
+    assert texts["+32470555001"] == "Hello Bob, see you in Gent on Monday."
