@@ -189,6 +189,9 @@ def webhook_connect(*, name: str | None = None, base_url: str | None = None) -> 
         hook.bics_id = str(bics_hook.id or "") or None
     Webhook.objects.filter(pk=hook.pk).update(bics_id=hook.bics_id, sync_state=SyncState.SYNCED,
                                               sync_error="", synced_at=timezone.now())
+    from messaging.webhooks.base import forget_webhooks
+
+    forget_webhooks()  # this process; others refresh within BICS_WEBHOOK_CACHE_SECONDS
     result = ConnectResult(webhook=hook, secret=secret, created=created)
     at_bics = {(s.event, str(s.webhook_id)) for s in bics_webhooks.list_subscriptions(client)}
     for event in HANDLED_EVENTS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from django.conf import settings
@@ -29,12 +30,33 @@ def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def find_webhook(key: str) -> Webhook | None:
-    """By our slug, else by BICS id (``/webhooks/bics/<webhook id or slug>/``)."""
+_cache: dict[str, tuple[float, Webhook]] = {}
+_cache_lock = threading.Lock()
+
+
+def find_webhook(key: str, *, fresh: bool = False) -> Webhook | None:
+    """By our slug, else by BICS id (``/webhooks/bics/<webhook id or slug>/``). Kept in this
+    process for ``BICS_WEBHOOK_CACHE_SECONDS`` (a query less per delivery under load); a
+    changed secret applies after that (the handshake always reads it fresh)."""
+    ttl = float(getattr(settings, "BICS_WEBHOOK_CACHE_SECONDS", 5))
+    now = time.monotonic()
+    if not fresh and ttl > 0:
+        with _cache_lock:
+            hit = _cache.get(key)
+        if hit and now - hit[0] < ttl:
+            return hit[1]
     hook = Webhook.objects.filter(slug=key).first()
     if hook is None and key:
         hook = Webhook.objects.filter(bics_id=key).first()
+    if hook is not None and ttl > 0:
+        with _cache_lock:
+            _cache[key] = (now, hook)
     return hook
+
+
+def forget_webhooks() -> None:
+    with _cache_lock:
+        _cache.clear()
 
 
 def signature_key(hook: Webhook) -> str:
@@ -80,13 +102,14 @@ class BicsWebhookView(View):
         started = time.monotonic()
         if request.method.lower() not in self.http_method_names:
             return self.http_method_not_allowed(request)
-        hook = find_webhook(key)
+        body = request.body
+        query_token = request.GET.get("token")
+        handshake = request.method == "POST" and parsing.is_handshake(query_token, body)
+        hook = find_webhook(key, fresh=handshake)
         if hook is None:
             log.warning("webhook refused: unknown key %r from %s", key[:40], _client_ip(request))
             return JsonResponse({"error": "unknown webhook"}, status=404)
-        body = request.body
-        query_token = request.GET.get("token")
-        if request.method == "POST" and parsing.is_handshake(query_token, body):
+        if handshake:
             return self.handshake(request, hook, query_token, body)
         try:
             authenticate(request, hook, body)

@@ -56,3 +56,14 @@ def dlr(message_id="m-1", status="DELIVRD", *, cid="", mobile="32470000001", env
     payload = {"id": message_id, "mobile": mobile, "status": status, "cid": cid, "custom": cid,
                "deliv_time": "2026-01-02 10:00:00", "submit_time": "2026-01-02 09:59:00", **extra}
     return {"event": "sms:message:status", "payload": payload} if envelope else payload
+
+
+@pytest.fixture(autouse=True)
+def _no_webhook_cache(settings):
+    """Tests change webhooks between requests; the receiver's short cache would hide that."""
+    from messaging.webhooks.base import forget_webhooks
+
+    settings.BICS_WEBHOOK_CACHE_SECONDS = 0
+    forget_webhooks()
+    yield
+    forget_webhooks()
