@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from messaging.webhooks.base import BicsWebhookView
+from messaging.webhooks.views import BicsReceiverView
 
 app_name = "webhooks"
 urlpatterns = [
-    path("<str:key>/", BicsWebhookView.as_view(), name="receive"),
+    path("<str:key>/", BicsReceiverView.as_view(), name="receive"),
 ]

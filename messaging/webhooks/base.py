@@ -130,17 +130,8 @@ class BicsWebhookView(View):
         return HttpResponse(OK_BODY, content_type="application/json")
 
     def parse(self, request: HttpRequest, body: bytes) -> parsing.BicsEvent:
-        if request.method == "GET":
-            return parsing.parse_params(request.GET.dict(), method="GET")
-        content_type = request.content_type or ""
-        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            params = {**request.GET.dict(), **request.POST.dict()}
-            return parsing.parse_params(params, method="POST")
-        event = parsing.parse_body(body)
-        named = request.GET.get("event")  # a flat body on a URL that names its event
-        if named and "event" not in event.raw:
-            event = parsing.BicsEvent(named[:40], event.payload, event.raw)
-        return event
+        """Subclasses turn the request into ONE normalised event (raise ParseError)."""
+        raise NotImplementedError
 
     def handshake(self, request, hook: Webhook, query_token, body) -> HttpResponse:
         status, answer = bics_webhooks.handshake_response(query_token, body, hook.token)
