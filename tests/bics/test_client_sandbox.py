@@ -179,8 +179,6 @@ def test_call_status_finds_a_call_by_our_cid(sbx):
     assert [s.cid for s in voice.call_status(client, cid="call-cid-2")] == ["call-cid-2"]
 
 
-@pytest.mark.xfail(reason="the sandbox dials Click2Call's `to` (an IVR flow id) instead of "
-                          "`from` (NEEDS-sandbox.md)", strict=False)
 def test_click2call_status_reports_the_from_number(sbx):
     _control, client = sbx
     result = voice.click2call(client, bridge="+3220000000", from_="+32470000001", to="42")

@@ -629,6 +629,25 @@ def test_voice_calls_status_logs_recordings(sbapi):
     assert [r["call_id"] for r in recs] == [c2c["callId"]]
 
 
+def test_click2call_dials_from_and_keeps_to_as_the_flow(sbapi):
+    """`from` is "the number to whom the call will connect first" (3477-3486), `to` the IVR
+    flow (3518-3522): opt-out check, DLR rules, Call Status and call logs use `from`."""
+    sbapi.configure(dlr_rules={"32470000012": "DLT-REJECTED"})  # the DLT group: CONGESTION
+    assert sbapi.call("voice.unsubscribers.create", json={"receiver": "32470000011"}).status_code == 200
+    ids = {}
+    for number in ("32470000011", "32470000012"):
+        ids[number] = sbapi.call(
+            "voice.click2call.create", json={"bridge": "3220000000", "from": number, "to": "42"}
+        ).json()["callId"]
+    sbapi.tick(1.1)
+    for number, status in (("32470000011", "NOANSWER"), ("32470000012", "CONGESTION")):
+        (found,) = sbapi.call("voice.calls.status", params={"id": ids[number]}).json()["data"]
+        assert (found["mobile"], found["status"]) == (number, status)
+    logs = {log["id"]: log for log in data(sbapi.call("voice.call_logs.list"))}
+    assert logs[ids["32470000012"]]["to"] == "32470000012"
+    assert logs[ids["32470000012"]]["caller_id"] == "3220000000"
+
+
 def test_voice_sound_file_upload(sbapi):
     resp = sbapi.call(
         "voice.sound_files.create", files={"audio": ("hello.mp3", b"ID3....")}, data={"name": "hello"}
@@ -834,6 +853,7 @@ def test_call_status_by_our_cid(sbapi):
         "voice.click2call.create",
         json={"bridge": "3220000000", "from": "32470000004", "to": "32470000005", "mid": "m-9"},
     )
-    for cid, mobile in (("call-1", "32470000001"), ("bulk-b", "32470000003"), ("m-9", "32470000005")):
+    # Click2Call connects `from` first (3477-3486), also in the "with mobile number" variant
+    for cid, mobile in (("call-1", "32470000001"), ("bulk-b", "32470000003"), ("m-9", "32470000004")):
         found = sbapi.call("voice.calls.status", params={"cid": cid}).json()["data"]
         assert [c["mobile"] for c in found] == [mobile]
