@@ -3,8 +3,8 @@
 Two campaigns, each through the real services (``write_messages`` resolves the audience and
 bulk-writes Message/SendBatch rows, streaming; ``campaign_run`` claims, sends, records):
 
-* ``dispatch_identical``: N recipients, one text, batches of 1000 numbers in ``to`` arrays;
-* ``dispatch_personalised``: M recipients, one request each, ``CAMPAIGN_CONCURRENCY`` in flight.
+* ``dispatch_1m``: N recipients, one text, batches of 1000 numbers in ``to`` arrays;
+* ``dispatch_100k``: M recipients, one request each, ``CAMPAIGN_CONCURRENCY`` in flight.
 
 Figures: recipients/s (resolve + write + send + record), HTTP requests made (counted by the
 sandbox), peak RSS of this process. In the same run, the bare baseline: the same rows
@@ -218,7 +218,7 @@ def run() -> dict:
     results = {}
     try:
         runs = [(key, n, personalised) for key, n, personalised in
-                (("dispatch_identical", IDENTICAL, False), ("dispatch_personalised", PERSONALISED, True)) if n > 0]
+                (("dispatch_1m", IDENTICAL, False), ("dispatch_100k", PERSONALISED, True)) if n > 0]
         # the product runs first, so the baseline's lists never inflate the product's peak RSS
         for key, n, personalised in runs:
             results[key] = product(sandbox, n, personalised=personalised)
