@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
 STAFF_FORMS = ["/campaigns/send/", "/voice/tts/", "/voice/click2call/", "/voice/status/", "/verify/send/",
                "/messaging/templates/preview/"]
-EXEMPT_ALLOWED = {"verify.api", "messaging.views_webhooks", "messaging.webhooks.views"}
+EXEMPT_ALLOWED = {"verify.api", "messaging.webhooks.base", "messaging.webhooks.views"}  # API key; webhook signature or secret
 
 
 @pytest.fixture
@@ -62,3 +62,15 @@ def test_csrf_exempt_verify_api_refuses_requests_without_an_api_key():
     response = Client(enforce_csrf_checks=True).post("/verify/api/otp/", {"to": "+32470000001"},
                                                       content_type="application/json")
     assert response.status_code in (401, 403)
+
+
+@pytest.mark.parametrize("headers", [{}, {"HTTP_SIGNATURE": "0" * 64}, {"HTTP_AUTHORIZATION": "Bearer wrong"}],
+                         ids=["unsigned", "bad-signature", "bad-secret"])
+def test_csrf_exempt_webhook_receiver_refuses_unauthenticated_posts(headers):
+    from messaging.models_webhooks import WebhookEvent
+
+    body = b'{"event": "sms:message:status", "payload": {"id": "g:1", "status": "DELIVRD"}}'
+    response = Client(enforce_csrf_checks=True).post("/webhooks/bics/unknown-key/", body,
+                                                     content_type="application/json", **headers)
+    assert response.status_code in (401, 403, 404)
+    assert not WebhookEvent.objects.exists()
