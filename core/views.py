@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core import health, selectors, tables
+from core import alerts, health, selectors, tables
 
 
 @never_cache
@@ -44,6 +44,7 @@ def home(request):
         "failure_table": tables.FailureTable(selectors.recent_failures(), user=user),
         "failure_reasons": selectors.failure_reasons(),
         "sync_runs": selectors.recent_sync_runs(),
+        "alerts": alerts.active_alerts(),
     }
     return render(request, "core/dashboard.html", context)
 

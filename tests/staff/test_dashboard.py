@@ -142,3 +142,23 @@ def test_sending_campaigns_carry_their_progress_url(admin_client, make_campaign)
     Campaign.objects.filter(pk=campaign.pk).update(state="sending")
     body = admin_client.get("/").content.decode()
     assert f'data-url="{reverse("campaigns:progress", args=[campaign.pk])}"' in body
+
+
+def test_operational_alerts_are_shown_on_top(admin_client):
+    from django.core.cache import cache
+
+    from core import alerts
+
+    cache.set(
+        alerts.ALERTS_CACHE_KEY,
+        [
+            {
+                "key": "dlr_lag",
+                "level": "warning",
+                "message": "DLRs are 20 min late",
+                "since": "2026-11-29 03:00",
+            }
+        ],
+    )
+    body = admin_client.get("/").content.decode()
+    assert 'id="alerts"' in body and "DLRs are 20 min late" in body
