@@ -60,8 +60,7 @@ def tick(sandbox, seconds=60):
     (Call.Kind.FLOW, {"flow_id": "77", "interval": 15}),
     (Call.Kind.FLOW_VARIABLES, {"flow_id": "77", "variables": {"Name": "Ann"}}),
     (Call.Kind.TTS, {"tts_text": "Hello", "voice_id": "Amy"}),
-    pytest.param(Call.Kind.AUDIO_FILE, {"audio_url": "https://example.org/a.mp3"}, marks=pytest.mark.xfail(
-        reason="bics/shapes.py requires flow_id on voice.calls.create (NEEDS-voice.md 1)", strict=False)),
+    (Call.Kind.AUDIO_FILE, {"audio_url": "https://example.org/a.mp3"}),
 ])
 def test_each_call_variant_is_queued(bics_sandbox, kind, extra):
     call = call_send(call_create(kind=kind, bridge=BRIDGE, to="+32470000001", **extra))
