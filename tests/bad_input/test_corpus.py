@@ -24,17 +24,12 @@ CASES = json.loads((CORPUS / "cases.json").read_text())
 
 # Gaps found by the corpus, each with its fix written in NEEDS-reliability.md (other owners'
 # code); they turn into passes as the fixes land (xfail is not strict).
-_CLIENT_GAP = ("bics.client._parse turns a 2xx body that is not a JSON object (truncated, HTML, empty, "
-               "a list/string/null) into a success with empty data; it must raise a BicsError naming "
-               "the malformed answer (sends: BicsOutcomeUnknown) - NEEDS-reliability.md #1")
 KNOWN_GAPS = {
-    **{f"api-{name}": _CLIENT_GAP for name in ("truncated.json", "html_200.html", "empty_200.json", "array_top.json",
-                                               "string_top.json", "null_top.json", "latin1_body.json",
-                                               "send_data_not_list.json", "send_truncated.json")},
-    "import-huge-line": ("a field over csv.field_size_limit escapes as a raw _csv.Error (import marked failed, "
-                         "no reason for staff) - NEEDS-reliability.md #2"),
-    "import-fictional_us_555.csv": ("phonenumbers calls +1 NXX-555-01XX valid; the fictional range must be "
-                                    "rejected - NEEDS-reliability.md #3"),
+    "api-latin1_body.json": ("a 2xx JSON body in Latin-1 (JSON must be UTF-8, RFC 8259) is decoded by guessing and "
+                             "accepted; it must raise a BicsError naming the encoding - NEEDS-reliability.md #1"),
+    "api-send_data_not_list.json": ("a send answered with `data` as one object instead of a list of recipients is "
+                                    "taken as a success without ids; it must be BicsOutcomeUnknown naming the shape "
+                                    "- NEEDS-reliability.md #1"),
 }
 
 

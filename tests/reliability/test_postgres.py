@@ -18,7 +18,8 @@ from django.db import connection
 from tests.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
-FAULT_TESTS = ["tests/reliability/test_faults.py", "tests/reliability/test_worker_faults.py"]
+FAULT_TESTS = ["tests/reliability/test_faults.py", "tests/reliability/test_worker_faults.py",
+               "tests/reliability/test_webhook_faults.py"]
 
 
 def pg_binary(name: str) -> str | None:
