@@ -7,11 +7,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from contacts.forms import ContactImportForm, SegmentForm, TagActionForm, UntagActionForm
-from contacts.models import Contact, ContactImport, Identifier, ImportState, Segment, Tag
+from contacts.models import Contact, ContactImport, Identifier, IdentifierType, ImportState, Segment, Tag
 from contacts.selectors import audience_counts, export_rows, segment_contacts, unsubscriber_model
 from contacts.services import contacts as contact_services
-from contacts.services.exports import csv_lines
+from contacts.services.exports import csv_lines, mask_numbers_in_text, masked_rows
 from contacts.services.phones import PhoneError, normalise_phone
+from core.admin import MaskedNumbersMixin
+from core.masking import can_view_full_numbers, mask_number
 from core.models import SyncState
 
 
@@ -70,10 +72,33 @@ class CountryListFilter(admin.SimpleListFilter):
 
 
 class IdentifierInline(admin.TabularInline):
+    """Identifiers of a contact; staff without `core.view_full_numbers` see them masked and
+    read-only (a phone identifier is the number itself)."""
+
     model = Identifier
     extra = 0
     fields = ("type", "value", "bics_id", "sync_state")
     readonly_fields = ("bics_id", "sync_state")
+    masked_fields = ("type", "masked_value", "bics_id", "sync_state")
+
+    def get_fields(self, request, obj=None):
+        return self.fields if can_view_full_numbers(request.user) else self.masked_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if can_view_full_numbers(request.user) else self.masked_fields
+
+    def has_add_permission(self, request, obj=None):
+        return can_view_full_numbers(request.user) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return can_view_full_numbers(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_view_full_numbers(request.user) and super().has_delete_permission(request, obj)
+
+    @admin.display(description="Value")
+    def masked_value(self, obj):
+        return obj.value if obj.type == IdentifierType.EMAIL else mask_numbers_in_text(obj.value)
 
 
 def _report(modeladmin, request, async_result, what: str) -> None:
@@ -121,8 +146,12 @@ class DirtyOnEditMixin:
 
 
 @admin.register(Contact)
-class ContactAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+class ContactAdmin(MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
     sync_resource = "contacts"
+    # The list and the action checkboxes show the number masked to staff without
+    # core.view_full_numbers; searching by the whole number (=phone) stays: it reveals
+    # nothing the searcher did not type.
+    masked_number_fields = ("phone",)
     list_display = ("phone", "first_name", "last_name", "email", "country", "sync_state", "created_at")
     list_filter = (TagListFilter, SegmentListFilter, "sync_state", CountryListFilter)
     search_fields = ("=phone", "^last_name", "^first_name", "^email")
@@ -201,7 +230,8 @@ class ContactAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
     @admin.action(description="Export the selected contacts as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         response = StreamingHttpResponse(
-            csv_lines(export_rows(queryset)), content_type="text/csv; charset=utf-8"
+            csv_lines(masked_rows(export_rows(queryset), request.user, columns={0: mask_number})),
+            content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
         return response
@@ -316,25 +346,38 @@ class ContactImportAdmin(admin.ModelAdmin):
         # An import is a record of what happened: its page is read-only (no Save button).
         return False if obj is not None else super().has_change_permission(request, obj)
 
+    def _shown(self, request, names):
+        """The rejections' reasons carry the refused number: masked for staff without
+        core.view_full_numbers."""
+        if can_view_full_numbers(request.user):
+            return list(names)
+        return ["first_rejections_masked" if n == "first_rejections" else n for n in names]
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["file", "default_country", "tag"]
-        return ["original_name", "file", "default_country", "tag", *self.readonly_fields[1:]]
+        return self._shown(request, ["original_name", "file", "default_country", "tag", *self.readonly_fields[1:]])
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("file", "default_country", "tag", *self.readonly_fields)
+        return tuple(self._shown(request, ("file", "default_country", "tag", *self.readonly_fields)))
 
     @admin.display(description="First rejected rows")
-    def first_rejections(self, obj):
+    def first_rejections(self, obj, mask=None):
         rows = list(obj.rejections.order_by("line")[:20])
         if not rows:
             return "-"
+        reasons = [mask(r.reason) if mask else r.reason for r in rows]
         return format_html(
             "<ul>{}</ul>",
-            format_html("".join("<li>line {}: {}</li>" for _ in rows), *[v for r in rows for v in (r.line, r.reason)]),
+            format_html("".join("<li>line {}: {}</li>" for _ in rows),
+                        *[v for r, reason in zip(rows, reasons, strict=True) for v in (r.line, reason)]),
         )
+
+    @admin.display(description="First rejected rows")
+    def first_rejections_masked(self, obj):
+        return self.first_rejections(obj, mask=mask_numbers_in_text)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from contacts.forms import SegmentPreviewForm
 from contacts.models import ContactImport, ImportState, Segment
 from contacts.selectors import audience, audience_counts, export_rows, segment_contacts
-from contacts.services.exports import csv_lines
+from contacts.services.exports import csv_lines, mask_numbers_in_text, masked_rows
+from core.masking import mask_number
 
 
 def _require(request, permission: str) -> None:
@@ -47,7 +48,9 @@ def import_rejections_csv(request, pk: int):
     item = get_object_or_404(ContactImport, pk=pk)
     rows = item.rejections.order_by("line").values_list("line", "reason", "raw").iterator(2000)
     response = StreamingHttpResponse(
-        csv_lines(_with_header(rows)), content_type="text/csv; charset=utf-8",
+        csv_lines(masked_rows(_with_header(rows), request.user,
+                              columns={1: mask_numbers_in_text, 2: mask_numbers_in_text})),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="import-{item.pk}-rejected.csv"'
     return response
@@ -64,7 +67,8 @@ def segment_export_csv(request, pk: int):
     _require(request, "contacts.view_contact")
     segment = get_object_or_404(Segment, pk=pk)
     response = StreamingHttpResponse(
-        csv_lines(export_rows(segment_contacts(segment))), content_type="text/csv; charset=utf-8"
+        csv_lines(masked_rows(export_rows(segment_contacts(segment)), request.user, columns={0: mask_number})),
+        content_type="text/csv; charset=utf-8",
     )
     name = slugify(segment.name) or f"segment-{segment.pk}"
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'

@@ -5,6 +5,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.masking import number_for
 from messaging.models_campaigns import Campaign, Message, MessageStatus
 
 
@@ -26,6 +27,11 @@ class MessageTable(tables.Table):
                   "custom_id", "bics_message_id", "submitted_at", "delivered_at")
         attrs = {"class": "campaign-table"}
         order_by = ("pk",)
+
+    def render_number(self, value):
+        # RequestConfig sets table.request; without one (no user) the number stays masked.
+        request = getattr(self, "request", None)
+        return number_for(getattr(request, "user", None), value)
 
 
 EXPORT_FIELDS = ("number", "status", "bics_status", "error_code", "error_description", "parts", "price",

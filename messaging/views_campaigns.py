@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Count, Q
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
 from contacts.services.exports import csv_lines
+from core.masking import can_view_full_numbers, mask_number, number_for
 from messaging import selectors_campaigns as sel
 from messaging.forms_campaigns import OneOffForm, ScheduleForm, TestSendForm
 from messaging.models_campaigns import Campaign, Message
@@ -22,6 +24,11 @@ from messaging.tables_campaigns import (
     MessageFilter,
     MessageTable,
 )
+
+
+def _page(request, template: str, context: dict):
+    """A staff page: the admin's header, theme and user tools (admin.site.each_context)."""
+    return render(request, template, {**admin.site.each_context(request), **context})
 
 
 @staff_member_required
@@ -36,7 +43,7 @@ def campaign_list(request):
         row.rate = round(100 * row.delivered / row.final, 1) if row.final else None
     table = CampaignTable(rows)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    return render(request, "messaging/campaigns/list.html", {"table": table, "filter": filterset,
+    return _page(request, "messaging/campaigns/list.html", {"table": table, "filter": filterset,
                                                               "title": "Campaigns"})
 
 
@@ -47,7 +54,7 @@ def campaign_detail(request, pk: int):
     filterset = MessageFilter(request.GET, queryset=Message.objects.filter(campaign=campaign))
     table = MessageTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    return render(request, "messaging/campaigns/detail.html", {
+    return _page(request, "messaging/campaigns/detail.html", {
         "campaign": campaign, "table": table, "filter": filterset, "progress": sel.campaign_progress(campaign),
         "transitions": campaign.transitions.select_related("by").all(), "title": campaign.name})
 
@@ -66,9 +73,15 @@ def campaign_messages_csv(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     qs = MessageFilter(request.GET, queryset=Message.objects.filter(campaign=campaign)).qs.order_by("pk")
 
+    whole = can_view_full_numbers(request.user)
+    number_at = EXPORT_FIELDS.index("number")
+
     def rows():
         yield list(EXPORT_FIELDS)
-        yield from qs.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
+        for row in qs.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000):
+            if not whole:
+                row = (*row[:number_at], mask_number(row[number_at] or ""), *row[number_at + 1:])
+            yield row
 
     response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-messages.csv"'
@@ -103,13 +116,14 @@ def campaign_preview(request, pk: int):
                 if test_form.is_valid():
                     sent = services.campaign_test_send(campaign=campaign, numbers=test_form.cleaned_data["numbers"],
                                                        user=request.user)
-                    flash.success(request, "Test sent: " + ", ".join(f"{m.number} {m.status}" for m in sent))
+                    flash.success(request, "Test sent: " + ", ".join(
+                        f"{number_for(request.user, m.number)} {m.status}" for m in sent))
                     return redirect("campaigns:preview", pk=pk)
         except services.CampaignError as exc:
             flash.error(request, str(exc))
     if not test_form.is_bound and services.staff_test_numbers():
         test_form.initial = {"numbers": "\n".join(services.staff_test_numbers())}
-    return render(request, "messaging/campaigns/preview.html", {
+    return _page(request, "messaging/campaigns/preview.html", {
         "campaign": campaign, "preview": services.campaign_preview(campaign), "schedule_form": schedule_form,
         "test_form": test_form, "title": f"Preview: {campaign.name}"})
 
@@ -139,6 +153,6 @@ def one_off(request):
 
         dlr_poll(max_gets=5)
         message.refresh_from_db()
-    return render(request, "messaging/campaigns/one_off.html", {
+    return _page(request, "messaging/campaigns/one_off.html", {
         "form": form, "message": message, "reports": message.reports.all() if message else [],
         "title": "Send one message"})

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,3 +29,44 @@ def csv_lines(rows: Iterable[Iterable], *, bom: bool = True) -> Iterator[str]:
         yield "\ufeff"  # Excel opens UTF-8 correctly only with a BOM
     for row in rows:
         yield writer.writerow([escape_cell(cell) for cell in row])
+
+
+# A phone number written in running text: optional '+', then digits with the usual separators.
+_NUMBER_IN_TEXT = re.compile(r"\+?\d[\d ().\-/]{4,}\d")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Every run of 6+ digits (a number in any notation) masked: '+32 470 12 34 56' -> '+32•••••••456'.
+
+    For free text that may carry a number: an import's rejected row and its reason.
+    """
+    from core.masking import mask_number
+
+    def replace(match: re.Match) -> str:
+        found = match.group(0)
+        digits = "".join(ch for ch in found if ch.isdigit())
+        if len(digits) < 6:
+            return found
+        return mask_number(("+" if found.startswith("+") else "") + digits)
+
+    return _NUMBER_IN_TEXT.sub(replace, text or "")
+
+
+def masked_rows(rows: Iterable[Iterable], user, *, columns: dict[int, Callable[[str], str]]) -> Iterator[list]:
+    """`rows` (header first) with the cells at `columns` passed through their maskers, unless
+    `user` may see full numbers (``core.view_full_numbers``); the header passes unchanged."""
+    from core.masking import can_view_full_numbers
+
+    if can_view_full_numbers(user):
+        yield from rows
+        return
+    iterator = iter(rows)
+    header = next(iterator, None)
+    if header is None:
+        return
+    yield header
+    for row in iterator:
+        row = list(row)
+        for index, mask in columns.items():
+            row[index] = mask("" if row[index] is None else str(row[index]))
+        yield row
