@@ -32,7 +32,6 @@ test: setup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
 
 bench: setup
 	$(PY) -m bench

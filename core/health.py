@@ -48,7 +48,6 @@ def check_bics(force: bool = False) -> dict:
 
 def _probe_bics() -> dict:
     from bics.errors import BicsAuthError, BicsError, BicsTransportError
-
     from core.bics import get_client
 
     result = {

@@ -11,7 +11,8 @@ class SyncState(models.TextChoices):
 
 
 class SyncedModel(models.Model):
-    bics_id = models.CharField("BICS id", max_length=64, blank=True, null=True, db_index=True)
+    # NULL, not "": records not yet at BICS must not collide in unique constraints on bics_id.
+    bics_id = models.CharField("BICS id", max_length=64, blank=True, null=True, db_index=True)  # noqa: DJ001
     sync_state = models.CharField(
         max_length=10, choices=SyncState.choices, default=SyncState.NEVER, db_index=True
     )
