@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench.sandbox_throughput",
     "bench.import_contacts",
     "bench.dispatch",
+    "bench.webhook_ingest",
     "bench.changelist",
     "bench.faults",
 ]
