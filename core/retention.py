@@ -174,18 +174,17 @@ def contact_erase(*, contact) -> ErasureResult:
     if rejection is not None:
         c["import_rows"] = rejection.objects.filter(Q(raw__contains=phone) | Q(raw__contains=digits)).update(
             raw=ERASED)
-    for label, payload in (("messaging.WebhookEvent", "payload"), ("messaging.InboundMessage", "text")):
-        model = _model(label)
-        if model is None or payload not in _fields(model):
-            continue
-        kind = model._meta.get_field(payload).get_internal_type()
-        text_match = Q(**{f"{payload}__contains": digits}) if kind != "JSONField" else None
-        if kind == "JSONField":
-            ids = [pk for pk, value in model.objects.values_list("pk", payload).iterator()
-                   if digits in str(value)]
-            c[label.split(".")[1]] = model.objects.filter(pk__in=ids).update(**{payload: {}})
-        else:
-            c[label.split(".")[1]] = model.objects.filter(text_match).update(**{payload: ERASED})
+    event = _model("messaging.WebhookEvent")
+    if event is not None and "payload" in _fields(event):
+        blank = {n: {} for n in ("payload", "raw") if n in _fields(event)}
+        ids = [pk for pk, payload, raw in event.objects.values_list("pk", "payload", "raw").iterator(chunk_size=2000)
+               if digits in str(payload) or digits in str(raw)]
+        c["webhook_events"] = event.objects.filter(pk__in=ids).update(**blank)
+    inbound = _model("messaging.InboundMessage")
+    if inbound is not None and {"from_number", "text"} <= _fields(inbound):
+        mine = Q(from_number__in=[phone, digits]) | (Q(contact=contact) if "contact" in _fields(inbound) else Q())
+        c["inbound_messages"] = inbound.objects.filter(mine).update(text=ERASED,
+                                                                   from_number=masked("from_number"))
     contact.delete()  # identifiers and tag links go with it (CASCADE)
     log.info("erasure: %s", result)
     return result

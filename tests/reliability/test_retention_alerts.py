@@ -127,3 +127,33 @@ def test_alert_exhausted_get_budget(settings):
         bucket.try_acquire()
     alert = alerts.check_get_budget()
     assert alert is not None and "5 of 5" in alert.message
+
+
+def test_purge_blanks_old_webhook_payloads_and_erasure_finds_the_number_in_them():
+    from contacts.models import Contact
+    from messaging.models_webhooks import WebhookEvent
+
+    old = timezone.now() - timedelta(days=40)
+    WebhookEvent.objects.create(received_at=old, event_type="sms:message:status", dedupe_key="a",
+                                payload={"mobile": "32470000009"}, raw={"payload": {"mobile": "32470000009"}})
+    recent = WebhookEvent.objects.create(received_at=timezone.now(), event_type="sms:message:status",
+                                         dedupe_key="b", payload={"mobile": "32470000008"}, raw={})
+    assert retention.retention_purge().counts.get("webhook_events") == 1
+    assert WebhookEvent.objects.get(dedupe_key="a").payload == {}
+    contact = Contact.objects.create(phone="+32470000008", first_name="Eve")
+    retention.contact_erase(contact=contact)
+    recent.refresh_from_db()
+    assert "32470000008" not in str(recent.payload)
+
+
+def test_erasure_blanks_inbound_messages_of_the_contact():
+    from contacts.models import Contact
+    from messaging.models_webhooks import InboundMessage
+
+    contact = Contact.objects.create(phone="+32470000007", first_name="Zoe")
+    InboundMessage.objects.create(channel="sms", from_number="+32470000007", text="STOP please, Zoe",
+                                  received_at=timezone.now())
+    result = retention.contact_erase(contact=contact)
+    assert result.counts["inbound_messages"] == 1
+    assert not InboundMessage.objects.filter(text__contains="Zoe").exists()
+    assert not InboundMessage.objects.filter(from_number="+32470000007").exists()
