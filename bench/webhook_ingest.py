@@ -178,7 +178,8 @@ def run() -> dict:
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0
     per_s = n / (receive_s + process_s)
     baseline = _baseline(n)
-    return {"webhook_ingest": {
+    key = f"webhook_ingest_{n // 1000}k" if n % 1000 == 0 else f"webhook_ingest_{n}"
+    return {key: {
         "events": n, "senders": SENDERS, "gunicorn": f"{WORKERS}x{THREADS} gthread",
         "per_s": round(per_s, 1), "receive_per_s": round(n / receive_s, 1),
         "process_per_s": round(processed / process_s, 1) if process_s else 0.0,
