@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from messaging.models_campaigns import Campaign, CampaignTransition, DeliveryReport, Message, SendBatch
+from messaging.models_webhooks import SmartLink
 from messaging.services import campaigns as services
 
 EDITABLE_STATES = (Campaign.State.DRAFT,)
@@ -38,6 +39,14 @@ class TransitionInline(admin.TabularInline):
         return False
 
 
+class SmartLinkInline(admin.TabularInline):
+    # Smart links are created in the BICS portal; staff name the link id here to see its clicks.
+    model = SmartLink
+    fields = ("link_id", "name", "visits_pulled_at")
+    readonly_fields = ("visits_pulled_at",)
+    extra = 0
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "channel", "state", "scheduled_at", "audience_size", "launched_at", "owner", "page")
@@ -46,7 +55,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     autocomplete_fields = ("segments", "tags")
     raw_id_fields = ("owner",)
-    inlines = [TransitionInline]
+    inlines = [TransitionInline, SmartLinkInline]
     actions = ["launch_now", "pause", "resume", "cancel"]
     fieldsets = (
         (None, {"fields": ("name", "channel", "sender", "template", "variable_mapping", "owner")}),

@@ -7,5 +7,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         from messaging.sync_adapters import register_all
+        from messaging.sync_webhooks import register_all as register_webhooks
 
         register_all()
+        register_webhooks()

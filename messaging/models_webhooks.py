@@ -185,11 +185,3 @@ class SmartLinkVisit(models.Model):
     def __str__(self):
         return f"visit {self.bics_id} of {self.link_id}"
 
-
-def _register_sync_adapters():
-    from messaging.sync_webhooks import register_all
-
-    register_all()
-
-
-_register_sync_adapters()  # `bics_sync webhooks|subscriptions` (registry only, no model access)

@@ -16,6 +16,7 @@ from core.masking import can_view_full_numbers, mask_number, number_for
 from messaging import selectors_campaigns as sel
 from messaging.forms_campaigns import OneOffForm, ScheduleForm, TestSendForm
 from messaging.models_campaigns import Campaign, Message
+from messaging.models_webhooks import SmartLinkVisit
 from messaging.services import campaigns as services
 from messaging.tables_campaigns import (
     EXPORT_FIELDS,
@@ -56,7 +57,9 @@ def campaign_detail(request, pk: int):
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return _page(request, "messaging/campaigns/detail.html", {
         "campaign": campaign, "table": table, "filter": filterset, "progress": sel.campaign_progress(campaign),
-        "transitions": campaign.transitions.select_related("by").all(), "title": campaign.name})
+        "transitions": campaign.transitions.select_related("by").all(), "title": campaign.name,
+        "smart_link_clicks": SmartLinkVisit.objects.filter(smart_link__campaign=campaign).count()
+        if campaign.smart_links.exists() else None})
 
 
 @staff_member_required
