@@ -436,7 +436,10 @@ class BicsClient:
         the documented JSON object (truncated, HTML, empty, a bare list...)."""
         malformed = ""
         try:
-            body = response.json()
+            # JSON is UTF-8 (RFC 8259): no charset guessing, a Latin-1 answer is malformed.
+            body = jsonlib.loads(response.content.decode("utf-8"))
+        except UnicodeDecodeError:
+            body, malformed = {}, "not UTF-8 text"
         except ValueError:
             text = response.text[:200].strip() if response.content else ""
             body = {"message": redact(text, self._secrets())} if text else {}
