@@ -448,7 +448,7 @@ def campaign_progress(campaign: Campaign) -> dict:
         "state": campaign.state, "state_display": campaign.get_state_display(),
         "total": total, "counts": counts, "progress": round(100 * done / total, 1) if total else 0.0,
         "delivery_rate": round(100 * delivered / final, 1) if final else None,
-        "parts": agg["parts"] or 0, "cost": str(agg["cost"] or 0),
+        "parts": agg["parts"] or 0, "cost": f"{(agg['cost'] or 0):.4f}",  # prices have 4 decimals at most in the pricing table
         "reasons": failure_reasons(campaign),
         "timeline": deliveries_over_time(campaign),
     }
