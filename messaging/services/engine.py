@@ -174,8 +174,32 @@ def batch_prepare(batch_id: int, token: uuid.UUID, *, batch: SendBatch | None = 
             _owned(batch_id, token).update(state=B.PENDING, claim_token=None, error=" ".join(problems)[:2000])
             campaign_pause(campaign=campaign, reason="Refused at send time: " + " ".join(problems))
             return "refused"
+        messages = _drop_opted_out(campaign, messages)
+        if not messages:
+            _owned(batch_id, token).update(state=B.SENT, sent_at=timezone.now())
+            return B.SENT
         return _prepare_campaign(batch, campaign, token, messages)
     return _prepare_one_off(batch, token, messages[0])
+
+
+def _drop_opted_out(campaign: Campaign, messages: list) -> list:
+    """Opt-outs recorded since launch (admin, import, pull, webhook) are honoured at send time:
+    their queued messages fail as "opted out" and leave the batch."""
+    from contacts.models import Contact
+    from messaging.models import Unsubscriber
+
+    numbers = [row[1] for row in messages]
+    opted = set(Contact.objects.filter(phone__in=numbers).filter(sel.unsubscribed_q(campaign))
+                .values_list("phone", flat=True))
+    opted |= set(Unsubscriber.objects.filter(channel=campaign.channel, type=Unsubscriber.Type.ALL,
+                                             number__in=numbers).values_list("number", flat=True))
+    if not opted:
+        return messages
+    for pk, number, *_ in messages:
+        if number in opted:
+            dlr_service.message_apply_status(message=pk, status=MessageStatus.FAILED, code="",
+                                             description="Opted out before sending")
+    return [row for row in messages if row[1] not in opted]
 
 
 def _prepare_campaign(batch: SendBatch, campaign: Campaign, token, messages) -> Prepared:

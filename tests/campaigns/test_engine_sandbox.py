@@ -158,3 +158,21 @@ def test_dlr_poll_records_statuses_and_descriptions(sandbox, make_contacts, make
     assert delivered.status == "delivered" and delivered.delivered_at is not None
     assert failed.status == "rejected" and failed.error_code == "404"
     assert failed.error_description == "Invalid destination number"
+
+
+def test_opt_out_added_here_after_launch_is_honoured_at_send_time(sandbox, make_contacts, make_campaign, make_template):
+    """An opt-out entered in the admin (or imported, or pulled) after launch: the number's
+    queued message fails as opted out and never reaches BICS."""
+    from messaging.models import Unsubscriber
+
+    contacts = make_contacts(4)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=10)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    opted = contacts[1].phone
+    Unsubscriber.objects.create(channel="sms", type="all", number=opted)
+    run(campaign)
+    sent_numbers = {item["number"] for item in sandbox.sent()["items"]}
+    assert opted.lstrip("+") not in sent_numbers and opted not in sent_numbers
+    assert len(sent_numbers) == 3
+    message = Message.objects.get(campaign=campaign, number=opted)
+    assert message.status == "failed" and "Opted out" in message.error_description
