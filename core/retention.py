@@ -113,6 +113,11 @@ def retention_purge(*, now: datetime | None = None) -> PurgeResult:
     _purge_messages(now - timedelta(days=_days("RETENTION_MESSAGE_DAYS", 365)), result)
     _purge_reports(now - timedelta(days=_days("RETENTION_DLR_PAYLOAD_DAYS", 90)), result)
     _purge_webhook_events(now - timedelta(days=_days("RETENTION_WEBHOOK_PAYLOAD_DAYS", 30)), result)
+    visit = _model("messaging.SmartLinkVisit")
+    if visit is not None:  # the visitor's number, kept as long as webhook payloads
+        before = now - timedelta(days=_days("RETENTION_WEBHOOK_PAYLOAD_DAYS", 30))
+        result.add("smart_link_visits", visit.objects.filter(created_at__lt=before).exclude(mobile="")
+                   .exclude(mobile__endswith=MASK).update(mobile=masked("mobile")))
     rejection = _model("contacts.ContactImportRejection")
     if rejection is not None and "contact_import" in _fields(rejection):
         before = now - timedelta(days=_days("RETENTION_IMPORT_ROWS_DAYS", 30))
@@ -185,6 +190,9 @@ def contact_erase(*, contact) -> ErasureResult:
         mine = Q(from_number__in=[phone, digits]) | (Q(contact=contact) if "contact" in _fields(inbound) else Q())
         c["inbound_messages"] = inbound.objects.filter(mine).update(text=ERASED,
                                                                    from_number=masked("from_number"))
+    visit = _model("messaging.SmartLinkVisit")
+    if visit is not None:
+        c["smart_link_visits"] = visit.objects.filter(mobile__in=[phone, digits]).update(mobile=masked("mobile"))
     contact.delete()  # identifiers and tag links go with it (CASCADE)
     log.info("erasure: %s", result)
     return result

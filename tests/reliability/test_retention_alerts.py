@@ -157,3 +157,19 @@ def test_erasure_blanks_inbound_messages_of_the_contact():
     assert result.counts["inbound_messages"] == 1
     assert not InboundMessage.objects.filter(text__contains="Zoe").exists()
     assert not InboundMessage.objects.filter(from_number="+32470000007").exists()
+
+
+def test_smart_link_visitor_numbers_are_erased_and_purged():
+    from contacts.models import Contact
+    from messaging.models_webhooks import SmartLinkVisit
+
+    contact = Contact.objects.create(phone="+32470000008")
+    SmartLinkVisit.objects.create(bics_id="v-1", link_id="L", mobile="32470000008", created_at=timezone.now())
+    old = SmartLinkVisit.objects.create(bics_id="v-2", link_id="L", mobile="32470000009",
+                                        created_at=timezone.now() - timedelta(days=400))
+    assert retention.contact_erase(contact=contact).counts["smart_link_visits"] == 1
+    assert not SmartLinkVisit.objects.filter(mobile="32470000008").exists()
+    retention.retention_purge()
+    old.refresh_from_db()
+    assert old.mobile != "32470000009" and old.mobile.startswith("3247")
+    assert SmartLinkVisit.objects.count() == 2  # counts kept
