@@ -1,8 +1,7 @@
 """Fixtures for the voice tests: a fake BICS voice API and a local audio file server.
 
 ``voice_bics`` serves the voice routes of ``bics/routes.py`` over real HTTP on loopback and
-counts the calls placed per number. (The shared sandbox has no voice routes yet: see
-NEEDS-voice.md; switching a test to ``bics_sandbox`` needs its call counter.)
+counts the calls placed per number.
 """
 
 from __future__ import annotations

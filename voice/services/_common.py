@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,16 +15,6 @@ def client():
     from core.bics import get_client
 
     return get_client()
-
-
-def unvalidated_client():
-    """The shared client without the request-shape check, for the call variants whose fields
-    the documentation leaves out (audio file / audio id: ``bics/shapes.py`` requires
-    ``flow_id``; see NEEDS-voice.md). Same session, same retry policy."""
-    shared = client()
-    twin = copy.copy(shared)
-    twin.validate = False
-    return twin
 
 
 def bics_zone() -> ZoneInfo:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from voice.models import Call, CallStatus, RequestState
-from voice.services._common import as_int, client, e164, parse_time, to_bics_date, unvalidated_client
+from voice.services._common import as_int, client, e164, parse_time, to_bics_date
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ ROUTE_BY_KIND = {
     Call.Kind.TTS: "voice.tts.create",
     Call.Kind.CLICK2CALL: "voice.click2call.create",
 }
-UNDOCUMENTED_KINDS = {Call.Kind.AUDIO_FILE, Call.Kind.AUDIO_ID}
+CALL_FIELDS = ("bridge", "to", "flow_id", "audio", "audio_id", "cid", "name", "interval", "webhook_id")
 
 
 class CallNotSendable(ValueError):
@@ -142,27 +142,55 @@ def call_send(call: Call) -> Call:
         call.refresh_from_db()
         return call  # already sent (or being sent) by someone else: never twice
     body = call_payload(call)
-    route = ROUTE_BY_KIND[call.kind]
-    api = unvalidated_client() if call.kind in UNDOCUMENTED_KINDS or _flow_target(call) else client()
     call.raw_request = body
     try:
-        resp = api.call(route, json=body)
+        message, raw, call_id = _send(call, body)
     except BicsOutcomeUnknown as exc:
         call.state, call.error = RequestState.UNKNOWN, str(exc)
     except BicsError as exc:
         call.state, call.error = RequestState.FAILED, str(exc)
     else:
         call.state, call.error = RequestState.QUEUED, ""
-        call.api_message = (resp.message or "")[:255]
-        call.raw_response = resp.raw
-        call.call_id = _call_id(resp) or call.call_id
+        call.api_message = (message or "")[:255]
+        call.raw_response = raw
+        call.call_id = call_id or call.call_id
     call.save()
     return call
 
 
-def _flow_target(call: Call) -> bool:
-    """Click2Call "to" is documented as the IVR flow (3522) but the shape wants a number."""
-    return call.kind == Call.Kind.CLICK2CALL and not call.to.startswith("+")
+def _send(call: Call, body: dict) -> tuple[str, dict, str]:
+    """Send ``body`` (from ``call_payload``) through the validated shared client: ``bics.voice``
+    for outgoing calls and Click2Call, the TTS route directly (``create_tts_call`` takes no
+    ``cid``). Returns (message, raw answer, BICS call id)."""
+    from bics import voice as bics_voice
+
+    api = client()
+    if call.kind == Call.Kind.CLICK2CALL:
+        result = bics_voice.click2call(
+            api, bridge=body["bridge"], from_=body["from"], to=body["to"], record=call.record,
+            attempts=body.get("attempts"), mid=body.get("mid"), webhook_id=body.get("webhook_id"),
+            duration=body.get("duration"))
+        return result.message, result.raw, result.call_id or ""
+    if call.kind == Call.Kind.TTS:
+        resp = api.call(ROUTE_BY_KIND[call.kind], json=body)
+        return resp.message, resp.raw, _call_id(resp)
+    fields = {key: body[key] for key in CALL_FIELDS if key in body}
+    variables = {key: value for key, value in body.items() if key not in fields}
+    result = bics_voice.create_call(api, **fields, variables=variables or None)
+    return result.message, result.raw, _result_call_id(result)
+
+
+def _result_call_id(result) -> str:
+    raw = result.raw or {}
+    for key in ("callId", "call_id", "id"):
+        if raw.get(key):
+            return str(raw[key])
+    for item in result.items or []:
+        if isinstance(item, dict):
+            for key in ("id", "callId", "call_id", "outcall_id"):
+                if item.get(key):
+                    return str(item[key])
+    return ""
 
 
 def _call_id(resp) -> str:
