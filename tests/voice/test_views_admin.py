@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, Segment, Tag
+from tests.voice import sandbox_helpers as sb
 from voice.models import (
     BulkCall,
     BulkCallRecipient,
@@ -26,7 +27,7 @@ def test_tts_form_lists_the_voices_and_points_to_bulk_calls(admin_client):
     assert 'id="tts-length"' in page
 
 
-def test_tts_form_sends_one_call(admin_client, voice_bics, django_capture_on_commit_callbacks):
+def test_tts_form_sends_one_call(admin_client, bics_sandbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(reverse("voice:tts"), {
             "bridge": "+3225551000", "to": "+32470000001", "tts_text": "Hello", "voice_id": "Amy",
@@ -34,10 +35,10 @@ def test_tts_form_sends_one_call(admin_client, voice_bics, django_capture_on_com
     assert response.status_code == 302
     call = Call.objects.get()
     assert call.kind == Call.Kind.TTS and call.state == "queued" and call.tts_options == {"iteration": 2}
-    assert voice_bics.calls_to()["32470000001"] == 1
+    assert sb.calls_to(bics_sandbox)["32470000001"] == 1
 
 
-def test_call_this_contact_from_the_contact_admin(admin_client, voice_bics, django_capture_on_commit_callbacks):
+def test_call_this_contact_from_the_contact_admin(admin_client, bics_sandbox, django_capture_on_commit_callbacks):
     contact = Contact.objects.create(phone="+32470000009", first_name="Bo")
     response = admin_client.post(reverse("admin:contacts_contact_changelist"),
                                  {"action": "call_this_contact", "_selected_action": [contact.pk]})
@@ -52,8 +53,13 @@ def test_call_this_contact_from_the_contact_admin(admin_client, voice_bics, djan
     assert call.contact == contact and call.kind == Call.Kind.CLICK2CALL and call.call_id
 
 
-def test_status_lookup_page(admin_client, voice_bics):
-    voice_bics._place("32470000001", cid="abc")
+def test_status_lookup_page(admin_client, bics_sandbox):
+    from bics.voice import create_call
+    from voice.services._common import client
+
+    sb.answered(bics_sandbox, "32470000001")
+    create_call(client(), bridge="+3225551000", to="+32470000001", flow_id="1", cid="abc")
+    sb.tick(bics_sandbox)
     page = admin_client.get(reverse("voice:status"), {"mobile": "+32470000001"}).content.decode()
     assert "abc" in page and "ANSWER" in page
     assert "Give a call id" in admin_client.get(reverse("voice:status"), {"cid": ""}).content.decode()
@@ -78,20 +84,31 @@ def test_recordings_are_playable(admin_client):
     assert '<audio controls preload="none" src="https://rec.example/1.mp3">' in page
 
 
-def test_report_pull_for_a_date_range(admin_client, voice_bics):
-    voice_bics.logs = [{"id": 1, "to": "32470000001", "status": "ANSWER", "end_at": "2026-11-01 10:00:00"}]
-    response = admin_client.post(reverse("voice:logs"), {"pull-start": "2026-11-01", "pull-end": "2026-11-02"})
+def test_report_pull_for_a_date_range(admin_client, bics_sandbox):
+    from datetime import date, timedelta
+
+    from bics.voice import call_status, create_call
+    from voice.services._common import client
+
+    sb.answered(bics_sandbox, "32470000001")
+    placed = create_call(client(), bridge="+3225551000", to="+32470000001", flow_id="1")
+    sb.tick(bics_sandbox)
+    (status,) = call_status(client(), id=placed.ids[0] if placed.ids else None, mobile="+32470000001")
+    day = date.fromisoformat(status.start_at[:10])
+    response = admin_client.post(reverse("voice:logs"), {"pull-start": day.isoformat(),
+                                                         "pull-end": (day + timedelta(days=1)).isoformat()})
     assert response.status_code == 302
     assert CallLog.objects.get().to == "+32470000001"
 
 
-def test_launch_a_bulk_call_to_a_segment_from_the_admin(admin_client, voice_bics, django_capture_on_commit_callbacks):
+def test_launch_a_bulk_call_to_a_segment_from_the_admin(admin_client, bics_sandbox, django_capture_on_commit_callbacks):
     tag = Tag.objects.create(name="vip")
     for n in range(3):
         Contact.objects.create(phone=f"+3247000010{n}", first_name=f"C{n}").tags.add(tag)
     segment = Segment.objects.create(name="VIPs")
     segment.positive_tags.add(tag)
     VoiceUnsubscriber.objects.create(number="+32470000100")
+    sb.answered(bics_sandbox, "32470000101", "32470000102")
     response = admin_client.post(reverse("admin:voice_bulkcall_add"), {
         "name": "promo", "mode": "flow_variables", "bridge": "+3225551000", "flow_id": "191",
         "audience_kind": "segment", "segment": segment.pk, "variables": '{"Name": "{first_name}"}',
@@ -103,6 +120,7 @@ def test_launch_a_bulk_call_to_a_segment_from_the_admin(admin_client, voice_bics
                           {"action": "launch", "_selected_action": [bulk.pk]})
     bulk.refresh_from_db()
     assert bulk.state == BulkCall.State.SENT and bulk.recipients_count == 2 and bulk.excluded_count == 1
+    sb.tick(bics_sandbox)  # the sandbox's calls leave QUEUED after its DLR delay
     admin_client.post(reverse("admin:voice_bulkcall_changelist"),
                       {"action": "refresh_statuses", "_selected_action": [bulk.pk]})
     assert set(BulkCallRecipient.objects.values_list("status", flat=True)) == {"ANSWER"}
@@ -112,7 +130,7 @@ def test_launch_a_bulk_call_to_a_segment_from_the_admin(admin_client, voice_bics
     assert recipients.status_code == 200
 
 
-def test_sound_file_admin_checks_the_url(admin_client, voice_bics, audio_server):
+def test_sound_file_admin_checks_the_url(admin_client, bics_sandbox, audio_server):
     bad = admin_client.post(reverse("admin:voice_soundfile_add"), {"name": "x", "url": f"{audio_server}/page.html"})
     assert bad.status_code == 200 and "not audio" in bad.content.decode()
     good = admin_client.post(reverse("admin:voice_soundfile_add"), {"name": "ok", "url": f"{audio_server}/ok.mp3"})
@@ -120,7 +138,7 @@ def test_sound_file_admin_checks_the_url(admin_client, voice_bics, audio_server)
     assert SoundFile.objects.get().bics_id
 
 
-def test_clean_page_is_for_superusers_only(client, admin_client, voice_bics):
+def test_clean_page_is_for_superusers_only(client, admin_client, bics_sandbox):
     staff = User.objects.create_user("staff", password="x", is_staff=True)
     client.force_login(staff)
     assert client.get(reverse("admin:voice_voiceunsubscriber_clean")).status_code == 403
@@ -132,7 +150,7 @@ def test_clean_page_is_for_superusers_only(client, admin_client, voice_bics):
     assert done.status_code == 302 and not VoiceUnsubscriber.objects.exists()
 
 
-def test_unsubscriber_import_page(admin_client, voice_bics):
+def test_unsubscriber_import_page(admin_client, bics_sandbox):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = admin_client.post(reverse("admin:voice_voiceunsubscriber_import"),
@@ -169,7 +187,7 @@ def test_marketing_can_place_calls_and_read_reports():
     assert "change_calllog" not in perms
 
 
-def test_demo_tts_call_can_be_viewed_and_sent_from_the_admin(admin_client, voice_bics):
+def test_demo_tts_call_can_be_viewed_and_sent_from_the_admin(admin_client, bics_sandbox):
     import io
 
     from voice import demo
@@ -181,10 +199,10 @@ def test_demo_tts_call_can_be_viewed_and_sent_from_the_admin(admin_client, voice
     call.refresh_from_db()
     assert call.state == "queued"
     assert admin_client.get(reverse("admin:voice_call_change", args=[call.pk])).status_code == 200
-    assert [b["options"] for n, b in voice_bics.requests if n == "voice.tts.create"] == [{"iteration": 2, "voice_id": "Amy"}]
+    assert [b["options"] for b in sb.sent(bics_sandbox, "voice.tts.create")] == [{"iteration": 2, "voice_id": "Amy"}]
 
 
-def test_sent_outgoing_call_change_page_is_read_only(admin_client, voice_bics):
+def test_sent_outgoing_call_change_page_is_read_only(admin_client, bics_sandbox):
     from voice.services.calls import call_create, call_send
 
     call = call_send(call_create(kind=Call.Kind.FLOW, bridge="+3225551000", to="+32470000001", flow_id="1"))
