@@ -5,6 +5,7 @@ with their defaults. Production mode (`DJANGO_DEBUG=0`, the default) refuses to 
 without a real `DJANGO_SECRET_KEY`.
 """
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -25,7 +26,8 @@ if not SECRET_KEY or SECRET_KEY.startswith("django-insecure"):
             "key: generate one with `python -c 'import secrets; print(secrets.token_urlsafe(50))'` "
             "and put it in the environment or .env. For local development set DJANGO_DEBUG=1."
         )
-    SECRET_KEY = "django-insecure-local-development-only"
+    # Development without a key (make run writes one into .env): a random one per process.
+    SECRET_KEY = "django-insecure-" + secrets.token_urlsafe(32)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
