@@ -2,7 +2,7 @@
 
 A fresh database gets BENCH_CHANGELIST_ROWS (default 1,000,000) messages over 20 campaigns
 (raw executemany: setup is not what is measured), then a superuser loads
-/admin/messaging/message/ through Django's test client: the default page, a status filter, an
+/admin/campaigns/message/ through Django's test client: the default page, a status filter, an
 exact search by number, and page 500. Each is loaded once to warm up, then 5 times; ``ms`` is
 the median wall time of the whole request (query + render), ``queries`` the number of SQL
 queries of one load (CaptureQueriesContext). Baseline: the same page would count all 1M rows
@@ -31,8 +31,8 @@ def populate(rows: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from messaging.models import Channel, Template
-    from messaging.models_campaigns import Campaign
+    from messaging.campaigns.models import Campaign
+    from messaging.catalogue.models import Channel, Template
 
     owner = get_user_model().objects.create_superuser(username="bench", password="bench-pass-123")
     template = Template.objects.create(name="bench", channel=Channel.SMS, content="Our shop opens on Monday.",
@@ -101,7 +101,7 @@ def _run() -> dict:
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="bench"))
-    base = "/admin/messaging/message/"
+    base = "/admin/campaigns/message/"
     figures = measure(client, base)
     filtered = measure(client, base + "?status__exact=failed")
     search = measure(client, base + "?q=%2B32470123456")

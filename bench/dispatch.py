@@ -105,8 +105,8 @@ def _contacts(n: int, tag_name: str) -> None:
 
 def _campaign(name: str, content: str, tag_name: str):
     from contacts.models import Tag
-    from messaging.models import Sender, Template, TemplateApproval
-    from messaging.models_campaigns import Campaign
+    from messaging.campaigns.models import Campaign
+    from messaging.catalogue.models import Sender, Template, TemplateApproval
 
     sender, _ = Sender.objects.get_or_create(name="BENCH", country_code="BE", service="ENT", defaults={"status": 1})
     template = Template.objects.create(channel="sms", name=name, content=content, sender=sender, template_type="SI",
@@ -134,9 +134,9 @@ def product(sandbox: Sandbox, n: int, *, personalised: bool) -> dict:
     from django.conf import settings
     from django.utils import timezone
 
-    from messaging.models_campaigns import Campaign, Message
-    from messaging.services import engine
-    from messaging.services.campaigns import campaign_transition, write_messages
+    from messaging.campaigns.models import Campaign, Message
+    from messaging.campaigns.services import engine
+    from messaging.campaigns.services.campaigns import campaign_transition, write_messages
 
     tag = f"bench-{'p' if personalised else 'i'}"
     _contacts(n, tag)

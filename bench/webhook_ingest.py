@@ -58,8 +58,8 @@ def _setup(n: int):
     from bench import setup_django
 
     setup_django()
-    from messaging.models_campaigns import Message
-    from messaging.models_webhooks import Webhook
+    from messaging.campaigns.models import Message
+    from messaging.webhooks.models import Webhook
 
     for start in range(0, n, 5000):
         Message.objects.bulk_create([
@@ -126,8 +126,8 @@ def _receive(port: int, n: int) -> tuple[float, list[float], int]:
 
 
 def _process() -> tuple[float, int]:
-    from messaging.models_webhooks import WebhookEvent
-    from messaging.services.webhooks import webhook_event_process
+    from messaging.webhooks.models import WebhookEvent
+    from messaging.webhooks.services import webhook_event_process
 
     ids = list(WebhookEvent.objects.filter(state="received").order_by("pk").values_list("pk", flat=True))
     started = time.perf_counter()
@@ -168,8 +168,8 @@ def run() -> dict:
         receive_s, latencies, errors = _receive(server.port, n)
     finally:
         server.stop()
-    from messaging.models_campaigns import Message
-    from messaging.models_webhooks import WebhookEvent
+    from messaging.campaigns.models import Message
+    from messaging.webhooks.models import WebhookEvent
 
     stored = WebhookEvent.objects.filter(webhook=hook).count()
     process_s, processed = _process()

@@ -40,7 +40,7 @@ def _setting(name: str, default):
 
 def check_sync_failures() -> Alert | None:
     """The last ALERT_SYNC_FAILURES runs of one resource and direction all failed."""
-    from messaging.models import SyncRun
+    from messaging.catalogue.models import SyncRun
 
     threshold = int(_setting("ALERT_SYNC_FAILURES", 3))
     failing = []
@@ -59,7 +59,7 @@ def check_sync_failures() -> Alert | None:
 
 def check_dlr_lag(now: datetime | None = None) -> Alert | None:
     """Messages submitted longer than ALERT_DLR_LAG_MINUTES ago with no final status."""
-    from messaging.models_campaigns import Message
+    from messaging.campaigns.models import Message
 
     now = now or timezone.now()
     minutes = int(_setting("ALERT_DLR_LAG_MINUTES", 60))
@@ -125,7 +125,7 @@ def check_token_expiry(now: datetime | None = None) -> Alert | None:
 
 
 def check_balance() -> Alert | None:
-    from messaging.models import AccountBalance
+    from messaging.catalogue.models import AccountBalance
 
     latest = AccountBalance.objects.order_by("-fetched_at").first()
     if latest is None:

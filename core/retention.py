@@ -73,7 +73,7 @@ def _not_masked(prefix: str = "") -> Q:
 
 
 def _purge_messages(before: datetime, result: PurgeResult, *, extra: Q | None = None, key="messages") -> None:
-    from messaging.models_campaigns import Message
+    from messaging.campaigns.models import Message
 
     qs = Message.objects.filter(created_at__lt=before).filter(_not_masked())
     if extra is not None:
@@ -82,7 +82,7 @@ def _purge_messages(before: datetime, result: PurgeResult, *, extra: Q | None = 
 
 
 def _purge_reports(before: datetime, result: PurgeResult, *, extra: Q | None = None, key="delivery_reports") -> None:
-    from messaging.models_campaigns import DeliveryReport
+    from messaging.campaigns.models import DeliveryReport
 
     qs = DeliveryReport.objects.filter(received_at__lt=before).exclude(raw={}, mobile__endswith=MASK)
     if extra is not None:
@@ -91,7 +91,7 @@ def _purge_reports(before: datetime, result: PurgeResult, *, extra: Q | None = N
 
 
 def _purge_webhook_events(before: datetime, result: PurgeResult) -> None:
-    model = _model("messaging.WebhookEvent")
+    model = _model("webhooks.WebhookEvent")
     if model is None:
         return
     names = _fields(model)
@@ -113,7 +113,7 @@ def retention_purge(*, now: datetime | None = None) -> PurgeResult:
     _purge_messages(now - timedelta(days=_days("RETENTION_MESSAGE_DAYS", 365)), result)
     _purge_reports(now - timedelta(days=_days("RETENTION_DLR_PAYLOAD_DAYS", 90)), result)
     _purge_webhook_events(now - timedelta(days=_days("RETENTION_WEBHOOK_PAYLOAD_DAYS", 30)), result)
-    visit = _model("messaging.SmartLinkVisit")
+    visit = _model("campaigns.SmartLinkVisit")
     if visit is not None:  # the visitor's number, kept as long as webhook payloads
         before = now - timedelta(days=_days("RETENTION_WEBHOOK_PAYLOAD_DAYS", 30))
         result.add("smart_link_visits", visit.objects.filter(created_at__lt=before).exclude(mobile="")
@@ -151,7 +151,7 @@ def contact_erase(*, contact) -> ErasureResult:
     Message and call rows stay (campaign counts, costs and delivery rates do not change) with
     the number masked and the text blanked; DLR payloads, import rows, OTP requests, webhook
     events and inbound messages that carry the number are blanked."""
-    from messaging.models_campaigns import DeliveryReport, Message
+    from messaging.campaigns.models import DeliveryReport, Message
 
     phone = contact.phone
     digits = phone.lstrip("+")
@@ -179,18 +179,18 @@ def contact_erase(*, contact) -> ErasureResult:
     if rejection is not None:
         c["import_rows"] = rejection.objects.filter(Q(raw__contains=phone) | Q(raw__contains=digits)).update(
             raw=ERASED)
-    event = _model("messaging.WebhookEvent")
+    event = _model("webhooks.WebhookEvent")
     if event is not None and "payload" in _fields(event):
         blank = {n: {} for n in ("payload", "raw") if n in _fields(event)}
         ids = [pk for pk, payload, raw in event.objects.values_list("pk", "payload", "raw").iterator(chunk_size=2000)
                if digits in str(payload) or digits in str(raw)]
         c["webhook_events"] = event.objects.filter(pk__in=ids).update(**blank)
-    inbound = _model("messaging.InboundMessage")
+    inbound = _model("webhooks.InboundMessage")
     if inbound is not None and {"from_number", "text"} <= _fields(inbound):
         mine = Q(from_number__in=[phone, digits]) | (Q(contact=contact) if "contact" in _fields(inbound) else Q())
         c["inbound_messages"] = inbound.objects.filter(mine).update(text=ERASED,
                                                                    from_number=masked("from_number"))
-    visit = _model("messaging.SmartLinkVisit")
+    visit = _model("campaigns.SmartLinkVisit")
     if visit is not None:
         c["smart_link_visits"] = visit.objects.filter(mobile__in=[phone, digits]).update(mobile=masked("mobile"))
     contact.delete()  # identifiers and tag links go with it (CASCADE)

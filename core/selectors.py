@@ -15,9 +15,9 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from messaging import dlr_codes
-from messaging.models import AccountBalance, Template
-from messaging.models_campaigns import Campaign, Message
+from messaging.campaigns import dlr_codes
+from messaging.campaigns.models import Campaign, Message
+from messaging.catalogue.models import AccountBalance, Template
 
 CHANNELS = (("sms", "SMS"), ("whatsapp", "WhatsApp"), ("viber", "Viber"))
 DELIVERED = ("delivered", "read")
@@ -244,7 +244,7 @@ def failure_reasons(days: int = 7, limit: int = 5) -> list[dict]:
 def recent_sync_runs(limit: int = 5) -> list[dict]:
     """The last pushes and pulls (admin actions and beat), newest first, as plain dicts (the
     dashboard renders them and its script polls them while one is queued or running)."""
-    from messaging.models import SyncRun
+    from messaging.catalogue.models import SyncRun
 
     rows = SyncRun.objects.select_related("requested_by").order_by("-created_at", "-pk")[:limit]
     return [

@@ -6,11 +6,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from messaging.models import Template
-from messaging.models_campaigns import Campaign, Message
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
-from messaging.services.dlr import dlr_poll
+from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.services import engine
+from messaging.campaigns.services.campaigns import campaign_launch
+from messaging.campaigns.services.dlr import dlr_poll
+from messaging.catalogue.models import Template
 
 from .conftest import approve, no_duplicates
 

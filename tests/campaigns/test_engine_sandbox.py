@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from messaging.models_campaigns import Campaign, DeliveryReport, Message, SendBatch
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
-from messaging.services.dlr import dlr_poll
+from messaging.campaigns.models import Campaign, DeliveryReport, Message, SendBatch
+from messaging.campaigns.services import engine
+from messaging.campaigns.services.campaigns import campaign_launch
+from messaging.campaigns.services.dlr import dlr_poll
 
 from .conftest import no_duplicates
 
@@ -163,7 +163,7 @@ def test_dlr_poll_records_statuses_and_descriptions(sandbox, make_contacts, make
 def test_opt_out_added_here_after_launch_is_honoured_at_send_time(sandbox, make_contacts, make_campaign, make_template):
     """An opt-out entered in the admin (or imported, or pulled) after launch: the number's
     queued message fails as opted out and never reaches BICS."""
-    from messaging.models import Unsubscriber
+    from messaging.catalogue.models import Unsubscriber
 
     contacts = make_contacts(4)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=10)

@@ -11,10 +11,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from messaging.models import AccountBalance, Price, Unsubscriber
-from messaging.models_campaigns import Campaign, CampaignTransition, Message, SendBatch
-from messaging.services import engine
-from messaging.services.campaigns import (
+from messaging.campaigns.models import Campaign, CampaignTransition, Message, SendBatch
+from messaging.campaigns.services import engine
+from messaging.campaigns.services.campaigns import (
     CampaignAlreadyLaunched,
     CampaignError,
     campaign_cancel,
@@ -24,7 +23,8 @@ from messaging.services.campaigns import (
     campaign_resume,
     campaign_schedule,
 )
-from messaging.services.dlr import dlr_record, message_apply_status
+from messaging.campaigns.services.dlr import dlr_record, message_apply_status
+from messaging.catalogue.models import AccountBalance, Price, Unsubscriber
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -203,7 +203,7 @@ def test_pause_resume_and_cancel_take_effect_between_batches(sandbox, make_conta
 
 @pytest.mark.sandbox
 def test_a_template_unusable_at_send_time_is_refused_and_pauses(sandbox, make_contacts, make_campaign):
-    from messaging.models import Template
+    from messaging.catalogue.models import Template
 
     make_contacts(2)
     campaign = make_campaign()
@@ -217,7 +217,7 @@ def test_a_template_unusable_at_send_time_is_refused_and_pauses(sandbox, make_co
 
 def test_editing_the_template_pauses_its_campaigns(make_contacts, make_campaign, owner,
                                                    django_capture_on_commit_callbacks):
-    from messaging.services.templates import template_save
+    from messaging.catalogue.services.templates import template_save
 
     make_contacts(2)
     campaign = make_campaign()

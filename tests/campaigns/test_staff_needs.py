@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from messaging.models_campaigns import Message
+from messaging.campaigns.models import Message
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from contacts.models import Contact, Tag
-from messaging.models import AccountBalance, Sender, Template
-from messaging.models_campaigns import Campaign, Message
-from messaging.services.pricing import balance_pull, pricing_pull
+from messaging.campaigns.models import Campaign, Message
+from messaging.catalogue.models import AccountBalance, Sender, Template
+from messaging.catalogue.services.pricing import balance_pull, pricing_pull
 from tests.campaigns.conftest import Sandbox
 
 from .axe import assert_accessible

@@ -15,9 +15,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from messaging.models_campaigns import Campaign, Message, SendBatch
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
+from messaging.campaigns.models import Campaign, Message, SendBatch
+from messaging.campaigns.services import engine
+from messaging.campaigns.services.campaigns import campaign_launch
 
 from .conftest import RECIPIENTS, exactly_once
 

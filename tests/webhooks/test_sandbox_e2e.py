@@ -10,12 +10,12 @@ import pytest
 import requests
 
 from core import sync
-from messaging.models import Unsubscriber
-from messaging.models_campaigns import Message
-from messaging.models_webhooks import Subscription, Webhook, WebhookEvent
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
-from messaging.services.webhooks import HANDLED_EVENTS, webhook_connect
+from messaging.campaigns.models import Message
+from messaging.campaigns.services import engine
+from messaging.campaigns.services.campaigns import campaign_launch
+from messaging.catalogue.models import Unsubscriber
+from messaging.webhooks.models import Subscription, Webhook, WebhookEvent
+from messaging.webhooks.services import HANDLED_EVENTS, webhook_connect
 from tests.conftest import SANDBOX_TOKEN
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sandbox]
