@@ -40,7 +40,7 @@ def _setting(name: str, default):
 
 def check_sync_failures() -> Alert | None:
     """The last ALERT_SYNC_FAILURES runs of one resource and direction all failed."""
-    from messaging.catalogue.models import SyncRun
+    from core.models import SyncRun
 
     threshold = int(_setting("ALERT_SYNC_FAILURES", 3))
     failing = []

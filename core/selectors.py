@@ -244,7 +244,7 @@ def failure_reasons(days: int = 7, limit: int = 5) -> list[dict]:
 def recent_sync_runs(limit: int = 5) -> list[dict]:
     """The last pushes and pulls (admin actions and beat), newest first, as plain dicts (the
     dashboard renders them and its script polls them while one is queued or running)."""
-    from messaging.catalogue.models import SyncRun
+    from core.models import SyncRun
 
     rows = SyncRun.objects.select_related("requested_by").order_by("-created_at", "-pk")[:limit]
     return [

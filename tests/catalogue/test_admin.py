@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging.catalogue.models import AccountBalance, Price, Sender, SyncRun, Template, Unsubscriber
+from core.models import SyncRun
+from messaging.catalogue.models import AccountBalance, Price, Sender, Template, Unsubscriber
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,7 @@ TEST_DATABASE_URL pointing at it. Part of the default ``make test`` (marker ``po
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -30,13 +31,10 @@ def pg_binary(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
-@pytest.mark.postgres
-@pytest.mark.slow
-@pytest.mark.django_db
-def test_fault_tests_on_postgresql():
-    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
-        assert connection.vendor == "postgresql"
-        return
+@contextlib.contextmanager
+def postgres_cluster():
+    """A throwaway cluster (trust auth, user ``postgres``) on a free port; yields its URL
+    without a database name. Stopped on exit."""
     initdb, postgres = pg_binary("initdb"), pg_binary("postgres")
     if not initdb or not postgres:
         pytest.fail("PostgreSQL is not installed: run scripts/ensure_packages.sh postgresql")
@@ -51,11 +49,22 @@ def test_fault_tests_on_postgresql():
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, 30)
-        env = {**os.environ, "TEST_DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/reliability"}
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FAULT_TESTS],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        yield f"postgres://postgres@127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_fault_tests_on_postgresql():
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
+        assert connection.vendor == "postgresql"
+        return
+    with postgres_cluster() as url:
+        env = {**os.environ, "TEST_DATABASE_URL": f"{url}/reliability"}
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FAULT_TESTS],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

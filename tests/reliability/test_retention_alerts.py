@@ -86,7 +86,8 @@ def test_erase_action_is_registered_on_the_contact_admin_for_deleters(admin_clie
 
 
 def test_alerts_balance_dlr_lag_sync_failures_stored_and_mailed_once(settings, sent):
-    from messaging.catalogue.models import AccountBalance, SyncRun
+    from core.models import SyncRun
+    from messaging.catalogue.models import AccountBalance
 
     settings.ALERT_EMAILS = ["ops@example.com"]
     settings.BALANCE_WARNING_THRESHOLD = 50

@@ -128,7 +128,7 @@ def test_staff_with_full_numbers_permission_see_them_whole(client, owner):
 
 
 def test_sync_runs_are_listed_and_served_as_json_for_polling(admin_client, admin_user):
-    from messaging.catalogue.models import SyncRun
+    from core.models import SyncRun
 
     SyncRun.objects.create(resource="templates", direction="pull", state="running", requested_by=admin_user)
     body = admin_client.get("/").content.decode()
