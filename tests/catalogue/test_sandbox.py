@@ -35,7 +35,7 @@ def counts():
 
 
 def wipe_local():
-    from messaging.catalogue.models import Campaign
+    from messaging.campaigns.models import Campaign
 
     Campaign.objects.all().delete()  # demo campaigns protect their templates
     TemplateApproval.objects.all().delete()

@@ -164,12 +164,12 @@ def test_unknown_event_is_stored_and_ignored(deliver, hook):
 
 
 def test_failed_event_is_listed_with_its_error_and_processed_again(deliver, hook, monkeypatch, admin_client):
-    from messaging.webhooks import processors
+    from messaging.webhooks import registry
 
     def broken(event):
         raise RuntimeError("contacts service down")
 
-    monkeypatch.setitem(processors.PROCESSORS, "contacts:subscriber:subscription", broken)
+    monkeypatch.setitem(registry.PROCESSORS, "contacts:subscriber:subscription", broken)
     deliver({"event": "contacts:subscriber:subscription", "payload": {"id": "ct-1", "phone": "+32470123123"}})
     event = WebhookEvent.objects.get()
     assert event.state == "failed" and "contacts service down" in event.error
@@ -186,8 +186,11 @@ def test_failed_event_is_listed_with_its_error_and_processed_again(deliver, hook
 
 def test_admin_pages_render(admin_client, hook, deliver):
     deliver(dlr())
-    for name in ("webhook", "subscription", "webhookevent", "inboundmessage", "smartlink", "smartlinkvisit"):
-        assert admin_client.get(f"/admin/messaging/{name}/").status_code == 200, name
+    for label, name in (("webhooks", "webhook"), ("webhooks", "subscription"), ("webhooks", "webhookevent"),
+                        ("webhooks", "inboundmessage"), ("campaigns", "smartlink"), ("campaigns", "smartlinkvisit")):
+        assert admin_client.get(f"/admin/{label}/{name}/").status_code == 200, name
+        old = admin_client.get(f"/admin/messaging/{name}/?q=1")  # a bookmark from before the split
+        assert (old.status_code, old["Location"]) == (301, f"/admin/{label}/{name}/?q=1"), name
     assert admin_client.get("/admin/webhooks/webhook/add/").status_code == 200
     assert admin_client.get("/admin/webhooks/webhook/connect/").status_code == 200
     change = admin_client.get(f"/admin/webhooks/webhook/{hook.pk}/change/")
@@ -210,3 +213,26 @@ def test_secret_is_generated_shown_once_then_masked(admin_client, hook):
 def test_signature_helper_matches_the_documented_choice(hook):
     body = b'{"a":1}'
     assert sign(body, BICS_ID) != sign(body, SECRET)
+
+
+def test_each_app_registers_its_processors_and_webhooks_imports_none_of_them():
+    """The registry is filled by the apps' ready(): voice, contacts and campaigns register
+    their events; the webhooks package itself imports none of those apps."""
+    import ast
+    from pathlib import Path
+
+    from messaging.webhooks.registry import PROCESSORS
+
+    owners = {event: PROCESSORS[event].__module__.split(".")[0 if not PROCESSORS[event].__module__.startswith(
+        "messaging") else 1] for event in PROCESSORS}
+    assert owners["voice:message:out"] == "voice"
+    assert owners["contacts:subscriber:subscription"] == "contacts"
+    assert owners["sms:message:status"] == owners["smartlink:visit"] == owners["sms:unsubscription"] == "campaigns"
+    assert owners["whatsapp:message:in"] == "webhooks"
+    package = Path(__import__("messaging.webhooks").webhooks.__file__).parent
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                assert not name.startswith(("voice", "contacts", "messaging.campaigns")), f"{path}: {name}"
