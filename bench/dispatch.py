@@ -135,7 +135,7 @@ def product(sandbox: Sandbox, n: int, *, personalised: bool) -> dict:
     from django.utils import timezone
 
     from messaging.campaigns.models import Campaign, Message
-    from messaging.campaigns.services import engine
+    from messaging.campaigns.services import dispatch
     from messaging.campaigns.services.campaigns import campaign_transition, write_messages
 
     tag = f"bench-{'p' if personalised else 'i'}"
@@ -154,7 +154,7 @@ def product(sandbox: Sandbox, n: int, *, personalised: bool) -> dict:
                         template_approval=campaign.template.last_approval)
     written = write_messages(campaign=campaign)
     wrote = time.perf_counter()
-    engine.campaign_run(campaign.pk, poll_every=10 ** 9)
+    dispatch.campaign_run(campaign.pk, poll_every=10 ** 9)
     elapsed = time.perf_counter() - started
     peak = round(sampler.stop(), 1)
     queued = Message.objects.filter(campaign=campaign, status="queued").count()

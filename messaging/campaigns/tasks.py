@@ -28,11 +28,11 @@ def send_batch(batch_id: int, token: str | None = None) -> str:
 def _advance(campaign_id: int) -> None:
     from celery import current_app
 
-    from messaging.campaigns.services import engine
+    from messaging.campaigns.services import dispatch, engine
 
     eager = current_app.conf.task_always_eager
     while True:
-        step = engine.campaign_step(campaign_id)
+        step = dispatch.campaign_step(campaign_id)
         if eager:  # tests and eager set-ups: send here, in a loop (no recursion, no countdowns)
             if step.claims:
                 engine.batches_send(step.claims)
@@ -58,11 +58,11 @@ def campaigns_tick() -> dict:
     """Beat, every minute: launch due scheduled campaigns, sweep stale claims, reconcile
     unknown batches, and nudge every active campaign (the safety net of the countdowns)."""
     from messaging.campaigns.models import Campaign
-    from messaging.campaigns.services import engine
+    from messaging.campaigns.services import dispatch, engine
     from messaging.campaigns.services.campaigns import CampaignError, campaign_launch
 
     launched = 0
-    for campaign_id in engine.campaigns_due():
+    for campaign_id in dispatch.campaigns_due():
         try:
             campaign_launch(campaign=Campaign.objects.get(pk=campaign_id), now=True, enqueue=False)
             launched += 1

@@ -12,7 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, SendBatch
-from messaging.campaigns.services import engine
+from messaging.campaigns.services import dispatch, engine
 from messaging.campaigns.services.campaigns import (
     CampaignAlreadyLaunched,
     CampaignError,
@@ -72,8 +72,8 @@ def test_due_scheduled_campaigns_are_found(make_contacts, make_campaign):
     make_contacts(1)
     campaign = make_campaign()
     campaign_schedule(campaign=campaign, at=timezone.now() + dt.timedelta(minutes=10))
-    assert engine.campaigns_due() == []
-    assert engine.campaigns_due(now=timezone.now() + dt.timedelta(minutes=11)) == [campaign.pk]
+    assert dispatch.campaigns_due() == []
+    assert dispatch.campaigns_due(now=timezone.now() + dt.timedelta(minutes=11)) == [campaign.pk]
 
 
 # --------------------------------------------------------------------------- launch checks
@@ -186,16 +186,16 @@ def test_pause_resume_and_cancel_take_effect_between_batches(sandbox, make_conta
     make_contacts(6)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=2)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    engine.batches_send(engine.campaign_step(campaign.pk).claims)  # first batch
+    engine.batches_send(dispatch.campaign_step(campaign.pk).claims)  # first batch
     campaign_pause(campaign=campaign)
-    step = engine.campaign_step(campaign.pk)
+    step = dispatch.campaign_step(campaign.pk)
     assert not step.claims and step.wait is None
     assert len(sandbox.sent_numbers()) == 2
     campaign_resume(campaign=campaign)
-    engine.batches_send(engine.campaign_step(campaign.pk).claims)  # second batch
+    engine.batches_send(dispatch.campaign_step(campaign.pk).claims)  # second batch
     assert len(sandbox.sent_numbers()) == 4
     campaign_cancel(campaign=campaign)
-    engine.campaign_run(campaign.pk, timeout=5)
+    dispatch.campaign_run(campaign.pk, timeout=5)
     assert len(sandbox.sent_numbers()) == 4
     assert SendBatch.objects.filter(campaign=campaign, state="cancelled").count() == 1
     assert Message.objects.filter(campaign=campaign, status="failed").count() == 2
@@ -209,7 +209,7 @@ def test_a_template_unusable_at_send_time_is_refused_and_pauses(sandbox, make_co
     campaign = make_campaign()
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     Template.objects.filter(pk=campaign.template_id).update(provider_status="2")  # the provider withdrew it
-    engine.campaign_run(campaign.pk, timeout=5)
+    dispatch.campaign_run(campaign.pk, timeout=5)
     campaign.refresh_from_db()
     assert campaign.state == "paused" and "Refused at send time" in campaign.state_reason
     assert sandbox.sent_numbers() == []
@@ -241,7 +241,7 @@ def test_smart_delivery_with_a_clean_sample_sends_to_everyone(sandbox, make_cont
                              smart_delay_minutes=0, smart_sample_size=10, batch_size=100)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     assert Campaign.objects.get(pk=campaign.pk).state == "sampling"
-    engine.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
+    dispatch.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
     campaign.refresh_from_db()
     assert campaign.state == "sent"
     assert len(sandbox.sent_numbers()) == 15 and Message.objects.filter(is_sample=True).count() == 10
@@ -257,7 +257,7 @@ def test_smart_delivery_cancels_on_a_dlt_rejection_and_notifies_the_owner(sandbo
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), smart_delivery=True,
                              smart_delay_minutes=0, smart_sample_size=10)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    engine.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
+    dispatch.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
     campaign.refresh_from_db()
     assert campaign.state == "cancelled" and "INV-PEID" in campaign.state_reason
     sample = set(Message.objects.filter(is_sample=True).values_list("number", flat=True))
@@ -272,7 +272,7 @@ def test_smart_delivery_waits_15_minutes_before_the_sample(make_contacts, make_c
     make_contacts(3)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), smart_delivery=True)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    step = engine.campaign_step(campaign.pk)
+    step = dispatch.campaign_step(campaign.pk)
     assert not step.claims and 14 * 60 < step.wait <= 15 * 60
 
 

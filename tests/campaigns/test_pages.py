@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from messaging.campaigns.models import Campaign, Message
-from messaging.campaigns.services import engine
+from messaging.campaigns.services import dispatch
 from messaging.campaigns.services.campaigns import campaign_launch
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ def sent_campaign(sandbox, make_contacts, make_campaign, make_template):
     make_contacts(4)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."))
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    engine.campaign_run(campaign.pk, timeout=10)
+    dispatch.campaign_run(campaign.pk, timeout=10)
     return campaign
 
 

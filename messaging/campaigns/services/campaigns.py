@@ -10,7 +10,6 @@ campaign once. The sending itself is ``messaging.campaigns.services.engine``.
 from __future__ import annotations
 
 import logging
-import random
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
+from messaging.campaigns.services.writer import write_messages
 from messaging.catalogue.services.templates import template_usability
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,6 @@ def max_schedule_days() -> int:
 
 def cancel_cutoff() -> timedelta:
     return timedelta(minutes=int(sel.setting("CAMPAIGN_CANCEL_CUTOFF_MINUTES", 5)))
-
-
-def default_batch_size() -> int:
-    return int(sel.setting("CAMPAIGN_BATCH_SIZE", 1000))
 
 
 # --------------------------------------------------------------------------- transitions
@@ -209,166 +205,6 @@ def _enqueue_advance(campaign_id: int) -> None:
     from messaging.campaigns.tasks import campaign_advance
 
     campaign_advance.delay(campaign_id)
-
-
-def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, chunk: int = 5000) -> int:
-    """Stream the eligible contacts (ordered by pk, ``chunk`` at a time) into ``Message`` rows
-    and their ``SendBatch``es. Identical text: batches of ``batch_size`` numbers under the
-    batch's own ``custom``; personalised: a batch of one per message (its ``custom_id``).
-    A random sample (smart delivery) goes into batches of its own, flagged ``is_sample``."""
-    campaign = Campaign.objects.select_related("template", "template_approval", "sender").get(pk=campaign.pk)
-    content = sel.campaign_content(campaign)
-    sources = sel.variable_sources(campaign)
-    identical = sel.is_identical(campaign) and campaign.channel == "sms"
-    size = max(1, min(campaign.batch_size or default_batch_size(), 1000))
-    qs = sel.eligible_contacts(campaign).order_by("pk")
-    count = qs.count() if plan is None else plan.eligible
-    sample: set[int] = set()
-    if campaign.smart_delivery and count:
-        sample = set(random.sample(range(count), min(campaign.smart_sample_size or 10, count)))
-    prefix = f"c{campaign.pk}"
-    batch_no = 0
-    current: SendBatch | None = None
-    sample_batch: SendBatch | None = None
-    seq = written = 0
-    if identical:
-        content = sel.render(content, sel.recipient_values(sources, {}) or {})
-    parts = sel.parts_of(campaign, content) if identical else None
-    batches_with_size: list[SendBatch] = []
-    buffer: list[tuple] = []
-
-    def pages():
-        """Keyset pages of ``chunk`` rows, each read to the end before anything is written:
-        no cursor stays open across the inserts (SQLite could not checkpoint its WAL)."""
-        last = 0
-        while True:
-            page = list(qs.filter(pk__gt=last).values_list(*sel.SAMPLE_FIELDS)[:chunk])
-            if not page:
-                return
-            last = page[-1][0]
-            yield from page
-
-    rows = pages()
-
-    def flush(buffer):
-        nonlocal batch_no, current, sample_batch, seq, written
-        messages: list[Message] = []
-        personal: list[tuple[Message, SendBatch]] = []
-        for row in buffer:
-            data = row if isinstance(row, dict) else dict(zip(sel.SAMPLE_FIELDS, row, strict=True))
-            values = sel.recipient_values(sources, data)
-            if values is None:
-                continue  # a value went missing since the count: skip
-            is_sample = seq in sample
-            seq += 1
-            custom_id = f"{prefix}-{seq:08d}"  # zero-padded: the unique index grows at its end
-            message = Message(campaign_id=campaign.pk, contact_id=data["pk"], channel=campaign.channel,
-                              number=data["phone"], custom_id=custom_id, is_sample=is_sample)
-            if identical:
-                if is_sample:
-                    if sample_batch is None:
-                        sample_batch = SendBatch.objects.create(campaign_id=campaign.pk, number=0, is_sample=True,
-                                                                custom=f"{prefix}-s", text=content)
-                        batches_with_size.append(sample_batch)
-                    message.batch = sample_batch
-                    sample_batch.size += 1
-                else:
-                    if current is None or current.size >= size:
-                        batch_no += 1
-                        current = SendBatch.objects.create(campaign_id=campaign.pk, number=batch_no,
-                                                           custom=f"{prefix}-b{batch_no}", text=content)
-                        batches_with_size.append(current)
-                    message.batch = current
-                    current.size += 1
-                message.parts = parts
-            else:
-                message.text = sel.render(content, values)
-                message.variables = values
-                message.parts = sel.parts_of(campaign, message.text)
-                batch_no += 1
-                personal.append((message, SendBatch(campaign_id=campaign.pk, number=0 if is_sample else batch_no,
-                                                    custom=custom_id, is_sample=is_sample, size=1)))
-            messages.append(message)
-        if personal:
-            made = SendBatch.objects.bulk_create([b for _m, b in personal])
-            for (message, _b), batch in zip(personal, made, strict=True):
-                message.batch = batch
-        _insert_messages(messages)
-        written += len(messages)
-
-    for row in rows:
-        buffer.append(row)
-        if len(buffer) >= chunk:
-            flush(buffer)
-            buffer = []
-    if buffer:
-        flush(buffer)
-    if campaign.upload:
-        buffer = []
-        for row in _upload_candidates(campaign, sources):
-            buffer.append(row)
-            if len(buffer) >= 900:
-                flush(buffer)
-                buffer = []
-        if buffer:
-            flush(buffer)
-    if batches_with_size:
-        SendBatch.objects.bulk_update(batches_with_size, ["size"], batch_size=1000)
-    return written
-
-
-MESSAGE_COLUMNS = ("campaign_id", "batch_id", "contact_id", "channel", "number", "custom_id", "text", "variables",
-                   "is_sample", "status", "bics_status", "bics_message_id", "group_id", "parts", "error_code",
-                   "error_description", "created_at")
-
-
-def _upload_candidates(campaign: Campaign, sources):
-    """Rows of the uploaded list that pass the exclusions (valid, not already a recipient, not
-    opted out in scope, variables present), in chunks checked against the database."""
-    import re
-
-    seen: set[str] = set()
-    chunk: list[dict] = []
-
-    def check(chunk):
-        numbers = [r["phone"] for r in chunk]
-        opted = sel.upload_unsubscribed(campaign, numbers)
-        known = set(Message.objects.filter(campaign_id=campaign.pk, number__in=numbers)
-                    .values_list("number", flat=True))
-        return [r for r in chunk if r["phone"] not in opted and r["phone"] not in known
-                and sel.recipient_values(sources, r) is not None]
-
-    for row in sel.upload_rows(campaign):
-        if not row["phone"] or not re.match(sel.VALID_NUMBER, row["phone"]) or row["phone"] in seen:
-            continue
-        seen.add(row["phone"])
-        chunk.append(row)
-        if len(chunk) >= 900:
-            yield from check(chunk)
-            chunk = []
-    if chunk:
-        yield from check(chunk)
-
-
-def _insert_messages(messages: list[Message]) -> None:
-    """One prepared INSERT run over the rows (``executemany``): Django's ``bulk_create``
-    spends most of a million-row launch compiling statements."""
-    import json
-
-    from django.db import connection
-
-    if not messages:
-        return
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = ", ".join(jsonb if c == "variables" else "%s" for c in MESSAGE_COLUMNS)
-    sql = (f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608
-           f"VALUES ({placeholders})")
-    rows = [(m.campaign_id, m.batch_id, m.contact_id, m.channel, m.number, m.custom_id, m.text or "",
-             json.dumps(m.variables or {}), m.is_sample, MessageStatus.QUEUED, "", "", "", m.parts or 1, "", "", now)
-            for m in messages]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 # --------------------------------------------------------------------------- pause, resume, cancel

@@ -210,9 +210,6 @@ def dlr_poll(*, campaign_id: int | None = None, max_gets: int | None = None) -> 
     Viber (pull by ``id`` or ``mobile`` only): one GET per message. Stops when ``max_gets``
     GETs are spent. Intermediate reports (still SUBMITTED) are not stored. Returns counts.
     """
-    import math
-
-    from bics import viber, whatsapp
     from bics.errors import BicsError
     from core.bics import get_client
 
@@ -222,50 +219,61 @@ def dlr_poll(*, campaign_id: int | None = None, max_gets: int | None = None) -> 
         pending = pending.filter(campaign_id=campaign_id)
     counts = {"gets": 0, "reports": 0, "applied": 0, "groups": 0}
     client = get_client()
-
-    def handle(channel: str, item) -> None:
-        data = _as_dict(item)
-        status = dlr_codes.message_status_for(data.get("status"), data.get("code"), channel=channel)
-        if status in (None, S.SUBMITTED):
-            return
-        report = dlr_record(channel=channel, item=data, source=DeliveryReport.Source.PULL)
-        counts["reports"] += 1
-        counts["applied"] += int(report.applied)
-
-    groups = (pending.filter(channel="sms").exclude(group_id="").order_by().values("group_id")
-              .annotate(first=models_min("submitted_at")).order_by("first").values_list("group_id", flat=True))
     try:
-        for group_id in groups.iterator():
-            if counts["gets"] >= budget:
-                return counts
-            items = list(_pull_group(client, group_id, budget - counts["gets"]))
-            counts["gets"] += max(1, math.ceil(len(items) / 100))
-            counts["groups"] += 1
-            for item in items:
-                handle("sms", item)
-        for channel, module in (("whatsapp", whatsapp), ("viber", viber)):
-            for message_id, bics_id, number in pending.filter(channel=channel).order_by("submitted_at").values_list(
-                    "pk", "bics_message_id", "number").iterator():
-                if counts["gets"] >= budget:
-                    return counts
-                items = list(module.pull_dlr(client, id=bics_id) if bics_id else module.pull_dlr(client, mobile=number))
-                counts["gets"] += 1
-                for item in items:
-                    if bics_id or len(items) == 1:
-                        data = _as_dict(item)
-                        status = dlr_codes.message_status_for(data.get("status"), channel=channel)
-                        if status in (None, S.SUBMITTED):
-                            continue
-                        report = dlr_record(channel=channel, item=data, source=DeliveryReport.Source.PULL,
-                                            message=Message.objects.get(pk=message_id))
-                        counts["reports"] += 1
-                        counts["applied"] += int(report.applied)
+        if _poll_sms_groups(client, pending, budget, counts):
+            _poll_chat_messages(client, pending, budget, counts)
     except BicsError as exc:
         counts["error"] = 1
         import logging
 
         logging.getLogger(__name__).warning("DLR poll stopped: %s", exc)
     return counts
+
+
+def _count_report(counts: dict, channel: str, data: dict, message=None) -> None:
+    """Store a final (or intermediate past SUBMITTED) report and count it."""
+    report = dlr_record(channel=channel, item=data, source=DeliveryReport.Source.PULL, message=message)
+    counts["reports"] += 1
+    counts["applied"] += int(report.applied)
+
+
+def _poll_sms_groups(client, pending, budget: int, counts: dict) -> bool:
+    """SMS by group, oldest first; False when the budget ran out."""
+    import math
+
+    groups = (pending.filter(channel="sms").exclude(group_id="").order_by().values("group_id")
+              .annotate(first=models_min("submitted_at")).order_by("first").values_list("group_id", flat=True))
+    for group_id in groups.iterator():
+        if counts["gets"] >= budget:
+            return False
+        items = list(_pull_group(client, group_id, budget - counts["gets"]))
+        counts["gets"] += max(1, math.ceil(len(items) / 100))
+        counts["groups"] += 1
+        for item in items:
+            data = _as_dict(item)
+            if dlr_codes.message_status_for(data.get("status"), data.get("code"), channel="sms") not in (None, S.SUBMITTED):
+                _count_report(counts, "sms", data)
+    return True
+
+
+def _poll_chat_messages(client, pending, budget: int, counts: dict) -> None:
+    """WhatsApp and Viber: one GET per message, by its id or else its number."""
+    from bics import viber, whatsapp
+
+    for channel, module in (("whatsapp", whatsapp), ("viber", viber)):
+        for message_id, bics_id, number in pending.filter(channel=channel).order_by("submitted_at").values_list(
+                "pk", "bics_message_id", "number").iterator():
+            if counts["gets"] >= budget:
+                return
+            items = list(module.pull_dlr(client, id=bics_id) if bics_id else module.pull_dlr(client, mobile=number))
+            counts["gets"] += 1
+            for item in items:
+                if not (bics_id or len(items) == 1):
+                    continue
+                data = _as_dict(item)
+                if dlr_codes.message_status_for(data.get("status"), channel=channel) in (None, S.SUBMITTED):
+                    continue
+                _count_report(counts, channel, data, message=Message.objects.get(pk=message_id))
 
 
 def models_min(field_name: str):

@@ -16,10 +16,7 @@ token holder records the outcome. The broker's redelivery is not the recovery pa
 sweeper (``batches_sweep``, beat every minute) is. A task that runs twice finds the batch no
 longer pending and does nothing.
 
-``campaign_step`` is the dispatcher of one campaign: it respects pause/cancel (checked before
-each batch), the batch interval, the bounded number of batches in flight and smart delivery
-(sample first, wait for its DLRs, cancel on a DLT rejection, else go on). Celery tasks and
-the in-process runner (``campaign_run``, used by ``send_campaign --wait``) both drive it.
+The dispatcher that decides what a campaign sends next is ``dispatch.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from messaging.campaigns import dlr_codes
@@ -420,6 +417,40 @@ def batches_sweep(*, now: datetime | None = None) -> int:
     return moved
 
 
+def _reconcile_lookup(batch: SendBatch, messages: dict, channel: str, claimed: datetime) -> dict[str, dict]:
+    """What BICS knows of the batch's numbers: the DLR pull by ``cid`` (SMS), or by number in
+    the window around the claim (WhatsApp/Viber). Raises ``BicsError``."""
+    from bics import sms, viber, whatsapp
+
+    found: dict[str, dict] = {}
+    if channel == "sms":
+        for item in sms.pull_dlr(client(), cid=batch.custom):
+            found.setdefault(_norm(item.mobile), {**item.raw, "mobile": _norm(item.mobile)})
+        return found
+    module = whatsapp if channel == "whatsapp" else viber
+    window = channel_window()
+    for number in messages:
+        for item in module.pull_dlr(client(), mobile=number):
+            when = dlr_service._parse_time(item.updated_at)
+            if when is None or claimed - window <= when <= claimed + claim_timeout() + window:
+                found.setdefault(number, {**item.raw, "mobile": number})
+    return found
+
+
+def _reconcile_found(found: dict[str, dict], messages: dict, channel: str, claimed: datetime) -> None:
+    """Numbers BICS has become submitted (never resent); a final status is recorded too."""
+    for number, item in found.items():
+        message = messages.get(number)
+        if message is None:
+            continue
+        dlr_service.message_apply_status(message=message, status=MessageStatus.SUBMITTED,
+                                         bics_message_id=str(item.get("id") or ""),
+                                         group_id=str(item.get("group_id") or ""), at=claimed)
+        if dlr_codes.message_status_for(item.get("status"), item.get("code"), channel=channel) != "submitted":
+            dlr_service.dlr_record(channel=channel, item=item, source=DeliveryReport.Source.RECONCILE,
+                                   message=message)
+
+
 def batch_reconcile(batch_id: int, *, now: datetime | None = None) -> str:
     """An ``unknown`` batch: look BICS up before anything is resent.
 
@@ -428,7 +459,6 @@ def batch_reconcile(batch_id: int, *, now: datetime | None = None) -> str:
     message updated in the window around the claim counts as ours. Found numbers become
     submitted (never resent); when BICS knows none of them and the grace period has passed,
     the batch goes back to pending; the numbers it does not know move to a new batch."""
-    from bics import sms, viber, whatsapp
     from bics.errors import BicsError
 
     now = now or timezone.now()
@@ -437,36 +467,16 @@ def batch_reconcile(batch_id: int, *, now: datetime | None = None) -> str:
         return batch.state
     messages = {m.number: m for m in Message.objects.filter(batch_id=batch_id)}
     channel = next(iter(messages.values())).channel if messages else "sms"
-    found: dict[str, dict] = {}
     claimed = batch.claimed_at or now
     try:
-        if channel == "sms":
-            for item in sms.pull_dlr(client(), cid=batch.custom):
-                found.setdefault(_norm(item.mobile), {**item.raw, "mobile": _norm(item.mobile)})
-        else:
-            module = whatsapp if channel == "whatsapp" else viber
-            window = channel_window()
-            for number in messages:
-                for item in module.pull_dlr(client(), mobile=number):
-                    when = dlr_service._parse_time(item.updated_at)
-                    if when is None or claimed - window <= when <= claimed + claim_timeout() + window:
-                        found.setdefault(number, {**item.raw, "mobile": number})
+        found = _reconcile_lookup(batch, messages, channel, claimed)
     except BicsError as exc:
         log.warning("batch %s: reconcile postponed: %s", batch_id, exc)
         return batch.state
     if not found and now - claimed < reconcile_grace():
         return batch.state  # BICS may not list it yet
     with transaction.atomic():
-        for number, item in found.items():
-            message = messages.get(number)
-            if message is None:
-                continue
-            dlr_service.message_apply_status(message=message, status=MessageStatus.SUBMITTED,
-                                             bics_message_id=str(item.get("id") or ""),
-                                             group_id=str(item.get("group_id") or ""), at=claimed)
-            if dlr_codes.message_status_for(item.get("status"), item.get("code"), channel=channel) != "submitted":
-                dlr_service.dlr_record(channel=channel, item=item, source=DeliveryReport.Source.RECONCILE,
-                                       message=message)
+        _reconcile_found(found, messages, channel, claimed)
         missing = [m for n, m in messages.items() if n not in found and m.status in ("queued", "unknown")]
         if not found:
             SendBatch.objects.filter(pk=batch_id, state=B.UNKNOWN).update(state=B.PENDING, claim_token=None,
@@ -496,137 +506,3 @@ def batches_reconcile(*, campaign_id: int | None = None, now: datetime | None = 
         state = batch_reconcile(batch_id, now=now)
         counts[state] = counts.get(state, 0) + 1
     return counts
-
-
-# --------------------------------------------------------------------------- the dispatcher
-@dataclass
-class Step:
-    claims: list[tuple[int, uuid.UUID]] = field(default_factory=list)
-    wait: float | None = None  # seconds until something may happen; None = finished
-    note: str = ""
-
-
-def _sample_verdict(campaign: Campaign, now: datetime) -> str:
-    """'cancel' (a DLT rejection in the sample), 'go' or 'wait'."""
-    sample = Message.objects.filter(campaign=campaign, is_sample=True)
-    dlt = sample.filter(Q(bics_status__in=dlr_codes.DLT_REJECTION_STATUSES)
-                        | Q(error_code__in=dlr_codes.DLT_REJECTION_CODES)).first()
-    if dlt is not None:
-        return f"cancel:{dlt.bics_status or dlt.error_code}"
-    if not sample.exclude(status__in=("delivered", "read", "failed", "rejected", "expired")).exists():
-        return "go"
-    started = campaign.sample_sent_at or now
-    if now >= started + timedelta(minutes=campaign.smart_wait_minutes):
-        return "go"
-    return "wait"
-
-
-def campaign_step(campaign_id: int, *, now: datetime | None = None, in_flight_limit: int | None = None) -> Step:
-    """Decide what one campaign does now and claim the batches to send (the caller sends them)."""
-    from messaging.campaigns.services.campaigns import (
-        campaign_cancel,
-        campaign_finish_if_done,
-        campaign_transition,
-        notify_owner,
-    )
-
-    now = now or timezone.now()
-    campaign = Campaign.objects.get(pk=campaign_id)
-    limit = in_flight_limit or concurrency()
-    if campaign.state not in Campaign.ACTIVE_STATES:
-        return Step(wait=None, note=campaign.state)
-    if campaign.next_batch_at and now < campaign.next_batch_at:
-        return Step(wait=(campaign.next_batch_at - now).total_seconds(), note="not yet")
-    open_states = (B.PENDING, B.CLAIMED, B.UNKNOWN)
-    if campaign.state == Campaign.State.SAMPLING:
-        batches = SendBatch.objects.filter(campaign_id=campaign_id, is_sample=True)
-        if batches.filter(state=B.PENDING).exists():
-            claims = claim_next(campaign_id=campaign_id, sample=True, limit=limit)
-            return Step(claims=claims, wait=1.0, note="sample")
-        if batches.filter(state__in=open_states).exists():
-            return Step(wait=1.0, note="sample in flight")
-        if campaign.sample_sent_at is None:
-            Campaign.objects.filter(pk=campaign_id, sample_sent_at__isnull=True).update(sample_sent_at=now)
-            campaign.sample_sent_at = now
-        verdict = _sample_verdict(campaign, now)
-        if verdict.startswith("cancel"):
-            status = verdict.split(":", 1)[1]
-            reason = (f"Smart delivery: a sample message came back with the DLT rejection status {status} "
-                      f"({dlr_codes.describe(status)}); nobody else was messaged.")
-            campaign_cancel(campaign=campaign, reason=reason, force=True)
-            notify_owner(campaign=campaign, subject=f"Campaign cancelled by smart delivery: {campaign.name}",
-                         body=reason)
-            return Step(wait=None, note="cancelled")
-        if verdict == "wait":
-            return Step(wait=5.0, note="waiting for the sample's DLRs")
-        campaign_transition(campaign=campaign, to=Campaign.State.SENDING, from_states=[Campaign.State.SAMPLING],
-                            note="sample clean: sending to everyone else", next_batch_at=now)
-    in_flight = SendBatch.objects.filter(campaign_id=campaign_id, state=B.CLAIMED).count()
-    if not SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=False).exists():
-        if campaign_finish_if_done(campaign_id):
-            return Step(wait=None, note="sent")
-        return Step(wait=2.0, note="waiting for batches in flight or unknown")
-    interval = campaign.batch_interval or 0
-    if interval:
-        if in_flight:
-            return Step(wait=1.0, note="previous batch in flight")
-        # one wave: one identical batch, or batch_size personalised batches of one
-        first = SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=False).order_by(
-            "number").values_list("size", flat=True).first() or 1
-        wave = 1 if first > 1 else max(1, campaign.batch_size or 1)
-        claims = claim_next(campaign_id=campaign_id, sample=False, limit=wave)
-        Campaign.objects.filter(pk=campaign_id).update(next_batch_at=now + timedelta(seconds=interval))
-        return Step(claims=claims, wait=float(interval), note="wave")
-    free = max(limit - in_flight, 0)
-    if not free:
-        return Step(wait=0.5, note="in-flight limit")
-    claims = claim_next(campaign_id=campaign_id, sample=False, limit=free)
-    return Step(claims=claims, wait=0.0, note="batches")
-
-
-def campaigns_due(*, now: datetime | None = None) -> list[int]:
-    """Scheduled campaigns whose time has come (beat launches them)."""
-    now = now or timezone.now()
-    return list(Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=now)
-                .values_list("pk", flat=True))
-
-
-def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: float = 2.0,
-                 sleep=time.sleep, out=None) -> dict[str, int]:
-    """Drive a launched campaign to its end in this process (``send_campaign --wait``): sends
-    batches (personalised ones concurrently), sweeps, reconciles and polls the DLRs smart
-    delivery waits for. Returns the message counts by status."""
-    deadline = time.monotonic() + timeout if timeout else None
-    last_poll = 0.0
-    pool = ThreadPoolExecutor(max_workers=concurrency())
-    try:
-        _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll)
-    finally:
-        pool.shutdown(wait=True)
-    return sel.status_counts(Campaign.objects.get(pk=campaign_id))
-
-
-def _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll) -> None:  # noqa: PLR0913
-    from messaging.campaigns.services.dlr import dlr_poll
-
-    # Batches of one: a step claims a larger window (the pool bounds the requests in flight);
-    # batches of many numbers: one step claims as many batches as there are threads.
-    personal = not SendBatch.objects.filter(campaign_id=campaign_id, size__gt=1).exists()
-    window = concurrency() * 8 if personal else concurrency()
-    while True:
-        batches_sweep()
-        batches_reconcile(campaign_id=campaign_id)
-        step = campaign_step(campaign_id, in_flight_limit=window)
-        if step.claims:
-            batches_send(step.claims, pool=pool)
-            continue
-        if step.wait is None:
-            break
-        if time.monotonic() - last_poll >= poll_every:
-            dlr_poll(campaign_id=campaign_id)
-            last_poll = time.monotonic()
-        if deadline and time.monotonic() > deadline:
-            if out:
-                out(f"gave up waiting after {timeout}s ({step.note})")
-            break
-        sleep(min(max(step.wait, 0.05), 1.0))

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None, help="With --wait: give up after N seconds.")
 
     def handle(self, *args, campaign_id, now, wait, timeout, **options):
-        from messaging.campaigns.services import engine
+        from messaging.campaigns.services import dispatch
         from messaging.campaigns.services.campaigns import (
             CampaignAlreadyLaunched,
             CampaignError,
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Campaign {campaign.pk} launched: {campaign.audience_size} recipients.")
         if not wait:
             return
-        counts = engine.campaign_run(campaign.pk, timeout=timeout, out=self.stdout.write)
+        counts = dispatch.campaign_run(campaign.pk, timeout=timeout, out=self.stdout.write)
         campaign.refresh_from_db()
         summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         self.stdout.write(f"Campaign {campaign.pk} {campaign.get_state_display().lower()}: {summary or 'no messages'}.")
