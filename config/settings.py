@@ -47,8 +47,8 @@ INSTALLED_APPS = [
     "core",
     "messaging.catalogue",
     "messaging.webhooks",
-    "messaging.campaigns",
     "contacts",
+    "messaging.campaigns",
     "voice",
     "verify",
 ]

@@ -1,4 +1,4 @@
-"""Demo campaigns for ``seed_demo`` (called at the end of messaging.catalogue.demo.seed): a demo segment
+"""Demo campaigns for ``seed_demo`` (after the catalogue and contacts have theirs): a demo segment
 (contacts tagged "demo"), a draft SMS campaign on an approved template (the first campaign by
 id; no smart delivery, so ``send_campaign <id> --now --wait`` finishes in seconds against the
 sandbox) and a second one with smart delivery on. Idempotent (get_or_create by name)."""

@@ -1,9 +1,9 @@
 """The documented DLR code table and the mapping onto ``Message.status``.
 
-Sources: the DLR status and error codes of the SMPP chapter (03-voice-verify-smpp.md §1.1,
-file lines 2563-2632, complete and in file order), the Smart Delivery help (7593: the DLT
-rejection statuses it checks) and the WhatsApp/Viber message statuses (3964-3970,
-4705-4712). Codes are 3-digit strings. The file does not say which codes are final; every
+Sources: the DLR status and error codes of the SMPP chapter (Error Codes,
+complete and in the document's order), the Smart Delivery help (Smart Delivery Process: the DLT
+rejection statuses it checks) and the WhatsApp/Viber message statuses (Pull DLR Status of
+each channel). Codes are 3-digit strings. The file does not say which codes are final; every
 code of the table is read as final (a DLR carrying it is the last word on the message).
 """
 
@@ -84,7 +84,7 @@ CODE_BY_STATUS: dict[str, str] = {}
 for _code, _status, _description in DLR_TABLE:
     CODE_BY_STATUS.setdefault(_status, _code)
 
-# Smart Delivery help (7593) + the DLT family of the table (and INV-TEMPLATE). Three of the
+# Smart Delivery help (Smart Delivery Process) + the DLT family of the table (and INV-TEMPLATE). Three of the
 # help's statuses (INV-PEID, INV-TMID, INV-ENTITY) have no code in the table.
 SMART_DELIVERY_HELP = ("DLT-REJECTED", "INV-PEID", "INV-TMID", "INV-ENTITY", "INV-TEMPLATE")
 DLT_REJECTION_STATUSES = frozenset(
@@ -112,7 +112,7 @@ DELIVERED_STATUSES = frozenset({"DELIVRD", "DELIVERED"})
 PENDING_STATUSES = frozenset({"SUBMITTED", "ACCEPTED", "ENROUTE", "BUFFERED", "SENT", "QUEUED",
                               "DISPATCHED", "PENDING", "SUBMITD", "ACKED"})
 
-# WhatsApp (4705-4712) and Viber (3964-3970).
+# WhatsApp and Viber (Pull DLR Status of each channel).
 CHANNEL_STATUS = {
     "queued": "submitted", "dispatched": "submitted", "sent": "submitted",
     "delivered": "delivered", "read": "read", "deleted": "expired", "expired": "expired",

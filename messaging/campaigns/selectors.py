@@ -18,7 +18,7 @@ from messaging.catalogue.models import AccountBalance, Price, Template, Unsubscr
 VALID_NUMBER = r"^\+[1-9][0-9]{6,14}$"
 CONTACT_FIELDS = ("first_name", "last_name", "email", "company", "postal_code", "phone", "identity",
                   "country", "gender")
-VARIABLE_LIMIT = 30  # DLT-TM-VAR-EXECEED (783): "Template variable exceeded 30 characters."
+VARIABLE_LIMIT = 30  # DLT-TM-VAR-EXECEED (Error Codes): "Template variable exceeded 30 characters."
 
 
 def setting(name: str, default):

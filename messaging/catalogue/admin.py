@@ -154,7 +154,7 @@ class SenderAdmin(SyncedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
-        return (*fields, "name") if obj and obj.bics_id else fields  # cannot change at BICS (7026)
+        return (*fields, "name") if obj and obj.bics_id else fields  # cannot change at BICS (Sender ID)
 
     @admin.display(description="Country policy")
     def country_policy(self, obj):
@@ -225,7 +225,7 @@ class TemplateAdmin(SyncedAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         if obj is not None and obj.bics_id and obj.channel == "viber":
-            return (*fields, "name")  # "The template name that has been created (unchangeable)" (4157)
+            return (*fields, "name")  # "The template name that has been created (unchangeable)" (Edit Template)
         return fields
 
     def get_fieldsets(self, request, obj=None):

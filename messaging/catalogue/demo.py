@@ -106,4 +106,3 @@ def seed(stdout=None):
         stdout.write(f"messaging: {Sender.objects.count()} senders, {Template.objects.count()} templates "
                      f"({made} new), {Unsubscriber.objects.count()} unsubscribers, "
                      f"{BlockedTemplate.objects.count()} blocked templates")
-    __import__("messaging.campaigns.demo", fromlist=["seed"]).seed(stdout=stdout)  # campaigns (issue 6)

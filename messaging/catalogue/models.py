@@ -1,7 +1,7 @@
 """The messaging catalogue: senders, templates (with their approvals), unsubscribers, blocked
 templates, prices, the account balance, and the record of sync runs.
 
-Field names follow the API where it has one (digests 02 §3 and 04 §3; the full document
+Field names follow the API where it has one (the SMS and WhatsApp/Viber chapters; the full document
 wins). ``bics_*`` fields are BICS's values we only mirror. Workflows live in
 ``messaging.services``; models hold data, constraints and small derived properties.
 """
@@ -33,7 +33,7 @@ class ServiceCode(models.TextChoices):
 
 # --------------------------------------------------------------------------- senders
 class Sender(SyncedModel, TimeStampedModel):
-    class Status(models.IntegerChoices):  # 1097-1100
+    class Status(models.IntegerChoices):  # View All Senders: status values
         PENDING = 0, "Pending"
         APPROVED = 1, "Approved"
         REJECTED = 2, "Rejected"
@@ -92,13 +92,13 @@ class Template(SyncedModel, TimeStampedModel):
     ``TemplateApproval`` rows keep the approved content.
     """
 
-    class TemplateType(models.TextChoices):  # 1346-1350
+    class TemplateType(models.TextChoices):  # Create Template: template types
         TRANSACTIONAL = "T", "Transactional"
         PROMOTIONAL = "P", "Promotional"
         SERVICE_IMPLICIT = "SI", "Service implicit"
         SERVICE_EXPLICIT = "SE", "Service explicit"
 
-    class MessageType(models.TextChoices):  # 2121-2125
+    class MessageType(models.TextChoices):  # Send Message: message types
         AUTO = "A", "Auto-detect"
         NORMAL = "N", "Normal (GSM-7; other characters become ?)"
         UNICODE = "U", "Unicode"
@@ -157,7 +157,7 @@ class Template(SyncedModel, TimeStampedModel):
         return f"{self.get_channel_display()} · {self.name}"
 
     # provider status: SMS like senders (0 pending, 1 approved, 2 rejected);
-    # WhatsApp and Viber: 1 approved, 2 pending, 3 rejected (3999-4001, 4743-4745).
+    # WhatsApp and Viber: 1 approved, 2 pending, 3 rejected (View All Templates of each channel).
     PROVIDER_LABELS = {
         Channel.SMS: {"0": "pending", "1": "approved", "2": "rejected"},
         Channel.WHATSAPP: {"1": "approved", "2": "pending", "3": "rejected"},
@@ -174,7 +174,7 @@ class Template(SyncedModel, TimeStampedModel):
     def provider_approved(self) -> bool:
         if self.channel == Channel.WHATSAPP and self.channel_payload.get("is_conversation") is True \
                 and self.bics_id:
-            return True  # service templates need no approval from Meta (4770)
+            return True  # service templates need no approval from Meta (WhatsApp, Create Template)
         return self.provider_state == "approved"
 
     def facts(self) -> rules.TemplateFacts:
@@ -295,7 +295,7 @@ class Unsubscriber(SyncedModel, TimeStampedModel):
 
 
 class BlockedTemplate(SyncedModel, TimeStampedModel):
-    """A template ID on the BICS block list (SMS only, 1812-2069).
+    """A template ID on the BICS block list (SMS only, Blocked Templates).
 
     ``status`` "1"/"0" is undocumented in meaning; we read "0" as inactive and anything else
     (the documented sample even sends "9") as blocking.

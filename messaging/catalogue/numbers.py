@@ -25,7 +25,7 @@ def normalise_number(raw: str, default_region: str | None = None) -> tuple[str, 
 
 
 def to_bics_digits(number: str) -> str:
-    """E.164 without '+' (1039-1048)."""
+    """E.164 without '+' (Number Format)."""
     return (number or "").lstrip("+")
 
 

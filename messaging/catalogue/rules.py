@@ -2,17 +2,17 @@
 
 Sources (line numbers in ``bics-cpaas-api-1.0.0.txt``):
 
-* Content Template Validations and Do's/Don'ts (7267-7393): no two consecutive spaces and no
+* Content Template Validations and Do's/Don'ts (Content Template Validations): no two consecutive spaces and no
   space before/after a word, no ``<`` or ``>``, variables as ``{{name}}``, transactional and
   service templates must contain variables, at least 6 fixed characters and never variables
   alone, promotional templates from numeric senders only, service-explicit templates need a
   linked consent template.
-* SMS length and encoding (1060-1082): 160/153 characters per part in GSM-7, 70/67 in
+* SMS length and encoding (SMS Length Summary): 160/153 characters per part in GSM-7, 70/67 in
   Unicode; for type "normal" a character outside the set is replaced with ``?``. The printed
-  character list is garbled (digest 02 §4 #16), so we use the GSM 03.38 default alphabet and
+  character list is garbled (SMS Length Summary), so we use the GSM 03.38 default alphabet and
   its extension table (``^ { } \\ [ ~ ] | €`` take two units: escape + character).
-* WhatsApp variables must have distinct names (4792); WhatsApp and Viber template names have
-  no spaces (4048, 4815); WhatsApp media limits (5266-5269).
+* WhatsApp variables must have distinct names (WhatsApp, Create Template); WhatsApp and Viber template names have
+  no spaces (Viber and WhatsApp, Create Template); WhatsApp media limits (Send Whatsapp Message).
 
 Every rule has a ``code`` (shown in the form and in errors, so the failing rule is named) and
 a level: ``error`` blocks saving/submitting, ``warning`` is shown and allowed.
@@ -44,10 +44,10 @@ VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 ANY_BRACES_RE = re.compile(r"\{\{(.*?)\}\}")
 MIN_FIXED_CHARS = 6
 
-# Message types of Send Message (2121-2125): U unicode, N normal, A auto-detect.
+# Message types of Send Message (SMS): U unicode, N normal, A auto-detect.
 MESSAGE_TYPE_NORMAL = "N"
 
-# WhatsApp media limits (5266-5269).
+# WhatsApp media limits (Send Whatsapp Message).
 MB = 1024 * 1024
 WHATSAPP_MEDIA = {
     "image": (5 * MB, ("image/jpeg", "image/png")),
@@ -59,7 +59,7 @@ WHATSAPP_CATEGORIES = ("marketing", "utility", "authentication")
 WHATSAPP_LANGUAGES = ("en", "en_US")
 WHATSAPP_TYPES = ("text", "JSON", "media", "template")
 VIBER_CATEGORIES = ("transactional", "promotional", "session")
-# The eleven documented creation methods of Viber templates (4027-4038); "type" is "text" only.
+# The eleven documented creation methods of Viber templates (Viber, Create Template); "type" is "text" only.
 VIBER_METHODS = (
     "transaction_text", "transaction_file", "session_text", "session_file", "session_image",
     "promotional_video", "promotional_image", "promotional_image_text_button",
@@ -344,7 +344,7 @@ def price_per_recipient(analysis: SmsAnalysis, unit_price: Decimal | None) -> De
 
 
 # --------------------------------------------------------------------------- sender IDs
-# The "Sender ID Policies" table (7036-7243) as data: iso, country, policy text, and our
+# The "Sender ID Policies" table as data: iso, country, policy text, and our
 # classification of the text (dynamic, numeric, short_numeric, alpha, registration, generic).
 SENDER_POLICY_FILE = Path(__file__).parent / "data" / "sender_id_policies.csv"
 

@@ -60,7 +60,7 @@ class SenderAdapter(SyncAdapter):
     def to_payload(self, obj, *, action):
         payload = {"country_code": obj.country_code, "service": obj.service}
         if action == "create":
-            payload["name"] = obj.name  # "An existing sender ID cannot be changed" (7026)
+            payload["name"] = obj.name  # "An existing sender ID cannot be changed" (Sender ID)
         return payload
 
     def from_payload_server_fields(self, data):

@@ -68,7 +68,7 @@ def signature_key(hook: Webhook) -> str:
 
 
 def authenticate(request: HttpRequest, hook: Webhook, body: bytes) -> None:
-    """Bearer secret (7724-7738) and ``Signature`` when present (or required), both compared
+    """Bearer secret (Webhook Verification: Validating a Webhook) and ``Signature`` when present (or required), both compared
     in constant time. At least one credential must be checked: an open endpoint is refused."""
     checked = False
     authorization = request.headers.get("Authorization")

@@ -141,7 +141,7 @@ def webhook_connect(*, name: str | None = None, base_url: str | None = None) -> 
 
     The local record (slug, secret, token) is committed before BICS is called: BICS's
     verification call can arrive before its create answer does. Update Webhook takes no
-    ``token`` (294-316), so a repair of a webhook BICS still has renews the secret only.
+    ``token`` (Update Webhook), so a repair of a webhook BICS still has renews the secret only.
     """
     from bics import webhooks as bics_webhooks
     from bics.errors import BicsNotFound

@@ -1,7 +1,7 @@
 """Sync adapters for webhooks and subscriptions (see core.sync for the interface).
 
 Resources ``webhooks`` then ``subscriptions`` (a subscription names its webhook's BICS id).
-The response fields are collapsed in the documentation (§4 16); we read the fields the View
+The response fields are collapsed in the documentation (View Webhook); we read the fields the View
 Webhook prose names (id, name, uri, secret, token, status) and tolerate their absence. A pull
 never blanks a secret or token we hold (BICS may not echo them).
 """
@@ -27,7 +27,7 @@ class WebhookAdapter(SyncAdapter):
         if obj.secret:
             payload["secret"] = obj.secret
         if action == "create" and obj.token:
-            payload["token"] = obj.token  # Create only (216); Update has no token
+            payload["token"] = obj.token  # Create Webhook only; Update Webhook has no token
         return payload
 
     def from_payload(self, data):

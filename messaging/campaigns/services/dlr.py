@@ -11,7 +11,7 @@ raw DLRs (pulled, pushed by webhook, or found by a reconciliation).
 ``delivered`` stays delivered (only ``read`` follows it); failed, rejected and expired are
 final. A report that arrives late is still stored (``DeliveryReport.applied`` = False).
 
-The webhooks part (issue 7) calls ``dlr_record(channel=..., item=payload, source="webhook")``
+The webhooks processor calls ``dlr_record(channel=..., item=payload, source="webhook")``
 for ``sms:message:status``, ``whatsapp:message:status`` and ``viber:message:status``.
 """
 

@@ -1,7 +1,7 @@
 """Unsubscriber and blocked-template lists: import (CSV/XLSX), export, and "clean".
 
 Imports write local records (``sync_state=never``); "Push to BICS" then creates them one by
-one, so each gets its ``bics_id`` (BICS's own bulk import answers with no ids, 1807-1810).
+one, so each gets its ``bics_id`` (BICS's own bulk import answers with no ids: Import Unsubscriber).
 
 "Clean" is the documented wipe of a whole list at BICS (1642, 1903, 4297, 5008). It is for
 superusers only, after an export in the same session and a typed confirmation (the view
