@@ -56,15 +56,22 @@ def postgres_cluster():
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def pytest_on_postgresql(database: str, *args: str) -> subprocess.CompletedProcess | None:
+    """Run pytest on ``args`` in a second process against a throwaway cluster; None when this
+    process already runs on PostgreSQL (that second process itself)."""
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
+        assert connection.vendor == "postgresql"
+        return None
+    with postgres_cluster() as url:
+        env = {**os.environ, "TEST_DATABASE_URL": f"{url}/{database}"}
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_fault_tests_on_postgresql():
-    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
-        assert connection.vendor == "postgresql"
-        return
-    with postgres_cluster() as url:
-        env = {**os.environ, "TEST_DATABASE_URL": f"{url}/reliability"}
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FAULT_TESTS],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    pytest_on_postgresql("reliability", *FAULT_TESTS)
