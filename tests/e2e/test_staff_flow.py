@@ -33,7 +33,7 @@ def people(django_user_model):
     author = django_user_model.objects.create_user(
         "mia", password=PASSWORD, is_staff=True, email="mia@example.com"
     )
-    author.user_permissions.add(*_perms("messaging"), *_perms("contacts"))
+    author.user_permissions.add(*_perms("messaging"), *_perms("campaigns"), *_perms("webhooks"), *_perms("contacts"))
     approver = django_user_model.objects.create_user("otto", password=PASSWORD, is_staff=True)
     approver.user_permissions.add(
         *_perms("messaging", "approve_template", "view_template", "view_templateapproval")

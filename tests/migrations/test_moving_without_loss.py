@@ -26,6 +26,8 @@ NEW_HOME = {"SyncRun": "core", "Campaign": "campaigns", "CampaignTransition": "c
             "Message": "campaigns", "DeliveryReport": "campaigns", "SmartLink": "campaigns",
             "SmartLinkVisit": "campaigns", "Webhook": "webhooks", "Subscription": "webhooks",
             "WebhookEvent": "webhooks", "InboundMessage": "webhooks"}
+MARKETING_GRANTS = [("add", "campaign"), ("change", "campaign"), ("view", "syncrun"), ("change", "template")]
+APPROVER_GRANTS = [("approve", "template"), ("view", "template")]
 SUPPORT_GRANTS = [("view", "webhookevent"), ("change", "campaign"), ("view", "syncrun"), ("view", "sender")]
 _counter = itertools.count(1)
 
@@ -112,9 +114,18 @@ def _seed(old_apps) -> dict:
         for action in ("add", "change", "delete", "view"):
             Permission.objects.get_or_create(content_type=content_type, codename=f"{action}_{name.lower()}",
                                              defaults={"name": f"Can {action} {name}"})
-    group = old_apps.get_model("auth", "Group").objects.create(name="Support")
-    group.permissions.add(*[Permission.objects.get(content_type__app_label="messaging", codename=f"{a}_{m}")
-                            for a, m in SUPPORT_GRANTS])
+    template_type = ContentType.objects.get(app_label="messaging", model="template")
+    Permission.objects.get_or_create(content_type=template_type, codename="approve_template",
+                                     defaults={"name": "Can approve or reject templates"})
+    Group = old_apps.get_model("auth", "Group")
+    # The staff groups and their grants as the old migrations left them (a transactional test
+    # before this one may have flushed them).
+    for name, grants in (("Marketing", MARKETING_GRANTS), ("Template approvers", APPROVER_GRANTS),
+                         ("Support", SUPPORT_GRANTS)):
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*[Permission.objects.get(content_type__app_label="messaging", codename=f"{a}_{m}")
+                                for a, m in grants])
+    group = Group.objects.get(name="Support")
     user = old_apps.get_model("auth", "User").objects.create(username="support", is_staff=True)
     user.groups.add(group)
     user.user_permissions.add(Permission.objects.get(content_type__app_label="messaging", codename="view_message"))

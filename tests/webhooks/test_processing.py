@@ -223,8 +223,7 @@ def test_each_app_registers_its_processors_and_webhooks_imports_none_of_them():
 
     from messaging.webhooks.registry import PROCESSORS
 
-    owners = {event: PROCESSORS[event].__module__.split(".")[0 if not PROCESSORS[event].__module__.startswith(
-        "messaging") else 1] for event in PROCESSORS}
+    owners = {event: fn.__module__.removeprefix("messaging.").split(".")[0] for event, fn in PROCESSORS.items()}
     assert owners["voice:message:out"] == "voice"
     assert owners["contacts:subscriber:subscription"] == "contacts"
     assert owners["sms:message:status"] == owners["smartlink:visit"] == owners["sms:unsubscription"] == "campaigns"

@@ -23,6 +23,7 @@ from messaging.campaigns import selectors as sel
 from messaging.campaigns.forms import TestSendForm
 from messaging.campaigns.models import Campaign
 from messaging.campaigns.services import campaigns as services
+from messaging.campaigns.services.writer import default_batch_size
 from messaging.campaigns.wizard.forms import AudienceForm, ScheduleStepForm, TemplateStepForm
 from messaging.catalogue.models import Template
 
@@ -293,7 +294,7 @@ def schedule(request, pk: int):
     return _render(
         request,
         "schedule",
-        {"form": form, "zone": zone, "default_batch": services.default_batch_size()},
+        {"form": form, "zone": zone, "default_batch": default_batch_size()},
         campaign,
     )
 
