@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from core.views import healthz
+from core.ops.views import healthz
 
 admin.site.site_header = "BICS CPaaS back-office"
 admin.site.site_title = "BICS back-office"
@@ -18,7 +18,7 @@ urlpatterns = [
     path("campaigns/new/", include("messaging.urls_wizard")),
     path("campaigns/", include("messaging.urls_campaigns")),
     path("webhooks/bics/", include("messaging.urls_webhooks")),
-    path("", include("core.urls")),
+    path("", include("core.ops.urls")),
 ]
 
 if settings.DEBUG:
