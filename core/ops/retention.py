@@ -46,10 +46,6 @@ def masked(field_name: str):
     return Concat(Substr(field_name, 1, 4), Value(MASK), output_field=CharField())
 
 
-def mask_number(number: str) -> str:
-    return (number or "")[:4] + MASK if number else ""
-
-
 @dataclass
 class PurgeResult:
     counts: dict[str, int] = field(default_factory=dict)
