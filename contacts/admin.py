@@ -147,7 +147,9 @@ class DirtyOnEditMixin:
 
 
 @admin.register(Contact)
-class ContactAdmin(ContributedActionsMixin, MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+class ContactAdmin(
+    ContributedActionsMixin, MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin
+):
     sync_resource = "contacts"
     # The list and the action checkboxes show the number masked to staff without
     # core.view_full_numbers; searching by the whole number (=phone) stays: it reveals
