@@ -30,8 +30,11 @@ test: setup
 	scripts/ensure_packages.sh redis-server chromium postgresql
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff, then the import contracts of .importlinter (layers, independence, the kernel imports
+# no app); either one failing fails the target.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
 	$(PY) -m bench

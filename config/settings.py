@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "core",
+    "core.ops",
     "messaging.catalogue",
     "messaging.webhooks",
     "contacts",

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from core.views import healthz
+from core.ops.views import healthz
 from messaging.moved import MOVED_ADMIN_PATTERN, moved_admin_redirect
 
 admin.site.site_header = "BICS CPaaS back-office"
@@ -21,7 +21,7 @@ urlpatterns = [
     path("campaigns/new/", include("messaging.campaigns.wizard.urls")),
     path("campaigns/", include("messaging.campaigns.urls")),
     path("webhooks/bics/", include("messaging.webhooks.urls")),
-    path("", include("core.urls")),
+    path("", include("core.ops.urls")),
 ]
 
 if settings.DEBUG:

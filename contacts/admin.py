@@ -13,6 +13,7 @@ from contacts.services import contacts as contact_services
 from contacts.services.exports import csv_lines, mask_numbers_in_text, masked_rows
 from contacts.services.phones import PhoneError, normalise_phone
 from core.admin import MaskedNumbersMixin
+from core.admin_actions import ContributedActionsMixin
 from core.masking import can_view_full_numbers, mask_number
 from core.models import SyncState
 
@@ -146,7 +147,9 @@ class DirtyOnEditMixin:
 
 
 @admin.register(Contact)
-class ContactAdmin(MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+class ContactAdmin(
+    ContributedActionsMixin, MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin
+):
     sync_resource = "contacts"
     # The list and the action checkboxes show the number masked to staff without
     # core.view_full_numbers; searching by the whole number (=phone) stays: it reveals

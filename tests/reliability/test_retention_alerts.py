@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from core import alerts, retention
+from core.ops import alerts, retention
 from messaging.campaigns.models import DeliveryReport, Message
 
 pytestmark = pytest.mark.django_db

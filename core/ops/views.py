@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core import alerts, health, selectors, tables
+from core.ops import alerts, health, selectors, tables
 
 
 @never_cache
@@ -46,7 +46,7 @@ def home(request):
         "sync_runs": selectors.recent_sync_runs(),
         "alerts": alerts.active_alerts(),
     }
-    return render(request, "core/dashboard.html", context)
+    return render(request, "ops/dashboard.html", context)
 
 
 @staff_member_required

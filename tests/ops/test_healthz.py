@@ -1,6 +1,6 @@
 import pytest
 
-from core import health
+from core.ops import health
 
 pytestmark = pytest.mark.django_db
 
