@@ -171,7 +171,7 @@ class BatchInline(admin.TabularInline):
     model = BulkCallBatch
     extra = 0
     can_delete = False
-    fields = ("number", "state", "claims", "claimed_at", "sent_at", "group_id", "total", "api_message", "error")
+    fields = ("number", "state", "attempts", "claimed_by", "claimed_at", "sent_at", "group_id", "total", "api_message", "error")
     readonly_fields = fields
     show_change_link = False
 
@@ -309,7 +309,7 @@ class BulkCallRecipientAdmin(ReadOnlyAdmin):
 
 @admin.register(BulkCallBatch)
 class BulkCallBatchAdmin(ReadOnlyAdmin):
-    list_display = ("bulk_call", "number", "state", "claims", "claimed_at", "sent_at", "group_id", "total")
+    list_display = ("bulk_call", "number", "state", "attempts", "claimed_by", "claimed_at", "sent_at", "group_id", "total")
     list_filter = ("state",)
     list_select_related = ("bulk_call",)
     search_fields = ("=group_id",)

@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
+from core.batches.models import ClaimableBatch
 from core.models import SyncedModel, TimeStampedModel
 from voice.data.voice_ids import VOICE_CHOICES
 
@@ -190,28 +191,13 @@ class BulkCall(TimeStampedModel):
         return self.name
 
 
-class BulkCallBatch(models.Model):
-    """One Create Bulk Outgoing Calls request; claimed by one worker, sent at most once."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CLAIMED = "claimed", "Claimed by a worker"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Refused by BICS"
-        UNKNOWN = "unknown", "Outcome unknown (to reconcile)"
+class BulkCallBatch(ClaimableBatch):
+    """One Create Bulk Outgoing Calls request: a kind of the batch engine (``core.batches``)."""
 
     bulk_call = models.ForeignKey(BulkCall, on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a task was queued for it.")
-    claim_token = models.UUIDField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    claims = models.PositiveSmallIntegerField(default=0)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    group_id = models.CharField(max_length=64, blank=True)
     total = models.PositiveIntegerField(null=True, blank=True)
     api_message = models.CharField(max_length=255, blank=True)
-    error = models.TextField(blank=True)
     raw_response = models.JSONField(null=True, blank=True)
 
     class Meta:
