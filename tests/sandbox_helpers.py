@@ -68,7 +68,7 @@ def request_counts(sandbox) -> dict[str, int]:
 
 
 def last_body(sandbox, route: str):
-    """The last body (or query, for a GET) of ``route``."""
+    """The last body of ``route`` (GETs have none recorded)."""
     return inspect(sandbox, "requests")["last"].get(route)
 
 
@@ -116,3 +116,16 @@ def expire(sandbox, bics_id) -> None:
 
 def fail_channel(sandbox, channel) -> None:
     control(sandbox, f"fail/{channel}")
+
+
+# --------------------------------------------------------------------------- acting at BICS
+def api(sandbox, route: str, *, json=None, params=None, files=None, data=None, **path) -> requests.Response:
+    """Call the sandbox's BICS API by route name as someone else would (the BICS portal, an end
+    user's device): data that exists at BICS before the product pulls it."""
+    from bics.routes import ROUTES
+    from tests.conftest import SANDBOX_TOKEN
+
+    spec = ROUTES[route]
+    return requests.request(spec.method, sandbox.url + spec.path.format(**path), json=json, params=params,
+                            files=files, data=data, timeout=10,
+                            headers={"Authorization": f"Bearer {SANDBOX_TOKEN}", "Accept": "application/json"})
