@@ -5,18 +5,11 @@ sandbox over HTTP. Claims race in real threads (own connections); on PostgreSQL
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from bics.errors import (
@@ -31,9 +24,8 @@ from core import batches as engine
 from core.batches import BatchState, Outcome, outcome_of
 from tests import sandbox_helpers as sb
 from tests.batch_kinds import HARNESSES
-from tests.conftest import free_port, wait_for_port
+from tests.concurrency import on_postgresql, race, run_on_postgresql
 
-ROOT = Path(__file__).resolve().parents[2]
 S = BatchState
 
 
@@ -212,28 +204,6 @@ def test_a_late_answer_after_the_sweep_still_counts_as_sent(harness, bics_sandbo
 
 
 # --------------------------------------------------------------------------- real concurrency
-def race(worker, threads: int = 6) -> list:
-    results, errors = [], []
-    barrier = threading.Barrier(threads)
-
-    def run():
-        try:
-            barrier.wait()
-            results.extend(worker())
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_workers_racing_for_batches_claim_each_once(harness):
     parent = harness.make(batches=30)
@@ -259,31 +229,8 @@ def test_workers_racing_for_one_batch_only_one_wins(harness):
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_engine_on_postgresql():
-    """Start a throwaway PostgreSQL cluster (as the postgres user) and run this module on it."""
-    from tests.reliability.test_postgres import pg_binary
-
-    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
-        assert connection.vendor == "postgresql" and connection.features.has_select_for_update_skip_locked
+    """This module (and the voice bulk tests) again, on a throwaway PostgreSQL cluster."""
+    if on_postgresql():
+        assert connection.features.has_select_for_update_skip_locked
         return
-    initdb, postgres = pg_binary("initdb"), pg_binary("postgres")
-    if not initdb or not postgres:
-        pytest.fail("PostgreSQL is not installed: run scripts/ensure_packages.sh postgresql")
-    run_as = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
-    workdir = tempfile.mkdtemp(prefix="batches-pg-")
-    if run_as:
-        shutil.chown(workdir, "postgres")
-    data, port = f"{workdir}/data", free_port()
-    subprocess.run([*run_as, initdb, "-D", data, "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
-    server = subprocess.Popen([*run_as, postgres, "-D", data, "-p", str(port), "-k", workdir, "-h", "127.0.0.1",
-                               "-c", "fsync=off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, 30)
-        env = {**os.environ, "TEST_DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/batches"}
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                 "tests/core/test_batches.py", "tests/voice/test_bulk.py"],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    finally:
-        server.terminate()
-        server.wait(30)
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_on_postgresql(["tests/core/test_batches.py", "tests/voice/test_bulk.py"], name="batches")
