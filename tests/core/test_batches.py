@@ -47,6 +47,13 @@ def assert_each_once(harness, sandbox, parent):
     assert {n: placed[n] for n in harness.numbers(parent)} == {n: 1 for n in harness.numbers(parent)}
 
 
+def assert_all_sent(harness, sandbox, parent):
+    """Every recipient accepted by BICS once, and the parent closed."""
+    assert harness.member_states(parent) == {harness.sent_member_state}
+    assert harness.finished(parent)
+    assert_each_once(harness, sandbox, parent)
+
+
 # --------------------------------------------------------------------------- the error map
 @pytest.mark.parametrize(("exc", "outcome"), [
     (BicsOutcomeUnknown("op"), Outcome.UNKNOWN),
@@ -92,9 +99,7 @@ def test_sent_batches_record_the_answer_and_close_the_parent(harness, bics_sandb
     for batch in harness.batches(parent):
         assert engine.send(harness.kind, batch.pk) == S.SENT
     assert all(b.group_id and b.sent_at and b.claim_token is not None for b in harness.batches(parent))
-    assert harness.member_states(parent) == {harness.sent_member_state}
-    assert harness.finished(parent)
-    assert_each_once(harness, bics_sandbox, parent)
+    assert_all_sent(harness, bics_sandbox, parent)
 
 
 @pytest.mark.django_db
@@ -138,9 +143,7 @@ def test_a_lost_answer_is_reconciled_never_resent(harness, bics_sandbox):
     assert engine.send(harness.kind, batch.pk) == S.UNKNOWN
     assert engine.send(harness.kind, batch.pk) is None  # not pending: nobody sends it again
     assert engine.reconcile(harness.kind, batch.pk) == S.SENT  # BICS lists all of it already
-    assert harness.member_states(parent) == {harness.sent_member_state}
-    assert harness.finished(parent)
-    assert_each_once(harness, bics_sandbox, parent)
+    assert_all_sent(harness, bics_sandbox, parent)
 
 
 @pytest.mark.django_db
@@ -168,9 +171,7 @@ def test_a_worker_that_died_after_bics_accepted_is_never_resent(harness, bics_sa
     harness.send_part(claim, 3)  # sent, then the worker died
     engine.sweep(harness.kind, now=after_timeout(harness.kind))
     assert engine.reconcile(harness.kind, batch.pk, now=after_grace(harness.kind)) == S.SENT
-    assert harness.member_states(parent) == {harness.sent_member_state}
-    assert harness.finished(parent)
-    assert_each_once(harness, bics_sandbox, parent)
+    assert_all_sent(harness, bics_sandbox, parent)
 
 
 @pytest.mark.django_db
