@@ -1,9 +1,9 @@
 """Voice (Engage): calls, bulk calls, sound files, call logs, recordings, opt-outs, pricing.
 
 Numbers are stored in E.164 with '+'; the BICS client writes them as digits on the wire.
-Documented call statuses (2756-2764) live in ``status``; our own life cycle of a request
+Documented call statuses (Voice › Call Status) live in ``status``; our own life cycle of a request
 (queued at BICS, refused, outcome unknown) lives in ``state``: BICS documents no
-queued/ringing value (gap 12).
+queued/ringing value.
 """
 
 import uuid
@@ -19,7 +19,7 @@ from voice.data.voice_ids import VOICE_CHOICES
 
 
 class CallStatus(models.TextChoices):
-    """The documented call statuses (2756-2764)."""
+    """The documented call statuses (Voice › Call Status)."""
 
     ANSWER = "ANSWER", "Answered"
     BUSY = "BUSY", "Busy"
@@ -33,7 +33,7 @@ class CallStatus(models.TextChoices):
 
 
 class RetryInterval(models.IntegerChoices):
-    """Retry interval in minutes: default 0 (no retry) plus the documented enum (3268-3269)."""
+    """Retry interval in minutes: default 0 (no retry) plus the documented enum (Create Outgoing Call, `interval`)."""
 
     NONE = 0, "No retry"
     M5 = 5, "5 minutes"
@@ -53,10 +53,10 @@ class RequestState(models.TextChoices):
 
 
 class SoundFile(TimeStampedModel):
-    """A sound at a public URL; created at BICS (Create Sound File, 3662-3691).
+    """A sound at a public URL; created at BICS (Create Sound File).
 
     BICS has no list operation for sounds, so this table is our list. ``bics_id`` is "the id
-    parameter in response", usable as an audio source (3675).
+    parameter in response", usable as an audio source.
     """
 
     name = models.CharField(max_length=150)
@@ -140,7 +140,7 @@ class Call(TimeStampedModel):
 
 
 class BulkCall(TimeStampedModel):
-    """A bulk outgoing call (Create Bulk Outgoing Calls, 3306-3383) sent in batches."""
+    """A bulk outgoing call (Create Bulk Outgoing Calls) sent in batches."""
 
     class Mode(models.TextChoices):
         SAME_AUDIO = "same_audio", "Same audio file for everyone"
@@ -232,7 +232,7 @@ class BulkCallRecipient(models.Model):
 
 
 class CallLog(models.Model):
-    """A row of the Call Logs Report (3555-3585), pulled on a schedule or on demand."""
+    """A row of the Call Logs Report, pulled on a schedule or on demand."""
 
     bics_id = models.CharField("BICS id", max_length=64, unique=True)
     caller_id = models.CharField(max_length=32, blank=True)
@@ -257,7 +257,7 @@ class CallLog(models.Model):
 
 
 class CallRecording(models.Model):
-    """A row of the Call Recordings Report (3587-3617)."""
+    """A row of the Call Recordings Report."""
 
     bics_id = models.CharField("BICS id", max_length=64, unique=True)
     call_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -276,7 +276,7 @@ class CallRecording(models.Model):
 
 
 class VoiceUnsubscriber(SyncedModel, TimeStampedModel):
-    """An Engage (voice) opt-out (2937-3211). Synced through ``core.sync`` ("voice_unsubscribers")."""
+    """An Engage (voice) opt-out (Voice › Unsubscribers). Synced through ``core.sync`` ("voice_unsubscribers")."""
 
     class Type(models.TextChoices):
         TAG = "tag", "Tag"
@@ -300,7 +300,7 @@ class VoiceUnsubscriber(SyncedModel, TimeStampedModel):
 
 
 class VoicePrice(models.Model):
-    """View Pricing (Engage) (3693-3743); fields picked (the data node is collapsed)."""
+    """View Pricing (Engage); fields picked (the data node is collapsed)."""
 
     iso = models.CharField("country", max_length=2, db_index=True)
     country = models.CharField(max_length=100, blank=True)

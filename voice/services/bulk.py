@@ -151,7 +151,7 @@ def bulk_check(bulk: BulkCall) -> None:
     if mode == BulkCall.Mode.FLOW_VARIABLES and not bulk.flow_id:
         raise BulkCallError("The flow-with-variables mode needs an IVR flow id.")
     if mode == BulkCall.Mode.FLOW_VARIABLES and bulk.flow_id and not str(bulk.flow_id).isdigit():
-        raise BulkCallError("The IVR flow id is a number for bulk calls (3336).")
+        raise BulkCallError("The IVR flow id is a number for bulk calls.")
 
 
 # ----------------------------------------------------------------------------- launch

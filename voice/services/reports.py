@@ -1,6 +1,6 @@
-"""Call Logs (3555-3585) and Call Recordings (3587-3617) reports, pulled for a date range.
+"""Call Logs and Call Recordings reports, pulled for a date range.
 
-Both take a range written 'Apr 01, 2021 - Apr 12, 2021' (3566-3568, 3598) and page through
+Both take a range written 'Apr 01, 2021 - Apr 12, 2021' (their documented samples) and page through
 ``links``/``meta`` (the client walks every page).
 """
 
