@@ -37,6 +37,14 @@ def _claim_fields(token: uuid.UUID) -> dict:
             "claimed_by": _claimed_by(), "attempts": F("attempts") + 1}
 
 
+def _locked(queryset: QuerySet) -> QuerySet:
+    """Rows locked for this transaction, skipping those another worker holds, where the
+    database can (PostgreSQL); SQLite has one writer at a time anyway."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
 def owned(kind: BatchKind, claim: Claim) -> QuerySet:
     """The batch, only while ``claim`` still holds it."""
     return kind.model.objects.filter(pk=claim.batch_id, claim_token=claim.token, state=S.CLAIMED)
@@ -60,9 +68,7 @@ def claim_next(kind: BatchKind, queryset: QuerySet, *, limit: int = 1) -> list[C
         pending = pending.order_by("pk")
     token = uuid.uuid4()
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True, of=("self",))
-        ids = list(pending.values_list("pk", flat=True)[:limit])
+        ids = list(_locked(pending).values_list("pk", flat=True)[:limit])
         if not ids:
             return []
         kind.model.objects.filter(pk__in=ids, state=S.PENDING).update(**_claim_fields(token))
@@ -85,17 +91,17 @@ def _apply_skip(kind: BatchKind, claim: Claim, skip: Skip) -> BatchState:
 
 def call(kind: BatchKind, request) -> Answer:
     """One request, its errors mapped to an outcome (no database access)."""
-    started = timezone.now()
     try:
         result = kind.send(request)
     except BicsError as exc:
-        return Answer(outcome_of(exc), error=str(exc), started=started)
-    return Answer(Outcome.SENT, result=result, started=started)
+        return Answer(outcome_of(exc), error=str(exc))
+    return Answer(Outcome.SENT, result=result)
 
 
 def record(kind: BatchKind, claim: Claim, request, answer: Answer) -> BatchState:
     """Write an answer: only while ``claim`` holds the batch, except that an accepted request
-    is recorded even after the sweeper took the claim over (BICS has it: it is sent)."""
+    is recorded even after the sweeper took the claim over (BICS has it: it is sent). The
+    state moves in one conditional UPDATE; the kind's extra fields (group id...) follow."""
     error = answer.error[:ERROR_MAX]
     with transaction.atomic():
         if answer.outcome is Outcome.RETRY:
@@ -106,9 +112,14 @@ def record(kind: BatchKind, claim: Claim, request, answer: Answer) -> BatchState
             if owned(kind, claim).update(state=state, error=error):
                 kind.on_failed([claim.batch_id], answer.outcome, answer.error)
             return state
-        fields = {"sent_at": timezone.now(), "error": "", **kind.on_sent(claim, request, answer.result)}
-        if not owned(kind, claim).update(state=S.SENT, **fields):
-            kind.model.objects.filter(pk=claim.batch_id).exclude(state=S.SENT).update(state=S.SENT, **fields)
+        sent = {"state": S.SENT, "sent_at": timezone.now(), "error": ""}
+        # BICS accepted it: sent, even when the sweeper took the claim over meanwhile
+        moved = owned(kind, claim).update(**sent) or kind.model.objects.filter(
+            pk=claim.batch_id).exclude(state=S.SENT).update(**sent)
+        if moved:  # not when a reconciliation recorded it first
+            extra = kind.on_sent(claim, request, answer.result)
+            if extra:
+                kind.model.objects.filter(pk=claim.batch_id).update(**extra)
     return S.SENT
 
 
@@ -178,7 +189,7 @@ def sweep(kind: BatchKind, *, now: datetime | None = None) -> dict[str, int]:
     error = "Claimed by a worker that did not finish."
     with transaction.atomic():
         # locked first (where the database can), so every id read is an id moved
-        ids = list(stale.select_for_update().order_by("pk").values_list("pk", flat=True)[:5000])
+        ids = list(_locked(stale).order_by("pk").values_list("pk", flat=True)[:5000])
         moved = stale.filter(pk__in=ids).update(state=S.UNKNOWN, claim_token=None, error=error)
         if ids:
             kind.on_failed(ids, Outcome.UNKNOWN, error)

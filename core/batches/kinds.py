@@ -70,7 +70,9 @@ class BatchKind(ABC, Generic[Request]):
 
     @abstractmethod
     def on_sent(self, claim: Claim, request: Request, result: Any) -> dict[str, Any]:
-        """Record BICS's answer on the members; return extra batch fields (``group_id``...)."""
+        """The batch just became ``sent``: record BICS's answer on the members and return the
+        batch's own extra fields (``group_id``, a total...). Not called when a reconciliation
+        had already recorded the batch."""
 
     @abstractmethod
     def on_failed(self, batch_ids: list[int], outcome: Outcome, error: str) -> None:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
-
-from django.utils import timezone
 
 from bics.errors import (
     BicsError,
@@ -40,11 +37,10 @@ def outcome_of(exc: BicsError) -> Outcome:
     return Outcome.FAILED
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
     """The result of one request: BICS's answer (``result``) or what went wrong."""
 
     outcome: Outcome
     result: Any = None
     error: str = ""
-    started: datetime = field(default_factory=timezone.now)
