@@ -146,8 +146,9 @@ def send(kind: BatchKind, batch_id: int, *, token: uuid.UUID | None = None) -> B
 
 def send_many(kind: BatchKind, claims: list[Claim], *, workers: int = 8,
               pool: ThreadPoolExecutor | None = None) -> Counter:
-    """Send claimed batches: preparation and recording in this thread (one transaction
-    each, so SQLite commits once for the lot), the requests in a bounded thread pool."""
+    """Send claimed batches: preparation and recording in this thread, one transaction each
+    for the lot (SQLite: one commit, not dozens), the requests in a thread pool (``pool``,
+    or one of ``workers`` threads for this call)."""
     counts: Counter = Counter()
     ready = []
     with transaction.atomic():
