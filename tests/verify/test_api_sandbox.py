@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.verify import sandbox_helpers as sb
+from tests import sandbox_helpers as sb
 from verify.models import OtpRequest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sandbox]
