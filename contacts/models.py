@@ -102,7 +102,7 @@ class Contact(SyncedModel, TimeStampedModel):
         return f"{name} ({self.phone})" if name else self.phone
 
     def clean(self):
-        from contacts.services.phones import PhoneError, normalise_phone
+        from core.phones import PhoneError, normalise_phone
 
         if self.phone:
             try:

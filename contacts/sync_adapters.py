@@ -32,13 +32,13 @@ import logging
 from datetime import date
 
 from contacts.models import Contact, Identifier, Segment, Tag, TagOperator, apply_tag_names
-from contacts.services.phones import PhoneError, normalise_phone
 from contacts.services.sync import (
     BULK_MIN_CONTACTS,
     MAX_UPLOAD_BYTES,
     contacts_push_many,
     identifiers_push_many,
 )
+from core.phones import PhoneError, normalise_phone
 from core.sync import SyncAdapter, register
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from contacts.services.phones import PhoneError, normalise_phone
 from core.admin import MaskedNumbersMixin
+from core.phones import PhoneError, normalise_phone
 from messaging.models import Channel
 from messaging.models_campaigns import Campaign, CampaignTransition, DeliveryReport, Message, SendBatch
 from messaging.models_webhooks import SmartLink

@@ -27,9 +27,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact, Identifier, Segment
-from contacts.services.phones import PhoneError, normalise_phone
 from core import sync
 from core.models import SyncState
+from core.phones import PhoneError, normalise_phone
 
 log = logging.getLogger(__name__)
 

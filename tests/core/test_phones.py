@@ -1,6 +1,6 @@
 import pytest
 
-from contacts.services.phones import PhoneError, normalise_phone
+from core.phones import PhoneError, normalise_phone
 
 
 @pytest.mark.parametrize(
