@@ -36,7 +36,7 @@ def mask_number(number: str) -> str:
 
 
 def mask_numbers_in_text(text: str) -> str:
-    """Every run of 6+ digits (a number in any notation) masked: '+32 470 12 34 56' -> '+32•••••••456'."""
+    """Every run of 6+ digits (a number in any notation) masked: '+32 470 12 34 56' -> '+32••••••456'."""
 
     def replace(match: re.Match) -> str:
         found = match.group(0)

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.verify.conftest import NUMBER, make_otp
-from verify.masking import mask_number
+from core.masking import mask_number
 from verify.models import ApiClient, OtpStatus
 
 pytestmark = pytest.mark.django_db
