@@ -4,30 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.tabular import NUMBER_COLUMNS, TableRefused, header_key, number_column, open_table, open_upload
+from tests.contacts import conftest as contacts_fixtures
 
-
-@pytest.fixture
-def write(tmp_path):
-    def write(content, name="list.csv"):
-        path = tmp_path / name
-        path.write_bytes(content if isinstance(content, bytes) else content.encode())
-        return str(path)
-
-    return write
-
-
-@pytest.fixture
-def write_xlsx(tmp_path):
-    def write(rows, name="list.xlsx"):
-        import openpyxl
-
-        workbook = openpyxl.Workbook()
-        for row in rows:
-            workbook.active.append(row)
-        workbook.save(tmp_path / name)
-        return str(tmp_path / name)
-
-    return write
+write_file, write_xlsx = contacts_fixtures.write_file, contacts_fixtures.write_xlsx  # the same file builders
 
 
 def test_one_list_names_the_number_column_everywhere():
@@ -39,8 +18,8 @@ def test_one_list_names_the_number_column_everywhere():
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
-def test_csv_delimiter_is_sniffed_and_rows_stream_with_line_numbers(write, delimiter):
-    path = write(f"\ufeffname{delimiter}number\nAnn{delimiter}+32470123456\n\nBob{delimiter}0032470000001\n")
+def test_csv_delimiter_is_sniffed_and_rows_stream_with_line_numbers(write_file, delimiter):
+    path = write_file(f"\ufeffname{delimiter}number\nAnn{delimiter}+32470123456\n\nBob{delimiter}0032470000001\n")
     table = open_table(path)
     assert table.kind == "csv" and table.delimiter == delimiter
     assert table.header == ["name", "number"]
@@ -48,8 +27,8 @@ def test_csv_delimiter_is_sniffed_and_rows_stream_with_line_numbers(write, delim
     assert table.position == table.size
 
 
-def test_dicts_key_cells_by_header_and_strip_them(write):
-    table = open_table(write("Number, First Name ,number\n +32470123456 , Ann ,x\n"))
+def test_dicts_key_cells_by_header_and_strip_them(write_file):
+    table = open_table(write_file("Number, First Name ,number\n +32470123456 , Ann ,x\n"))
     assert list(table.dicts()) == [(2, {"number": "+32470123456", "first_name": "Ann"})]
 
 
@@ -65,13 +44,13 @@ def test_xlsx_is_read_with_numbers_typed_as_numbers(write_xlsx):
      ("phone\n+32470123456,Chlo\xe9\n".encode("latin-1"), "not UTF-8"), (b"phone\n1\x00\n", "binary data"),
      (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1xx", "old Excel"), (b"PK\x03\x04garbage", "not a readable XLSX")],
 )
-def test_unreadable_files_are_refused_with_a_reason(write, content, message):
+def test_unreadable_files_are_refused_with_a_reason(write_file, content, message):
     with pytest.raises(TableRefused, match=message):
-        open_table(write(content))
+        open_table(write_file(content))
 
 
-def test_the_caller_says_which_header_is_usable(write):
-    path = write("template_id;status\nabc;1\n")
+def test_the_caller_says_which_header_is_usable(write_file):
+    path = write_file("template_id;status\nabc;1\n")
     with pytest.raises(TableRefused, match="No template_id column"):
         open_table(path, accept=lambda header: "id" in header, refusal="No template_id column")
     table = open_table(path, accept=lambda header: "template_id" in header, refusal="unused")
@@ -85,9 +64,9 @@ def test_an_upload_held_in_memory_is_read_from_a_copy():
     assert upload.read() == b"msisdn\n32470123456\n"  # left at the start for the caller
 
 
-def test_blocks_cut_on_record_boundaries(write):
+def test_blocks_cut_on_record_boundaries(write_file):
     lines = "".join(f'+3247000{i:04d},"a\nb"\n' for i in range(200))
-    table = open_table(write("phone,note\n" + lines))
+    table = open_table(write_file("phone,note\n" + lines))
     blocks = list(table.blocks(block_bytes=256))
     assert len(blocks) > 5
     assert b"".join(block for block, _, _ in blocks).decode() == lines
