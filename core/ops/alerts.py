@@ -11,7 +11,6 @@ the durable trace.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -75,24 +74,11 @@ def check_dlr_lag(now: datetime | None = None) -> Alert | None:
 
 
 def budget_used() -> tuple[int, int] | None:
-    """(GETs in the last window, budget) of the shared BICS GET bucket, without taking one."""
-    from bics.ratelimit import LocalTokenBucket, RedisTokenBucket
+    """(GETs in the last window, budget) of the shared BICS GET budget, without taking one."""
     from core.bics import get_client
 
-    bucket = get_client().rate_limiter
-    if isinstance(bucket, RedisTokenBucket):
-        try:
-            import redis
-
-            conn = redis.Redis.from_url(settings.BICS_RATE_LIMIT_REDIS_URL)
-            used = conn.zcount(bucket.key, time.time() - bucket.per, "+inf")
-            return int(used), bucket.rate
-        except Exception:  # noqa: BLE001 - Redis down: the bucket falls back to local counting
-            bucket = bucket._fallback  # noqa: SLF001
-    if isinstance(bucket, LocalTokenBucket):
-        now = time.monotonic()
-        return sum(1 for t in list(bucket._taken) if t > now - bucket.per), bucket.rate  # noqa: SLF001
-    return None
+    usage = getattr(get_client().rate_limiter, "usage", None)  # core.ratelimit.Budget
+    return usage() if usage else None
 
 
 def check_get_budget() -> Alert | None:

@@ -12,9 +12,9 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from contacts.services.phones import PhoneError, normalise_phone
 from core.admin import MaskedNumbersMixin
 from core.admin_sync import ReadOnlyAdmin
+from core.phones import PhoneError, normalise_phone
 from messaging.campaigns.models import (
     Campaign,
     CampaignTransition,

@@ -1,9 +1,13 @@
-"""Reads an import file (CSV in UTF-8 with or without BOM, or XLSX) as a stream of rows.
+"""Tables from files, once: CSV (UTF-8 with or without BOM, delimiter sniffed) or XLSX, streamed.
 
-`open_source(path)` checks the file as a whole first and raises `ImportRefused` with a message
-for staff when it cannot be imported at all (not UTF-8, binary, no `phone` column, empty);
-nothing has been written at that point. Then `Source.rows()` yields `(line, cells)` lazily,
-so memory stays flat whatever the file size. Plain Python, no Django.
+``open_table(path)`` checks the file as a whole first and raises ``TableRefused`` with a
+message for staff when it cannot be read at all (not UTF-8, binary, no number column, empty);
+nothing has been written at that point. Then ``Table.rows()`` yields ``(line, cells)`` lazily
+(``Table.dicts()`` the same with the header's keys), so memory stays flat whatever the size;
+``Table.blocks()`` cuts a CSV into byte blocks of whole records for parallel parsing.
+
+``NUMBER_COLUMNS`` is the one list of header names that mean "the phone number" for every
+import (contacts, campaign and bulk-call lists, unsubscribers). Plain Python, no Django.
 """
 
 from __future__ import annotations
@@ -12,10 +16,18 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from contacts.services.rowparse import column_spec, header_key
+__all__ = ["DELIMITERS", "NUMBER_COLUMNS", "Table", "TableRefused", "header_key", "number_column",
+           "open_table", "open_upload"]
+
+# Header names (after `header_key`) that name the phone number column, in order of preference.
+NUMBER_COLUMNS = ("phone", "phone_number", "phonenumber", "number", "mobile", "mobile_number", "msisdn",
+                  "receiver", "to", "telephone", "téléphone", "tel", "gsm")  # fmt: skip
 
 DELIMITERS = (",", ";", "\t")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -24,23 +36,40 @@ XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003), .doc...
 
 csv.field_size_limit(1 << 20)
-MAX_LINE_BYTES = 1 << 20  # the csv field limit above: no line of a contacts file comes near it
+MAX_LINE_BYTES = 1 << 20  # the csv field limit above: no line of an import file comes near it
+_NON_KEY = re.compile(r"[\W_]+")
 
 
-class ImportRefused(Exception):
-    """The file cannot be imported at all; the message says why, for staff."""
+class TableRefused(Exception):
+    """The file cannot be read at all; the message says why, for staff."""
+
+
+def header_key(cell) -> str:
+    """'First Name ' -> 'first_name'; 'E-mail' -> 'e_mail'; 'Prénom' -> 'prénom'."""
+    return _NON_KEY.sub("_", str(cell or "").strip().lower()).strip("_")
+
+
+def number_column(header: list[str]) -> int | None:
+    """The index of the phone number column: the most preferred of NUMBER_COLUMNS present."""
+    keys = [header_key(cell) for cell in header]
+    for name in NUMBER_COLUMNS:
+        if name in keys:
+            return keys.index(name)
+    return None
+
+
+def _has_number_column(header: list[str]) -> bool:
+    return number_column(header) is not None
 
 
 @dataclass
-class Source:
+class Table:
     path: str
     kind: str  # "csv" | "xlsx"
     header: list[str]
-    spec: dict
     delimiter: str = ","
     size: int = 0
     position: int = 0  # bytes consumed so far (approximate for XLSX), for progress
-    _file: object = field(default=None, repr=False)
 
     @property
     def description(self) -> str:
@@ -142,6 +171,16 @@ class Source:
             fh.close()
         self.position = self.size
 
+    def dicts(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """`rows()` as {header_key: stripped cell}; the first of two equal keys wins."""
+        keys = [header_key(cell) for cell in self.header]
+        for line, cells in self.rows():
+            row: dict[str, str] = {}
+            for key, value in zip(keys, cells, strict=False):
+                if key and key not in row:
+                    row[key] = value.strip()
+            yield line, row
+
 
 def _record_boundary(buffer: bytes, newline: bytes = b"\n") -> int:
     """The end (exclusive) of the last whole record in `buffer`, or 0 if none."""
@@ -163,23 +202,6 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def open_source(path: str | os.PathLike) -> Source:
-    path = os.fspath(path)
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if size == 0 or (not head.strip() and size < 8):
-        raise ImportRefused("The file is empty.")
-    if head.startswith(XLSX_MAGIC):
-        return _open_xlsx(path, size)
-    if head.startswith(OLE_MAGIC):
-        raise ImportRefused(
-            "This is an old Excel (.xls) or other binary file: save it as XLSX or as CSV UTF-8."
-        )
-    _check_text(path)
-    return _open_csv(path, size)
-
-
 def _check_text(path: str) -> None:
     """The whole file must be UTF-8 text: checked before anything is written."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -193,21 +215,21 @@ def _check_text(path: str) -> None:
             lengths[0] += carried
             if max(lengths) > MAX_LINE_BYTES:
                 index = next(i for i, length in enumerate(lengths) if length > MAX_LINE_BYTES)
-                raise ImportRefused(
-                    f"Line {lines_before + index + 1} is longer than 1 MiB (a field larger than a contacts "
-                    "file ever holds): this is not a contacts file."
+                raise TableRefused(
+                    f"Line {lines_before + index + 1} is longer than 1 MiB (a field larger than an import "
+                    "file ever holds): this is not a table of contacts or numbers."
                 )
             carried = lengths[-1]
             lines_before += len(lengths) - 1
             if b"\x00" in block:
-                raise ImportRefused(
+                raise TableRefused(
                     "This is not a CSV file: it contains binary data (NUL bytes at byte "
                     f"{offset + block.index(0)}). Upload a CSV in UTF-8 or an XLSX file."
                 )
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
-                raise ImportRefused(
+                raise TableRefused(
                     f"The file is not UTF-8 text (invalid byte 0x{block[exc.start]:02x} at byte "
                     f"{offset + exc.start}). Save it as 'CSV UTF-8' or XLSX and upload it again."
                 ) from None
@@ -215,7 +237,7 @@ def _check_text(path: str) -> None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise ImportRefused("The file is not UTF-8 text (it ends inside a character).") from None
+            raise TableRefused("The file is not UTF-8 text (it ends inside a character).") from None
 
 
 def _first_lines(path: str, count: int = 6) -> list[str]:
@@ -233,77 +255,110 @@ def _parse_line(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
-def _open_csv(path: str, size: int) -> Source:
+
+
+Accept = Callable[[list[str]], bool]
+_NO_NUMBER = ("No 'phone' column: the first row must be a header naming the number column "
+              "(phone, number, mobile, msisdn, ...)")
+
+
+def open_table(path: str | os.PathLike, *, accept: Accept = _has_number_column,
+               refusal: str = _NO_NUMBER) -> Table:
+    """The file's table, checked as a whole; raises TableRefused with the reason.
+
+    `accept(header)` says whether a header row is usable (default: it names a number column);
+    for a CSV it also picks the delimiter. `refusal` starts the message when it is not.
+    """
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if size == 0 or (not head.strip() and size < 8):
+        raise TableRefused("The file is empty.")
+    if head.startswith(XLSX_MAGIC):
+        return _open_xlsx(path, size, accept, refusal)
+    if head.startswith(OLE_MAGIC):
+        raise TableRefused("This is an old Excel (.xls) or other binary file: save it as XLSX or as CSV UTF-8.")
+    _check_text(path)
+    return _open_csv(path, size, accept, refusal)
+
+
+@contextmanager
+def open_upload(upload, **options) -> Iterator[Table]:
+    """`open_table` for an uploaded file (Django's UploadedFile): from its temporary file, or
+    from a copy when it is held in memory; the copy lives as long as the `with` block."""
+    if hasattr(upload, "temporary_file_path"):
+        yield open_table(upload.temporary_file_path(), **options)
+        return
+    suffix = os.path.splitext(getattr(upload, "name", "") or "")[1][:10]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        upload.seek(0)
+        for chunk in upload.chunks():
+            tmp.write(chunk)
+        tmp.flush()
+        upload.seek(0)
+        yield open_table(tmp.name, **options)
+
+
+def _refused(refusal: str, header: list[str]) -> TableRefused:
+    shown = ", ".join(repr(c.strip()) for c in header[:8] if c.strip()) or "nothing"
+    return TableRefused(f"{refusal}. Found {shown}.")
+
+
+def _open_csv(path: str, size: int, accept: Accept, refusal: str) -> Table:
     lines = _first_lines(path)
     if not lines:
-        raise ImportRefused("The file is empty.")
+        raise TableRefused("The file is empty.")
     header_line = lines[0]
-    candidates = [
-        d for d in DELIMITERS if "phone" in column_spec(_parse_line(header_line, d))["fields"]
-    ]
+    candidates = [d for d in DELIMITERS if accept(_parse_line(header_line, d))]
     if not candidates:
         found = max((_parse_line(header_line, d) for d in DELIMITERS), key=len)
-        shown = ", ".join(repr(c.strip()) for c in found[:8] if c.strip()) or "nothing"
-        raise ImportRefused(
-            "No 'phone' column: the first row must be a header naming a 'phone' column "
-            f"(comma, semicolon or tab separated). Found {shown}."
-        )
+        raise _refused(refusal + " (comma, semicolon or tab separated)", found)
     if len(candidates) == 1:
         delimiter = candidates[0]
     else:  # a header with one column: the data lines tell the delimiter
         sample = "".join(lines)
         delimiter = max(candidates, key=lambda d: (sample.count(d), d == ","))
-    header = _parse_line(header_line, delimiter)
     if len(lines) < 2:
-        raise ImportRefused("The file has a header row but no data rows.")
-    spec = column_spec(header)
-    spec["delimiter"] = delimiter
-    return Source(path=path, kind="csv", header=header, spec=spec, delimiter=delimiter, size=size)
+        raise TableRefused("The file has a header row but no data rows.")
+    return Table(path=path, kind="csv", header=_parse_line(header_line, delimiter), delimiter=delimiter,
+                 size=size)
 
 
-def _open_xlsx(path: str, size: int) -> Source:
+def _first_xlsx_rows(path: str) -> tuple[list[str] | None, bool]:
+    """(the first non-blank row of the first sheet, whether a data row follows it)."""
     import zipfile
 
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    fh = open(path, "rb")
-    try:
-        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        fh.close()
-        raise ImportRefused(f"This is not a readable XLSX file ({exc}).") from None
-    try:
-        if not workbook.worksheets:
-            raise ImportRefused("The XLSX file has no worksheet.")
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = None
-        has_data = False
-        for values in rows:
-            cells = [_cell_text(v) for v in values]
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
+    with open(path, "rb") as fh:  # a file object: openpyxl would judge a path by its extension
+        try:
+            workbook = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+            raise TableRefused(f"This is not a readable XLSX file ({exc}).") from None
+        try:
+            if not workbook.worksheets:
+                raise TableRefused("The XLSX file has no worksheet.")
+            header = None
+            for values in workbook.worksheets[0].iter_rows(values_only=True):
+                cells = [_cell_text(v) for v in values]
+                if not any(c.strip() for c in cells):
+                    continue
+                if header is not None:
+                    return header, True
                 header = cells
-                continue
-            has_data = True
-            break
-    finally:
-        workbook.close()
-        fh.close()
+            return header, False
+        finally:
+            workbook.close()
+
+
+def _open_xlsx(path: str, size: int, accept: Accept, refusal: str) -> Table:
+    header, has_data = _first_xlsx_rows(path)
     if header is None:
-        raise ImportRefused("The file is empty.")
-    spec = column_spec(header)
-    if "phone" not in spec["fields"]:
-        shown = ", ".join(repr(c) for c in header[:8] if c.strip())
-        raise ImportRefused(
-            f"No 'phone' column: the first row of the first sheet must name a 'phone' column. "
-            f"Found {shown}."
-        )
+        raise TableRefused("The file is empty.")
+    if not accept(header):
+        raise _refused(refusal + " in the first row of the first sheet", header)
     if not has_data:
-        raise ImportRefused("The file has a header row but no data rows.")
-    spec["delimiter"] = ","
-    return Source(path=path, kind="xlsx", header=header, spec=spec, size=size)
-
-
-__all__ = ["DELIMITERS", "ImportRefused", "Source", "header_key", "open_source"]
+        raise TableRefused("The file has a header row but no data rows.")
+    return Table(path=path, kind="xlsx", header=header, size=size)

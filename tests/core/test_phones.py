@@ -1,6 +1,6 @@
 import pytest
 
-from contacts.services.phones import PhoneError, normalise_phone
+from core.phones import PhoneError, PhoneProblem, e164_from_bics, normalise_phone, to_bics
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,43 @@ def test_fictional_us_numbers_are_refused(raw):
 
 def test_real_555_numbers_outside_the_fiction_range_are_kept():
     assert normalise_phone("+1 201 555 0200") == ("+12015550200", "US")
+
+
+def test_a_wrong_country_code_is_not_a_missing_one():
+    with pytest.raises(PhoneError, match="invalid country code") as caught:
+        normalise_phone("+999 1234 5678")
+    assert caught.value.problem is PhoneProblem.INVALID_COUNTRY_CODE
+    with pytest.raises(PhoneError, match="invalid country code"):
+        normalise_phone("+999 1234 5678", "BE")  # a default country does not excuse it
+    with pytest.raises(PhoneError, match=r"no country code \(give a default country\)") as caught:
+        normalise_phone("0470 12 34 56")
+    assert caught.value.problem is PhoneProblem.NO_COUNTRY_CODE
+    with pytest.raises(PhoneError, match="unknown default country 'XX'"):
+        normalise_phone("0470 12 34 56", "xx")
+
+
+def test_each_refusal_names_its_problem():
+    cases = {"": PhoneProblem.EMPTY, "not a number": PhoneProblem.NOT_A_NUMBER,
+             "+32 0000 0000": PhoneProblem.INVALID, "+1 201 555 0123": PhoneProblem.FICTIONAL}
+    for raw, problem in cases.items():
+        with pytest.raises(PhoneError) as caught:
+            normalise_phone(raw)
+        assert caught.value.problem is problem, raw
+    assert str(PhoneError("+32 12", PhoneProblem.INVALID)) == "invalid number '+32 12': not a valid number"
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("32470123456", "+32470123456"), ("+32 470 12 34 56", "+32470123456"), ("0032470123456", "+32470123456"),
+     ("3278000000", "+3278000000"), (32470123456, "+32470123456"), ("", ""), (None, ""), ("n/a", "")],
+)
+def test_numbers_from_bics_are_converted_never_refused(value, expected):
+    assert e164_from_bics(value) == expected
+
+
+def test_wire_notations_come_from_the_bics_package():
+    assert to_bics("+32470123456") == "32470123456"
+    assert to_bics("+32470123456", "plus") == "+32470123456"
+    assert to_bics("+32470123456", "none") == "+32470123456"
+    with pytest.raises(ValueError, match="unknown number notation"):
+        to_bics("+32470123456", "dots")
