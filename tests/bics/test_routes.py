@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 
 import pytest
 
+from bics import contract
 from bics.routes import AREAS, ROUTES, Route, build_routes, is_idempotent
 from bics.shapes import SHAPES
 
-# The documentation lives in shared/, beside the checkout (also in CI).
-DOC = pathlib.Path(
-    os.environ.get(
-        "BICS_API_DOC",
-        pathlib.Path(__file__).resolve().parents[3] / "shared" / "bics-api" / "bics-cpaas-api-1.0.0.txt",
-    )
-)
 PRODUCT_MODULES = ("sms", "whatsapp", "viber", "contacts", "voice", "verify", "webhooks",
                    "account")
 
@@ -127,11 +120,8 @@ for _product in ("sms", "voice", "viber", "whatsapp"):
         TITLES[f"{_product}.unsubscribers.{_action}"] = _title
 
 
-@pytest.fixture(scope="module")
-def doc_lines() -> list[str]:
-    if not DOC.exists():
-        pytest.fail(f"documentation missing: {DOC}")
-    return DOC.read_text(encoding="utf-8").splitlines()
+def test_the_index_covers_every_route():
+    assert set(contract.load()["operations"]) == set(ROUTES)
 
 
 def test_exactly_120_routes():
@@ -148,16 +138,18 @@ def test_per_area_counts():
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
-def test_line_points_at_the_operation_title(name, doc_lines):
-    route = ROUTES[name]
-    assert 1 <= route.line <= len(doc_lines)
-    assert doc_lines[route.line - 1].strip() == TITLES[name]
+def test_line_points_at_the_operation_title(name):
+    route, op = ROUTES[name], contract.operation(name)
+    assert 1 <= route.line <= contract.load()["lines"]
+    assert op["line"] == route.line
+    assert op["title"] == TITLES[name]
 
 
-def test_auth_me_is_the_only_stated_path(doc_lines):
+def test_auth_me_is_the_only_stated_path():
     stated = [r.name for r in ROUTES.values() if r.path_stated]
     assert stated == ["auth.me"]
-    assert "auth/me" in "\n".join(doc_lines[ROUTES["auth.me"].line - 1:ROUTES["auth.me"].line + 3])
+    assert [n for n in ROUTES if contract.operation(n)["stated_paths"]] == ["auth.me"]
+    assert contract.operation("auth.me")["stated_paths"] == [ROUTES["auth.me"].path]
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
@@ -289,3 +281,12 @@ def test_shared_unsubscriber_helpers_get_their_own_route():
             f"{module}.unsubscribers.{action}" for action in UNSUBSCRIBER_TITLES)
         for helper, route in uses:
             assert route == f"{module}.unsubscribers.{helper.rstrip('_')}", (module, helper)
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_method_stated_exactly_where_the_documentation_states_one(name):
+    route, stated = ROUTES[name], contract.operation(name)["stated_methods"]
+    if route.method_stated:
+        assert route.method in stated
+    else:
+        assert stated == [], f"{name}: the documentation states {stated}"
