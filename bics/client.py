@@ -353,7 +353,8 @@ class BicsClient:
                 payload = {**(data or {}), **(files or {})}
             else:
                 payload = json
-            errors = validate_request(route_name, payload if isinstance(payload, Mapping) else {})
+            errors = validate_request(route_name, payload if isinstance(payload, Mapping) else {},
+                                      notation=notation)
             if errors:
                 raise BicsValidationError(route_name, None, "invalid", None,
                                           "request not sent: invalid fields",

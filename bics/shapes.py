@@ -706,15 +706,18 @@ def _check_value(f: Field, value: Any, notation: str, now: datetime) -> list[str
 
 
 def validate_request(route_name: str, body_or_query: Mapping[str, Any] | None, *,
-                     now: datetime | None = None) -> dict[str, list[str]]:
+                     now: datetime | None = None,
+                     notation: str | None = None) -> dict[str, list[str]]:
     """Field errors for a request body (or query, or multipart form+files) of a route.
 
     Returns ``{}`` when valid. Numbers are checked in the route's *wire* notation, so call it
     after the client's notation conversion. Unknown fields are allowed (the documentation's
     nested objects are collapsed). ``now`` (naive, in BICS time) bounds scheduled times.
+    ``notation`` is the route's as deployed (``BICS_ROUTES`` may override ``numbers``); the
+    static table's when not given.
     """
     spec = shape(route_name)
-    notation = ROUTES[route_name].numbers
+    notation = notation or ROUTES[route_name].numbers
     data = body_or_query or {}
     now = now or datetime.now()  # noqa: DTZ005 - BICS timestamps carry no zone
     errors: dict[str, list[str]] = {}

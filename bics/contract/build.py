@@ -69,11 +69,40 @@ def _field(lines: list[str], i: int, where: str) -> dict | None:
     return field
 
 
+def _table_row(line: str, header: str) -> dict:
+    """A row of a "Parameter Description Limit Required" (or "Optional/Mandatory") table."""
+    name = line.split()[0]
+    if "Optional/Mandatory" in header:
+        required = line.split()[1] == "Mandatory"
+    else:
+        required = line.endswith(" Yes")
+    field: dict = {"name": name, "in": "body", "type": "table", "required": required}
+    size = re.search(r"(\d+) MB", line)
+    if size:
+        field["max_mb"] = int(size.group(1))
+    kinds = re.search(r"Supported file types: ([^)]*)\)", line)
+    if kinds:
+        field["extensions"] = [k.strip() for k in kinds.group(1).split(",")]
+    return field
+
+
+def _table(lines: list[str], i: int) -> list[dict]:
+    rows = []
+    for line in lines[i + 1:]:
+        if not line or line in ("Authorizations:", "Note:"):
+            break
+        rows.append(_table_row(line, lines[i]))
+    return rows
+
+
 def _fields(lines: list[str]) -> list[dict]:
     fields, where = [], None
     for i, line in enumerate(lines):
         if line in ("Responses", "Request samples", "Response samples"):
             break
+        if line.startswith("Parameter ") and i and lines[i - 2].startswith("Request Param"):
+            fields.extend(_table(lines, i))
+            continue
         block = _block_of(line)
         if block:
             where = block

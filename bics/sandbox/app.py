@@ -385,7 +385,7 @@ class SandboxApp:
         shape = SHAPES[route.name]
         data = ctx.query if route.method in ("GET", "DELETE") else {**ctx.body, **ctx.files}
         errors = (
-            validate_request(route.name, data, now=self.clock.naive())
+            validate_request(route.name, data, now=self.clock.naive(), notation=route.numbers)
             if shape.request or shape.one_of
             else {}
         )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
+from bics import units as sms_units
 from bics.routes import Route
 from bics.sandbox import rules
 from bics.sandbox.app import Ctx, Out, invalid, not_found
@@ -275,7 +276,8 @@ class SmsTemplateHooks(Hooks):
 
 @hooks("viber.templates", "whatsapp.templates")
 class ChannelTemplateHooks(Hooks):
-    """WhatsApp/Viber template status: 1 approved, 2 pending, 3 rejected."""
+    """WhatsApp/Viber template status: 1 approved, 2 pending, 3 rejected. The SMS (DLT)
+    content rules are not applied: the documentation states them for SMS templates only."""
 
     def create(self, ctx, rec):
         rec["alias"] = rec.get("alias") or _alias(rec.get("name"))
@@ -286,15 +288,19 @@ class ChannelTemplateHooks(Hooks):
         self._restart(ctx, rec)
 
     def _restart(self, ctx, rec):
-        rec["status"] = 2
         rec.pop("rejection_reason", None)
-        text = _template_text(rec)
-        problems = rules.template_problems(text) if text else []
-        problems = [p for p in problems if "fixed characters" not in p or len(text) < 6]
-        _decide(ctx, rec, problems)
+        if _is_service(rec):
+            rec["status"] = 1  # service templates need no Meta approval (Create Template)
+            return
+        rec["status"] = 2
+        _decide(ctx, rec, [])
 
     def view(self, ctx, rec):
         _settle(ctx, rec, pending=2, approved=1, rejected=3)
+
+
+def _is_service(rec: dict) -> bool:
+    return rec.get("is_conversation") in (True, 1, "1", "true", "True")
 
 
 def _template_text(rec: dict) -> str:
@@ -496,13 +502,13 @@ def queue_messages(
     at: float | None = None,
     force: tuple[str, str | None] | None = None,
     extra: dict | None = None,
+    units: int = 1,
 ) -> tuple[str, list[dict]]:
     """Record one message per recipient, schedule its DLR; returns (group_id, data items)."""
     account = ctx.account
     group_id = account.uuid()
     when = max(at or ctx.now, ctx.now)
     items = []
-    units = max(1, -(-len(text) // 153)) if len(text) > 160 else 1
     ids = []
     for n, number in enumerate(numbers, start=1):
         mid = f"{group_id}:{n}"
@@ -525,7 +531,7 @@ def queue_messages(
             "product": product,
             "mobile": number,
             "custom": custom,
-            "cid": custom,
+            "cid": _bics_cid(group_id),
             "webhook_id": webhook_id,
             "_final": status,
             "_code": code,
@@ -553,6 +559,12 @@ def queue_messages(
         ctx.app.scheduler.at(rec["_due"], _dlr_due(ctx.app, account, mid))
     account.groups[group_id] = ids
     return group_id, items
+
+
+def _bics_cid(group_id: str) -> str:
+    """The DLR item's ``cid``: the one documented DLR sample carries a ``cid`` that differs
+    from its ``custom``, so the sandbox never echoes ``custom`` there (digits, as sampled)."""
+    return str(int(group_id.replace("-", "")[:10], 16))
 
 
 def _dlr_due(app, account, mid: str):
@@ -583,14 +595,11 @@ def dlr_view(app, rec: dict) -> dict:
             "mobile": rec["mobile"],
             "status": rec["_final"] if final else "queued",
             "updated_at": app.clock.stamp(rec["_due"] if final else rec["_submit"]),
-            "cid": rec["cid"],
-            "group_id": rec["group_id"],
         }
     return {
         "id": rec["id"],
         "mobile": rec["mobile"],
         "status": rec["_final"] if final else "SUBMITTED",
-        "code": rec["_code"] if final else None,
         "credits": rec["credits"],
         "units": rec["units"],
         "deliv_time": app.clock.stamp(rec["_due"]) if final else None,
@@ -600,7 +609,6 @@ def dlr_view(app, rec: dict) -> dict:
         "custom": rec["custom"],
         "custom1": None,
         "custom2": None,
-        "group_id": rec["group_id"],
         "location": rules.COUNTRIES.get(iso, iso),
         "region": None,
         "provider": None,
@@ -625,17 +633,28 @@ def _check_sender(ctx: Ctx, sender: str) -> None:
     raise invalid({"sender": ["The sender must be an approved sender ID of the account."]})
 
 
+def _sms_units(body: Mapping) -> sms_units.Units:
+    """Units billed per recipient (Send Message ``type``); refused above ``max_units``."""
+    info = sms_units.count(str(body["message"]), body.get("type") or "A")
+    limit = body.get("max_units")
+    if limit not in (None, "") and info.parts > int(limit):
+        raise invalid({"max_units": [f"The message needs {info.parts} units; max_units is {limit}."]})
+    return info
+
+
 @special("sms.messages.send")
 def sms_send(ctx: Ctx) -> Out:
     body = ctx.body
     to = body["to"] if isinstance(body["to"], list) else [body["to"]]
     _check_sender(ctx, str(body["sender"]))
+    info = _sms_units(body)
     group_id, items = queue_messages(
         ctx,
         "sms",
         [str(n) for n in to],
         custom=body.get("custom"),
-        text=str(body["message"]),
+        text=info.text,
+        units=max(info.parts, 1),
         webhook_id=body.get("webhook_id"),
         at=_parse_time(ctx, body.get("time")),
         extra={"sender": body["sender"]},
@@ -682,6 +701,7 @@ def _template_send(ctx: Ctx, product: str) -> Out:
         custom=meta.get("custom") or ctx.body.get("custom"),
         webhook_id=meta.get("webhook_id"),
         force=force,
+        units=max(sms_units.count(text).parts, 1) if product == "sms" else 1,
     )
     return Out(items, extra={"group_id": group_id})
 
@@ -714,6 +734,7 @@ def _channel_send(ctx: Ctx, product: str) -> Out:
         text=text,
         custom=meta.get("custom") or ctx.body.get("custom"),
         webhook_id=meta.get("webhook_id"),
+        units=max(sms_units.count(text).parts, 1) if product == "sms" else 1,
     )
     return Out(items, extra={"group_id": group_id})
 
@@ -753,7 +774,8 @@ def _dlr_pull(ctx: Ctx, product: str) -> Out:
             continue
         if q.get("mobile") and rec["mobile"] != q["mobile"]:
             continue
-        if q.get("cid") and rec["cid"] != q["cid"]:
+        # "cid: Your custom ID" (Pull DLR Status): the query matches what the send called custom
+        if q.get("cid") and rec["custom"] != q["cid"]:
             continue
         if date and ctx.stamp(rec["_submit"])[:10] != date:
             continue
