@@ -496,9 +496,9 @@ SHAPES: dict[str, Shape] = {
     "contacts.tags.delete": Shape("contacts.tags.delete", data="empty",
                                   message="Tag deleted successfully"),
     "contacts.segments.list": Shape(
-        "contacts.segments.list", envelope="flat", data="list", fields=_SEGMENT, status=200,
-        note=PICKED + '; documented {data: {…}, message, status: 200} (an object; we accept '
-                      'a list or an object)'),
+        "contacts.segments.list", envelope="flat", data="object", fields=_SEGMENT, status=200,
+        note=PICKED + '; documented {data: {…}, message, status: 200}: an object, segments '
+                      'keyed by id (our reading; the client also accepts a list)'),
     "contacts.segments.create": Shape("contacts.segments.create",
                                       (R("name", allow_blank=False),), fields=_SEGMENT,
                                       message="Segment created successfully", note=PICKED),

@@ -223,14 +223,17 @@ def import_blocked_templates(client: BicsClient, *, file: Any, filename: str | N
 
 # ------------------------------------------------------------------ sending
 def send_message(client: BicsClient, *, to: list[str], message: str, sender: str,  # noqa: PLR0913
-                 service: str, custom: str | None = None, type: str = "N",  # noqa: A002
+                 service: str, custom: str | None = None, type: str | None = None,  # noqa: A002
                  time: dt.datetime | str | None = None, flash: bool | None = None,
                  port: str | None = None, max_units: int | None = None,
                  webhook_id: str | None = None, meta: dict | None = None) -> SendResult:
     """Send one text to one or more numbers (one request; never retried once sent).
 
-    ``custom`` is our unique id for the batch; we assume BICS echoes it as ``cid`` in DLRs,
-    which is how an unknown outcome (``BicsOutcomeUnknown``) is reconciled.
+    ``custom`` is our unique id for the batch; the DLR pull takes it as ``?cid=`` ("Your
+    custom ID") and the items carry it back in ``custom`` (their own ``cid`` may differ):
+    that is how an unknown outcome (``BicsOutcomeUnknown``) is reconciled. ``type`` (U, N,
+    A) is sent only when given: the documentation states no default, so BICS's applies;
+    ``bics.units.count(message, type)`` gives the parts it bills.
     """
     body = compact(sender=sender, to=list(to), message=message, service=service, type=type,
                    time=fmt_time(time), flash=None if flash is None else int(bool(flash)),

@@ -200,7 +200,7 @@ def _import(ctx: Ctx, coll: str, hk: Hooks) -> Out:
         if values is not None:
             new_record(ctx, coll, values)
             created += 1
-    return Out(extra={"imported": created} if SHAPES[ctx.route.name].envelope != "bare" else None)
+    return Out()  # the documented answers carry no count
 
 
 # ---------------------------------------------------------------------- lifecycles
@@ -703,7 +703,7 @@ def _template_send(ctx: Ctx, product: str) -> Out:
         force=force,
         units=max(sms_units.count(text).parts, 1) if product == "sms" else 1,
     )
-    return Out(items, extra={"group_id": group_id})
+    return Out(items)  # the samples of these sends carry no group_id
 
 
 @special("sms.messages.send_template")
@@ -736,7 +736,7 @@ def _channel_send(ctx: Ctx, product: str) -> Out:
         webhook_id=meta.get("webhook_id"),
         units=max(sms_units.count(text).parts, 1) if product == "sms" else 1,
     )
-    return Out(items, extra={"group_id": group_id})
+    return Out(items)  # the samples of these sends carry no group_id
 
 
 @special("sms.messages.send_text")
@@ -1318,5 +1318,6 @@ def imports_create(ctx: Ctx) -> Out:
 
 @special("contacts.segments.list")
 def segments_list(ctx: Ctx) -> Out:
-    items = [serialize(ctx, "contacts.segments", r) for r in ctx.account.coll("contacts.segments").values()]
-    return Out(items)
+    """Get All Segments answers ``data`` as an object (its sample): segments keyed by id."""
+    segments = ctx.account.coll("contacts.segments").values()
+    return Out({str(r["id"]): serialize(ctx, "contacts.segments", r) for r in segments})

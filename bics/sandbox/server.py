@@ -295,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dlr-rule", action="append", default=[], metavar="NUMBER_OR_CID=STATUS")
     p.add_argument("--webhook-key", choices=("id", "secret"), default="id")
     p.add_argument("--webhook-format", choices=("envelope", "flat"), default="envelope")
+    p.add_argument("--webhook-sign", choices=("events", "all", "none"), default="events",
+                   help="Signature header on callbacks: event deliveries only (default), "
+                        "every callback including the handshake, or none")
     p.add_argument("--webhook-allow-external", action="store_true")
     p.add_argument("--get-limit", type=int, default=1000)
     p.add_argument("--routes", default="", help="JSON route overrides (as BICS_ROUTES)")
@@ -345,6 +348,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "dlr_rules": rules,
         "webhook_key": args.webhook_key,
         "webhook_format": args.webhook_format,
+        "webhook_sign": args.webhook_sign,
         "webhook_allow_external": args.webhook_allow_external,
         "get_limit": args.get_limit,
         "faults": faults,

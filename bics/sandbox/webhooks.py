@@ -148,7 +148,8 @@ class Deliverer:
         if hook.get("secret"):
             headers["Authorization"] = f"Bearer {hook['secret']}"
         key = hook.get("secret") if cfg.webhook_key == "secret" else hook.get("id")
-        if key:
+        signed = cfg.webhook_sign == "all" or (cfg.webhook_sign == "events" and challenge is None)
+        if key and signed:
             headers["Signature"] = signature(body, str(key))
         entry = {
             "webhook_id": hook.get("id"),

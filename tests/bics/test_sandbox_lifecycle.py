@@ -696,7 +696,8 @@ def test_contacts_tags_segments_identifiers(sbapi):
     members = data(sbapi.call("contacts.segments.subscribers", id=seg["id"]))
     assert [m["identity"] for m in members] == ["ann"]
     segs = sbapi.call("contacts.segments.list").json()
-    assert segs["status"] == 200 and segs["data"][0]["name"] == "vips"
+    # an object, as in the Get All Segments sample: segments keyed by id
+    assert segs["status"] == 200 and segs["data"][str(seg["id"])]["name"] == "vips"
     ident = data(
         sbapi.call(
             "contacts.identifiers.create",
