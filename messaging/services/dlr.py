@@ -165,6 +165,9 @@ def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
     status_text = str(data.get("status") or "")
     code = data.get("code")
     code = str(code).zfill(3) if code not in (None, "") else ""
+    if not code:  # the documented DLR item has a status and no code: a status of one code names it
+        codes = [c for c, s in dlr_codes.STATUS_BY_CODE.items() if s == status_text.upper()]
+        code = codes[0] if len(codes) == 1 else ""
     if message is None:
         message = find_message(channel=channel, bics_message_id=bics_id, cid=cid, mobile=mobile)
     new = dlr_codes.message_status_for(status_text, code, channel=channel)
