@@ -861,3 +861,28 @@ def test_call_status_by_our_cid(sbapi):
     for cid, mobile in (("call-1", "32470000001"), ("bulk-b", "32470000003"), ("m-9", "32470000004")):
         found = sbapi.call("voice.calls.status", params={"cid": cid}).json()["data"]
         assert [c["mobile"] for c in found] == [mobile]
+
+
+@pytest.mark.parametrize(("mode", "handshake_signed", "event_signed"), [
+    ("events", False, True), ("all", True, True), ("none", False, False),
+])
+def test_callback_signing_is_a_setting(sbapi, receiver, mode, handshake_signed, event_signed):
+    """The Signature header is optional in the documentation: webhook_sign chooses (default
+    "events": event deliveries signed, the verification handshake not)."""
+    if mode != "events":
+        sbapi.configure(webhook_sign=mode)
+    hook = _hook(sbapi, receiver, token="9012XX")
+    [handshake] = receiver.wait(1)
+    assert ("signature" in handshake["headers"]) is handshake_signed
+    sbapi.call("webhooks.subscriptions.create",
+               json={"event": "sms:message:status", "identity": "all", "webhook_id": hook["id"]})
+    _send(sbapi, to=["32470000001"])
+    sbapi.tick(1.1)
+    event = receiver.wait(2)[1]
+    assert ("signature" in event["headers"]) is event_signed
+    assert event["headers"]["authorization"] == "Bearer s3cret"
+
+
+def test_an_unknown_signing_mode_is_refused(sbapi):
+    with pytest.raises(Exception, match="400|webhook_sign"):
+        sbapi.configure(webhook_sign="sometimes")
