@@ -25,7 +25,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from bics.sandbox.app import ApiError
+from bics.sandbox import handlers
+from bics.sandbox.context import ApiError, Ctx
 
 if TYPE_CHECKING:
     from bics.sandbox.app import SandboxApp
@@ -57,13 +58,11 @@ def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> A
                 ],
             }
         if head == "messages":
-            from bics.sandbox.handlers import dlr_view
-
             items = []
             for a in accounts:
                 with a.lock:
                     for rec in a.messages.values():
-                        view = dlr_view(app, rec)
+                        view = handlers.dlr_view(app, rec)
                         view.update(
                             product=rec["product"],
                             final_status=rec["_final"],
@@ -195,9 +194,6 @@ def _summary(app: SandboxApp, accounts: list) -> dict:
 
 
 def _optout(app: SandboxApp, accounts: list, body: dict) -> dict:
-    from bics.sandbox import handlers
-    from bics.sandbox.app import Ctx
-
     product = str(body.get("product", "sms"))
     if product not in ("sms", "voice", "viber", "whatsapp"):
         raise ApiError(400, "product is one of sms, voice, viber, whatsapp")
