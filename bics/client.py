@@ -329,7 +329,7 @@ class BicsClient:
         return method, query, headers
 
     # ------------------------------------------------------------------ the call
-    def call(self, route_name: str, *, path_params: Mapping[str, Any] | None = None,  # noqa: C901, PLR0912, PLR0915
+    def call(self, route_name: str, *, path_params: Mapping[str, Any] | None = None,
              params: Mapping[str, Any] | None = None, json: Any = None,
              files: Mapping[str, Any] | None = None, data: Mapping[str, Any] | None = None,
              _bearer: str | None = None) -> BicsResponse:
@@ -340,11 +340,39 @@ class BicsClient:
             raise ValueError(f"unknown BICS route {route_name!r}") from None
         self._maybe_refresh(route_name)
         url = self._url(route, path_params)
+        params, json, data, files = self._outgoing(route, params, json, data, files)
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            method, query, headers = self._prepare(route, params, json, data, files, _bearer)
+            if route.method == "GET":
+                self.rate_limiter.acquire()
+            started = time.monotonic()
+            failure: requests.RequestException | None = None
+            try:
+                response = self.session.request(
+                    method, url, params=query or None, json=json if files is None else None,
+                    data=data, files=files, headers=headers, timeout=self.timeout,
+                    allow_redirects=False)
+            except requests.RequestException as exc:
+                failure = exc  # handled outside: the raised error must not chain it (token)
+            if failure is not None:
+                delay = self._transport_failure(route, failure, started, attempt, attempts)
+            else:
+                outcome = self._answer(route, response, started, attempt, attempts)
+                if isinstance(outcome, BicsResponse):
+                    return outcome
+                delay = outcome
+            self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _outgoing(self, route: Route, params, json, data, files):
+        """The payload in the route's number notation, uploads read once (a retried upload
+        must not send an exhausted file object), validated before anything leaves."""
         notation = route.numbers
-        params = apply_notation(route_name, params, notation) if params else params
-        json = apply_notation(route_name, json, notation) if isinstance(json, Mapping) else json
-        data = apply_notation(route_name, data, notation) if data else data
-        if files:  # read once: a retried upload must not send an exhausted file object
+        params = apply_notation(route.name, params, notation) if params else params
+        json = apply_notation(route.name, json, notation) if isinstance(json, Mapping) else json
+        data = apply_notation(route.name, data, notation) if data else data
+        if files:
             files = {k: _materialise(v) for k, v in files.items()}
         if self.validate:
             if route.method == "GET" or (json is None and data is None and files is None):
@@ -353,80 +381,62 @@ class BicsClient:
                 payload = {**(data or {}), **(files or {})}
             else:
                 payload = json
-            errors = validate_request(route_name, payload if isinstance(payload, Mapping) else {},
+            errors = validate_request(route.name, payload if isinstance(payload, Mapping) else {},
                                       notation=notation)
             if errors:
-                raise BicsValidationError(route_name, None, "invalid", None,
+                raise BicsValidationError(route.name, None, "invalid", None,
                                           "request not sent: invalid fields",
                                           field_errors=errors)
-        idempotent = is_idempotent(route)
-        attempts = self.retries + 1
-        attempt = 0
-        while True:
-            attempt += 1
-            method, query, headers = self._prepare(route, params, json, data, files, _bearer)
-            if route.method == "GET":
-                self.rate_limiter.acquire()
-            started = time.monotonic()
-            failure: tuple[str, bool, str] | None = None
-            response = None
-            try:
-                response = self.session.request(
-                    method, url, params=query or None, json=json if files is None else None,
-                    data=data, files=files, headers=headers, timeout=self.timeout,
-                    allow_redirects=False)
-            except requests.RequestException as exc:
-                sent = _was_sent(exc)
-                kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
-                failure = (kind, sent, redact(_describe(exc), self._secrets()))
-            elapsed = time.monotonic() - started
-            if failure is not None:
-                kind, sent, detail = failure
-                logger.warning("bics %s %s %s -> %s (%.3fs) attempt %d/%d", route_name,
-                               route.method, route.path, kind, elapsed, attempt, attempts)
-                if sent and not idempotent:
-                    raise BicsOutcomeUnknown(
-                        route_name, None, kind, None,
-                        f"{kind} after the request was sent ({detail})")
-                if attempt < attempts:
-                    self._sleep(self._delay(attempt))
-                    continue
-                raise BicsTransportError(route_name, None, kind, None,
-                                         f"{kind} after {attempt} attempt(s) ({detail})")
+        return params, json, data, files
 
-            http = response.status_code
-            logger.info("bics %s %s %s -> %d (%.3fs) attempt %d/%d", route_name, route.method,
-                        route.path, http, elapsed, attempt, attempts)
-            result = self._parse(route_name, response)
-            ok = HTTP_OK_MIN <= http <= HTTP_OK_MAX
-            if ok and result.malformed and not (http == HTTP_NO_CONTENT and not response.content):
-                detail = (f"malformed answer from BICS (HTTP {http}, "
-                          f"{response.headers.get('Content-Type') or 'no content type'}): {result.malformed}")
-                if not idempotent:  # it may have been processed: the caller reconciles
-                    raise BicsOutcomeUnknown(route_name, http, "malformed", None, detail)
-                if attempt < attempts:  # a truncated answer to a read is worth another try
-                    self._sleep(self._delay(attempt))
-                    continue
-                raise BicsError(route_name, http, "malformed", None, detail)
-            if ok and self._succeeded(route_name, result):
-                return result
-            retry_after = _retry_after(response.headers.get("Retry-After"))
-            retryable = (http == HTTP_TOO_MANY or http == HTTP_UNAVAILABLE
-                         or (http >= 500 and idempotent))  # noqa: PLR2004
-            if retryable and attempt < attempts:
-                if retry_after is not None and retry_after > self.max_retry_after:
-                    raise self._error(route_name, result, retry_after)
-                delay = self._delay(attempt)
-                if retry_after is not None:
-                    delay = max(delay, retry_after)
-                self._sleep(delay)
-                continue
-            if http >= 500 and http != HTTP_UNAVAILABLE and not idempotent:  # noqa: PLR2004
-                raise BicsOutcomeUnknown(
-                    route_name, http, result.status, result.code,
-                    f"HTTP {http} from BICS after the request was sent"
-                    + (f": {result.message}" if result.message else ""))
-            raise self._error(route_name, result, retry_after)
+    def _transport_failure(self, route: Route, exc: requests.RequestException, started: float,
+                           attempt: int, attempts: int) -> float:
+        """No HTTP answer: the delay before the next attempt, or the error to raise. A
+        request that may have left is never repeated unless the route is idempotent."""
+        sent = _was_sent(exc)
+        kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
+        detail = redact(_describe(exc), self._secrets())
+        logger.warning("bics %s %s %s -> %s (%.3fs) attempt %d/%d", route.name, route.method,
+                       route.path, kind, time.monotonic() - started, attempt, attempts)
+        if sent and not is_idempotent(route):
+            raise BicsOutcomeUnknown(route.name, None, kind, None,
+                                     f"{kind} after the request was sent ({detail})")
+        if attempt < attempts:
+            return self._delay(attempt)
+        raise BicsTransportError(route.name, None, kind, None,
+                                 f"{kind} after {attempt} attempt(s) ({detail})")
+
+    def _answer(self, route: Route, response: requests.Response, started: float,
+                attempt: int, attempts: int) -> BicsResponse | float:
+        """An HTTP answer: the result, the delay before the next attempt, or the error."""
+        http, idempotent = response.status_code, is_idempotent(route)
+        logger.info("bics %s %s %s -> %d (%.3fs) attempt %d/%d", route.name, route.method,
+                    route.path, http, time.monotonic() - started, attempt, attempts)
+        result = self._parse(route.name, response)
+        ok = HTTP_OK_MIN <= http <= HTTP_OK_MAX
+        if ok and result.malformed and not (http == HTTP_NO_CONTENT and not response.content):
+            detail = (f"malformed answer from BICS (HTTP {http}, "
+                      f"{response.headers.get('Content-Type') or 'no content type'}): {result.malformed}")
+            if not idempotent:  # it may have been processed: the caller reconciles
+                raise BicsOutcomeUnknown(route.name, http, "malformed", None, detail)
+            if attempt < attempts:  # a truncated answer to a read is worth another try
+                return self._delay(attempt)
+            raise BicsError(route.name, http, "malformed", None, detail)
+        if ok and self._succeeded(route.name, result):
+            return result
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        retryable = (http == HTTP_TOO_MANY or http == HTTP_UNAVAILABLE
+                     or (http >= 500 and idempotent))  # noqa: PLR2004
+        if retryable and attempt < attempts:
+            if retry_after is not None and retry_after > self.max_retry_after:
+                raise self._error(route.name, result, retry_after)
+            return max(self._delay(attempt), retry_after or 0.0)
+        if http >= 500 and http != HTTP_UNAVAILABLE and not idempotent:  # noqa: PLR2004
+            raise BicsOutcomeUnknown(
+                route.name, http, result.status, result.code,
+                f"HTTP {http} from BICS after the request was sent"
+                + (f": {result.message}" if result.message else ""))
+        raise self._error(route.name, result, retry_after)
 
     def _delay(self, attempt: int) -> float:
         base = min(self.backoff * (2 ** (attempt - 1)), MAX_BACKOFF)
