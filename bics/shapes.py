@@ -621,78 +621,103 @@ def _check_number(value: Any, notation: str) -> str | None:
     return None
 
 
-def _check_value(f: Field, value: Any, notation: str, now: datetime) -> list[str]:  # noqa: C901, PLR0912
+def _check_text(f: Field, value: Any, now: datetime) -> list[str]:
+    """string, url, datetime and date fields."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return ["Enter a text value."]
+    text = str(value)
+    if not f.allow_blank and not text.strip():
+        return ["This field may not be blank."]
     errors: list[str] = []
-    if value is None:
-        return ["This field may not be null."]
-    t = f.type
-    if t in ("string", "url", "datetime", "date"):
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            return ["Enter a text value."]
-        text = str(value)
-        if not f.allow_blank and not text.strip():
-            return ["This field may not be blank."]
-        if f.max_length is not None and len(text) > f.max_length:
-            errors.append(f"Ensure this field has no more than {f.max_length} characters.")
-        if f.min_length is not None and text and len(text) < f.min_length:
-            errors.append(f"Ensure this field has at least {f.min_length} characters.")
-        if f.no_spaces and " " in text:
-            errors.append("Spaces are not allowed.")
-        bad = sorted({c for c in text if c in f.forbid})
-        if bad:
-            errors.append(f"Characters not allowed: {' '.join(bad)}")
-        if t == "url" and not _URL.match(text):
-            errors.append("Enter a valid http(s) URL.")
-        if t == "datetime" and text:
-            try:
-                when = datetime.strptime(text, DATETIME_FORMAT)
-            except ValueError:
-                errors.append("Enter a date and time as yyyy-mm-dd hh:mm:ss.")
-            else:
-                if f.max_days_ahead is not None and when > now + timedelta(days=f.max_days_ahead):
-                    errors.append(f"Must not be more than {f.max_days_ahead} days ahead.")
-        if t == "date" and text:
-            try:
-                date.fromisoformat(text)
-                datetime.strptime(text, DATE_FORMAT)
-            except ValueError:
-                errors.append("Enter a date as yyyy-mm-dd.")
-    elif t == "number":
+    if f.max_length is not None and len(text) > f.max_length:
+        errors.append(f"Ensure this field has no more than {f.max_length} characters.")
+    if f.min_length is not None and text and len(text) < f.min_length:
+        errors.append(f"Ensure this field has at least {f.min_length} characters.")
+    if f.no_spaces and " " in text:
+        errors.append("Spaces are not allowed.")
+    bad = sorted({c for c in text if c in f.forbid})
+    if bad:
+        errors.append(f"Characters not allowed: {' '.join(bad)}")
+    if f.type == "url" and not _URL.match(text):
+        errors.append("Enter a valid http(s) URL.")
+    if f.type == "datetime" and text:
+        errors.extend(_check_datetime(f, text, now))
+    if f.type == "date" and text:
+        try:
+            date.fromisoformat(text)
+            datetime.strptime(text, DATE_FORMAT)
+        except ValueError:
+            errors.append("Enter a date as yyyy-mm-dd.")
+    return errors
+
+
+def _check_datetime(f: Field, text: str, now: datetime) -> list[str]:
+    try:
+        when = datetime.strptime(text, DATETIME_FORMAT)
+    except ValueError:
+        return ["Enter a date and time as yyyy-mm-dd hh:mm:ss."]
+    if f.max_days_ahead is not None and when > now + timedelta(days=f.max_days_ahead):
+        return [f"Must not be more than {f.max_days_ahead} days ahead."]
+    return []
+
+
+def _check_array(f: Field, value: Any, notation: str) -> list[str]:
+    items = [value] if f.number and isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return ["Enter a list."]
+    if f.min_items is not None and len(items) < f.min_items:
+        return [f"Ensure this list has at least {f.min_items} item(s)."]
+    errors: list[str] = []
+    if f.items == "string":
+        if any(not isinstance(i, str | int) or isinstance(i, bool) for i in items):
+            errors.append("Every item must be a text value.")
+    elif f.items == "object" and any(not isinstance(i, Mapping) for i in items):
+        errors.append("Every item must be an object.")
+    if f.number and notation != "none":
+        for i, item in enumerate(items):
+            msg = _check_number(item, notation)
+            if msg:
+                errors.append(f"Item {i}: {msg}")
+    return errors
+
+
+def _check_file(f: Field, value: Any) -> list[str]:
+    size, name = _file_size_and_name(value)
+    errors: list[str] = []
+    if f.max_bytes is not None and size is not None and size > f.max_bytes:
+        errors.append(f"The file may not be larger than {f.max_bytes // MB} MB.")
+    if f.extensions and name and "." in name:
+        ext = name.rsplit(".", 1)[1].lower()
+        if ext not in f.extensions:
+            errors.append(f"Supported file types: {', '.join(f.extensions)}.")
+    return errors
+
+
+def _check_scalar(f: Field, value: Any) -> list[str]:
+    """number, boolean and object fields."""
+    if f.type == "number":
         if not _is_number_like(value):
             return ["Enter a number."]
         if f.maximum is not None and float(value) > f.maximum:
-            errors.append(f"Ensure this value is less than or equal to {f.maximum:g}.")
-    elif t == "boolean":
+            return [f"Ensure this value is less than or equal to {f.maximum:g}."]
+    elif f.type == "boolean":
         if not isinstance(value, bool) and value not in (0, 1, "0", "1", "true", "false"):
             return ["Enter true or false."]
-    elif t == "object":
-        if not isinstance(value, Mapping):
-            return ["Enter an object."]
-    elif t == "array":
-        items = [value] if f.number and isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
-            return ["Enter a list."]
-        if f.min_items is not None and len(items) < f.min_items:
-            return [f"Ensure this list has at least {f.min_items} item(s)."]
-        if f.items == "string":
-            if any(not isinstance(i, str | int) or isinstance(i, bool) for i in items):
-                errors.append("Every item must be a text value.")
-        elif f.items == "object" and any(not isinstance(i, Mapping) for i in items):
-            errors.append("Every item must be an object.")
-        if f.number and notation != "none":
-            for i, item in enumerate(items):
-                msg = _check_number(item, notation)
-                if msg:
-                    errors.append(f"Item {i}: {msg}")
-        return errors
-    elif t == "file":
-        size, name = _file_size_and_name(value)
-        if f.max_bytes is not None and size is not None and size > f.max_bytes:
-            errors.append(f"The file may not be larger than {f.max_bytes // MB} MB.")
-        if f.extensions and name and "." in name:
-            ext = name.rsplit(".", 1)[1].lower()
-            if ext not in f.extensions:
-                errors.append(f"Supported file types: {', '.join(f.extensions)}.")
+    elif f.type == "object" and not isinstance(value, Mapping):
+        return ["Enter an object."]
+    return []
+
+
+def _check_value(f: Field, value: Any, notation: str, now: datetime) -> list[str]:
+    if value is None:
+        return ["This field may not be null."]
+    if f.type == "array":
+        return _check_array(f, value, notation)
+    if f.type == "file":
+        return _check_file(f, value)
+    text_like = f.type in ("string", "url", "datetime", "date")
+    errors = _check_text(f, value, now) if text_like else _check_scalar(f, value)
+    if errors and errors[0] in _TYPE_ERRORS:
         return errors
     if f.enum is not None and str(value) not in f.enum and not (
         f.allow_blank and value == "" and not f.required
@@ -703,6 +728,11 @@ def _check_value(f: Field, value: Any, notation: str, now: datetime) -> list[str
         if msg:
             errors.append(msg)
     return errors
+
+
+# A wrong type or a blank answers alone (no enum or number message on top).
+_TYPE_ERRORS = ("Enter a text value.", "This field may not be blank.", "Enter a number.",
+                "Enter true or false.", "Enter an object.")
 
 
 def validate_request(route_name: str, body_or_query: Mapping[str, Any] | None, *,

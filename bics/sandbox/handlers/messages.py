@@ -62,53 +62,41 @@ def queue_messages(
     ids = []
     for n, number in enumerate(numbers, start=1):
         mid = f"{group_id}:{n}"
-        status, code, group = dlr_outcome(ctx, mid, number, custom)
-        if force is not None:
-            status, code = force
-            group = "failed"
-        elif unsubscribed(ctx, product, number):
-            status, code, group = "OPTOUT-REJ", "456", "failed"
-        if product != "sms":
-            status = rules.CHANNEL_OUTCOME[group]
-            code = None
-        cost = ctx.config.price_per_unit * units
-        if ctx.config.enforce_balance and account.balance < cost:
-            status, code, group, cost = "NO-CREDITS", "401", "failed", 0.0
-        account.balance -= cost
+        status, code, cost = _final_status(ctx, product, mid, number, custom, force, units)
         rec = {
-            "id": mid,
-            "group_id": group_id,
-            "product": product,
-            "mobile": number,
-            "custom": custom,
-            "cid": _bics_cid(group_id),
-            "webhook_id": webhook_id,
-            "_final": status,
-            "_code": code,
-            "_due": when + ctx.config.dlr_delay,
-            "_submit": ctx.now,
-            "_sent": when,
-            "credits": f"{cost:.4f}",
-            "units": units,
-            "text": text,
-            **(extra or {}),
+            "id": mid, "group_id": group_id, "product": product, "mobile": number,
+            "custom": custom, "cid": _bics_cid(group_id), "webhook_id": webhook_id,
+            "_final": status, "_code": code, "_due": when + ctx.config.dlr_delay,
+            "_submit": ctx.now, "_sent": when, "credits": f"{cost:.4f}", "units": units,
+            "text": text, **(extra or {}),
         }
         account.messages[mid] = rec
         ids.append(mid)
-        account.sent.append(
-            {
-                "route": ctx.route.name,
-                "id": mid,
-                "group_id": group_id,
-                "number": number,
-                "custom": custom,
-                "at": ctx.stamp(),
-            }
-        )
+        account.sent.append({"route": ctx.route.name, "id": mid, "group_id": group_id,
+                             "number": number, "custom": custom, "at": ctx.stamp()})
         items.append({"id": mid, "mobile": number, "status": "queued" if product != "sms" else "ACCEPTED"})
         ctx.app.scheduler.at(rec["_due"], _dlr_due(ctx.app, account, mid))
     account.groups[group_id] = ids
     return group_id, items
+
+
+def _final_status(ctx: Ctx, product: str, mid: str, number: str, custom: str | None,
+                  force: tuple[str, str | None] | None, units: int) -> tuple[str, str | None, float]:
+    """(final DLR status, code, cost charged) of one message; the balance is debited."""
+    status, code, group = dlr_outcome(ctx, mid, number, custom)
+    if force is not None:
+        status, code = force
+        group = "failed"
+    elif unsubscribed(ctx, product, number):
+        status, code, group = "OPTOUT-REJ", "456", "failed"
+    if product != "sms":
+        status = rules.CHANNEL_OUTCOME[group]
+        code = None
+    cost = ctx.config.price_per_unit * units
+    if ctx.config.enforce_balance and ctx.account.balance < cost:
+        status, code, cost = "NO-CREDITS", "401", 0.0
+    ctx.account.balance -= cost
+    return status, code, cost
 
 
 def _bics_cid(group_id: str) -> str:
