@@ -190,18 +190,7 @@ def template_send(ctx: Ctx, product: str) -> Out:
     )
     if blocked:
         force = ("DLT-TM-BLACKLST", "785")  # "Template ID is blacklisted."
-    meta = ctx.body.get("meta") if isinstance(ctx.body.get("meta"), Mapping) else {}
-    group_id, items = queue_messages(
-        ctx,
-        product,
-        _recipients(ctx),
-        text=text,
-        custom=meta.get("custom") or ctx.body.get("custom"),
-        webhook_id=meta.get("webhook_id"),
-        force=force,
-        units=max(sms_units.count(text).parts, 1) if product == "sms" else 1,
-    )
-    return Out(items)  # the samples of these sends carry no group_id
+    return _queue_body_send(ctx, product, text, force)
 
 
 def channel_send(ctx: Ctx, product: str) -> Out:
@@ -209,16 +198,17 @@ def channel_send(ctx: Ctx, product: str) -> Out:
     text = ""
     if isinstance(message, Mapping):
         text = str(message.get("text") or message.get("body") or "")
+    return _queue_body_send(ctx, product, text, None)
+
+
+def _queue_body_send(ctx: Ctx, product: str, text: str,
+                     force: tuple[str, str | None] | None) -> Out:
+    """A template or channels-style send: recipient.mobile, our id in meta.custom."""
     meta = ctx.body.get("meta") if isinstance(ctx.body.get("meta"), Mapping) else {}
-    group_id, items = queue_messages(
-        ctx,
-        product,
-        _recipients(ctx),
-        text=text,
-        custom=meta.get("custom") or ctx.body.get("custom"),
-        webhook_id=meta.get("webhook_id"),
-        units=max(sms_units.count(text).parts, 1) if product == "sms" else 1,
-    )
+    _, items = queue_messages(
+        ctx, product, _recipients(ctx), text=text,
+        custom=meta.get("custom") or ctx.body.get("custom"), webhook_id=meta.get("webhook_id"),
+        force=force, units=max(sms_units.count(text).parts, 1) if product == "sms" else 1)
     return Out(items)  # the samples of these sends carry no group_id
 
 
