@@ -27,7 +27,8 @@ from bics.sandbox.config import FaultRule, SandboxConfig
 from bics.sandbox.context import ApiError, Ctx, Out, Response, invalid
 from bics.sandbox.state import Account, Clock, Scheduler
 from bics.sandbox.webhooks import Deliverer
-from bics.shapes import SHAPES, validate_request
+from bics.shapes import SHAPES
+from bics.validation import validate_request
 
 log = logging.getLogger("bics.sandbox")
 PREFIX = "/api/v2/"
