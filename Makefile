@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench clean contract
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
@@ -35,6 +35,11 @@ test: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
+
+# Regenerate bics/contract/index.json from the BICS documentation; fails when it drifted.
+BICS_API_DOC ?= ../shared/bics-api/bics-cpaas-api-1.0.0.txt
+contract: $(STAMP)
+	$(PY) -m bics.contract.build --doc $(BICS_API_DOC) --check
 
 bench: setup
 	$(PY) -m bench

@@ -347,7 +347,9 @@ def rendered_samples(campaign: Campaign, limit: int = 3) -> list[dict]:
 def parts_of(campaign: Campaign, text: str) -> int:
     if campaign.channel != "sms":
         return 1
-    return max(rules.analyse(text).parts, 1)
+    # the type the engine sends (Send Message ``type``), so the preview bills like BICS
+    message_type = getattr(campaign.template, "message_type", "") or "N"
+    return max(rules.analyse(text, message_type).parts, 1)
 
 
 @dataclass

@@ -21,24 +21,20 @@ a level: ``error`` blocks saving/submitting, ``warning`` is shown and allowed.
 from __future__ import annotations
 
 import csv
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from bics import units as sms_units
+
 ERROR = "error"
 WARNING = "warning"
 
-# GSM 03.38 default alphabet (without the ESC code 0x1B) and its extension table.
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
-
-GSM7_SINGLE, GSM7_MULTI = 160, 153
-UCS2_SINGLE, UCS2_MULTI = 70, 67
+# One unit counter for the product and the BICS sandbox's billing (bics.units).
+GSM7_BASIC, GSM7_EXTENSION = sms_units.GSM7_BASIC, sms_units.GSM7_EXTENSION
+GSM7_SINGLE, GSM7_MULTI = sms_units.GSM7_SINGLE, sms_units.GSM7_MULTI
+UCS2_SINGLE, UCS2_MULTI = sms_units.UCS2_SINGLE, sms_units.UCS2_MULTI
 
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 ANY_BRACES_RE = re.compile(r"\{\{(.*?)\}\}")
@@ -83,32 +79,14 @@ class SmsAnalysis:
         return asdict(self)
 
 
-def _unique(chars) -> list[str]:
-    seen: dict[str, None] = {}
-    for char in chars:
-        seen.setdefault(char, None)
-    return list(seen)
-
-
-def analyse(text: str) -> SmsAnalysis:
-    """Character set, length and number of SMS parts for ``text``."""
-    text = text or ""
-    unicode_chars = [c for c in text if c not in GSM7_BASIC and c not in GSM7_EXTENSION]
-    if unicode_chars:
-        units = len(text.encode("utf-16-le")) // 2
-        single, multi, charset = UCS2_SINGLE, UCS2_MULTI, "Unicode"
-        extension: list[str] = []
-    else:
-        extension = [c for c in text if c in GSM7_EXTENSION]
-        units = len(text) + len(extension)
-        single, multi, charset = GSM7_SINGLE, GSM7_MULTI, "GSM-7"
-    if units <= single:
-        parts, per_part = (1 if units else 0), single
-    else:
-        parts, per_part = math.ceil(units / multi), multi
+def analyse(text: str, message_type: str | None = "A") -> SmsAnalysis:
+    """Character set, length and number of SMS parts for ``text`` sent as ``message_type``
+    (U, N or A), counted as the BICS sandbox bills it."""
+    info = sms_units.count(text, message_type)
     return SmsAnalysis(
-        charset=charset, characters=len(text), units=units, parts=parts, per_part=per_part,
-        max_single=single, unicode_chars=_unique(unicode_chars), extension_chars=_unique(extension),
+        charset=info.charset, characters=info.characters, units=info.units, parts=info.parts,
+        per_part=info.per_part, max_single=info.max_single, unicode_chars=info.unicode_chars,
+        extension_chars=info.extension_chars,
     )
 
 

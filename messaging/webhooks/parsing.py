@@ -14,7 +14,7 @@ DLR_EVENT_BY_CHANNEL = {"sms": "sms:message:status", "whatsapp": "whatsapp:messa
                         "viber": "viber:message:status", "voice": "voice:message:out"}
 # Customised webhooks (Compose Customized Webhook) name their query keys freely; the Help examples use these.
 QUERY_ALIASES = {"message_id": "id", "mobile_number": "mobile", "message_status": "status",
-                 "custom_id": "cid"}
+                 "custom_id": "custom"}  # our id; a DLR's cid is BICS's
 RESERVED_QUERY = {"token", "event", "channel"}
 
 

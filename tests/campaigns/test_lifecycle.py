@@ -159,7 +159,7 @@ def test_status_never_moves_backwards(make_contacts, make_campaign):
     assert message_apply_status(message=message, status="delivered")
     assert not message_apply_status(message=message, status="failed")
     assert not message_apply_status(message=message, status="submitted")
-    report = dlr_record(channel="sms", item={"cid": message.custom_id, "mobile": message.number[1:],
+    report = dlr_record(channel="sms", item={"custom": message.custom_id, "cid": "bics-1", "mobile": message.number[1:],
                                              "status": "UNDELIV", "code": "034"})
     assert report.message_id == message.pk and not report.applied
     assert message_apply_status(message=message, status="read")
@@ -171,7 +171,8 @@ def test_dlr_record_finds_a_batched_message_by_batch_custom_and_number(make_cont
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."))
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     message = Message.objects.order_by("pk")[1]
-    report = dlr_record(channel="sms", item={"cid": message.batch.custom, "mobile": message.number.lstrip("+"),
+    report = dlr_record(channel="sms", item={"custom": message.batch.custom, "cid": "bics-2",
+                                             "mobile": message.number.lstrip("+"),
                                              "status": "DLT-REJECTED", "code": "777", "id": "g:2"})
     message.refresh_from_db()
     assert report.applied and message.status == "rejected" and message.bics_message_id == "g:2"

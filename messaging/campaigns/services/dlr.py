@@ -150,7 +150,7 @@ def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
     """Store one raw DLR (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr) and apply
     its status to the message it is about (through ``message_apply_status``).
 
-    Fields read: ``id`` (BICS message id), ``cid``/``custom`` (ours), ``mobile``, ``status``,
+    Fields read: ``id`` (BICS message id), ``custom`` (ours; never ``cid``), ``mobile``, ``status``,
     ``code``, ``deliv_time``/``updated_at``, ``submit_time``, ``credits``, ``units``,
     ``group_id``. Returns the ``DeliveryReport`` (``applied`` tells whether the status moved;
     ``message`` is None when no message matched).
@@ -159,11 +159,15 @@ def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
     if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
         data = dict(data["payload"])
     bics_id = str(data.get("id") or data.get("message_id") or "")
-    cid = str(data.get("cid") or data.get("custom") or "")
+    # our id is the item's ``custom``; its ``cid`` need not equal it (the DLR sample differs)
+    cid = str(data.get("custom") or "")
     mobile = _to_e164(data.get("mobile") or data.get("to") or "")
     status_text = str(data.get("status") or "")
     code = data.get("code")
     code = str(code).zfill(3) if code not in (None, "") else ""
+    if not code:  # the documented DLR item has a status and no code: a status of one code names it
+        codes = [c for c, s in dlr_codes.STATUS_BY_CODE.items() if s == status_text.upper()]
+        code = codes[0] if len(codes) == 1 else ""
     if message is None:
         message = find_message(channel=channel, bics_message_id=bics_id, cid=cid, mobile=mobile)
     new = dlr_codes.message_status_for(status_text, code, channel=channel)
