@@ -51,10 +51,17 @@ class SyncRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     failures = models.JSONField(default=list, blank=True)
     summary = models.TextField(blank=True)
+    selection = models.CharField(max_length=64, blank=True,
+                                 help_text="Fingerprint of the pushed ids (empty: the whole list).")
 
     class Meta:
         db_table = "messaging_syncrun"  # the table it had in messaging
         ordering = ["-created_at"]
+        constraints = [
+            # One push in flight per selection: a second identical request joins it.
+            models.UniqueConstraint(fields=["resource", "selection"], name="one_busy_push_per_selection",
+                                    condition=models.Q(direction="push", state__in=["queued", "running"])),
+        ]
 
     def __str__(self):
         return f"{self.direction} {self.resource} ({self.state})"

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import sync
@@ -14,19 +16,50 @@ from core.models import SyncRun
 STALE_AFTER_SECONDS = 1900  # the task's hard time limit: an older unfinished run is dead
 
 
+def selection_key(ids: list[int] | None) -> str:
+    """The same set of ids (in any order) gives the same key; no ids: the whole list."""
+    if not ids:
+        return ""
+    return hashlib.sha256(",".join(str(i) for i in sorted({int(i) for i in ids})).encode()).hexdigest()
+
+
+def _join_or_create_push(*, resource: str, selection: str, user) -> tuple[SyncRun, bool]:
+    """The push in flight for exactly this selection, or a new one. The unique constraint on
+    busy pushes makes the check-then-insert atomic: of two racing requests one inserts, the
+    other joins it."""
+    busy = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
+    for _attempt in range(3):
+        current = SyncRun.objects.filter(resource=resource, direction="push", selection=selection,
+                                         state__in=busy).first()
+        if current is not None:
+            if current.created_at >= timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS):
+                return current, False
+            SyncRun.objects.filter(pk=current.pk, state__in=busy).update(  # a dead worker's run frees the slot
+                state=SyncRun.State.FAILED, finished_at=timezone.now(), summary="abandoned: no worker finished it")
+        try:
+            with transaction.atomic():
+                return SyncRun.objects.create(resource=resource, direction="push", selection=selection,
+                                              requested_by=user), True
+        except IntegrityError:
+            continue  # another request inserted it meanwhile: join that one
+    raise RuntimeError(f"could not start or join a push of {resource}")
+
+
 def sync_run_start(*, resource: str, direction: str, user=None, ids: list[int] | None = None,
                    model_label: str = "") -> SyncRun:
-    """Record a run and queue it. With eager Celery (tests) the run is finished on return."""
+    """Record a run and queue it. With eager Celery (tests) the run is finished on return.
+
+    Two pushes of the same records at once could create them twice at BICS, so a push joins
+    the one in flight for exactly the same ids; any other selection is a run of its own (never
+    dropped into a run that does not hold it)."""
     if resource != "all":
         sync.adapters_for(resource)  # an unknown resource fails here, not in the worker
     if direction == "push":
-        # Two pushes of one list at once could create records twice: join the one in flight.
-        busy = SyncRun.objects.filter(
-            resource=resource, direction="push", state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING),
-            created_at__gte=timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS)).first()
-        if busy is not None:
-            return busy
-    run = SyncRun.objects.create(resource=resource, direction=direction, requested_by=user)
+        run, created = _join_or_create_push(resource=resource, selection=selection_key(ids), user=user)
+        if not created:
+            return run
+    else:
+        run = SyncRun.objects.create(resource=resource, direction=direction, requested_by=user)
     run_sync.delay(run.pk, ids or None, model_label)
     run.refresh_from_db()
     return run
@@ -36,13 +69,14 @@ def sync_run_execute(*, run: SyncRun, ids: list[int] | None = None, model_label:
     run.state = SyncRun.State.RUNNING
     run.save(update_fields=["state"])
     try:
-        if ids and run.direction == "push":
-            from django.apps import apps
+        with sync.acting_as(run.requested_by):
+            if ids and run.direction == "push":
+                from django.apps import apps
 
-            model = apps.get_model(model_label)
-            result = sync.push(run.resource, model._default_manager.filter(pk__in=ids))
-        else:
-            result = sync.run(run.resource, run.direction)
+                model = apps.get_model(model_label)
+                result = sync.push(run.resource, model._default_manager.filter(pk__in=ids))
+            else:
+                result = sync.run(run.resource, run.direction)
     except Exception as exc:
         run.state, run.summary, run.finished_at = SyncRun.State.FAILED, f"{type(exc).__name__}: {exc}", timezone.now()
         run.save(update_fields=["state", "summary", "finished_at"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin import MaskedNumbersMixin
+from core.admin_base import ReadOnlyAdmin as TrailAdmin
 from core.admin_sync import SYNC_FIELDS, ReadOnlyAdmin, SyncedAdmin
 from core.masking import can_view_full_numbers
 from messaging.catalogue import rules
@@ -28,6 +29,7 @@ from messaging.catalogue.models import (
     Sender,
     Template,
     TemplateApproval,
+    TemplateEvent,
     Unsubscriber,
 )
 from messaging.catalogue.services import lists
@@ -183,6 +185,23 @@ class TemplateApprovalInline(admin.TabularInline):
         return False
 
 
+class TemplateEventInline(admin.TabularInline):
+    """The approval trail, newest first; written by the services only."""
+
+    model = TemplateEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "action", "actor", "version", "content_hash", "note")
+    readonly_fields = fields
+    verbose_name_plural = "Approval trail"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Template)
 class TemplateAdmin(SyncedAdmin):
     form = TemplateAdminForm
@@ -194,16 +213,18 @@ class TemplateAdmin(SyncedAdmin):
     search_fields = ("name", "alias", "content", "bics_id")
     list_select_related = ("sender", "author")
     autocomplete_fields = ("sender", "consent_template")
-    inlines = [TemplateApprovalInline]
+    inlines = [TemplateApprovalInline, TemplateEventInline]
     actions = ["submit_for_approval", "approve", "reject", "push_to_bics", "pull_from_bics"]
-    readonly_fields = ("approval_state", "rejection_reason", "version", "author", "submitted_at", "alias",
+    readonly_fields = ("approval_state", "rejection_reason", "version", "author", "last_edited_by", "submitted_by",
+                       "submitted_at", "content_hash", "approved_hash", "alias",
                        "provider_status", "body_length", "bics_sender_id", "bics_created_at",
                        "bics_updated_at", "usability", "diff_with_approved")
     fieldsets = (
         (None, {"fields": ("channel", "name", "content", "sender", "template_type", "message_type",
                            "is_english", "consent_template", "channel_payload")}),
-        ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "submitted_at",
-                                 "usability", "diff_with_approved")}),
+        ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "last_edited_by",
+                                 "submitted_by", "submitted_at", "content_hash", "approved_hash", "usability",
+                                 "diff_with_approved")}),
         ("BICS", {"fields": ("alias", "provider_status", "body_length", "bics_sender_id", "bics_created_at",
                              "bics_updated_at", *SYNC_FIELDS)}),
     )
@@ -312,17 +333,21 @@ class TemplateAdmin(SyncedAdmin):
         if decision == "reject" and "reason" not in request.POST:
             form = RejectForm()
             context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                       "queryset": [template], "title": "Reject template", "single": True}
+                       "queryset": [template], "title": "Reject template", "single": True,
+                       "content_hash": request.POST.get("content_hash") or template.content_hash}
             return TemplateResponse(request, "admin/messaging/template/reject.html", context)
         if decision == "reject":
             form = RejectForm(request.POST)
             if not form.is_valid():
                 context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                           "queryset": [template], "title": "Reject template", "single": True}
+                           "queryset": [template], "title": "Reject template", "single": True,
+                           "content_hash": request.POST.get("content_hash") or template.content_hash}
                 return TemplateResponse(request, "admin/messaging/template/reject.html", context)
         service = {"submit": template_services.template_submit, "approve": template_services.template_approve,
                    "reject": template_services.template_reject}[decision]
         kwargs = {"reason": form.cleaned_data["reason"]} if decision == "reject" else {}
+        if decision != "submit" and request.POST.get("content_hash"):
+            kwargs["content_hash"] = request.POST["content_hash"]  # the version the approver read
         if self._decide(request, [template], service, **kwargs):
             self.message_user(request, f"{template}: {decision} done.", messages.SUCCESS)
         return HttpResponseRedirect(change_url)
@@ -339,18 +364,25 @@ class TemplateAdmin(SyncedAdmin):
 
 
 @admin.register(TemplateApproval)
-class TemplateApprovalAdmin(admin.ModelAdmin):
-    list_display = ("template", "version", "decision", "decided_by", "decided_at")
+class TemplateApprovalAdmin(TrailAdmin):
+    list_display = ("template", "version", "decision", "decided_by", "decided_at", "content_hash")
     list_filter = ("decision", "template__channel")
-    search_fields = ("template__name", "content", "reason")
+    search_fields = ("template__name", "content", "reason", "content_hash")
     list_select_related = ("template", "decided_by")
-    show_full_result_count = False
 
-    def has_add_permission(self, request):
+    def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+
+@admin.register(TemplateEvent)
+class TemplateEventAdmin(TrailAdmin):
+    """The approval trail: read-only for everyone, superusers included."""
+
+    list_display = ("at", "template_label", "action", "actor", "version", "content_hash", "note")
+    list_filter = ("action",)
+    search_fields = ("template_label", "content_hash", "note", "actor__username")
+    list_select_related = ("actor",)
+    date_hierarchy = "at"
 
     def has_delete_permission(self, request, obj=None):
         return False

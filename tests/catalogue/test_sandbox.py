@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - until the sandbox lands
     pytest.skip("bics.sandbox.SandboxServer is not available yet", allow_module_level=True)
 
 from tests.catalogue import sandbox_helpers
+from tests.catalogue.conftest import approved_here
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sandbox]
 
@@ -73,11 +74,12 @@ def test_senders_push_pull_and_approval_status(bics_sandbox, sender):
 
 
 def test_sms_template_push_pull(bics_sandbox, make_template):
-    template = make_template(template_type="T")
+    template = approved_here(make_template(template_type="T"))
     push_ok("senders")
     sandbox_helpers.advance_clock(bics_sandbox)
     assert push_ok("templates").counts()["created"] == 1
     Template.objects.filter(pk=template.pk).update(content="Your order {{order}} has shipped.", sync_state="dirty")
+    approved_here(template)
     assert push_ok("templates").counts()["updated"] == 1
     wipe_local()
     pull_ok("senders")
@@ -89,10 +91,10 @@ def test_sms_template_push_pull(bics_sandbox, make_template):
 
 
 def test_whatsapp_and_viber_templates_push_pull(bics_sandbox, make_template):
-    make_template(channel=Channel.WHATSAPP, name="wa_update", content="Hello {{name}}, your parcel ships.",
-                  channel_payload=WA_PAYLOAD)
-    make_template(channel=Channel.VIBER, name="viber_bill", content="Dear {{name}}, your bill is ready.",
-                  channel_payload=VIBER_PAYLOAD)
+    approved_here(make_template(channel=Channel.WHATSAPP, name="wa_update",
+                                content="Hello {{name}}, your parcel ships.", channel_payload=WA_PAYLOAD))
+    approved_here(make_template(channel=Channel.VIBER, name="viber_bill",
+                                content="Dear {{name}}, your bill is ready.", channel_payload=VIBER_PAYLOAD))
     assert push_ok("templates").counts()["created"] == 2
     wipe_local()
     pull_ok("templates")
@@ -125,7 +127,7 @@ def test_blocked_templates_push_pull(bics_sandbox):
 
 
 def test_bics_refusal_keeps_local_data(bics_sandbox, make_template):
-    template = make_template(content="Your order {{order}} is confirmed.")
+    template = approved_here(make_template(content="Your order {{order}} is confirmed."))
     push_ok("senders")
     sandbox_helpers.refuse(bics_sandbox, "sms.templates.create")
     result = sync.push("templates")
@@ -192,12 +194,16 @@ def test_acceptance_seed_push_all_then_pull_all_into_an_empty_database(bics_sand
     call_command("seed_demo")
     sandbox_helpers.advance_clock(bics_sandbox)
     sync_all("push", capsys)
-    seeded = counts()
-    assert Template.objects.filter(bics_id__isnull=True).count() == 0
+    # only the approved words go to BICS; drafts, submitted and rejected ones stay here
+    pushed = set(Template.objects.filter(bics_id__isnull=False).values_list("name", flat=True))
+    assert pushed == set(Template.objects.filter(approval_state="approved").values_list("name", flat=True))
+    assert len(pushed) == 4
+    senders, _, unsubscribers, blocked = counts()
     wipe_local()
     assert counts() == (0, 0, 0, 0)
     sync_all("pull", capsys)
-    assert counts() == seeded
+    assert counts() == (senders, len(pushed), unsubscribers, blocked)
+    assert set(Template.objects.values_list("name", flat=True)) == pushed
     assert not Template.objects.exclude(sync_state=SyncState.SYNCED).exists()
 
 
@@ -207,9 +213,9 @@ def test_periodic_status_pull_makes_an_approved_template_usable(bics_sandbox, ma
 
     template = make_template(template_type="T")
     push_ok("senders")
-    push_ok("templates")
     template_submit(template=template, user=template.author)
     template_approve(template=template, user=approver)
+    push_ok("templates")  # what the approval queued
     template.refresh_from_db()
     assert template_usability(template) == ["Not approved by the provider: pending."]
     sandbox_helpers.advance_clock(bics_sandbox)

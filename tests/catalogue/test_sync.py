@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from core import sync
 from core.models import SyncState
 from messaging.catalogue.models import BlockedTemplate, Sender, Template, Unsubscriber
+from tests.catalogue.conftest import approved_here
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_refusal_keeps_local_data_and_records_the_reason(fake_bics, sender):
 
 
 def test_template_push_waits_for_its_sender(fake_bics, make_template):
-    make_template()
+    approved_here(make_template())
     result = sync.push("templates")
     assert result.failed and "push its sender" in result.failed[0][1]
     sync.push("senders")
@@ -47,12 +48,13 @@ def test_template_push_waits_for_its_sender(fake_bics, make_template):
 def test_whatsapp_edit_is_delete_plus_create(fake_bics, make_template):
     payload = {"category": "utility", "language": "en", "number": "+3225476000", "type": "text",
                "is_conversation": True}
-    template = make_template(channel="whatsapp", name="wa", content="Hello {{name}}, welcome.",
-                             channel_payload=payload)
+    template = approved_here(make_template(channel="whatsapp", name="wa", content="Hello {{name}}, welcome.",
+                                           channel_payload=payload))
     sync.push("templates")
     template.refresh_from_db()
     first_id = template.bics_id
     Template.objects.filter(pk=template.pk).update(content="Hello {{name}}, welcome back.", sync_state="dirty")
+    approved_here(template)
     assert sync.push("templates").counts()["updated"] == 1
     template.refresh_from_db()
     assert template.bics_id != first_id
@@ -108,9 +110,9 @@ def test_pulled_change_of_approved_template_returns_it_to_draft(fake_bics, make_
 
     template = make_template()
     sync.push("senders")
-    sync.push("templates")
     template_submit(template=template, user=template.author)
     template_approve(template=template, user=approver)
+    sync.push("templates")
     fake_bics.items["sms.templates"][Template.objects.get().bics_id]["body"] = "Your order {{order}} was changed."
     assert sync.pull("templates").counts()["updated"] == 1
     template.refresh_from_db()
