@@ -111,7 +111,7 @@ def _campaign(name: str, content: str, tag_name: str):
     sender, _ = Sender.objects.get_or_create(name="BENCH", country_code="BE", service="ENT", defaults={"status": 1})
     template = Template.objects.create(channel="sms", name=name, content=content, sender=sender, template_type="SI",
                                        approval_state="approved", provider_status="1", bics_id=f"b-{name}")
-    Template.objects.filter(pk=template.pk).update(approved_hash=template.content_hash)  # approved for these words
+    Template.objects.filter(pk=template.pk).update(approved_hash=template.content_hash, sync_state="synced")
     TemplateApproval.objects.create(template=template, version=1, decision="approved", content=content,
                                     sender_name=sender.name, template_type="SI")
     campaign = Campaign.objects.create(name=name, channel="sms", template=template, sender=sender, batch_size=1000)

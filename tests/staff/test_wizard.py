@@ -41,11 +41,12 @@ def test_unapproved_templates_are_not_offered(staff, make_template):
     draft = make_template(usable=False, name="draft_one")
     start(staff)
     body = staff.get(reverse("wizard:template-new")).content.decode()
-    assert "draft_one" not in body
+    assert "draft_one</option>" not in body  # shown greyed with its next step, not offered
+    assert "draft_one</span>: <span class=\"template-next-step\">A draft is not pushed" in body
     body = staff.post(
         reverse("wizard:template-new"), {"template": draft.pk, "action": "next"}
     ).content.decode()
-    assert "not approved for this channel" in body
+    assert "That template cannot be sent now" in body
 
 
 def test_variables_must_say_where_values_come_from(staff, make_template):

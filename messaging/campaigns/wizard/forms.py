@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.catalogue.models import Channel, Sender, Template
+from messaging.catalogue.services.templates import templates_for_choice
 
 CHANNELS = [(Channel.SMS, "SMS"), (Channel.WHATSAPP, "WhatsApp"), (Channel.VIBER, "Viber")]
 ATTRIBUTE, FIXED = "attribute", "fixed"
@@ -60,15 +61,17 @@ class AudienceForm(forms.Form):
 
 
 class TemplateStepForm(forms.Form):
-    """The template (approved ones of the campaign's channel), the SMS sender, and one pair of
-    fields per template variable: where its value comes from, and a key, text or default."""
+    """The template (the usable ones of the campaign's channel: approved here and at BICS, not
+    blocked), the SMS sender, and one pair of fields per template variable: where its value
+    comes from, and a key, text or default. ``not_usable``: the other templates of the channel,
+    each with what it waits for."""
 
     template = forms.ModelChoiceField(
         queryset=None,
-        empty_label="Choose an approved template",
+        empty_label="Choose a template ready to send",
         error_messages={
             "required": "Choose the template to send.",
-            "invalid_choice": "That template is not approved for this channel any more: choose another.",
+            "invalid_choice": "That template cannot be sent now (see why below the list): choose another.",
         },
     )
     sender = forms.ModelChoiceField(
@@ -80,10 +83,10 @@ class TemplateStepForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         self.channel = channel
+        # Only templates one can send now; the others are listed with what they wait for.
+        usable, self.not_usable = templates_for_choice(channel)
         self.fields["template"].queryset = (
-            Template.objects.filter(channel=channel, approval_state=Template.Approval.APPROVED)
-            .select_related("sender")
-            .order_by("name")
+            Template.objects.filter(pk__in=[t.pk for t in usable]).select_related("sender").order_by("name")
         )
         if channel == Channel.SMS:
             self.fields["sender"].queryset = Sender.objects.order_by("name")

@@ -26,6 +26,7 @@ from messaging.campaigns.services import campaigns as services
 from messaging.campaigns.services.writer import default_batch_size
 from messaging.campaigns.wizard.forms import AudienceForm, ScheduleStepForm, TemplateStepForm
 from messaging.catalogue.models import Template
+from messaging.catalogue.services.templates import template_next_step
 
 SESSION_KEY = "campaign_wizard"
 STEPS = [
@@ -152,9 +153,8 @@ def audience_count(request):
 def _chosen_template(request, channel: str, fallback: Template | None) -> Template | None:
     raw = request.POST.get("template") or request.GET.get("template")
     if raw and str(raw).isdigit():
-        return Template.objects.filter(
-            pk=raw, channel=channel, approval_state=Template.Approval.APPROVED
-        ).first()
+        chosen = Template.objects.filter(pk=raw, channel=channel).select_related("sender").first()
+        return chosen if chosen is not None and template_next_step(chosen) is None else None
     return fallback if fallback is not None and fallback.channel == channel else None
 
 

@@ -335,6 +335,8 @@ def template_usability(template: Template) -> list[str]:
         reasons.append(f"Not approved here: {template.get_approval_state_display().lower()}.")
     elif not template.approval_current:
         reasons.append("Not approved here: changed since its approval.")
+    if template.bics_id and template.sync_state != SyncState.SYNCED:
+        reasons.append("Not at BICS in this version yet: push pending.")  # BICS holds older words
     if not template.provider_approved:
         reasons.append(f"Not approved by the provider: {template.provider_state}.")
     blocked = list(blocking_entries(template)[:1])
