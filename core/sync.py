@@ -37,7 +37,9 @@ Rules (DESIGN.md "Sync rules"):
 
 * **push** creates records without ``bics_id``, updates records that are ``dirty``,
   ``failed`` or ``never`` synced, and leaves ``synced`` ones alone (``unchanged``);
-  ``push_delete(obj)`` deletes at BICS first and locally only when BICS agreed.
+  ``push_delete(obj)`` deletes at BICS first and locally only when BICS agreed. A 404 on a
+  delete means "already gone" (an earlier delete whose answer was lost): a delete + create
+  edit goes on to create; a complete pull forgets a failed record's id that BICS no longer lists.
 * **pull** walks every page, upserts by ``bics_id``; it never deletes a local record (an
   opt-out must never vanish because a list came back short) and never overwrites a record
   that is ``dirty`` (changed here, not pushed) or whose push ``failed``: that is reported as

@@ -174,32 +174,33 @@ class SenderAdmin(SyncedAdmin):
 
 
 # --------------------------------------------------------------------------- templates
-class TemplateApprovalInline(admin.TabularInline):
-    model = TemplateApproval
+class _RecordInline(admin.TabularInline):
+    """Rows the services write (decisions, the trail): shown, never added, changed or deleted."""
+
     extra = 0
     can_delete = False
-    fields = ("version", "decision", "decided_by", "decided_at", "reason", "content")
-    readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class TemplateEventInline(admin.TabularInline):
-    """The approval trail, newest first; written by the services only."""
-
-    model = TemplateEvent
-    extra = 0
-    can_delete = False
-    fields = ("at", "action", "actor", "version", "content_hash", "note")
-    readonly_fields = fields
-    verbose_name_plural = "Approval trail"
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class TemplateApprovalInline(_RecordInline):
+    model = TemplateApproval
+    fields = ("version", "decision", "decided_by", "decided_at", "reason", "content")
+
+
+class TemplateEventInline(_RecordInline):
+    """The approval trail, newest first."""
+
+    model = TemplateEvent
+    fields = ("at", "action", "actor", "version", "content_hash", "note")
+    verbose_name_plural = "Approval trail"
 
 
 @admin.register(Template)

@@ -210,3 +210,13 @@ def test_every_decision_through_the_services_from_every_state(make_template, app
             with pytest.raises(ValidationError):
                 step(fresh)
         assert Template.objects.get(pk=template.pk).approval_state == ALLOWED.get((name, state), state)
+
+
+def test_approvers_and_marketing_read_the_trail_on_the_template_page(client, make_template, marketing, approver):
+    template = make_template()
+    event = services.template_submit(template=template, user=marketing).events.get()
+    for user in (marketing, approver):
+        client.force_login(user)
+        page = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
+        assert "Approval trail" in page and event.content_hash in page, user
+        assert client.get(reverse("admin:messaging_templateevent_changelist")).status_code == 200
