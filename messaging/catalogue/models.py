@@ -192,6 +192,11 @@ class Template(SyncedModel, TimeStampedModel):
     def save(self, *args, **kwargs):
         # The fingerprint always describes the saved words, whoever saves them.
         self.content_hash = self.compute_content_hash()
+        if self._state.adding:  # a row written straight in a state (fixtures, data loads) is in it for these words
+            if self.approval_state in (self.Approval.SUBMITTED, self.Approval.APPROVED):
+                self.submitted_hash = self.submitted_hash or self.content_hash
+            if self.approval_state == self.Approval.APPROVED:
+                self.approved_hash = self.approved_hash or self.content_hash
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
         super().save(*args, **kwargs)

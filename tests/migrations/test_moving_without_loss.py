@@ -187,7 +187,8 @@ def test_a_database_at_the_old_schema_migrates_without_loss():
     for name in OLD_MESSAGING:  # every row, every id, every value, read through the new models
         model = apps.get_model(NEW_HOME.get(name, "messaging"), name)
         assert model._meta.db_table == f"messaging_{name.lower()}"
-        assert _rows(model) == before["rows"][name], name
+        old_columns = set(before["rows"][name][0])  # columns added later start empty: compare the old ones
+        assert [{k: v for k, v in row.items() if k in old_columns} for row in _rows(model)] == before["rows"][name], name
     campaign_model = apps.get_model("campaigns", "Campaign")
     assert list(campaign_model.objects.values_list("pk", "tags", "segments")) == before["campaign_tags"]
 
@@ -199,7 +200,8 @@ def test_a_database_at_the_old_schema_migrates_without_loss():
     after_permissions = {(p.pk, p.content_type.model, p.codename)
                          for p in Permission.objects.filter(pk__in=[pk for pk, _, _ in before["permissions"]])}
     assert after_permissions == before["permissions"]
-    assert {(g.name, p.pk) for g in Group.objects.all() for p in g.permissions.all()} == before["grants"]
+    # no grant lost (later migrations may grant permissions of models added since)
+    assert before["grants"] <= {(g.name, p.pk) for g in Group.objects.all() for p in g.permissions.all()}
 
     user = User.objects.get(username="support")
     for perm in ("webhooks.view_webhookevent", "campaigns.change_campaign", "core.view_syncrun",
