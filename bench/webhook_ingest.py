@@ -70,10 +70,12 @@ def _messages(n: int) -> None:
 
 
 def product_server() -> Gunicorn:
-    """The product under gunicorn; an in-memory broker: no worker processes what is received."""
+    """The product under gunicorn (``bench/server_settings.py``); an in-memory broker: no
+    worker processes what is received."""
     from bench.models import WSGI_APP
 
-    return Gunicorn(WSGI_APP, env={"CELERY_BROKER_URL": "memory://"}, probe_path="/healthz")
+    return Gunicorn(WSGI_APP, env={"CELERY_BROKER_URL": "memory://", "DJANGO_SETTINGS_MODULE": "bench.server_settings"},
+                    probe_path="/healthz")
 
 
 def receiver_url(server: Gunicorn) -> str:
