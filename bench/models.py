@@ -36,7 +36,9 @@ def campaign_launch(campaign) -> int:
 
 
 def campaign_send(campaign_id: int) -> dict:
-    """Send a launched campaign to its end in this process (what ``send_campaign --wait`` does)."""
+    """Send a launched campaign to its end in this process (what ``send_campaign --wait`` does).
+    When the launch becomes chunked work that a task continues, this must also finish the
+    preparation (in this process, so ``max_write_tx_ms`` sees its transactions)."""
     from messaging.services.engine import campaign_run
 
     return campaign_run(campaign_id, poll_every=10**9)
@@ -45,8 +47,10 @@ def campaign_send(campaign_id: int) -> dict:
 def webhook_events_drain() -> int:
     """Apply every stored, unprocessed webhook event with the product's processing function;
     returns how many were taken. Today the product applies one event per call
-    (``webhook_event_process(event_id=…)``), so this loops over the ids; a set-based
-    ``webhook_events_apply`` replaces the loop here."""
+    (``webhook_event_process(event_id=…)``), so this loops over the ids. With the set-based
+    processing the loop becomes ``while (n := webhook_events_apply(limit=1000)): total += n``
+    (``webhook_events_apply(*, limit: int = 1000) -> int``: apply up to ``limit`` received
+    events in one set, return how many it took, 0 when none is left)."""
     from messaging.models_webhooks import WebhookEvent
     from messaging.services.webhooks import webhook_event_process
 
