@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup lint bench bench-pg clean
+.PHONY: run test setup lint bench bench-pg clean contract
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
@@ -30,8 +30,16 @@ test: setup
 	scripts/ensure_packages.sh redis-server chromium postgresql
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff, then the import contracts of .importlinter (layers, independence, the kernel imports
+# no app); either one failing fails the target.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+
+# Regenerate bics/contract/index.json from the BICS documentation; fails when it drifted.
+BICS_API_DOC ?= ../shared/bics-api/bics-cpaas-api-1.0.0.txt
+contract: $(STAMP)
+	$(PY) -m bics.contract.build --doc $(BICS_API_DOC) --check
 
 # Every benchmark, each on a fresh SQLite database (BENCH_QUICK=1: small sizes; bench/README.md).
 bench: setup

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-# Admin changelists (the campaign one moves to /admin/campaigns/campaign/ with the campaigns app).
-CAMPAIGN_CHANGELIST = "/admin/messaging/campaign/"
-MESSAGE_CHANGELIST = "/admin/messaging/message/"
+# Admin changelists (app label ``campaigns``).
+CAMPAIGN_CHANGELIST = "/admin/campaigns/campaign/"
+MESSAGE_CHANGELIST = "/admin/campaigns/message/"
 WEBHOOK_RECEIVER = "/webhooks/bics/{key}/"  # + the webhook's slug
 WSGI_APP = "config.wsgi"  # what gunicorn serves for the product
 
 
 def models() -> SimpleNamespace:
     from contacts.models import Contact, Tag
-    from messaging.models import Channel, Sender, Template, TemplateApproval, Unsubscriber
-    from messaging.models_campaigns import Campaign, DeliveryReport, Message, SendBatch
-    from messaging.models_webhooks import Webhook, WebhookEvent
+    from messaging.campaigns.models import Campaign, DeliveryReport, Message, SendBatch
+    from messaging.catalogue.models import Channel, Sender, Template, TemplateApproval, Unsubscriber
+    from messaging.webhooks.models import Webhook, WebhookEvent
 
     return SimpleNamespace(Contact=Contact, Tag=Tag, Channel=Channel, Sender=Sender, Template=Template,
                            TemplateApproval=TemplateApproval, Unsubscriber=Unsubscriber, Campaign=Campaign,
@@ -30,7 +30,7 @@ def models() -> SimpleNamespace:
 def campaign_launch(campaign) -> int:
     """The product's launch as staff trigger it (checks, audience, Message rows), without
     queueing the Celery task: the benchmark drives the sending itself. Returns the audience."""
-    from messaging.services.campaigns import campaign_launch as launch
+    from messaging.campaigns.services.campaigns import campaign_launch as launch
 
     return launch(campaign=campaign, now=True, enqueue=False).audience_size
 
@@ -39,7 +39,7 @@ def campaign_send(campaign_id: int) -> dict:
     """Send a launched campaign to its end in this process (what ``send_campaign --wait`` does).
     When the launch becomes chunked work that a task continues, this must also finish the
     preparation (in this process, so ``max_write_tx_ms`` sees its transactions)."""
-    from messaging.services.engine import campaign_run
+    from messaging.campaigns.services.dispatch import campaign_run
 
     return campaign_run(campaign_id, poll_every=10**9)
 
@@ -51,8 +51,8 @@ def webhook_events_drain() -> int:
     processing the loop becomes ``while (n := webhook_events_apply(limit=1000)): total += n``
     (``webhook_events_apply(*, limit: int = 1000) -> int``: apply up to ``limit`` received
     events in one set, return how many it took, 0 when none is left)."""
-    from messaging.models_webhooks import WebhookEvent
-    from messaging.services.webhooks import webhook_event_process
+    from messaging.webhooks.models import WebhookEvent
+    from messaging.webhooks.services import webhook_event_process
 
     ids = list(WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED).order_by("pk")
                .values_list("pk", flat=True))

@@ -1,5 +1,5 @@
 """``make bench-pg``: every benchmark on a throwaway PostgreSQL cluster, the one the tests
-start (``tests/reliability/test_postgres.py``: Debian's postgresql, ``initdb`` as the
+start (``tests/concurrency.py``, ``run_on_postgresql``: Debian's postgresql, ``initdb`` as the
 ``postgres`` user, a free port, fsync off), removed afterwards. Each benchmark gets its own
 database on it (``bench.db.fresh_database``). Figures go to
 ``bench/results/latest-postgresql.json``.
@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.concurrency import pg_binary
 from tests.conftest import free_port, wait_for_port
-from tests.reliability.test_postgres import pg_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,30 +16,28 @@ Retry policy (see bics/README.md):
 
 from __future__ import annotations
 
-import base64
 import json as jsonlib
 import logging
-import os
 import random
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from dataclasses import fields as dc_fields
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    MaxRetryError,
-    NameResolutionError,
-    NewConnectionError,
-)
 
+from bics._http import (  # noqa: F401 - jwt_expiry is public here
+    _describe,
+    _materialise,
+    _retry_after,
+    _Secret,
+    _was_sent,
+    jwt_expiry,
+)
 from bics.errors import (
     BicsError,
     BicsOutcomeUnknown,
@@ -49,10 +47,24 @@ from bics.errors import (
     error_for_status,
     redact,
 )
-from bics.numbers import apply_notation, to_e164
+from bics.numbers import apply_notation
 from bics.ratelimit import LocalTokenBucket, TokenBucket
+from bics.results import (  # noqa: F401 - re-exported for the product modules
+    Accepted,
+    Dlr,
+    Price,
+    SendResult,
+    Unsubscriber,
+    build,
+    compact,
+    filters,
+    first_object,
+    fmt_time,
+    upload,
+)
 from bics.routes import ROUTES, Route, build_routes, is_idempotent
-from bics.shapes import SHAPES, validate_request
+from bics.shapes import SHAPES
+from bics.validation import validate_request
 
 __all__ = ["DEFAULT_BASE_URL", "BicsClient", "BicsResponse", "jwt_expiry"]
 
@@ -78,104 +90,6 @@ class BicsResponse:
     meta: dict | None = None
     raw: dict = field(default_factory=dict, repr=False)  # the whole JSON body
     malformed: str = ""  # what is wrong when the body is not the documented JSON object
-
-
-class _Secret:
-    """Holds the token; its repr/str never show it."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str | None) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "'***'" if self.value else "None"
-
-    __str__ = __repr__
-
-
-class _RedactFilter(logging.Filter):
-    """Removes access_token=… and Bearer … from records of urllib3/requests loggers."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # noqa: BLE001 - never break logging
-            return True
-        clean = redact(text)
-        if clean != text:
-            record.msg, record.args = clean, ()
-        return True
-
-
-_FILTER = _RedactFilter()
-for _name in ("urllib3.connectionpool", "urllib3", "requests"):
-    _lg = logging.getLogger(_name)
-    if _FILTER not in _lg.filters:
-        _lg.addFilter(_FILTER)
-
-
-def jwt_expiry(token: str | None) -> datetime | None:
-    """The ``exp`` of a JWT as an aware UTC datetime, decoded without verification."""
-    if not token or token.count(".") != 2:  # noqa: PLR2004
-        return None
-    try:
-        payload = token.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        claims = jsonlib.loads(base64.urlsafe_b64decode(payload.encode()))
-        exp = claims.get("exp")
-        return datetime.fromtimestamp(float(exp), tz=UTC) if exp is not None else None
-    except (ValueError, TypeError, AttributeError, OverflowError):
-        return None
-
-
-def _was_sent(exc: requests.RequestException) -> bool:
-    """False when the request certainly never reached the server (connect failure)."""
-    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        if isinstance(reason, NewConnectionError | ConnectTimeoutError | NameResolutionError):
-            return False
-    return True
-
-
-def _describe(exc: requests.RequestException) -> str:
-    """A short cause without the URL (paths may carry ids or OTP codes, queries tokens)."""
-    reason: Any = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    if isinstance(reason, BaseException):
-        tail = str(reason).rsplit(": ", 1)[-1].strip(" \"')(")
-        return f"{type(exc).__name__}: {type(reason).__name__}: {tail}"[:200]
-    return type(exc).__name__
-
-
-def _materialise(value: Any) -> Any:
-    """A requests ``files`` entry with file objects read into bytes."""
-    if hasattr(value, "read"):
-        return (os.path.basename(getattr(value, "name", "") or "upload"), value.read())  # noqa: PTH119
-    if isinstance(value, tuple) and len(value) > 1 and hasattr(value[1], "read"):
-        return (value[0], value[1].read(), *value[2:])
-    return value
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 class BicsClient:
@@ -329,7 +243,7 @@ class BicsClient:
         return method, query, headers
 
     # ------------------------------------------------------------------ the call
-    def call(self, route_name: str, *, path_params: Mapping[str, Any] | None = None,  # noqa: C901, PLR0912, PLR0915
+    def call(self, route_name: str, *, path_params: Mapping[str, Any] | None = None,
              params: Mapping[str, Any] | None = None, json: Any = None,
              files: Mapping[str, Any] | None = None, data: Mapping[str, Any] | None = None,
              _bearer: str | None = None) -> BicsResponse:
@@ -340,11 +254,39 @@ class BicsClient:
             raise ValueError(f"unknown BICS route {route_name!r}") from None
         self._maybe_refresh(route_name)
         url = self._url(route, path_params)
+        params, json, data, files = self._outgoing(route, params, json, data, files)
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            method, query, headers = self._prepare(route, params, json, data, files, _bearer)
+            if route.method == "GET":
+                self.rate_limiter.acquire()
+            started = time.monotonic()
+            failure: requests.RequestException | None = None
+            try:
+                response = self.session.request(
+                    method, url, params=query or None, json=json if files is None else None,
+                    data=data, files=files, headers=headers, timeout=self.timeout,
+                    allow_redirects=False)
+            except requests.RequestException as exc:
+                failure = exc  # handled outside: the raised error must not chain it (token)
+            if failure is not None:
+                delay = self._transport_failure(route, failure, started, attempt, attempts)
+            else:
+                outcome = self._answer(route, response, started, attempt, attempts)
+                if isinstance(outcome, BicsResponse):
+                    return outcome
+                delay = outcome
+            self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _outgoing(self, route: Route, params, json, data, files):
+        """The payload in the route's number notation, uploads read once (a retried upload
+        must not send an exhausted file object), validated before anything leaves."""
         notation = route.numbers
-        params = apply_notation(route_name, params, notation) if params else params
-        json = apply_notation(route_name, json, notation) if isinstance(json, Mapping) else json
-        data = apply_notation(route_name, data, notation) if data else data
-        if files:  # read once: a retried upload must not send an exhausted file object
+        params = apply_notation(route.name, params, notation) if params else params
+        json = apply_notation(route.name, json, notation) if isinstance(json, Mapping) else json
+        data = apply_notation(route.name, data, notation) if data else data
+        if files:
             files = {k: _materialise(v) for k, v in files.items()}
         if self.validate:
             if route.method == "GET" or (json is None and data is None and files is None):
@@ -353,79 +295,62 @@ class BicsClient:
                 payload = {**(data or {}), **(files or {})}
             else:
                 payload = json
-            errors = validate_request(route_name, payload if isinstance(payload, Mapping) else {})
+            errors = validate_request(route.name, payload if isinstance(payload, Mapping) else {},
+                                      notation=notation)
             if errors:
-                raise BicsValidationError(route_name, None, "invalid", None,
+                raise BicsValidationError(route.name, None, "invalid", None,
                                           "request not sent: invalid fields",
                                           field_errors=errors)
-        idempotent = is_idempotent(route)
-        attempts = self.retries + 1
-        attempt = 0
-        while True:
-            attempt += 1
-            method, query, headers = self._prepare(route, params, json, data, files, _bearer)
-            if route.method == "GET":
-                self.rate_limiter.acquire()
-            started = time.monotonic()
-            failure: tuple[str, bool, str] | None = None
-            response = None
-            try:
-                response = self.session.request(
-                    method, url, params=query or None, json=json if files is None else None,
-                    data=data, files=files, headers=headers, timeout=self.timeout,
-                    allow_redirects=False)
-            except requests.RequestException as exc:
-                sent = _was_sent(exc)
-                kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
-                failure = (kind, sent, redact(_describe(exc), self._secrets()))
-            elapsed = time.monotonic() - started
-            if failure is not None:
-                kind, sent, detail = failure
-                logger.warning("bics %s %s %s -> %s (%.3fs) attempt %d/%d", route_name,
-                               route.method, route.path, kind, elapsed, attempt, attempts)
-                if sent and not idempotent:
-                    raise BicsOutcomeUnknown(
-                        route_name, None, kind, None,
-                        f"{kind} after the request was sent ({detail})")
-                if attempt < attempts:
-                    self._sleep(self._delay(attempt))
-                    continue
-                raise BicsTransportError(route_name, None, kind, None,
-                                         f"{kind} after {attempt} attempt(s) ({detail})")
+        return params, json, data, files
 
-            http = response.status_code
-            logger.info("bics %s %s %s -> %d (%.3fs) attempt %d/%d", route_name, route.method,
-                        route.path, http, elapsed, attempt, attempts)
-            result = self._parse(route_name, response)
-            ok = HTTP_OK_MIN <= http <= HTTP_OK_MAX
-            if ok and result.malformed and not (http == HTTP_NO_CONTENT and not response.content):
-                detail = (f"malformed answer from BICS (HTTP {http}, "
-                          f"{response.headers.get('Content-Type') or 'no content type'}): {result.malformed}")
-                if not idempotent:  # it may have been processed: the caller reconciles
-                    raise BicsOutcomeUnknown(route_name, http, "malformed", None, detail)
-                if attempt < attempts:  # a truncated answer to a read is worth another try
-                    self._sleep(self._delay(attempt))
-                    continue
-                raise BicsError(route_name, http, "malformed", None, detail)
-            if ok and self._succeeded(route_name, result):
-                return result
-            retry_after = _retry_after(response.headers.get("Retry-After"))
-            retryable = (http == HTTP_TOO_MANY or http == HTTP_UNAVAILABLE
-                         or (http >= 500 and idempotent))  # noqa: PLR2004
-            if retryable and attempt < attempts:
-                if retry_after is not None and retry_after > self.max_retry_after:
-                    raise self._error(route_name, result, retry_after)
-                delay = self._delay(attempt)
-                if retry_after is not None:
-                    delay = max(delay, retry_after)
-                self._sleep(delay)
-                continue
-            if http >= 500 and http != HTTP_UNAVAILABLE and not idempotent:  # noqa: PLR2004
-                raise BicsOutcomeUnknown(
-                    route_name, http, result.status, result.code,
-                    f"HTTP {http} from BICS after the request was sent"
-                    + (f": {result.message}" if result.message else ""))
-            raise self._error(route_name, result, retry_after)
+    def _transport_failure(self, route: Route, exc: requests.RequestException, started: float,
+                           attempt: int, attempts: int) -> float:
+        """No HTTP answer: the delay before the next attempt, or the error to raise. A
+        request that may have left is never repeated unless the route is idempotent."""
+        sent = _was_sent(exc)
+        kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
+        detail = redact(_describe(exc), self._secrets())
+        logger.warning("bics %s %s %s -> %s (%.3fs) attempt %d/%d", route.name, route.method,
+                       route.path, kind, time.monotonic() - started, attempt, attempts)
+        if sent and not is_idempotent(route):
+            raise BicsOutcomeUnknown(route.name, None, kind, None,
+                                     f"{kind} after the request was sent ({detail})")
+        if attempt < attempts:
+            return self._delay(attempt)
+        raise BicsTransportError(route.name, None, kind, None,
+                                 f"{kind} after {attempt} attempt(s) ({detail})")
+
+    def _answer(self, route: Route, response: requests.Response, started: float,
+                attempt: int, attempts: int) -> BicsResponse | float:
+        """An HTTP answer: the result, the delay before the next attempt, or the error."""
+        http, idempotent = response.status_code, is_idempotent(route)
+        logger.info("bics %s %s %s -> %d (%.3fs) attempt %d/%d", route.name, route.method,
+                    route.path, http, time.monotonic() - started, attempt, attempts)
+        result = self._parse(route.name, response)
+        ok = HTTP_OK_MIN <= http <= HTTP_OK_MAX
+        if ok and result.malformed and not (http == HTTP_NO_CONTENT and not response.content):
+            detail = (f"malformed answer from BICS (HTTP {http}, "
+                      f"{response.headers.get('Content-Type') or 'no content type'}): {result.malformed}")
+            if not idempotent:  # it may have been processed: the caller reconciles
+                raise BicsOutcomeUnknown(route.name, http, "malformed", None, detail)
+            if attempt < attempts:  # a truncated answer to a read is worth another try
+                return self._delay(attempt)
+            raise BicsError(route.name, http, "malformed", None, detail)
+        if ok and self._succeeded(route.name, result):
+            return result
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        retryable = (http == HTTP_TOO_MANY or http == HTTP_UNAVAILABLE
+                     or (http >= 500 and idempotent))  # noqa: PLR2004
+        if retryable and attempt < attempts:
+            if retry_after is not None and retry_after > self.max_retry_after:
+                raise self._error(route.name, result, retry_after)
+            return max(self._delay(attempt), retry_after or 0.0)
+        if http >= 500 and http != HTTP_UNAVAILABLE and not idempotent:  # noqa: PLR2004
+            raise BicsOutcomeUnknown(
+                route.name, http, result.status, result.code,
+                f"HTTP {http} from BICS after the request was sent"
+                + (f": {result.message}" if result.message else ""))
+        raise self._error(route.name, result, retry_after)
 
     def _delay(self, attempt: int) -> float:
         base = min(self.backoff * (2 ** (attempt - 1)), MAX_BACKOFF)
@@ -552,142 +477,3 @@ class BicsClient:
         except (TypeError, ValueError):
             return None
         return None
-
-
-# ---------------------------------------------------------------------- product-module helpers
-def compact(**values: Any) -> dict[str, Any]:
-    """A payload without the None values (absent optional fields are not sent)."""
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def filters(**values: Any) -> dict[str, Any]:
-    """``filter[name]=…`` query parameters from keyword arguments, None dropped."""
-    return {f"filter[{k}]": v for k, v in values.items() if v is not None}
-
-
-def build(cls, raw: Any):
-    """Instantiate a result dataclass from a BICS object; unknown keys stay in ``raw``.
-
-    ``id``-like fields are normalised to strings (the file types every id as a string).
-    """
-    raw = raw if isinstance(raw, dict) else ({} if raw in (None, [], "") else {"value": raw})
-    names = {f.name for f in dc_fields(cls)} - {"raw"}
-    kwargs = {}
-    for name in names:
-        if name in raw:
-            value = raw[name]
-            if (name == "id" or name.endswith("_id")) and isinstance(value, int):
-                value = str(value)
-            kwargs[name] = value
-    return cls(**kwargs, raw=raw)
-
-
-def first_object(data: Any) -> Any:
-    """``data`` as one object: the first item when BICS answers with a list."""
-    if isinstance(data, list):
-        return data[0] if data else {}
-    return data
-
-
-def fmt_time(value: datetime | str | None) -> str | None:
-    """BICS datetimes: 'yyyy-mm-dd hh:mm:ss', naive, in BICS time (caller converts zones)."""
-    if value is None or isinstance(value, str):
-        return value
-    return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def upload(file: Any, filename: str | None = None) -> tuple[str, Any]:
-    """A requests ``files`` entry from bytes, a path-like, or an open file."""
-    if isinstance(file, bytes | bytearray):
-        return (filename or "upload.csv", bytes(file))
-    if isinstance(file, str | os.PathLike):
-        path = os.fspath(file)
-        with open(path, "rb") as fh:  # noqa: PTH123
-            return (filename or os.path.basename(path), fh.read())  # noqa: PTH119
-    name = filename or os.path.basename(getattr(file, "name", "") or "upload.csv")  # noqa: PTH119
-    return (name, file)
-
-
-@dataclass
-class Unsubscriber:
-    """An opt-out entry (SMS, voice/Engage, Viber, WhatsApp suppression lists)."""
-
-    id: str | None = None
-    receiver: str | None = None  # E.164 with '+', as we store it
-    type: str | None = None
-    value: str | None = None
-    iso: str | None = None
-    created_at: str | None = None
-    raw: dict = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        self.receiver = to_e164(self.receiver)
-
-
-@dataclass
-class Price:
-    iso: str | None = None
-    country: str | None = None
-    service: str | None = None
-    subservice: str | None = None
-    price: Any = None
-    currency: str | None = None
-    status: Any = None
-    raw: dict = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class Accepted:
-    """An asynchronous acceptance (imports): BICS only says it took the request."""
-
-    message: str = ""
-    data: Any = None
-    raw: dict = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class SendResult:
-    """Answer to a send: ``group_id`` (SMS), the per-recipient items and their ids."""
-
-    message: str = ""
-    group_id: str | None = None
-    items: list = field(default_factory=list)
-    ids: list = field(default_factory=list)
-    raw: dict = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_response(cls, resp: BicsResponse) -> SendResult:
-        items = resp.data if isinstance(resp.data, list) else (
-            [resp.data] if isinstance(resp.data, dict) and resp.data else [])
-        ids = [str(i["id"]) for i in items if isinstance(i, dict) and i.get("id") is not None]
-        group = resp.raw.get("group_id")
-        return cls(message=resp.message, group_id=str(group) if group else None, items=items,
-                   ids=ids, raw=resp.raw)
-
-
-@dataclass
-class Dlr:
-    """A delivery report item (pull or webhook); fields from the DLR sample (7746-7764)."""
-
-    id: str | None = None
-    mobile: str | None = None  # E.164 with '+'
-    status: str | None = None
-    credits: Any = None
-    units: Any = None
-    deliv_time: str | None = None
-    sent_time: str | None = None
-    submit_time: str | None = None
-    cid: str | None = None
-    custom: str | None = None
-    custom1: str | None = None
-    custom2: str | None = None
-    location: str | None = None
-    region: str | None = None
-    provider: str | None = None
-    location_code: str | None = None
-    region_code: str | None = None
-    provider_code: str | None = None
-    raw: dict = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        self.mobile = to_e164(self.mobile)

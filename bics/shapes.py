@@ -1,7 +1,8 @@
 """Payload shapes per route: request fields, response shape, validation.
 
 One place, shared by the client (fail fast, number notation) and the sandbox (422 bodies,
-documented success messages, response data shapes). Data-driven: a ``Field`` dataclass and a
+documented success messages, response data shapes; the checks themselves are in
+bics/validation.py). Data-driven: a ``Field`` dataclass and a
 ``SHAPES`` dict keyed by route name (see bics/routes.py).
 
 Almost every ``data`` object in the documentation is collapsed (the export kept ``{`` and ``}``
@@ -13,10 +14,7 @@ dotted names (``recipient.mobile``, ``payload[].to``) are our assumption, writte
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from bics.routes import ROUTES
@@ -27,10 +25,8 @@ __all__ = [
     "SHAPES",
     "Field",
     "Shape",
-    "get_path",
     "number_fields",
     "shape",
-    "validate_request",
 ]
 
 PRODUCT_CODES = ("ENT", "BNK", "MKT", "GMS", "A2P", "DIR", "IBN", "SIPT", "ITFS", "GMN", "WAP")
@@ -496,9 +492,9 @@ SHAPES: dict[str, Shape] = {
     "contacts.tags.delete": Shape("contacts.tags.delete", data="empty",
                                   message="Tag deleted successfully"),
     "contacts.segments.list": Shape(
-        "contacts.segments.list", envelope="flat", data="list", fields=_SEGMENT, status=200,
-        note=PICKED + '; documented {data: {…}, message, status: 200} (an object; we accept '
-                      'a list or an object)'),
+        "contacts.segments.list", envelope="flat", data="object", fields=_SEGMENT, status=200,
+        note=PICKED + '; documented {data: {…}, message, status: 200}: an object, segments '
+                      'keyed by id (our reading; the client also accepts a list)'),
     "contacts.segments.create": Shape("contacts.segments.create",
                                       (R("name", allow_blank=False),), fields=_SEGMENT,
                                       message="Segment created successfully", note=PICKED),
@@ -543,209 +539,3 @@ def number_fields(route_name: str) -> tuple[Field, ...]:
     ``number_if_plus`` field only when its value starts with '+'."""
     return tuple(f for f in shape(route_name).request
                  if f.number or f.number_when or f.number_if_plus)
-
-
-# ----------------------------------------------------------------- nested access
-_MISSING = object()
-
-
-def get_path(data: Any, dotted: str) -> list[tuple[str, Any]]:
-    """Values at a dotted path; "[]" walks every list item. Returns (label, value) pairs.
-
-    A key that itself contains dots (``datetime[r.created_at]``) is matched whole first.
-    """
-    if isinstance(data, Mapping) and dotted in data:
-        return [(dotted, data[dotted])]
-    results: list[tuple[str, Any]] = [("", data)]
-    for part in dotted.split("."):
-        walk = part.endswith("[]")
-        key = part[:-2] if walk else part
-        nxt: list[tuple[str, Any]] = []
-        for label, value in results:
-            if not isinstance(value, Mapping) or key not in value:
-                continue
-            child = value[key]
-            lab = f"{label}.{key}" if label else key
-            if walk:
-                if isinstance(child, list):
-                    nxt.extend((f"{lab}[{i}]", item) for i, item in enumerate(child))
-            else:
-                nxt.append((lab, child))
-        results = nxt
-    return results
-
-
-# ----------------------------------------------------------------- validation
-_DIGITS = re.compile(r"^[1-9]\d{6,14}$")
-_PLUS = re.compile(r"^\+[1-9]\d{6,14}$")
-_URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
-
-
-def _is_number_like(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return True
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return False
-        return True
-    return False
-
-
-def _file_size_and_name(value: Any) -> tuple[int | None, str | None]:
-    name = None
-    content = value
-    if isinstance(value, tuple | list) and value:
-        name = value[0] if isinstance(value[0], str) else None
-        content = value[1] if len(value) > 1 else None
-    elif hasattr(value, "name") and isinstance(value.name, str):
-        name = value.name
-    if isinstance(content, bytes | bytearray):
-        return len(content), name
-    if isinstance(content, str):
-        return len(content.encode()), name
-    return None, name
-
-
-def _check_number(value: Any, notation: str) -> str | None:
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        return "Enter a phone number."
-    text = str(value)
-    if notation == "digits" and not _DIGITS.match(text):
-        return "Enter the number in E.164 without '+' (digits only, country code first)."
-    if notation == "plus" and not _PLUS.match(text):
-        return "Enter the number in E.164 with a leading '+'."
-    return None
-
-
-def _check_value(f: Field, value: Any, notation: str, now: datetime) -> list[str]:  # noqa: C901, PLR0912
-    errors: list[str] = []
-    if value is None:
-        return ["This field may not be null."]
-    t = f.type
-    if t in ("string", "url", "datetime", "date"):
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            return ["Enter a text value."]
-        text = str(value)
-        if not f.allow_blank and not text.strip():
-            return ["This field may not be blank."]
-        if f.max_length is not None and len(text) > f.max_length:
-            errors.append(f"Ensure this field has no more than {f.max_length} characters.")
-        if f.min_length is not None and text and len(text) < f.min_length:
-            errors.append(f"Ensure this field has at least {f.min_length} characters.")
-        if f.no_spaces and " " in text:
-            errors.append("Spaces are not allowed.")
-        bad = sorted({c for c in text if c in f.forbid})
-        if bad:
-            errors.append(f"Characters not allowed: {' '.join(bad)}")
-        if t == "url" and not _URL.match(text):
-            errors.append("Enter a valid http(s) URL.")
-        if t == "datetime" and text:
-            try:
-                when = datetime.strptime(text, DATETIME_FORMAT)
-            except ValueError:
-                errors.append("Enter a date and time as yyyy-mm-dd hh:mm:ss.")
-            else:
-                if f.max_days_ahead is not None and when > now + timedelta(days=f.max_days_ahead):
-                    errors.append(f"Must not be more than {f.max_days_ahead} days ahead.")
-        if t == "date" and text:
-            try:
-                date.fromisoformat(text)
-                datetime.strptime(text, DATE_FORMAT)
-            except ValueError:
-                errors.append("Enter a date as yyyy-mm-dd.")
-    elif t == "number":
-        if not _is_number_like(value):
-            return ["Enter a number."]
-        if f.maximum is not None and float(value) > f.maximum:
-            errors.append(f"Ensure this value is less than or equal to {f.maximum:g}.")
-    elif t == "boolean":
-        if not isinstance(value, bool) and value not in (0, 1, "0", "1", "true", "false"):
-            return ["Enter true or false."]
-    elif t == "object":
-        if not isinstance(value, Mapping):
-            return ["Enter an object."]
-    elif t == "array":
-        items = [value] if f.number and isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
-            return ["Enter a list."]
-        if f.min_items is not None and len(items) < f.min_items:
-            return [f"Ensure this list has at least {f.min_items} item(s)."]
-        if f.items == "string":
-            if any(not isinstance(i, str | int) or isinstance(i, bool) for i in items):
-                errors.append("Every item must be a text value.")
-        elif f.items == "object" and any(not isinstance(i, Mapping) for i in items):
-            errors.append("Every item must be an object.")
-        if f.number and notation != "none":
-            for i, item in enumerate(items):
-                msg = _check_number(item, notation)
-                if msg:
-                    errors.append(f"Item {i}: {msg}")
-        return errors
-    elif t == "file":
-        size, name = _file_size_and_name(value)
-        if f.max_bytes is not None and size is not None and size > f.max_bytes:
-            errors.append(f"The file may not be larger than {f.max_bytes // MB} MB.")
-        if f.extensions and name and "." in name:
-            ext = name.rsplit(".", 1)[1].lower()
-            if ext not in f.extensions:
-                errors.append(f"Supported file types: {', '.join(f.extensions)}.")
-        return errors
-    if f.enum is not None and str(value) not in f.enum and not (
-        f.allow_blank and value == "" and not f.required
-    ):
-        errors.append(f"Select one of: {', '.join(f.enum)}.")
-    if (f.number and notation != "none") and not errors:
-        msg = _check_number(value, notation)
-        if msg:
-            errors.append(msg)
-    return errors
-
-
-def validate_request(route_name: str, body_or_query: Mapping[str, Any] | None, *,
-                     now: datetime | None = None) -> dict[str, list[str]]:
-    """Field errors for a request body (or query, or multipart form+files) of a route.
-
-    Returns ``{}`` when valid. Numbers are checked in the route's *wire* notation, so call it
-    after the client's notation conversion. Unknown fields are allowed (the documentation's
-    nested objects are collapsed). ``now`` (naive, in BICS time) bounds scheduled times.
-    """
-    spec = shape(route_name)
-    notation = ROUTES[route_name].numbers
-    data = body_or_query or {}
-    now = now or datetime.now()  # noqa: DTZ005 - BICS timestamps carry no zone
-    errors: dict[str, list[str]] = {}
-    if not isinstance(data, Mapping):
-        return {"non_field_errors": ["Expected a JSON object."]}
-    for f in spec.request:
-        found = get_path(data, f.name)
-        if not found:
-            if f.required and ("." not in f.name and "[]" not in f.name):
-                errors.setdefault(f.name, []).append("This field is required.")
-            continue
-        for label, value in found:
-            fld = f
-            if f.number_when:
-                sibling, expected = f.number_when
-                parent = data
-                if isinstance(parent, Mapping) and parent.get(sibling) == expected:
-                    fld = replace(f, number=True)
-            msgs = _check_value(fld, value, notation, now)
-            if msgs:
-                errors.setdefault(label, []).extend(msgs)
-    for group in spec.one_of:
-        if not any(data.get(k) not in (None, "") for k in group):
-            errors.setdefault(group[0], []).append(
-                f"One of {', '.join(group)} is required.")
-    for group in spec.exactly_one_of:
-        given = [k for k in group if data.get(k) not in (None, "")]
-        if not given:
-            errors.setdefault(group[0], []).append(
-                f"One of {', '.join(group)} is required.")
-        elif len(given) > 1:
-            errors.setdefault(given[1], []).append(
-                f"Send only one of {', '.join(group)} (got {', '.join(given)}).")
-    return errors

@@ -171,42 +171,9 @@ def delete_template(client: BicsClient, *, id: str) -> None:  # noqa: A002
 
 # ------------------------------------------------------------------ unsubscribers
 # The seven operations are the same in sms, voice, viber and whatsapp: bics/_unsubscribers.py
-def list_unsubscribers(client: BicsClient, *, id: str | None = None, iso: str | None = None,  # noqa: A002
-                       receiver: str | None = None, type: str | None = None,  # noqa: A002
-                       value: str | None = None) -> Iterator[Unsubscriber]:
-    yield from _unsubscribers.list_(client, "sms.unsubscribers.list", id=id, iso=iso,
-                                    receiver=receiver, type=type, value=value)
-
-
-def create_unsubscriber(client: BicsClient, *, receiver: str, type: str | None = None,  # noqa: A002
-                        value: str | None = None) -> Unsubscriber:
-    return _unsubscribers.create(client, "sms.unsubscribers.create", receiver=receiver,
-                                 type=type, value=value)
-
-
-def clean_unsubscribers(client: BicsClient) -> None:
-    """Delete ALL SMS unsubscribers at BICS (superusers, after an export)."""
-    _unsubscribers.clean(client, "sms.unsubscribers.clean")
-
-
-def get_unsubscriber(client: BicsClient, *, id: str) -> Unsubscriber:  # noqa: A002
-    return _unsubscribers.get(client, "sms.unsubscribers.get", id=id)
-
-
-def update_unsubscriber(client: BicsClient, *, id: str, receiver: str,  # noqa: A002
-                        type: str | None = None, value: str | None = None) -> Unsubscriber:  # noqa: A002
-    return _unsubscribers.update(client, "sms.unsubscribers.update", id=id, receiver=receiver,
-                                 type=type, value=value)
-
-
-def delete_unsubscriber(client: BicsClient, *, id: str) -> None:  # noqa: A002
-    _unsubscribers.delete(client, "sms.unsubscribers.delete", id=id)
-
-
-def import_unsubscribers(client: BicsClient, *, file: Any,
-                         filename: str | None = None) -> Accepted:
-    return _unsubscribers.import_(client, "sms.unsubscribers.import", file=file,
-                                  filename=filename)
+(list_unsubscribers, create_unsubscriber, clean_unsubscribers, get_unsubscriber,
+ update_unsubscriber, delete_unsubscriber, import_unsubscribers) = _unsubscribers.family(
+    "sms", "SMS suppression list")
 
 
 # ------------------------------------------------------------------ blocked templates
@@ -256,14 +223,17 @@ def import_blocked_templates(client: BicsClient, *, file: Any, filename: str | N
 
 # ------------------------------------------------------------------ sending
 def send_message(client: BicsClient, *, to: list[str], message: str, sender: str,  # noqa: PLR0913
-                 service: str, custom: str | None = None, type: str = "N",  # noqa: A002
+                 service: str, custom: str | None = None, type: str | None = None,  # noqa: A002
                  time: dt.datetime | str | None = None, flash: bool | None = None,
                  port: str | None = None, max_units: int | None = None,
                  webhook_id: str | None = None, meta: dict | None = None) -> SendResult:
     """Send one text to one or more numbers (one request; never retried once sent).
 
-    ``custom`` is our unique id for the batch; we assume BICS echoes it as ``cid`` in DLRs,
-    which is how an unknown outcome (``BicsOutcomeUnknown``) is reconciled.
+    ``custom`` is our unique id for the batch; the DLR pull takes it as ``?cid=`` ("Your
+    custom ID") and the items carry it back in ``custom`` (their own ``cid`` may differ):
+    that is how an unknown outcome (``BicsOutcomeUnknown``) is reconciled. ``type`` (U, N,
+    A) is sent only when given: the documentation states no default, so BICS's applies;
+    ``bics.units.count(message, type)`` gives the parts it bills.
     """
     body = compact(sender=sender, to=list(to), message=message, service=service, type=type,
                    time=fmt_time(time), flash=None if flash is None else int(bool(flash)),

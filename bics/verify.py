@@ -2,7 +2,8 @@
 
 Answers are flat (no envelope). Failures of *verify* come back as HTTP 200 with a status
 (3833-3840): ``failed`` (bad id), ``expired``, ``invalid`` (wrong code), ``OTP already
-verified``; ``OtpResult.ok`` is True only for ``success``. A token verifies once (3830), so
+verified``; ``OtpResult.ok`` is True for ``success`` (verify, search, cancel) and ``sent``
+(send), the two statuses that are not a failure. A token verifies once (3830), so
 ``verify_otp`` is never retried after the request may have left.
 """
 

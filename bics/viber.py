@@ -13,11 +13,9 @@ from typing import Any
 
 from bics import _unsubscribers
 from bics.client import (
-    Accepted,
     BicsClient,
     Price,
     SendResult,
-    Unsubscriber,
     build,
     compact,
     filters,
@@ -118,42 +116,10 @@ def delete_template(client: BicsClient, *, id: str) -> None:  # noqa: A002
 
 # ------------------------------------------------------------------ unsubscribers
 # The seven operations are the same in sms, voice, viber and whatsapp: bics/_unsubscribers.py
-def list_unsubscribers(client: BicsClient, *, id: str | None = None, iso: str | None = None,  # noqa: A002
-                       receiver: str | None = None, type: str | None = None,  # noqa: A002
-                       value: str | None = None) -> Iterator[Unsubscriber]:
-    yield from _unsubscribers.list_(client, "viber.unsubscribers.list", id=id, iso=iso,
-                                    receiver=receiver, type=type, value=value)
-
-
-def create_unsubscriber(client: BicsClient, *, receiver: str, type: str | None = None,  # noqa: A002
-                        value: str | None = None) -> Unsubscriber:
-    return _unsubscribers.create(client, "viber.unsubscribers.create", receiver=receiver,
-                                 type=type, value=value)
-
-
-def clean_unsubscribers(client: BicsClient) -> None:
-    """Delete ALL Viber unsubscribers at BICS (superusers, after an export)."""
-    _unsubscribers.clean(client, "viber.unsubscribers.clean")
-
-
-def get_unsubscriber(client: BicsClient, *, id: str) -> Unsubscriber:  # noqa: A002
-    return _unsubscribers.get(client, "viber.unsubscribers.get", id=id)
-
-
-def update_unsubscriber(client: BicsClient, *, id: str, receiver: str,  # noqa: A002
-                        type: str | None = None, value: str | None = None) -> Unsubscriber:  # noqa: A002
-    return _unsubscribers.update(client, "viber.unsubscribers.update", id=id, receiver=receiver,
-                                 type=type, value=value)
-
-
-def delete_unsubscriber(client: BicsClient, *, id: str) -> None:  # noqa: A002
-    _unsubscribers.delete(client, "viber.unsubscribers.delete", id=id)
-
-
-def import_unsubscribers(client: BicsClient, *, file: Any,
-                         filename: str | None = None) -> Accepted:
-    return _unsubscribers.import_(client, "viber.unsubscribers.import", file=file,
-                                  filename=filename)
+# Viber's View All Unsubscribers documents no filters.
+(list_unsubscribers, create_unsubscriber, clean_unsubscribers, get_unsubscriber,
+ update_unsubscriber, delete_unsubscriber, import_unsubscribers) = _unsubscribers.family(
+    "viber", "Viber suppression list", list_filters=False)
 
 
 # ------------------------------------------------------------------ sending

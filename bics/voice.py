@@ -13,11 +13,9 @@ from typing import Any
 
 from bics import _unsubscribers
 from bics.client import (
-    Accepted,
     BicsClient,
     Price,
     SendResult,
-    Unsubscriber,
     build,
     compact,
     filters,
@@ -130,42 +128,9 @@ class SoundFile:
 
 # ------------------------------------------------------------------ unsubscribers
 # The seven operations are the same in sms, voice, viber and whatsapp: bics/_unsubscribers.py
-def list_unsubscribers(client: BicsClient, *, id: str | None = None, iso: str | None = None,  # noqa: A002
-                       receiver: str | None = None, type: str | None = None,  # noqa: A002
-                       value: str | None = None) -> Iterator[Unsubscriber]:
-    yield from _unsubscribers.list_(client, "voice.unsubscribers.list", id=id, iso=iso,
-                                    receiver=receiver, type=type, value=value)
-
-
-def create_unsubscriber(client: BicsClient, *, receiver: str, type: str | None = None,  # noqa: A002
-                        value: str | None = None) -> Unsubscriber:
-    return _unsubscribers.create(client, "voice.unsubscribers.create", receiver=receiver,
-                                 type=type, value=value)
-
-
-def clean_unsubscribers(client: BicsClient) -> None:
-    """Delete ALL voice (Engage) unsubscribers at BICS (superusers, after an export)."""
-    _unsubscribers.clean(client, "voice.unsubscribers.clean")
-
-
-def get_unsubscriber(client: BicsClient, *, id: str) -> Unsubscriber:  # noqa: A002
-    return _unsubscribers.get(client, "voice.unsubscribers.get", id=id)
-
-
-def update_unsubscriber(client: BicsClient, *, id: str, receiver: str,  # noqa: A002
-                        type: str | None = None, value: str | None = None) -> Unsubscriber:  # noqa: A002
-    return _unsubscribers.update(client, "voice.unsubscribers.update", id=id, receiver=receiver,
-                                 type=type, value=value)
-
-
-def delete_unsubscriber(client: BicsClient, *, id: str) -> None:  # noqa: A002
-    _unsubscribers.delete(client, "voice.unsubscribers.delete", id=id)
-
-
-def import_unsubscribers(client: BicsClient, *, file: Any,
-                         filename: str | None = None) -> Accepted:
-    return _unsubscribers.import_(client, "voice.unsubscribers.import", file=file,
-                                  filename=filename)
+(list_unsubscribers, create_unsubscriber, clean_unsubscribers, get_unsubscriber,
+ update_unsubscriber, delete_unsubscriber, import_unsubscribers) = _unsubscribers.family(
+    "voice", "Engage suppression list")
 
 
 # ------------------------------------------------------------------ calls

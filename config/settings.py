@@ -45,8 +45,11 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "core",
-    "messaging",
+    "core.ops",
+    "messaging.catalogue",
+    "messaging.webhooks",
     "contacts",
+    "messaging.campaigns",
     "voice",
     "verify",
 ]
@@ -293,7 +296,7 @@ ALERT_GET_BUDGET_RATIO = env.float("ALERT_GET_BUDGET_RATIO", default=0.95)  # of
 ALERT_TOKEN_EXPIRY_DAYS = env.float("ALERT_TOKEN_EXPIRY_DAYS", default=7)
 # The balance alert uses BALANCE_WARNING_THRESHOLD.
 
-# --- Webhooks (messaging/webhooks/, messaging/services/webhooks.py)
+# --- Webhooks (messaging/webhooks/)
 # HMAC key of the `Signature` header: "id" (the webhook's BICS id, as documented) or "secret".
 BICS_WEBHOOK_SIGNATURE_KEY = env.str("BICS_WEBHOOK_SIGNATURE_KEY", default="id")
 BICS_WEBHOOK_REQUIRE_SIGNATURE = env.bool("BICS_WEBHOOK_REQUIRE_SIGNATURE", default=False)
@@ -301,3 +304,6 @@ BICS_WEBHOOK_NAME = env.str("BICS_WEBHOOK_NAME", default="BICS back-office")  # 
 BICS_WEBHOOK_SWEEP_AFTER = env.int("BICS_WEBHOOK_SWEEP_AFTER", default=300)  # seconds before a stored event is re-queued
 BICS_SMART_LINK_PULL_DAYS = env.int("BICS_SMART_LINK_PULL_DAYS", default=30)  # visits pulled this long after a campaign
 BICS_WEBHOOK_CACHE_SECONDS = env.float("BICS_WEBHOOK_CACHE_SECONDS", default=5)  # receiver's in-process webhook cache
+
+# Task modules outside an app's tasks.py (the kernel's sync-run task).
+CELERY_IMPORTS = ("core.sync_runs",)

@@ -10,11 +10,12 @@ from contacts.forms import ContactImportForm, SegmentForm, TagActionForm, UntagA
 from contacts.models import Contact, ContactImport, Identifier, IdentifierType, ImportState, Segment, Tag
 from contacts.selectors import audience_counts, export_rows, segment_contacts, unsubscriber_model
 from contacts.services import contacts as contact_services
-from contacts.services.exports import csv_lines, mask_numbers_in_text, masked_rows
-from contacts.services.phones import PhoneError, normalise_phone
+from contacts.services.exports import csv_lines, masked_rows
 from core.admin import MaskedNumbersMixin
-from core.masking import can_view_full_numbers, mask_number
+from core.admin_actions import ContributedActionsMixin
+from core.masking import can_view_full_numbers, mask_number, mask_numbers_in_text
 from core.models import SyncState
+from core.phones import PhoneError, normalise_phone
 
 
 class SegmentListFilter(admin.SimpleListFilter):
@@ -146,7 +147,9 @@ class DirtyOnEditMixin:
 
 
 @admin.register(Contact)
-class ContactAdmin(MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+class ContactAdmin(
+    ContributedActionsMixin, MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin
+):
     sync_resource = "contacts"
     # The list and the action checkboxes show the number masked to staff without
     # core.view_full_numbers; searching by the whole number (=phone) stays: it reveals

@@ -9,3 +9,14 @@ class ContactsConfig(AppConfig):
         from contacts.sync_adapters import register_all
 
         register_all()
+        from messaging.webhooks.registry import register
+
+        register("contacts:subscriber:subscription", contact_event)
+
+
+def contact_event(event) -> dict:
+    """``contacts:subscriber:subscription``: upsert; never marks the contact dirty."""
+    from contacts.services.contacts import contact_upsert_from_bics
+
+    found = contact_upsert_from_bics(event.payload)
+    return {"contact": found.pk if found else None}

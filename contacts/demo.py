@@ -3,7 +3,7 @@
 import random
 
 from contacts.models import Contact, Segment, Tag
-from contacts.services.phones import PhoneError, normalise_phone
+from core.phones import PhoneError, normalise_phone
 
 DEMO_SIZE = 300
 # Valid mobile ranges per country: (prefix, digits after it).

@@ -1,26 +1,16 @@
 import json
-import os
-import tempfile
 
 from django import forms
 
 from contacts.models import Contact, ContactImport, Segment, Tag, TagOperator
 from contacts.selectors import CONDITION_FIELDS, OPS, validate_conditions
-from contacts.services.reader import ImportRefused, open_source
+from core.tabular import TableRefused, open_upload
 
 
 def check_upload(upload) -> str:
     """Refuses a file that cannot be imported as a whole; returns a description ('CSV...')."""
-    if hasattr(upload, "temporary_file_path"):
-        return open_source(upload.temporary_file_path()).description
-    suffix = os.path.splitext(upload.name or "")[1][:10]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        for chunk in upload.chunks():
-            tmp.write(chunk)
-        tmp.flush()
-        description = open_source(tmp.name).description
-    upload.seek(0)
-    return description
+    with open_upload(upload) as table:
+        return table.description
 
 
 class ContactImportForm(forms.ModelForm):
@@ -51,7 +41,7 @@ class ContactImportForm(forms.ModelForm):
         upload = self.cleaned_data["file"]
         try:
             check_upload(upload)
-        except ImportRefused as exc:
+        except TableRefused as exc:
             raise forms.ValidationError(str(exc)) from None
         return upload
 

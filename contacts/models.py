@@ -1,7 +1,8 @@
 """Contacts (BICS "subscribers"), their identifiers, tags, segments and imports.
 
-Fields mirror the documented request fields (bics-cpaas-api 5530-5586, 5815-5826, 6011-6015,
-6236-6265). Rules and workflows live in `contacts.services`; reads in `contacts.selectors`.
+Fields mirror the documented request fields of Create Contact, Add Identifier to an Existing
+Contact, Create Tag and Create Segment (the "Contacts" chapter). Rules and workflows live in
+`contacts.services`; reads in `contacts.selectors`.
 """
 
 from django.conf import settings
@@ -102,7 +103,7 @@ class Contact(SyncedModel, TimeStampedModel):
         return f"{name} ({self.phone})" if name else self.phone
 
     def clean(self):
-        from contacts.services.phones import PhoneError, normalise_phone
+        from core.phones import PhoneError, normalise_phone
 
         if self.phone:
             try:
@@ -127,7 +128,7 @@ class Contact(SyncedModel, TimeStampedModel):
 
 
 class IdentifierType(models.TextChoices):
-    # No enum is documented; "phone" and "email" are the values seen (5835, 5927).
+    # No enum is documented; "phone" and "email" are the values seen in the identifier samples.
     PHONE = "phone", "Phone"
     EMAIL = "email", "Email"
 

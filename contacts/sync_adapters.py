@@ -7,7 +7,7 @@ Choices where the documentation is silent:
 * Contact and segment `tags` are sent as tag **names** (names or ids is not documented). A
   pull hands them over as `tag_names` / `positive_tag_names` / `negative_tag_names` (model
   properties, so the generic pull sees a change of tags alone) and `after_pull` writes them.
-* Contact numbers are E.164 with '+' (the samples, 5597/5721).
+* Contact numbers are E.164 with '+' (the samples of Create Contact and View Contact by ID).
 * `bics_sync contacts --push` sends contacts never pushed before through the documented bulk
   import when there are at least `bulk_min` of them (`ContactAdapter.push_many`, see
   contacts/services/sync.py); the others go one by one.
@@ -32,13 +32,13 @@ import logging
 from datetime import date
 
 from contacts.models import Contact, Identifier, Segment, Tag, TagOperator, apply_tag_names
-from contacts.services.phones import PhoneError, normalise_phone
 from contacts.services.sync import (
     BULK_MIN_CONTACTS,
     MAX_UPLOAD_BYTES,
     contacts_push_many,
     identifiers_push_many,
 )
+from core.phones import PhoneError, normalise_phone
 from core.sync import SyncAdapter, register
 
 log = logging.getLogger(__name__)

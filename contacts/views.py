@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from contacts.forms import SegmentPreviewForm
 from contacts.models import ContactImport, ImportState, Segment
 from contacts.selectors import audience, audience_counts, export_rows, segment_contacts
-from contacts.services.exports import csv_lines, mask_numbers_in_text, masked_rows
-from core.masking import mask_number
+from contacts.services.exports import csv_lines, masked_rows
+from core.masking import mask_number, mask_numbers_in_text
 
 
 def _require(request, permission: str) -> None:

@@ -10,4 +10,3 @@ class CoreConfig(AppConfig):
         from core.schedule import load_periodic_tasks
 
         post_migrate.connect(load_periodic_tasks, sender=self)
-        from core import admin_retention  # noqa: F401 - adds the erasure action to the Contact admin

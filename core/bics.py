@@ -1,4 +1,8 @@
-"""The one place where Django settings become a `bics.client.BicsClient`."""
+"""The one place where Django settings become a `bics.client.BicsClient`: ``get_client()``.
+
+Every app calls ``get_client()`` (no wrappers of its own); the client is shared within the
+process and rebuilt when a setting it depends on changes (tests change them per test).
+"""
 
 import hashlib
 import threading
@@ -26,16 +30,15 @@ def _settings_key() -> tuple:
 
 
 def _rate_limiter():
-    from bics.ratelimit import LocalTokenBucket, RedisTokenBucket
+    """The account's GET budget (documented: 1000 GETs per minute, then 429), shared by every
+    process through Redis when BICS_RATE_LIMIT_REDIS_URL is set; keyed by a hash, never the token."""
+    from core.ratelimit import Budget, RateLimiter, get_limiter
 
-    rate = settings.BICS_GET_BUDGET_PER_MINUTE
-    if settings.BICS_RATE_LIMIT_REDIS_URL:
-        # One bucket per account, shared by every worker; keyed by a hash, never the token.
-        account = hashlib.sha256(settings.BICS_API_TOKEN.encode()).hexdigest()[:16]
-        return RedisTokenBucket(
-            settings.BICS_RATE_LIMIT_REDIS_URL, key=f"bics:get-budget:{account}", rate=rate, per=60
-        )
-    return LocalTokenBucket(rate=rate, per=60)
+    account = hashlib.sha256(settings.BICS_API_TOKEN.encode()).hexdigest()[:16]
+    url = settings.BICS_RATE_LIMIT_REDIS_URL
+    # In process, the count lives with the client (rebuilt when a setting changes).
+    limiter = get_limiter(url, "bics:get-budget") if url else RateLimiter(prefix="bics:get-budget")
+    return Budget(limiter, account, rate=settings.BICS_GET_BUDGET_PER_MINUTE, per=60)
 
 
 def get_client():

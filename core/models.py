@@ -1,5 +1,6 @@
 """Shared model pieces. Every record that mirrors a BICS resource inherits `SyncedModel`."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -29,3 +30,31 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class SyncRun(models.Model):
+    """One push or pull requested from the admin or beat, with its outcome (core.sync)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    resource = models.CharField(max_length=40)
+    direction = models.CharField(max_length=4, choices=[("push", "Push"), ("pull", "Pull")])
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    failures = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "messaging_syncrun"  # the table it had in messaging
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.direction} {self.resource} ({self.state})"

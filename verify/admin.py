@@ -5,19 +5,20 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from core.admin_base import ReadOnlyAdmin
+from core.masking import mask_number
 from verify import ratelimit, services
-from verify.masking import can_view_full_numbers, mask_number, number_for
+from verify.conf import can_view_full_numbers, number_for
 from verify.models import ApiClient, OtpRequest
 
 
 @admin.register(OtpRequest)
-class OtpRequestAdmin(admin.ModelAdmin):
+class OtpRequestAdmin(ReadOnlyAdmin):
     """Read-only history of OTP requests; numbers masked without `verify.view_full_numbers`."""
 
     change_list_template = "admin/verify/otprequest/change_list.html"
     list_filter = ("status", ("created_at", admin.DateFieldListFilter), "api_client")
     list_select_related = ("api_client", "requested_by")
-    show_full_result_count = False
     actions = ("search_at_bics", "cancel_at_bics", "reset_number_limit", "export_csv")
 
     def _number_column(self, request):
@@ -56,11 +57,7 @@ class OtpRequestAdmin(admin.ModelAdmin):
         return ("=number", "reference", "=public_id") if can_view_full_numbers(request.user) else (
             "reference", "=public_id")
 
-    def has_add_permission(self, request):
-        return False  # sends go through services (the "send test OTP" page or the API)
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    # Not added here (sends go through services: the "send test OTP" page or the API).
 
     def has_manage_permission(self, request):
         return request.user.has_perm("verify.add_otprequest")

@@ -16,8 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.masking import mask_number
 from verify import ratelimit, selectors, services
-from verify.masking import mask_number
 from verify.models import OtpRequest
 
 MAX_BODY = 16 * 1024

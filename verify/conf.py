@@ -8,6 +8,8 @@ from __future__ import annotations
 import environ
 from django.conf import settings
 
+from core import masking
+
 _env = environ.Env()
 
 # name -> (type, default)
@@ -39,6 +41,18 @@ def get(name: str):
     if kind is dict:
         return _env.json(name, default=default)
     return _env.str(name, default=default)
+
+
+# Verify's own right to see whole numbers (numbers of OTP requests are Verify's business).
+FULL_NUMBERS_PERMISSIONS = ("verify.view_full_numbers",)
+
+
+def can_view_full_numbers(user) -> bool:
+    return masking.can_view_full_numbers(user, FULL_NUMBERS_PERMISSIONS)
+
+
+def number_for(user, number: str) -> str:
+    return masking.number_for(user, number, FULL_NUMBERS_PERMISSIONS)
 
 
 def ratelimit_redis_url() -> str:

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 
 class Channel(models.TextChoices):
-    """The documented Verify channels (3767-3772). Failover follows the order given."""
+    """The documented Verify channels (Send OTP, `channels`). Failover follows the order given."""
 
     SMS = "sms", "SMS"
     WHATSAPP = "whatsapp", "WhatsApp"

@@ -1,12 +1,12 @@
 """Verify services: everything that writes OTP requests or talks to BICS Verify.
 
-BICS Verify (03-voice-verify-smpp.md §2.18-2.21, full text 3745-3936):
+BICS Verify (the "BICS Verify" chapter: Send OTP, Verify OTP, Search OTP, Cancel OTP):
 * Send OTP takes `channels` (failover order: "if the second channel fails, it will go to the
-  next channel until it succeeds", 3772) and a `payload`; both objects are collapsed in the
+  next channel until it succeeds") and a `payload`; both objects are collapsed in the
   documentation, so their keys are our assumption (see `_send_body`).
 * Verify OTP is a GET with the id and the token in the URL, and "can only be performed once
-  for each token" (3830). Business failures come back with HTTP 200 and a `status`:
-  `failed` (unknown id), `expired`, `invalid` (wrong code), `OTP already verified` (3836-3840).
+  for each token". Business failures come back with HTTP 200 and a `status`:
+  `failed` (unknown id), `expired`, `invalid` (wrong code), `OTP already verified`.
   401 `Unauthenticated` is an authentication error of *our* account, not of the end user.
 * Search and Cancel are GETs by id.
 """
@@ -15,135 +15,48 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import phonenumbers
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.bics import get_client
+from core.bics_time import parse_bics_time
+from core.masking import mask_number
+from core.phones import PhoneError, PhoneProblem, normalise_phone
 from verify import apikeys, conf, ratelimit
-from verify.masking import mask_number
 from verify.models import ApiClient, Channel, OtpRequest, OtpStatus
+from verify.outcomes import (
+    BICS_VERIFY_STATUSES,
+    RESULT_FOR_CLOSED_STATUS,
+    RESULT_MESSAGES,
+    BicsUnavailable,
+    IdempotencyConflict,
+    InvalidInput,
+    SendFailed,
+    VerifyError,
+    VerifyInProgress,
+    VerifyOutcome,
+    VerifyResult,
+)
 
 logger = logging.getLogger(__name__)
+
+# The outcome types live in verify.outcomes; callers reach them here with the functions.
+__all__ = [
+    "AuthenticationFailed", "BICS_VERIFY_STATUSES", "BicsUnavailable", "IdempotencyConflict",
+    "InvalidInput", "PENDING_GRACE", "RESULT_FOR_CLOSED_STATUS", "RESULT_MESSAGES",
+    "SEARCH_CLOSING_STATUSES", "SendFailed", "VerifyError", "VerifyInProgress", "VerifyOutcome",
+    "VerifyResult", "api_client_authenticate", "api_client_create", "api_client_revoke",
+    "api_client_set_key", "apply_verify_status", "normalise_channels", "normalise_number", "otp_cancel",
+    "otp_mark_expired", "otp_mask_old_numbers", "otp_search", "otp_send", "otp_verify", "validate_token",
+]
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")  # goes into a URL path: no slashes, no dots
 
 
-# --------------------------------------------------------------------------- errors / results
-class VerifyError(Exception):
-    """A Verify operation could not be done; `code` is stable, the message is for people."""
-
-    code = "verify_error"
-    http_status = 400
-
-    def __init__(self, message: str, *, otp: OtpRequest | None = None):
-        self.otp = otp
-        super().__init__(message)
-
-
-class InvalidInput(VerifyError):
-    code = "invalid_input"
-
-    def __init__(self, message: str, *, field: str = ""):
-        self.field = field
-        super().__init__(message)
-
-
-class BicsUnavailable(VerifyError):
-    """BICS refused or did not answer (auth, server, network); nothing was decided."""
-
-    code = "bics_unavailable"
-    http_status = 502
-    # For other systems: no BICS internals (configuration hints, BICS ids) leave the house.
-    public_message = "The verification service is unavailable right now; try again later."
-
-
-class SendFailed(BicsUnavailable):
-    code = "send_failed"
-    public_message = "The OTP could not be sent; try again later."
-
-
-class IdempotencyConflict(VerifyError):
-    code = "idempotency_conflict"
-    http_status = 409
-
-
-class VerifyInProgress(VerifyError):
-    code = "verify_in_progress"
-    http_status = 409
-
-
-class VerifyResult:
-    """What a verification attempt means for the caller (one value per documented outcome)."""
-
-    VERIFIED = "verified"  # BICS `success`
-    WRONG_CODE = "wrong_code"  # BICS `invalid`
-    EXPIRED = "expired"  # BICS `expired`
-    UNKNOWN_REQUEST = "unknown_request"  # BICS `failed`: BICS does not know the id
-    ALREADY_VERIFIED = "already_verified"  # BICS `OTP already verified`
-    CANCELLED = "cancelled"  # local: the request was cancelled
-    NOT_SENT = "not_sent"  # local: the send never succeeded
-
-
-RESULT_MESSAGES = {
-    VerifyResult.VERIFIED: "The code is correct: the number is verified.",
-    VerifyResult.WRONG_CODE: "The code is wrong. This request is closed: send a new OTP.",
-    VerifyResult.EXPIRED: "The code has expired: send a new OTP.",
-    VerifyResult.UNKNOWN_REQUEST: "BICS does not know this request (invalid id): send a new OTP.",
-    VerifyResult.ALREADY_VERIFIED: "This OTP was already verified; a code can be checked only once.",
-    VerifyResult.CANCELLED: "This request was cancelled: send a new OTP.",
-    VerifyResult.NOT_SENT: "This OTP was never sent: send a new OTP.",
-}
-
-# BICS verify `status` -> (our status, result). Compared case-insensitively.
-BICS_VERIFY_STATUSES = {
-    "success": (OtpStatus.SUCCESS, VerifyResult.VERIFIED),
-    "invalid": (OtpStatus.INVALID, VerifyResult.WRONG_CODE),
-    "expired": (OtpStatus.EXPIRED, VerifyResult.EXPIRED),
-    "failed": (OtpStatus.FAILED, VerifyResult.UNKNOWN_REQUEST),
-    "otp already verified": (OtpStatus.ALREADY_VERIFIED, VerifyResult.ALREADY_VERIFIED),
-}
-
-# A closed request answers from what we stored, without asking BICS again.
-RESULT_FOR_CLOSED_STATUS = {
-    OtpStatus.SUCCESS: VerifyResult.ALREADY_VERIFIED,
-    OtpStatus.ALREADY_VERIFIED: VerifyResult.ALREADY_VERIFIED,
-    OtpStatus.INVALID: VerifyResult.WRONG_CODE,
-    OtpStatus.EXPIRED: VerifyResult.EXPIRED,
-    OtpStatus.FAILED: VerifyResult.UNKNOWN_REQUEST,
-    OtpStatus.CANCELLED: VerifyResult.CANCELLED,
-    OtpStatus.ERROR: VerifyResult.NOT_SENT,
-    OtpStatus.PENDING: VerifyResult.NOT_SENT,
-}
-
-
-@dataclass(frozen=True)
-class VerifyOutcome:
-    otp: OtpRequest
-    result: str
-    bics_status: str | None = None  # None when answered locally
-
-    @property
-    def verified(self) -> bool:
-        return self.result == VerifyResult.VERIFIED
-
-    @property
-    def message(self) -> str:
-        return RESULT_MESSAGES[self.result]
-
-
 # --------------------------------------------------------------------------- BICS access
-def _client():
-    from core.bics import get_client
-
-    return get_client()
-
-
 def _bics_verify():
     from bics import verify
 
@@ -156,33 +69,17 @@ def _bics_errors():
     return BicsError
 
 
-def _parse_bics_time(value) -> datetime | None:
-    """BICS timestamps are 'YYYY-MM-DD HH:MM:SS' without a zone (BICS_TIME_ZONE)."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        naive = datetime.strptime(value.strip()[:19], "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=ZoneInfo(settings.BICS_TIME_ZONE))
-
-
 # --------------------------------------------------------------------------- input
 def normalise_number(raw: str) -> str:
     """E.164 with '+', or InvalidInput. A leading 00 is accepted as the international prefix."""
-    text = (raw or "").strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    if not text.startswith("+"):
-        raise InvalidInput("The number must be in international format, e.g. +32470123456.",
-                           field="number")
     try:
-        parsed = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(f"Not a phone number: {exc}.", field="number") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput("Not a valid phone number for its country.", field="number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return normalise_phone(raw)[0]
+    except PhoneError as exc:
+        if exc.problem in (PhoneProblem.NO_COUNTRY_CODE, PhoneProblem.EMPTY):
+            message = "The number must be in international format, e.g. +32470123456."
+        else:
+            message = f"Not a valid phone number: {exc.problem.value}."
+        raise InvalidInput(message, field="number") from None
 
 
 def normalise_channels(channels) -> list[str]:
@@ -210,7 +107,7 @@ def normalise_channels(channels) -> list[str]:
 def _send_body(otp: OtpRequest) -> dict:
     """The Send OTP body: channel objects in failover order, and the payload.
 
-    The item keys are not in the documentation (collapsed, 3799-3802): we send
+    The item keys are not in the documentation (collapsed in Send OTP's sample): we send
     `{"channel": name}` per channel plus any VERIFY_CHANNEL_OPTIONS for it (e.g. the
     configuration made under Verify > Configuration Setup), and `payload.to` (E.164; the
     client writes the route's notation) with our reference.
@@ -240,17 +137,12 @@ def otp_send(
     number = normalise_number(number)
     channels = normalise_channels(channels)
     reference = (reference or "").strip()
-    idempotency_key = (idempotency_key or "").strip()
+    idempotency_key = (idempotency_key or "").strip() if api_client is not None else ""
     if len(reference) > 100 or len(idempotency_key) > 100:
         raise InvalidInput("reference and idempotency key are at most 100 characters.")
-    if api_client is not None and idempotency_key:
-        existing = OtpRequest.objects.filter(
-            api_client=api_client, idempotency_key=idempotency_key
-        ).first()
+    if idempotency_key:
+        existing = _request_for_key(api_client, idempotency_key, number=number, channels=channels)
         if existing is not None:
-            if existing.number != number or existing.channels != channels:
-                raise IdempotencyConflict(
-                    "This idempotency key was used for another number or channels.")
             return existing
 
     ratelimit.check_number(number)
@@ -258,12 +150,8 @@ def otp_send(
     try:
         with transaction.atomic():
             otp = OtpRequest.objects.create(
-                number=number,
-                channels=channels,
-                reference=reference,
-                idempotency_key=idempotency_key if api_client is not None else "",
-                requested_by=requested_by,
-                api_client=api_client,
+                number=number, channels=channels, reference=reference, idempotency_key=idempotency_key,
+                requested_by=requested_by, api_client=api_client,
             )
     except IntegrityError:  # the same idempotency key, concurrently
         return OtpRequest.objects.get(api_client=api_client, idempotency_key=idempotency_key)
@@ -271,19 +159,33 @@ def otp_send(
     BicsError = _bics_errors()
     try:
         body = _send_body(otp)
-        answer = _bics_verify().send_otp(_client(), channels=body["channels"], payload=body["payload"])
+        answer = _bics_verify().send_otp(get_client(), channels=body["channels"], payload=body["payload"])
     except BicsError as exc:
         otp.status = OtpStatus.ERROR
         otp.last_error = str(exc)
         otp.save(update_fields=["status", "last_error"])
         logger.warning("verify send failed for %s: %s", otp.public_id, exc)
         raise SendFailed(f"BICS did not accept the OTP: {exc}", otp=otp) from exc
+    _record_send_answer(otp, answer)
+    if otp.status == OtpStatus.ERROR:
+        raise SendFailed(otp.last_error, otp=otp)
+    return otp
 
+
+def _request_for_key(api_client: ApiClient, key: str, *, number: str, channels: list[str]) -> OtpRequest | None:
+    """The client's earlier request with this idempotency key, if it asked the same thing."""
+    existing = OtpRequest.objects.filter(api_client=api_client, idempotency_key=key).first()
+    if existing is not None and (existing.number != number or existing.channels != channels):
+        raise IdempotencyConflict("This idempotency key was used for another number or channels.")
+    return existing
+
+
+def _record_send_answer(otp: OtpRequest, answer) -> None:
+    """Stores what Send OTP answered: `sent` with an id is sent; anything else is an error."""
     bics_status = str(answer.status or "").strip().lower()
-    now = timezone.now()
     otp.bics_id = answer.id or None
     otp.foreign_id = str(answer.foreign_id or "")
-    otp.expires_at = _parse_bics_time(answer.expire_at) or now + timedelta(
+    otp.expires_at = parse_bics_time(answer.expire_at) or timezone.now() + timedelta(
         seconds=conf.get("VERIFY_DEFAULT_TTL_SECONDS")
     )
     if bics_status == "sent" and otp.bics_id:
@@ -291,15 +193,11 @@ def otp_send(
         otp.last_error = ""
     elif bics_status == "failed":
         otp.status = OtpStatus.ERROR
-        otp.last_error = (f"BICS could not deliver the OTP on any channel "
-                          f"({' → '.join(otp.channels)}).")
+        otp.last_error = f"BICS could not deliver the OTP on any channel ({' → '.join(otp.channels)})."
     else:
         otp.status = OtpStatus.ERROR
         otp.last_error = f"BICS answered status {answer.status!r} without an id we can use."
     otp.save(update_fields=["bics_id", "foreign_id", "expires_at", "status", "last_error"])
-    if otp.status == OtpStatus.ERROR:
-        raise SendFailed(otp.last_error, otp=otp)
-    return otp
 
 
 # --------------------------------------------------------------------------- verify
@@ -359,7 +257,7 @@ def otp_verify(*, otp: OtpRequest, token: str) -> VerifyOutcome:
     from bics.errors import BicsAuthError, BicsNotFound
 
     try:
-        answer = _bics_verify().verify_otp(_client(), id=otp.bics_id, token=token)
+        answer = _bics_verify().verify_otp(get_client(), id=otp.bics_id, token=token)
     except BicsNotFound:
         return apply_verify_status(otp, "failed")
     except BicsError as exc:
@@ -414,7 +312,7 @@ def otp_search(*, otp: OtpRequest):
     from bics.errors import BicsNotFound
 
     try:
-        answer = _bics_verify().search_otp(_client(), id=otp.bics_id)
+        answer = _bics_verify().search_otp(get_client(), id=otp.bics_id)
     except BicsNotFound as exc:
         otp.last_error = str(exc)
         otp.checked_at = timezone.now()
@@ -428,7 +326,7 @@ def otp_search(*, otp: OtpRequest):
     otp.last_search = answer.raw
     otp.checked_at = timezone.now()
     fields = ["last_search", "checked_at"]
-    expires = _parse_bics_time(answer.expire_at)
+    expires = parse_bics_time(answer.expire_at)
     if expires:
         otp.expires_at = expires
         fields.append("expires_at")
@@ -457,7 +355,7 @@ def otp_cancel(*, otp: OtpRequest) -> bool:
         return False
     BicsError = _bics_errors()
     try:
-        answer = _bics_verify().cancel_otp(_client(), id=otp.bics_id)
+        answer = _bics_verify().cancel_otp(get_client(), id=otp.bics_id)
     except BicsError as exc:
         otp.last_error = str(exc)
         otp.save(update_fields=["last_error"])
@@ -552,3 +450,4 @@ def api_client_authenticate(raw_key: str) -> ApiClient:
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         client.last_used_at = now
     return client
+

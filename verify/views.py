@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from verify import conf, ratelimit, selectors, services
+from verify.conf import number_for
 from verify.forms import CheckCodeForm, SendTestOtpForm
-from verify.masking import number_for
 from verify.models import OtpRequest
 from verify.tables import OtpRatesTable
 

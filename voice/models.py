@@ -1,9 +1,9 @@
 """Voice (Engage): calls, bulk calls, sound files, call logs, recordings, opt-outs, pricing.
 
 Numbers are stored in E.164 with '+'; the BICS client writes them as digits on the wire.
-Documented call statuses (2756-2764) live in ``status``; our own life cycle of a request
+Documented call statuses (Voice › Call Status) live in ``status``; our own life cycle of a request
 (queued at BICS, refused, outcome unknown) lives in ``state``: BICS documents no
-queued/ringing value (gap 12).
+queued/ringing value.
 """
 
 import uuid
@@ -13,12 +13,13 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
+from core.batches.models import ClaimableBatch
 from core.models import SyncedModel, TimeStampedModel
 from voice.data.voice_ids import VOICE_CHOICES
 
 
 class CallStatus(models.TextChoices):
-    """The documented call statuses (2756-2764)."""
+    """The documented call statuses (Voice › Call Status)."""
 
     ANSWER = "ANSWER", "Answered"
     BUSY = "BUSY", "Busy"
@@ -32,7 +33,7 @@ class CallStatus(models.TextChoices):
 
 
 class RetryInterval(models.IntegerChoices):
-    """Retry interval in minutes: default 0 (no retry) plus the documented enum (3268-3269)."""
+    """Retry interval in minutes: default 0 (no retry) plus the documented enum (Create Outgoing Call, `interval`)."""
 
     NONE = 0, "No retry"
     M5 = 5, "5 minutes"
@@ -52,10 +53,10 @@ class RequestState(models.TextChoices):
 
 
 class SoundFile(TimeStampedModel):
-    """A sound at a public URL; created at BICS (Create Sound File, 3662-3691).
+    """A sound at a public URL; created at BICS (Create Sound File).
 
     BICS has no list operation for sounds, so this table is our list. ``bics_id`` is "the id
-    parameter in response", usable as an audio source (3675).
+    parameter in response", usable as an audio source.
     """
 
     name = models.CharField(max_length=150)
@@ -139,7 +140,7 @@ class Call(TimeStampedModel):
 
 
 class BulkCall(TimeStampedModel):
-    """A bulk outgoing call (Create Bulk Outgoing Calls, 3306-3383) sent in batches."""
+    """A bulk outgoing call (Create Bulk Outgoing Calls) sent in batches."""
 
     class Mode(models.TextChoices):
         SAME_AUDIO = "same_audio", "Same audio file for everyone"
@@ -190,28 +191,13 @@ class BulkCall(TimeStampedModel):
         return self.name
 
 
-class BulkCallBatch(models.Model):
-    """One Create Bulk Outgoing Calls request; claimed by one worker, sent at most once."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CLAIMED = "claimed", "Claimed by a worker"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Refused by BICS"
-        UNKNOWN = "unknown", "Outcome unknown (to reconcile)"
+class BulkCallBatch(ClaimableBatch):
+    """One Create Bulk Outgoing Calls request: a kind of the batch engine (``core.batches``)."""
 
     bulk_call = models.ForeignKey(BulkCall, on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a task was queued for it.")
-    claim_token = models.UUIDField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    claims = models.PositiveSmallIntegerField(default=0)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    group_id = models.CharField(max_length=64, blank=True)
     total = models.PositiveIntegerField(null=True, blank=True)
     api_message = models.CharField(max_length=255, blank=True)
-    error = models.TextField(blank=True)
     raw_response = models.JSONField(null=True, blank=True)
 
     class Meta:
@@ -246,7 +232,7 @@ class BulkCallRecipient(models.Model):
 
 
 class CallLog(models.Model):
-    """A row of the Call Logs Report (3555-3585), pulled on a schedule or on demand."""
+    """A row of the Call Logs Report, pulled on a schedule or on demand."""
 
     bics_id = models.CharField("BICS id", max_length=64, unique=True)
     caller_id = models.CharField(max_length=32, blank=True)
@@ -271,7 +257,7 @@ class CallLog(models.Model):
 
 
 class CallRecording(models.Model):
-    """A row of the Call Recordings Report (3587-3617)."""
+    """A row of the Call Recordings Report."""
 
     bics_id = models.CharField("BICS id", max_length=64, unique=True)
     call_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -290,7 +276,7 @@ class CallRecording(models.Model):
 
 
 class VoiceUnsubscriber(SyncedModel, TimeStampedModel):
-    """An Engage (voice) opt-out (2937-3211). Synced through ``core.sync`` ("voice_unsubscribers")."""
+    """An Engage (voice) opt-out (Voice › Unsubscribers). Synced through ``core.sync`` ("voice_unsubscribers")."""
 
     class Type(models.TextChoices):
         TAG = "tag", "Tag"
@@ -314,7 +300,7 @@ class VoiceUnsubscriber(SyncedModel, TimeStampedModel):
 
 
 class VoicePrice(models.Model):
-    """View Pricing (Engage) (3693-3743); fields picked (the data node is collapsed)."""
+    """View Pricing (Engage); fields picked (the data node is collapsed)."""
 
     iso = models.CharField("country", max_length=2, db_index=True)
     country = models.CharField(max_length=100, blank=True)

@@ -8,9 +8,10 @@ from celery import shared_task
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
 def send_bulk_batch(batch_id: int) -> str:
     """Claim and send one bulk call batch (a no-op if another worker has it)."""
-    from voice.services.bulk import batch_send
+    from voice.services.bulk_batches import batch_send
 
-    return batch_send(batch_id)
+    state = batch_send(batch_id)
+    return state.value if state is not None else "not claimed"
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
@@ -24,7 +25,7 @@ def launch_bulk_call(bulk_call_id: int) -> int:
 @shared_task(soft_time_limit=50, time_limit=60)
 def sweep_bulk_calls() -> dict:
     """Dead claims -> unknown -> reconciled by Call Status; lost batches re-queued."""
-    from voice.services.bulk import bulk_sweep
+    from voice.services.bulk_batches import bulk_sweep
 
     return bulk_sweep()
 

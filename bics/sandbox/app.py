@@ -16,117 +16,24 @@ import random
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from bics.routes import Route, build_routes
+from bics.sandbox import handlers, inspect
 from bics.sandbox.config import FaultRule, SandboxConfig
+from bics.sandbox.context import ApiError, Ctx, Out, Response, invalid
 from bics.sandbox.state import Account, Clock, Scheduler
-from bics.shapes import SHAPES, validate_request
+from bics.sandbox.webhooks import Deliverer
+from bics.shapes import SHAPES
+from bics.validation import validate_request
 
 log = logging.getLogger("bics.sandbox")
 PREFIX = "/api/v2/"
 INSPECT = "/_sandbox"
 JSON = "application/json"
-
-
-# ---------------------------------------------------------------------- request / response
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    delay_before: float = 0.0  # latency fault
-    delay_after: float = 0.0  # timeout fault: processed, then silent this long
-    drop: bool = False  # close the connection without answering
-
-
-class ApiError(Exception):
-    """An error answer with the documented body ``{status, code, message}`` (+ ``errors``)."""
-
-    TEXT = {
-        400: "Bad Request",
-        401: "Unauthenticated",
-        403: "Forbidden",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        409: "Conflict",
-        422: "Unprocessable Content",
-        429: "Too Many Requests",
-        500: "Server Error",
-        502: "Bad Gateway",
-        503: "Service Unavailable",
-    }
-
-    def __init__(
-        self,
-        http: int,
-        message: str,
-        errors: Mapping[str, list[str]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        status: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.http = http
-        self.message = message
-        self.errors = dict(errors or {})
-        self.headers = dict(headers or {})
-        self.status = status or self.TEXT.get(http, "Error")
-
-    def body(self) -> dict:
-        body: dict[str, Any] = {"status": self.status, "code": self.http, "message": self.message}
-        if self.errors:
-            body["errors"] = self.errors
-        return body
-
-
-def not_found(what: str = "Resource") -> ApiError:
-    return ApiError(404, f"{what} not found.")
-
-
-def invalid(errors: Mapping[str, list[str]]) -> ApiError:
-    return ApiError(422, "The given data was invalid.", errors)
-
-
-@dataclass
-class Out:
-    """What a handler returns; the app wraps it in the route's documented envelope."""
-
-    data: Any = None
-    message: str | None = None
-    extra: dict | None = None  # extra top-level keys (group_id, total…)
-    raw: dict | None = None  # the whole body (flat answers: tokens, OTP, click2call)
-    http: int = 200
-    per_page: int | None = None  # fixed page size (DLR pull: 100)
-    paginate: bool | None = None  # None: as the shape says
-
-
-@dataclass
-class Ctx:
-    app: SandboxApp
-    account: Account
-    route: Route
-    params: dict[str, str]
-    query: dict[str, str]
-    body: dict[str, Any]
-    files: dict[str, tuple[str, bytes]]
-    base: str  # http://host:port/api/v2/
-    path: str  # request path below the prefix
-    token: str = ""  # the credential used (refresh invalidates a minted one)
-
-    @property
-    def now(self) -> float:
-        return self.app.clock.now()
-
-    def stamp(self, at: float | None = None) -> str:
-        return self.app.clock.stamp(at)
-
-    @property
-    def config(self) -> SandboxConfig:
-        return self.app.config
 
 
 # ---------------------------------------------------------------------- routing
@@ -238,8 +145,6 @@ class SandboxApp:
         self._lock = threading.Lock()
         self.fault_rng = random.Random(self.config.seed)
         self._fault_counts: dict[int, int] = {}
-        from bics.sandbox import handlers
-        from bics.sandbox.webhooks import Deliverer
 
         self._table = handlers.table
         self.handlers: dict[str, Handler] = handlers.table(self.routes)
@@ -385,7 +290,7 @@ class SandboxApp:
         shape = SHAPES[route.name]
         data = ctx.query if route.method in ("GET", "DELETE") else {**ctx.body, **ctx.files}
         errors = (
-            validate_request(route.name, data, now=self.clock.naive())
+            validate_request(route.name, data, now=self.clock.naive(), notation=route.numbers)
             if shape.request or shape.one_of
             else {}
         )
@@ -507,7 +412,6 @@ class SandboxApp:
 
     # --------------------------------------------------------------- inspection
     def inspect(self, method: str, sub: str, qs: str, raw: bytes) -> Any:
-        from bics.sandbox import inspect
 
         query = dict(parse_qsl(qs, keep_blank_values=True)) if qs else {}
         body = json.loads(raw) if raw.strip() else {}

@@ -57,6 +57,9 @@ class FaultRule:
 DEFAULT_RATIOS = {"delivered": 0.9, "failed": 0.08, "dlt": 0.02}
 
 
+SIGN_MODES = ("events", "all", "none")
+
+
 @dataclass
 class SandboxConfig:
     tokens: tuple[str, ...] = ()  # empty: any non-empty token is an account of its own
@@ -70,6 +73,9 @@ class SandboxConfig:
     approval_rules: dict[str, str] = field(default_factory=dict)  # name -> approved|rejected
     webhook_key: str = "id"  # Signature HMAC key: "id" (webhook id) or "secret"
     webhook_format: str = "envelope"  # DLR callbacks: {"event","payload"} or "flat"
+    # Signature header (optional in the documentation): "events" signs event deliveries but
+    # not the verification handshake; "all" signs both; "none" emulates unsigned callbacks
+    webhook_sign: str = "events"
     webhook_timeout: float = 3.0
     webhook_retry_delays: tuple[float, ...] = (10.0, 100.0)  # 3 attempts in all
     webhook_allow_external: bool = False  # only loopback receivers unless allowed
@@ -100,6 +106,8 @@ class SandboxConfig:
                 raise ValueError("webhook_key must be 'id' or 'secret'")
             elif key == "webhook_format" and value not in ("envelope", "flat"):
                 raise ValueError("webhook_format must be 'envelope' or 'flat'")
+            elif key == "webhook_sign" and value not in SIGN_MODES:
+                raise ValueError(f"webhook_sign must be one of {', '.join(SIGN_MODES)}")
             elif key in ("tokens", "otp_failing_channels", "webhook_retry_delays"):
                 value = tuple(value or ())
             setattr(self, key, value)

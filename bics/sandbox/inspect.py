@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bics.sandbox.app import ApiError
+from bics.sandbox import handlers
+from bics.sandbox.context import ApiError, Ctx
 
 if TYPE_CHECKING:
     from bics.sandbox.app import SandboxApp
@@ -37,122 +40,159 @@ def _mask(key: str) -> str:
 
 def handle(app: SandboxApp, method: str, sub: str, query: dict, body: dict) -> Any:
     token = query.get("token") or (body.get("token") if isinstance(body, dict) else None)
-    accounts = app.find_accounts(token)
-    parts = sub.split("/") if sub else []
-    head = parts[0] if parts else ""
-    if method == "GET":
-        if head in ("", "state"):
-            return _summary(app, accounts)
-        if head == "sent":
-            sent = [s for a in accounts for s in a.sent]
-            pairs = Counter((s["custom"], s["number"]) for s in sent)
-            return {
-                "count": len(sent),
-                "items": sent,
-                "pairs": [{"custom": c, "number": n, "count": k} for (c, n), k in pairs.items()],
-                "duplicates": [
-                    {"custom": c, "number": n, "count": k}
-                    for (c, n), k in pairs.items()
-                    if k > 1 and c is not None
-                ],
-            }
-        if head == "messages":
-            from bics.sandbox.handlers import dlr_view
+    req = _Request(app, app.find_accounts(token), sub.split("/") if sub else [], query, body,
+                   token)
+    head = req.parts[0] if req.parts else ""
+    endpoint = (GETS if method == "GET" else POSTS if method == "POST" else {}).get(head)
+    if endpoint is None:
+        raise ApiError(404, f"Unknown sandbox endpoint {method} /_sandbox/{sub}")
+    return endpoint(req)
 
-            items = []
-            for a in accounts:
-                with a.lock:
-                    for rec in a.messages.values():
-                        view = dlr_view(app, rec)
-                        view.update(
-                            product=rec["product"],
-                            final_status=rec["_final"],
-                            final_code=rec["_code"],
-                            text=rec.get("text"),
-                        )
-                        items.append(view)
-            return {"count": len(items), "items": items}
-        if head == "otp":
-            otps = {oid: o for a in accounts for oid, o in a.otps.items()}
-            if len(parts) > 1:
-                rec = otps.get(parts[1])
-                if rec is None:
-                    raise ApiError(404, "No such OTP.")
-                sends = sum(a.requests.get("verify.otp.send", 0) for a in accounts)
-                last = next(
-                    (
-                        a.last_bodies["verify.otp.send"]
-                        for a in accounts
-                        if "verify.otp.send" in a.last_bodies
-                    ),
-                    None,
-                )
-                return {**_otp(rec), "sends": sends, "last": last}
-            return {"count": len(otps), "items": [_otp(o) for o in otps.values()]}
-        if head == "webhooks":
-            items = [e for a in accounts for e in a.webhook_log]
-            return {"count": len(items), "items": items}
-        if head == "requests":
-            counts: Counter = Counter()
-            last: dict[str, Any] = {}
-            for a in accounts:
-                counts.update(a.requests)
-                last.update(a.last_bodies)
-            return {"counts": dict(counts), "last": last}
-        if head == "config":
-            return app.config.as_dict()
-    if method == "POST":
-        if head == "reset":
-            app.reset()
-            return {"reset": True}
-        if head == "config":
-            if "route_overrides" in body:
-                app.set_routes(body.pop("route_overrides"))
-            app.config.update(body)
-            if "time_zone" in body:
-                app.clock.set_zone(app.config.time_zone)
-            if "faults" in body:
-                app._fault_counts.clear()  # noqa: SLF001
-            return app.config.as_dict()
-        if head == "tick":
-            seconds = float(body.get("seconds", query.get("seconds", 0)) or 0)
-            if seconds < 0:
-                raise ApiError(400, "The clock only moves forward.")
-            app.clock.advance(seconds)
-            ran = app.scheduler.run_due()
-            app.scheduler.wake()
-            return {"offset": app.clock.offset, "now": app.clock.stamp(), "ran": ran}
-        if head == "expire" and len(parts) > 1:
-            for a in accounts:
-                rec = a.otps.get(parts[1])
-                if rec is not None:
-                    rec["_expire"] = min(rec["_expire"], app.clock.now() - 0.001)
-                    return _otp(rec)
-            raise ApiError(404, "No such OTP.")
-        if head == "fail":
-            channel = parts[1] if len(parts) > 1 else ""
-            app.config.otp_failing_channels = (*app.config.otp_failing_channels, channel) if channel else ()
-            return {"otp_failing_channels": list(app.config.otp_failing_channels)}
-        if head == "event":
-            if not accounts:
-                raise ApiError(404, "No such account.")
-            n = sum(
-                app.deliverer.emit(
-                    a, str(body["event"]), dict(body.get("payload") or {}), webhook_id=body.get("webhook_id")
-                )
-                for a in accounts
-            )
-            return {"queued": n}
-        if head == "optout":
-            if not accounts and token:
-                accounts = [app.account_for(token)]
-            return _optout(app, accounts, body)
-        if head == "wait":
-            deadline = time.monotonic() + min(float(body.get("timeout", 5)), 10.0)
-            while time.monotonic() < deadline and not app.deliverer.idle():
-                time.sleep(0.01)
-            return {"idle": app.deliverer.idle()}
-    raise ApiError(404, f"Unknown sandbox endpoint {method} /_sandbox/{sub}")
+
+@dataclass
+class _Request:
+    app: SandboxApp
+    accounts: list
+    parts: list[str]
+    query: dict
+    body: dict
+    token: str | None
+
+    @property
+    def arg(self) -> str:
+        return self.parts[1] if len(self.parts) > 1 else ""
+
+
+def _sent(req: _Request) -> dict:
+    sent = [s for a in req.accounts for s in a.sent]
+    pairs = Counter((s["custom"], s["number"]) for s in sent)
+    return {
+        "count": len(sent),
+        "items": sent,
+        "pairs": [{"custom": c, "number": n, "count": k} for (c, n), k in pairs.items()],
+        "duplicates": [{"custom": c, "number": n, "count": k}
+                       for (c, n), k in pairs.items() if k > 1 and c is not None],
+    }
+
+
+def _messages(req: _Request) -> dict:
+    items = []
+    for a in req.accounts:
+        with a.lock:
+            for rec in a.messages.values():
+                view = handlers.dlr_view(req.app, rec)
+                view.update(product=rec["product"], final_status=rec["_final"],
+                            final_code=rec["_code"], group_id=rec["group_id"],
+                            text=rec.get("text"))
+                items.append(view)
+    return {"count": len(items), "items": items}
+
+
+def _otps(req: _Request) -> dict:
+    otps = {oid: o for a in req.accounts for oid, o in a.otps.items()}
+    if not req.arg:
+        return {"count": len(otps), "items": [_otp(o) for o in otps.values()]}
+    rec = otps.get(req.arg)
+    if rec is None:
+        raise ApiError(404, "No such OTP.")
+    sends = sum(a.requests.get("verify.otp.send", 0) for a in req.accounts)
+    last = next((a.last_bodies["verify.otp.send"] for a in req.accounts
+                 if "verify.otp.send" in a.last_bodies), None)
+    return {**_otp(rec), "sends": sends, "last": last}
+
+
+def _webhook_log(req: _Request) -> dict:
+    items = [e for a in req.accounts for e in a.webhook_log]
+    return {"count": len(items), "items": items}
+
+
+def _requests(req: _Request) -> dict:
+    counts: Counter = Counter()
+    last: dict[str, Any] = {}
+    for a in req.accounts:
+        counts.update(a.requests)
+        last.update(a.last_bodies)
+    return {"counts": dict(counts), "last": last}
+
+
+def _reset(req: _Request) -> dict:
+    req.app.reset()
+    return {"reset": True}
+
+
+def _configure(req: _Request) -> dict:
+    app, body = req.app, req.body
+    if "route_overrides" in body:
+        app.set_routes(body.pop("route_overrides"))
+    app.config.update(body)
+    if "time_zone" in body:
+        app.clock.set_zone(app.config.time_zone)
+    if "faults" in body:
+        app._fault_counts.clear()  # noqa: SLF001
+    return app.config.as_dict()
+
+
+def _tick(req: _Request) -> dict:
+    seconds = float(req.body.get("seconds", req.query.get("seconds", 0)) or 0)
+    if seconds < 0:
+        raise ApiError(400, "The clock only moves forward.")
+    app = req.app
+    app.clock.advance(seconds)
+    ran = app.scheduler.run_due()
+    app.scheduler.wake()
+    return {"offset": app.clock.offset, "now": app.clock.stamp(), "ran": ran}
+
+
+def _expire(req: _Request) -> dict:
+    for a in req.accounts:
+        rec = a.otps.get(req.arg) if req.arg else None
+        if rec is not None:
+            rec["_expire"] = min(rec["_expire"], req.app.clock.now() - 0.001)
+            return _otp(rec)
+    raise ApiError(404, "No such OTP.")
+
+
+def _fail(req: _Request) -> dict:
+    cfg = req.app.config
+    cfg.otp_failing_channels = (*cfg.otp_failing_channels, req.arg) if req.arg else ()
+    return {"otp_failing_channels": list(cfg.otp_failing_channels)}
+
+
+def _event(req: _Request) -> dict:
+    if not req.accounts:
+        raise ApiError(404, "No such account.")
+    body = req.body
+    n = sum(req.app.deliverer.emit(a, str(body["event"]), dict(body.get("payload") or {}),
+                                   webhook_id=body.get("webhook_id"))
+            for a in req.accounts)
+    return {"queued": n}
+
+
+def _optout_endpoint(req: _Request) -> dict:
+    accounts = req.accounts
+    if not accounts and req.token:
+        accounts = [req.app.account_for(req.token)]
+    return _optout(req.app, accounts, req.body)
+
+
+def _wait(req: _Request) -> dict:
+    deliverer = req.app.deliverer
+    deadline = time.monotonic() + min(float(req.body.get("timeout", 5)), 10.0)
+    while time.monotonic() < deadline and not deliverer.idle():
+        time.sleep(0.01)
+    return {"idle": deliverer.idle()}
+
+
+GETS: dict[str, Callable[[_Request], Any]] = {
+    "": lambda req: _summary(req.app, req.accounts),
+    "state": lambda req: _summary(req.app, req.accounts),
+    "sent": _sent, "messages": _messages, "otp": _otps, "webhooks": _webhook_log,
+    "requests": _requests, "config": lambda req: req.app.config.as_dict(),
+}
+POSTS: dict[str, Callable[[_Request], Any]] = {
+    "reset": _reset, "config": _configure, "tick": _tick, "expire": _expire, "fail": _fail,
+    "event": _event, "optout": _optout_endpoint, "wait": _wait,
+}
 
 
 def _otp(rec: dict) -> dict:
@@ -195,9 +235,6 @@ def _summary(app: SandboxApp, accounts: list) -> dict:
 
 
 def _optout(app: SandboxApp, accounts: list, body: dict) -> dict:
-    from bics.sandbox import handlers
-    from bics.sandbox.app import Ctx
-
     product = str(body.get("product", "sms"))
     if product not in ("sms", "voice", "viber", "whatsapp"):
         raise ApiError(400, "product is one of sms, voice, viber, whatsapp")

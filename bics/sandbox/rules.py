@@ -178,7 +178,10 @@ _NUMERIC_SENDER = re.compile(r"^\d{3,15}$")
 
 
 def sender_problems(name: str) -> list[str]:
-    """Reasons to reject a sender ID (alphanumeric up to 11 characters, or digits up to 15)."""
+    """Reasons to reject a sender ID (alphanumeric up to 11 characters, or digits up to 15).
+
+    Not a rule of the documentation: the 11/15 limits are the GSM originator-address limits,
+    enforced here only so the approval lifecycle has a rejection to show (bics/README.md)."""
     text = name or ""
     if _NUMERIC_SENDER.match(text) or (_ALPHA_SENDER.match(text) and not text.isdigit()):
         return []
@@ -240,7 +243,7 @@ def iso_of(number: str) -> str | None:
 def price_rows(product: str) -> list[dict]:
     rows = []
     base = {"sms": 0.05, "voice": 0.02, "viber": 0.03, "whatsapp": 0.04}[product]
-    services = {"sms": ["ENT", "MKT", "A2P"], "voice": ["SIPT"], "viber": ["VIB"], "whatsapp": ["WAP"]}[
+    services = {"sms": ["ENT", "MKT", "A2P"], "voice": ["SIPT"], "viber": [None], "whatsapp": ["WAP"]}[
         product
     ]
     n = 0

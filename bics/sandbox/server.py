@@ -15,6 +15,7 @@ import socket
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,23 +23,13 @@ from bics.sandbox.app import PREFIX, Response, SandboxApp
 from bics.sandbox.config import FaultRule, SandboxConfig, parse_ratios
 
 log = logging.getLogger("bics.sandbox")
-REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "OK"
 
 
 # ---------------------------------------------------------------------- threaded transport
@@ -74,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         try:
-            self.send_response(resp.status, REASONS.get(resp.status))
+            self.send_response(resp.status)  # the reason phrase from http.HTTPStatus
             for key, value in resp.headers:
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(resp.body)))
@@ -176,7 +167,7 @@ class AsyncioHTTPServer:
                     return
                 close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
                 out = [
-                    f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'OK')}",
+                    f"HTTP/1.1 {resp.status} {_phrase(resp.status)}",
                     *(f"{k}: {v}" for k, v in resp.headers),
                     f"Content-Length: {len(resp.body)}",
                     "Connection: close" if close else "Connection: keep-alive",
@@ -295,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dlr-rule", action="append", default=[], metavar="NUMBER_OR_CID=STATUS")
     p.add_argument("--webhook-key", choices=("id", "secret"), default="id")
     p.add_argument("--webhook-format", choices=("envelope", "flat"), default="envelope")
+    p.add_argument("--webhook-sign", choices=("events", "all", "none"), default="events",
+                   help="Signature header on callbacks: event deliveries only (default), "
+                        "every callback including the handshake, or none")
     p.add_argument("--webhook-allow-external", action="store_true")
     p.add_argument("--get-limit", type=int, default=1000)
     p.add_argument("--routes", default="", help="JSON route overrides (as BICS_ROUTES)")
@@ -345,6 +339,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "dlr_rules": rules,
         "webhook_key": args.webhook_key,
         "webhook_format": args.webhook_format,
+        "webhook_sign": args.webhook_sign,
         "webhook_allow_external": args.webhook_allow_external,
         "get_limit": args.get_limit,
         "faults": faults,

@@ -140,16 +140,7 @@ class Deliverer:
         if challenge is not None:
             sep = "&" if "?" in uri else "?"
             uri = f"{uri}{sep}{urlencode({'token': hook.get('token')})}"
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": "bics-sandbox",
-        }
-        if hook.get("secret"):
-            headers["Authorization"] = f"Bearer {hook['secret']}"
-        key = hook.get("secret") if cfg.webhook_key == "secret" else hook.get("id")
-        if key:
-            headers["Signature"] = signature(body, str(key))
+        headers = self._headers(hook, body, handshake=challenge is not None)
         entry = {
             "webhook_id": hook.get("id"),
             "event": event,
@@ -186,6 +177,19 @@ class Deliverer:
             due = self.app.clock.now() + float(delays[attempt - 1])
             job = (generation, account, hook, event, body, attempt + 1, None)
             self.app.scheduler.at(due, lambda: self.queue.put(job))
+
+    def _headers(self, hook: dict, body: bytes, *, handshake: bool) -> dict[str, str]:
+        """Bearer secret when the webhook has one; ``Signature`` as ``webhook_sign`` says."""
+        cfg = self.app.config
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "User-Agent": "bics-sandbox"}
+        if hook.get("secret"):
+            headers["Authorization"] = f"Bearer {hook['secret']}"
+        key = hook.get("secret") if cfg.webhook_key == "secret" else hook.get("id")
+        signed = cfg.webhook_sign == "all" or (cfg.webhook_sign == "events" and not handshake)
+        if key and signed:
+            headers["Signature"] = signature(body, str(key))
+        return headers
 
     @staticmethod
     def _post(

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact, Tag
-from contacts.services.phones import PhoneError, normalise_phone
 from core.models import SyncState
+from core.phones import PhoneError, normalise_phone
 
 CONTACT_FIELDS = (
     "identity", "email", "first_name", "last_name", "company", "postal_code", "gender",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable, Iterable, Iterator
+
+from core.masking import can_view_full_numbers
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,32 +32,9 @@ def csv_lines(rows: Iterable[Iterable], *, bom: bool = True) -> Iterator[str]:
         yield writer.writerow([escape_cell(cell) for cell in row])
 
 
-# A phone number written in running text: optional '+', then digits with the usual separators.
-_NUMBER_IN_TEXT = re.compile(r"\+?\d[\d ().\-/]{4,}\d")
-
-
-def mask_numbers_in_text(text: str) -> str:
-    """Every run of 6+ digits (a number in any notation) masked: '+32 470 12 34 56' -> '+32•••••••456'.
-
-    For free text that may carry a number: an import's rejected row and its reason.
-    """
-    from core.masking import mask_number
-
-    def replace(match: re.Match) -> str:
-        found = match.group(0)
-        digits = "".join(ch for ch in found if ch.isdigit())
-        if len(digits) < 6:
-            return found
-        return mask_number(("+" if found.startswith("+") else "") + digits)
-
-    return _NUMBER_IN_TEXT.sub(replace, text or "")
-
-
 def masked_rows(rows: Iterable[Iterable], user, *, columns: dict[int, Callable[[str], str]]) -> Iterator[list]:
     """`rows` (header first) with the cells at `columns` passed through their maskers, unless
     `user` may see full numbers (``core.view_full_numbers``); the header passes unchanged."""
-    from core.masking import can_view_full_numbers
-
     if can_view_full_numbers(user):
         yield from rows
         return

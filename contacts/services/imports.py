@@ -1,6 +1,6 @@
 """`contacts_import`: a file of contacts into the database, streaming and in bulk.
 
-A file that cannot be read as a whole is refused by `reader.open_source` before anything is
+A file that cannot be read as a whole is refused by `core.tabular.open_table` before anything is
 written. Then, for a CSV, the main process cuts the file into blocks of whole records and a
 process pool (one worker per core, for files over PARALLEL_MIN_BYTES) decodes, parses and
 validates them (`rowparse.parse_block`) while the main process writes the blocks already
@@ -28,13 +28,15 @@ from django.db.models import Max
 from django.utils import timezone
 
 from contacts.models import Contact, ContactImport, ContactImportRejection, ImportState, Tag
-from contacts.services.reader import ImportRefused, Source, open_source
-from contacts.services.rowparse import parse_block, parse_rows
+from contacts.services.rowparse import column_spec, parse_block, parse_rows
 from core.models import SyncState
+from core.tabular import Table, TableRefused, open_table
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ImportRefused", "ImportResult", "contacts_import", "contacts_import_file"]
+
+ImportRefused = TableRefused  # the import's refusal: the file cannot be read as a whole
 
 CHUNK_ROWS = 5000  # XLSX rows per chunk
 BLOCK_BYTES = 1 << 20  # CSV bytes per block (whole records)
@@ -65,7 +67,7 @@ def contacts_import_file(
     workers: int | None = None,
 ) -> tuple[ContactImport, ImportResult]:
     """Checks the file first (raises ImportRefused, writing nothing), then imports it."""
-    source = open_source(path)
+    source = open_table(path)
     contact_import = ContactImport.objects.create(
         original_name=original_name or os.path.basename(path),
         created_by=user,
@@ -81,7 +83,7 @@ def contacts_import(
     *,
     contact_import: ContactImport,
     path: str | None = None,
-    source: Source | None = None,
+    source: Table | None = None,
     workers: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
     block_bytes: int = BLOCK_BYTES,
@@ -91,27 +93,12 @@ def contacts_import(
 
     Safe to run again on a failed or interrupted import: contacts are upserted by number.
     """
-    path = path or contact_import.file.path
-    now = timezone.now()
-    ContactImport.objects.filter(pk=contact_import.pk).update(
-        state=ImportState.RUNNING, started_at=now, error=""
-    )
-    ContactImportRejection.objects.filter(contact_import=contact_import).delete()
-    try:
-        source = source or open_source(path)
-    except ImportRefused as exc:
-        _finish(contact_import, state=ImportState.FAILED, error=str(exc))
-        raise
-    ContactImport.objects.filter(pk=contact_import.pk).update(bytes_total=source.size)
-    spec = dict(source.spec, default_country=contact_import.default_country or None)
+    source = _start(contact_import, source, path or contact_import.file.path)
     writer = _Writer(contact_import, tag=contact_import.tag, keep_rejections=keep_rejections)
     writer.result.description = source.description
     if workers is None:
         workers = (os.cpu_count() or 1) if source.size >= PARALLEL_MIN_BYTES else 0
-    if source.kind == "csv":  # the main process only cuts byte blocks and writes; workers parse
-        tasks = ((parse_block, (block, line, spec), position) for block, line, position in source.blocks(block_bytes))
-    else:
-        tasks = ((parse_rows, (rows, spec), None) for rows in _chunks(source.rows(), chunk_rows))
+    tasks = _tasks(source, _spec(source, contact_import), chunk_rows=chunk_rows, block_bytes=block_bytes)
     try:
         pool = _start_pool(workers) if workers > 0 else None
         if pool is None:
@@ -119,15 +106,7 @@ def contacts_import(
                 writer.write(function(*args), _position(position, source))
         else:
             with pool:
-                pending: deque = deque()
-                for function, args, position in tasks:
-                    pending.append((pool.submit(function, *args), position))
-                    if len(pending) > workers * 2:
-                        future, position = pending.popleft()
-                        writer.write(future.result(), _position(position, source))
-                while pending:
-                    future, position = pending.popleft()
-                    writer.write(future.result(), _position(position, source))
+                _write_in_parallel(pool, tasks, writer, source, ahead=workers * 2)
     except Exception as exc:
         logger.exception("contact import %s failed", contact_import.pk)
         try:
@@ -143,6 +122,50 @@ def contacts_import(
     return result
 
 
+def _start(contact_import: ContactImport, source: Table | None, path: str) -> Table:
+    """Marks the import running (clearing a previous run's rejections) and opens its file."""
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        state=ImportState.RUNNING, started_at=timezone.now(), error=""
+    )
+    ContactImportRejection.objects.filter(contact_import=contact_import).delete()
+    try:
+        source = source or open_table(path)
+    except TableRefused as exc:
+        _finish(contact_import, state=ImportState.FAILED, error=str(exc))
+        raise
+    ContactImport.objects.filter(pk=contact_import.pk).update(bytes_total=source.size)
+    return source
+
+
+def _spec(source: Table, contact_import: ContactImport) -> dict:
+    spec = column_spec(source.header)
+    spec.update(delimiter=source.delimiter, default_country=contact_import.default_country or None)
+    return spec
+
+
+def _tasks(source: Table, spec: dict, *, chunk_rows: int, block_bytes: int):
+    """(parse function, its arguments, file position after it) per chunk of the file."""
+    if source.kind == "csv":  # the main process only cuts byte blocks and writes; workers parse
+        for block, line, position in source.blocks(block_bytes):
+            yield parse_block, (block, line, spec), position
+    else:
+        for rows in _chunks(source.rows(), chunk_rows):
+            yield parse_rows, (rows, spec), None
+
+
+def _write_in_parallel(pool, tasks, writer: _Writer, source: Table, *, ahead: int) -> None:
+    """Parses in the pool, at most `ahead` chunks in flight, and writes in file order."""
+    pending: deque = deque()
+    for function, args, position in tasks:
+        pending.append((pool.submit(function, *args), position))
+        if len(pending) > ahead:
+            future, position = pending.popleft()
+            writer.write(future.result(), _position(position, source))
+    while pending:
+        future, position = pending.popleft()
+        writer.write(future.result(), _position(position, source))
+
+
 def _finish(contact_import: ContactImport, *, state: str, error: str = "") -> None:
     ContactImport.objects.filter(pk=contact_import.pk).update(
         state=state, error=error, finished_at=timezone.now()
@@ -150,7 +173,7 @@ def _finish(contact_import: ContactImport, *, state: str, error: str = "") -> No
     contact_import.refresh_from_db()
 
 
-def _position(position, source: Source) -> int:
+def _position(position, source: Table) -> int:
     return source.position if position is None else position
 
 
@@ -158,6 +181,14 @@ def _chunks(rows, size):
     rows = iter(rows)
     while chunk := list(islice(rows, size)):
         yield chunk
+
+
+def _slices(items: list) -> list[list]:
+    return [items[start : start + _IN_CHUNK] for start in range(0, len(items), _IN_CHUNK)]
+
+
+def _marks(part: list) -> str:
+    return ", ".join(["%s"] * len(part))
 
 
 def _start_pool(workers: int):
@@ -295,54 +326,37 @@ class _Writer:
         if not wanted_by_phone:
             return
         self._tag_id(cursor, {t for names in wanted_by_phone.values() for t in names})
+        if self.any_synced:
+            self._link_by_id(cursor, wanted_by_phone)
+        else:
+            self._link_by_number(cursor, wanted_by_phone)
+
+    def _link_by_number(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+        """Nothing was ever synced: no contact can turn dirty, so link by number in SQL, one
+        statement per tag and slice of numbers."""
         q = connection.ops.quote_name
-        if not self.any_synced:
-            # Nothing was ever synced: no contact can turn dirty, so link by number in SQL,
-            # one statement per tag and slice of numbers.
-            phones_by_tag: dict[int, list[str]] = {}
-            for phone, names in wanted_by_phone.items():
-                for name in names:
-                    phones_by_tag.setdefault(self.tag_ids[name], []).append(phone)
-            for tag_id, tag_phones in phones_by_tag.items():
-                for start in range(0, len(tag_phones), _IN_CHUNK):
-                    part = tag_phones[start : start + _IN_CHUNK]
-                    cursor.execute(
-                        f"INSERT INTO {q(self.through)} ({q('contact_id')}, {q('tag_id')}) "
-                        f"SELECT {q('id')}, {int(tag_id)} FROM {q(self.contact_table)} "
-                        f"WHERE {q('phone')} IN ({', '.join(['%s'] * len(part))}) "
-                        f"ON CONFLICT DO NOTHING",
-                        part,
-                    )
-            return
-        ids: dict[str, int] = {}
-        synced: set[int] = set()
-        phones = list(wanted_by_phone)
-        for start in range(0, len(phones), _IN_CHUNK):
-            part = phones[start : start + _IN_CHUNK]
-            cursor.execute(
-                f"SELECT {q('id')}, {q('phone')}, {q('sync_state')} FROM {q(self.contact_table)} "
-                f"WHERE {q('phone')} IN ({', '.join(['%s'] * len(part))})",
-                part,
-            )
-            for pk, phone, state in cursor.fetchall():
-                ids[phone] = pk
-                if state in (SyncState.SYNCED, SyncState.FAILED):
-                    synced.add(pk)
-        wanted = [(ids[phone], self.tag_ids[t]) for phone, tags in wanted_by_phone.items() for t in tags]
-        # Only synced contacts need to know which links are new (they become dirty); the
-        # others are linked with ON CONFLICT DO NOTHING, without reading first.
-        new_for_synced: set[int] = set()
-        if synced:
-            existing = set()
-            synced_ids = sorted(synced)
-            for start in range(0, len(synced_ids), _IN_CHUNK):
-                part = synced_ids[start : start + _IN_CHUNK]
+        phones_by_tag: dict[int, list[str]] = {}
+        for phone, names in wanted_by_phone.items():
+            for name in names:
+                phones_by_tag.setdefault(self.tag_ids[name], []).append(phone)
+        for tag_id, tag_phones in phones_by_tag.items():
+            for part in _slices(tag_phones):
                 cursor.execute(
-                    f"SELECT {q('contact_id')}, {q('tag_id')} FROM {q(self.through)} "
-                    f"WHERE {q('contact_id')} IN ({', '.join(['%s'] * len(part))})",
+                    f"INSERT INTO {q(self.through)} ({q('contact_id')}, {q('tag_id')}) "
+                    f"SELECT {q('id')}, {int(tag_id)} FROM {q(self.contact_table)} "
+                    f"WHERE {q('phone')} IN ({_marks(part)}) ON CONFLICT DO NOTHING",
                     part,
                 )
-                existing.update(cursor.fetchall())
+
+    def _link_by_id(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+        """Only synced contacts need to know which links are new (they become dirty); the
+        others are linked with ON CONFLICT DO NOTHING, without reading first."""
+        q = connection.ops.quote_name
+        ids, synced = self._contact_ids(cursor, list(wanted_by_phone))
+        wanted = [(ids[phone], self.tag_ids[t]) for phone, names in wanted_by_phone.items() for t in names]
+        new_for_synced: set[int] = set()
+        if synced:
+            existing = self._existing_links(cursor, sorted(synced))
             wanted = [pair for pair in wanted if pair not in existing]
             new_for_synced = {c for c, _ in wanted if c in synced}
         if not wanted:
@@ -352,14 +366,40 @@ class _Writer:
             f"ON CONFLICT DO NOTHING",
             wanted,
         )
-        touched = sorted(new_for_synced)
-        for start in range(0, len(touched), _IN_CHUNK):
-            part = touched[start : start + _IN_CHUNK]
+        for part in _slices(sorted(new_for_synced)):
             cursor.execute(
-                f"UPDATE {q(self.contact_table)} SET {q('sync_state')} = %s "
-                f"WHERE {q('id')} IN ({', '.join(['%s'] * len(part))})",
+                f"UPDATE {q(self.contact_table)} SET {q('sync_state')} = %s WHERE {q('id')} IN ({_marks(part)})",
                 [SyncState.DIRTY.value, *part],
             )
+
+    def _contact_ids(self, cursor, phones: list[str]) -> tuple[dict[str, int], set[int]]:
+        """({phone: contact id}, ids of the synced or failed ones) for `phones`."""
+        q = connection.ops.quote_name
+        ids: dict[str, int] = {}
+        synced: set[int] = set()
+        for part in _slices(phones):
+            cursor.execute(
+                f"SELECT {q('id')}, {q('phone')}, {q('sync_state')} FROM {q(self.contact_table)} "
+                f"WHERE {q('phone')} IN ({_marks(part)})",
+                part,
+            )
+            for pk, phone, state in cursor.fetchall():
+                ids[phone] = pk
+                if state in (SyncState.SYNCED, SyncState.FAILED):
+                    synced.add(pk)
+        return ids, synced
+
+    def _existing_links(self, cursor, contact_ids: list[int]) -> set[tuple[int, int]]:
+        q = connection.ops.quote_name
+        existing: set[tuple[int, int]] = set()
+        for part in _slices(contact_ids):
+            cursor.execute(
+                f"SELECT {q('contact_id')}, {q('tag_id')} FROM {q(self.through)} "
+                f"WHERE {q('contact_id')} IN ({_marks(part)})",
+                part,
+            )
+            existing.update(cursor.fetchall())
+        return existing
 
     def _counts(self) -> tuple[int, int]:
         """Contacts created by this import so far, counted incrementally by id (cheap at 1M)."""

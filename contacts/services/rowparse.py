@@ -12,14 +12,14 @@ import json
 import re
 from datetime import date, datetime
 
-from contacts.services.phones import PhoneError, normalise_phone
+from core.phones import PhoneError, normalise_phone
+from core.tabular import NUMBER_COLUMNS, header_key, number_column
 
 csv.field_size_limit(1 << 20)
 
 # Our field names, and the header spellings that mean them (compared after `header_key`).
 FIELD_ALIASES = {
-    "phone": ("phone", "phone_number", "phonenumber", "mobile", "mobile_number", "msisdn", "number",
-              "telephone", "téléphone", "tel", "gsm"),
+    "phone": NUMBER_COLUMNS,
     "identity": ("identity",),
     "email": ("email", "e_mail", "email_address", "mail"),
     "first_name": ("first_name", "firstname", "first", "given_name", "prénom", "prenom", "voornaam"),
@@ -47,27 +47,26 @@ _EMAIL_RE = re.compile(
     r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}|\[[0-9A-Fa-f:.]+\])$"
 )
-_NON_KEY = re.compile(r"[\W_]+")
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def header_key(cell: str) -> str:
-    """'First Name ' -> 'first_name'; 'E-mail' -> 'e_mail'; 'Prénom' -> 'prénom'."""
-    return _NON_KEY.sub("_", cell.strip().lower()).strip("_")
-
-
 def column_spec(header: list[str]) -> dict:
-    """Maps a header row to {field: index} and [(attribute, index)]; phone may be absent."""
-    fields: dict[str, int] = {}
+    """Maps a header row to {field: index} and [(attribute, index)]; phone may be absent.
+
+    The phone is the preferred number column (`core.tabular.number_column`); other columns
+    that could name a number are attributes.
+    """
+    phone = number_column(header)
+    fields: dict[str, int] = {} if phone is None else {"phone": phone}
     attributes: list[tuple[str, int]] = []
-    seen: set[str] = set()
+    seen: set[str] = set() if phone is None else {header_key(header[phone])}
     for index, cell in enumerate(header):
         key = header_key(cell)
         if not key or key in seen:
             continue
         seen.add(key)
         field = ALIAS_TO_FIELD.get(key)
-        if field and field not in fields:
+        if field and field != "phone" and field not in fields:
             fields[field] = index
         else:
             attributes.append((key, index))

@@ -2,8 +2,8 @@
 
 `contacts_push_many` is `ContactAdapter.push_many` (so `bics_sync contacts --push` and the
 admin's "Push to BICS" both use it): when at least `bulk_min` contacts were never pushed,
-they go as CSV files through "Import Subscribers" (one upload per file of at most 5 MB,
-6371-6395), then the contact list is walked to link each of them to its BICS id by number
+they go as CSV files through "Import Subscribers" (one upload per file of at most 5 MB),
+then the contact list is walked to link each of them to its BICS id by number
 (only contacts of this push are linked: nothing else is created here by a push). Contacts
 already at BICS, and small pushes, go one by one through the generic sync service.
 
@@ -27,9 +27,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact, Identifier, Segment
-from contacts.services.phones import PhoneError, normalise_phone
 from core import sync
 from core.models import SyncState
+from core.phones import PhoneError, normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def identifiers_push_many(adapter, records: QuerySet[Identifier], result: sync.S
             bics_id = str(created.id)
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
-            bics_id = _find_identifier(obj) if sync._outcome_unknown(exc) else None  # noqa: SLF001
+            bics_id = _find_identifier(obj) if sync._outcome_unknown(exc) else None
             if not bics_id:
                 log.warning("identifier push %s failed: %s", obj.pk, reason)
                 _mark_failed(obj, reason)

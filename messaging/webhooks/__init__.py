@@ -1,4 +1,4 @@
-"""Receiving BICS callbacks, the django-anymail way.
+"""The webhooks app: receiving BICS callbacks, the django-anymail way.
 
 * ``base.BicsWebhookView``: finds the webhook by slug (or BICS id), answers the verification
   handshake, authenticates every delivery once (Bearer secret, ``Signature`` when present,
@@ -6,5 +6,6 @@
 * ``parsing``: every shape BICS sends (``{event, payload}`` envelopes, the flat Help DLR, the
   flat Smart Link visit, customised GET webhooks with query parameters) becomes ONE
   normalised ``BicsEvent``; nothing downstream sees a request.
-* ``processors``: one function per event type, taking a stored ``WebhookEvent``.
+* ``registry``: which function processes which event type; apps register theirs in
+  ``AppConfig.ready()``. ``processors`` holds this app's own (inbound messages).
 """

@@ -13,8 +13,8 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from bics import webhooks as bics_webhooks
-from messaging.models_webhooks import Webhook
 from messaging.webhooks import parsing
+from messaging.webhooks.models import Webhook
 
 log = logging.getLogger("messaging.webhooks")
 OK_BODY = b'{"status":"OK","code":200,"message":"Received"}'
@@ -68,7 +68,7 @@ def signature_key(hook: Webhook) -> str:
 
 
 def authenticate(request: HttpRequest, hook: Webhook, body: bytes) -> None:
-    """Bearer secret (7724-7738) and ``Signature`` when present (or required), both compared
+    """Bearer secret (Webhook Verification: Validating a Webhook) and ``Signature`` when present (or required), both compared
     in constant time. At least one credential must be checked: an open endpoint is refused."""
     checked = False
     authorization = request.headers.get("Authorization")
@@ -123,7 +123,7 @@ class BicsWebhookView(View):
         except parsing.ParseError as exc:
             log.warning("webhook refused: unreadable (%s) (webhook %s, %d bytes)", exc, hook.pk, len(body))
             return JsonResponse({"error": str(exc)}, status=400)
-        from messaging.services.webhooks import webhook_event_receive
+        from messaging.webhooks.services import webhook_event_receive
 
         webhook_event_receive(webhook=hook, event=event)
         log.debug("webhook %s stored in %.1f ms", event.event_type, (time.monotonic() - started) * 1000)

@@ -12,9 +12,9 @@ from bics import webhooks as bics_webhooks
 SMART_LINK_VISIT = "smartlink:visit"  # no documented event name: the flat Smart Link body
 DLR_EVENT_BY_CHANNEL = {"sms": "sms:message:status", "whatsapp": "whatsapp:message:status",
                         "viber": "viber:message:status", "voice": "voice:message:out"}
-# Customised webhooks (927-975) name their query keys freely; the Help examples use these.
+# Customised webhooks (Compose Customized Webhook) name their query keys freely; the Help examples use these.
 QUERY_ALIASES = {"message_id": "id", "mobile_number": "mobile", "message_status": "status",
-                 "custom_id": "cid"}
+                 "custom_id": "custom"}  # our id; a DLR's cid is BICS's
 RESERVED_QUERY = {"token", "event", "channel"}
 
 
@@ -46,7 +46,7 @@ def _from_mapping(data: Mapping) -> BicsEvent:
     except ValueError as exc:
         raise ParseError(str(exc)) from exc
     event_type = parsed.event
-    if event_type == "sms:dlr":  # the flat Help DLR (7746-7764) is an SMS status
+    if event_type == "sms:dlr":  # the flat Help DLR (Webhook Verification) is an SMS status
         event_type = "sms:message:status"
     payload = parsed.payload
     if not isinstance(payload, dict):
@@ -78,7 +78,7 @@ def parse_params(params: Mapping[str, str], *, method: str = "GET") -> BicsEvent
 
 
 def is_handshake(query_token: str | None, body: bytes) -> bool:
-    """The verification call (7677-7723): ``?token=`` and/or a body with ``challenge``."""
+    """The verification call (Validating a Webhook): ``?token=`` and/or a body with ``challenge``."""
     if not body:
         return bool(query_token)
     try:

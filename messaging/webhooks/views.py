@@ -10,7 +10,7 @@ from messaging.webhooks.base import BicsWebhookView
 
 class BicsReceiverView(BicsWebhookView):
     """Every shape BICS sends: JSON envelopes and flat bodies by POST, customised webhooks by
-    GET query parameters or form bodies (927-975)."""
+    GET query parameters or form bodies (Compose Customized Webhook)."""
 
     def parse(self, request: HttpRequest, body: bytes) -> parsing.BicsEvent:
         if request.method == "GET":

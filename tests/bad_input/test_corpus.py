@@ -166,8 +166,8 @@ def test_malformed_or_truncated_bics_answer_raises_a_clear_bics_error(case, cann
 @pytest.mark.django_db
 @by_entry("template_form")
 def test_template_form_names_the_broken_variable_and_saves_nothing(case):
-    from messaging.forms import TemplateAdminForm
-    from messaging.models import Sender, Template
+    from messaging.catalogue.forms import TemplateAdminForm
+    from messaging.catalogue.models import Sender, Template
 
     sender = Sender.objects.create(name="ACME", country_code="BE", service="ENT", status=1)
     form = TemplateAdminForm(data={"channel": "sms", "name": "bad_tpl", "sender": sender.pk, "template_type": "SI",
@@ -203,9 +203,9 @@ def test_verify_api_answers_400_naming_the_problem(case, client):
 @by_entry("schedule")
 def test_schedule_outside_the_window_is_refused_and_the_draft_stays(case, django_user_model):
     from contacts.models import Tag
-    from messaging.models import Channel, Sender, Template
-    from messaging.models_campaigns import Campaign
-    from messaging.services.campaigns import CampaignError, campaign_schedule
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services.campaigns import CampaignError, campaign_schedule
+    from messaging.catalogue.models import Channel, Sender, Template
 
     owner = django_user_model.objects.create_user(username="o", password="x", is_staff=True)
     sender = Sender.objects.create(name="ACME", country_code="BE", service="ENT", status=1)

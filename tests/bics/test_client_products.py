@@ -59,12 +59,10 @@ def product_functions():
                 continue
             if func.__module__ != module.__name__:
                 continue
-            src = inspect.getsource(func)
-            # client.call("route") / client.iterate("route"), or the shared unsubscriber
-            # helpers: _unsubscribers.<op>(client, "route") (bics/_unsubscribers.py)
-            found = re.findall(r'(?:call|iterate)\(\s*"([a-z0-9_.]+)"'
-                               r'|_unsubscribers\.[a-z_]+\(\s*client,\s*"([a-z0-9_.]+)"', src)
-            found = [a or b for a, b in found]
+            # client.call("route") / client.iterate("route"); the unsubscriber family
+            # (bics/_unsubscribers.py) carries its route in ``.route``
+            found = [func.route] if getattr(func, "route", None) else re.findall(
+                r'(?:call|iterate)\(\s*"([a-z0-9_.]+)"', inspect.getsource(func))
             if found:
                 yield pytest.param(module_name, fname, found[0], id=f"{module_name}.{fname}")
         assert source

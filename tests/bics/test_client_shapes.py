@@ -8,7 +8,8 @@ import pytest
 
 from bics.numbers import apply_notation, to_e164, to_notation
 from bics.routes import ROUTES
-from bics.shapes import SHAPES, number_fields, shape, validate_request
+from bics.shapes import SHAPES, number_fields, shape
+from bics.validation import validate_request
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
 SEND = {"to": ["32470000001"], "sender": "ACME", "message": "hi", "service": "ENT"}

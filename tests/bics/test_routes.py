@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
+import importlib
 import pathlib
 import re
 
 import pytest
 
+from bics import contract
 from bics.routes import AREAS, ROUTES, Route, build_routes, is_idempotent
 from bics.shapes import SHAPES
 
-# The documentation lives in shared/, beside the checkout (also in CI).
-DOC = pathlib.Path(
-    os.environ.get(
-        "BICS_API_DOC",
-        pathlib.Path(__file__).resolve().parents[3] / "shared" / "bics-api" / "bics-cpaas-api-1.0.0.txt",
-    )
-)
 PRODUCT_MODULES = ("sms", "whatsapp", "viber", "contacts", "voice", "verify", "webhooks",
                    "account")
 
@@ -127,11 +121,8 @@ for _product in ("sms", "voice", "viber", "whatsapp"):
         TITLES[f"{_product}.unsubscribers.{_action}"] = _title
 
 
-@pytest.fixture(scope="module")
-def doc_lines() -> list[str]:
-    if not DOC.exists():
-        pytest.fail(f"documentation missing: {DOC}")
-    return DOC.read_text(encoding="utf-8").splitlines()
+def test_the_index_covers_every_route():
+    assert set(contract.load()["operations"]) == set(ROUTES)
 
 
 def test_exactly_120_routes():
@@ -148,16 +139,18 @@ def test_per_area_counts():
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
-def test_line_points_at_the_operation_title(name, doc_lines):
-    route = ROUTES[name]
-    assert 1 <= route.line <= len(doc_lines)
-    assert doc_lines[route.line - 1].strip() == TITLES[name]
+def test_line_points_at_the_operation_title(name):
+    route, op = ROUTES[name], contract.operation(name)
+    assert 1 <= route.line <= contract.load()["lines"]
+    assert op["line"] == route.line
+    assert op["title"] == TITLES[name]
 
 
-def test_auth_me_is_the_only_stated_path(doc_lines):
+def test_auth_me_is_the_only_stated_path():
     stated = [r.name for r in ROUTES.values() if r.path_stated]
     assert stated == ["auth.me"]
-    assert "auth/me" in "\n".join(doc_lines[ROUTES["auth.me"].line - 1:ROUTES["auth.me"].line + 3])
+    assert [n for n in ROUTES if contract.operation(n)["stated_paths"]] == ["auth.me"]
+    assert contract.operation("auth.me")["stated_paths"] == [ROUTES["auth.me"].path]
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
@@ -258,10 +251,11 @@ def test_route_is_frozen():
     assert isinstance(route, Route)
 
 
-# A product function names its route in full: client.call("..."), client.iterate("...") or,
-# for the unsubscriber operations shared by four products, _unsubscribers.<op>(client, "...").
-ROUTE_USE = (r'call\(\s*"([a-z0-9_.]+)"|iterate\(\s*"([a-z0-9_.]+)"'
-             r'|_unsubscribers\.[a-z_]+\(\s*client,\s*"([a-z0-9_.]+)"')
+# A product function names its route in full: client.call("...") or client.iterate("...");
+# the unsubscriber operations shared by four products are built by _unsubscribers.family and
+# carry their route in ``.route``.
+ROUTE_USE = r'call\(\s*"([a-z0-9_.]+)"|iterate\(\s*"([a-z0-9_.]+)"'
+UNSUBSCRIBER_PRODUCTS = ("sms", "voice", "viber", "whatsapp")
 
 
 def test_every_route_is_used_by_exactly_one_product_function():
@@ -270,22 +264,29 @@ def test_every_route_is_used_by_exactly_one_product_function():
     for module in PRODUCT_MODULES:
         text = (root / f"{module}.py").read_text(encoding="utf-8")
         for name in re.findall(ROUTE_USE, text):
-            found = name[0] or name[1] or name[2]
+            found = name[0] or name[1]
             assert found in ROUTES, f"{module}.py uses unknown route {found}"
             counts[found] += 1
+    for product in UNSUBSCRIBER_PRODUCTS:
+        for func in importlib.import_module(f"bics.{product}").__dict__.values():
+            if callable(func) and getattr(func, "route", None):
+                counts[func.route] += 1
     unused = [n for n, c in counts.items() if c == 0]
     twice = [n for n, c in counts.items() if c > 1]
     assert not unused, f"routes without a product function: {unused}"
     assert not twice, f"routes used by several functions: {twice}"
 
 
-def test_shared_unsubscriber_helpers_get_their_own_route():
-    """sms.get_unsubscriber passes "sms.unsubscribers.get" to _unsubscribers.get, and so on."""
-    root = pathlib.Path(__file__).resolve().parents[2] / "bics"
-    for module in ("sms", "voice", "viber", "whatsapp"):
-        text = (root / f"{module}.py").read_text(encoding="utf-8")
-        uses = re.findall(r'_unsubscribers\.([a-z_]+)\(\s*client,\s*"([a-z0-9_.]+)"', text)
-        assert sorted(route for _, route in uses) == sorted(
-            f"{module}.unsubscribers.{action}" for action in UNSUBSCRIBER_TITLES)
-        for helper, route in uses:
-            assert route == f"{module}.unsubscribers.{helper.rstrip('_')}", (module, helper)
+@pytest.mark.parametrize("product", UNSUBSCRIBER_PRODUCTS)
+def test_the_unsubscriber_family_is_built_once_per_product(product):
+    """sms.get_unsubscriber calls "sms.unsubscribers.get", and so on."""
+    module = importlib.import_module(f"bics.{product}")
+    names = {"list": "list_unsubscribers", "create": "create_unsubscriber",
+             "clean": "clean_unsubscribers", "get": "get_unsubscriber",
+             "update": "update_unsubscriber", "delete": "delete_unsubscriber",
+             "import": "import_unsubscribers"}
+    assert set(names) == set(UNSUBSCRIBER_TITLES)
+    for action, fname in names.items():
+        func = getattr(module, fname)
+        assert func.route == f"{product}.unsubscribers.{action}"
+        assert func.__module__ == module.__name__

@@ -151,7 +151,9 @@ def _script(server: SandboxServer) -> list:
         timeout=5,
         params={"group_id": sent["group_id"]},
     ).json()["data"]
-    out.extend((d["mobile"], d["status"], d["code"]) for d in dlrs)
+    codes = {m["id"]: m["final_code"]
+             for m in s.get(server.inspect_url + "messages", timeout=5).json()["items"]}
+    out.extend((d["mobile"], d["status"], codes[d["id"]]) for d in dlrs)
     return out
 
 

@@ -26,8 +26,9 @@ def test_send_message_payload_and_result(client, fake_bics):
                               service="ENT", custom="batch-1", time=datetime(2026, 12, 1, 9, 30),
                               flash=True, max_units=2, webhook_id="w1")
     body = fake_bics.requests[0].json()
+    # no type given: none is sent (the documentation states no default to assume)
     assert body == {"sender": "ACME", "to": ["32470000001"], "message": "Hi", "service": "ENT",
-                    "type": "N", "time": "2026-12-01 09:30:00", "flash": 1, "custom": "batch-1",
+                    "time": "2026-12-01 09:30:00", "flash": 1, "custom": "batch-1",
                     "max_units": 2, "webhook_id": "w1"}
     assert result.group_id == "g1" and result.ids == ["g1:1"]
     assert result.message.startswith("1 numbers")

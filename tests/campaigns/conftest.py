@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.contrib.auth.models import Group
 
-from messaging.models import Channel, Sender, Template, TemplateApproval
+from messaging.catalogue.models import Channel, Sender, Template, TemplateApproval
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def make_contacts(db):
 @pytest.fixture
 def make_campaign(owner, sender, make_template):
     from contacts.models import Tag
-    from messaging.models_campaigns import Campaign
+    from messaging.campaigns.models import Campaign
 
     def make(template=None, tag="audience", **kw):
         template = template or make_template()

@@ -6,11 +6,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from messaging.models import Template
-from messaging.models_campaigns import Campaign, Message
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
-from messaging.services.dlr import dlr_poll
+from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.services import dispatch, engine
+from messaging.campaigns.services.campaigns import campaign_launch
+from messaging.campaigns.services.dlr import dlr_poll
+from messaging.catalogue.models import Template
 
 from .conftest import approve, no_duplicates
 
@@ -44,7 +44,7 @@ def test_channel_campaign_end_to_end(sandbox, make_contacts, make_campaign, owne
     approve(template, provider_status=template.provider_status, bics_id=template.bics_id)
     campaign = make_campaign(template=template)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    counts = engine.campaign_run(campaign.pk, timeout=20)
+    counts = dispatch.campaign_run(campaign.pk, timeout=20)
     assert counts["queued"] == 0 and counts["submitted"] == 3
     assert sandbox.requests(f"{channel}.messages.send_template") == 3
     last = sandbox.get("requests")["last"][f"{channel}.messages.send_template"]
@@ -71,8 +71,8 @@ def test_channel_unknown_outcome_is_reconciled_by_number_and_time(sandbox, make_
                                "seconds": 1.0}])
     campaign = make_campaign(template=template)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    assert engine.batches_send(engine.campaign_step(campaign.pk).claims) == {"unknown": 1}
-    engine.campaign_run(campaign.pk, timeout=10)
+    assert engine.batches_send(dispatch.campaign_step(campaign.pk).claims) == {"unknown": 1}
+    dispatch.campaign_run(campaign.pk, timeout=10)
     assert len(sandbox.sent_numbers()) == 1
     assert Message.objects.get().bics_message_id
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
-from messaging.models_campaigns import Campaign, SendBatch
-from messaging.services.engine import batch_claim, claim_next
+from messaging.campaigns.models import Campaign, SendBatch
+from messaging.campaigns.services.engine import batch_claim, claim_next
 from tests.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]

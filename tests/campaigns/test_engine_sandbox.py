@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from messaging.models_campaigns import Campaign, DeliveryReport, Message, SendBatch
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
-from messaging.services.dlr import dlr_poll
+from messaging.campaigns.models import Campaign, DeliveryReport, Message, SendBatch
+from messaging.campaigns.services import dispatch, engine
+from messaging.campaigns.services.campaigns import campaign_launch
+from messaging.campaigns.services.dlr import dlr_poll
 
 from .conftest import no_duplicates
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.sandbox]
 
 
 def run(campaign, timeout=20):
-    return engine.campaign_run(campaign.pk, timeout=timeout)
+    return dispatch.campaign_run(campaign.pk, timeout=timeout)
 
 
 def test_identical_text_goes_as_batches_with_to_arrays(sandbox, make_contacts, make_campaign, make_template):
@@ -75,7 +75,7 @@ def test_worker_killed_after_the_request_left_is_reconciled_not_resent(sandbox, 
     make_contacts(4)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=2)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    step = engine.campaign_step(campaign.pk)
+    step = dispatch.campaign_step(campaign.pk)
     batch_id, token = step.claims[0]
 
     def die(*args, **kwargs):
@@ -103,7 +103,7 @@ def test_worker_killed_before_sending_is_sent_once_after_reconcile(sandbox, make
     make_contacts(2)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=5)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    claims = engine.campaign_step(campaign.pk).claims  # claimed, then the worker vanished
+    claims = dispatch.campaign_step(campaign.pk).claims  # claimed, then the worker vanished
     settings.CAMPAIGN_CLAIM_TIMEOUT = 0
     engine.batches_sweep()
     assert engine.batch_reconcile(claims[0][0]) == SendBatch.State.PENDING  # BICS has none of them
@@ -119,7 +119,7 @@ def test_timeout_after_acceptance_is_reconciled_not_resent(sandbox, make_contact
     make_contacts(3)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=10)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    step = engine.campaign_step(campaign.pk)
+    step = dispatch.campaign_step(campaign.pk)
     assert engine.batches_send(step.claims) == {"unknown": 1}
     assert Message.objects.filter(campaign=campaign, status="unknown").count() == 3
     time.sleep(1.2)  # the sandbox answers (too late) after processing
@@ -163,7 +163,7 @@ def test_dlr_poll_records_statuses_and_descriptions(sandbox, make_contacts, make
 def test_opt_out_added_here_after_launch_is_honoured_at_send_time(sandbox, make_contacts, make_campaign, make_template):
     """An opt-out entered in the admin (or imported, or pulled) after launch: the number's
     queued message fails as opted out and never reaches BICS."""
-    from messaging.models import Unsubscriber
+    from messaging.catalogue.models import Unsubscriber
 
     contacts = make_contacts(4)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=10)

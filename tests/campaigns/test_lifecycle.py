@@ -11,10 +11,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from messaging.models import AccountBalance, Price, Unsubscriber
-from messaging.models_campaigns import Campaign, CampaignTransition, Message, SendBatch
-from messaging.services import engine
-from messaging.services.campaigns import (
+from messaging.campaigns.models import Campaign, CampaignTransition, Message, SendBatch
+from messaging.campaigns.services import dispatch, engine
+from messaging.campaigns.services.campaigns import (
     CampaignAlreadyLaunched,
     CampaignError,
     campaign_cancel,
@@ -24,7 +23,8 @@ from messaging.services.campaigns import (
     campaign_resume,
     campaign_schedule,
 )
-from messaging.services.dlr import dlr_record, message_apply_status
+from messaging.campaigns.services.dlr import dlr_record, message_apply_status
+from messaging.catalogue.models import AccountBalance, Price, Unsubscriber
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -72,8 +72,8 @@ def test_due_scheduled_campaigns_are_found(make_contacts, make_campaign):
     make_contacts(1)
     campaign = make_campaign()
     campaign_schedule(campaign=campaign, at=timezone.now() + dt.timedelta(minutes=10))
-    assert engine.campaigns_due() == []
-    assert engine.campaigns_due(now=timezone.now() + dt.timedelta(minutes=11)) == [campaign.pk]
+    assert dispatch.campaigns_due() == []
+    assert dispatch.campaigns_due(now=timezone.now() + dt.timedelta(minutes=11)) == [campaign.pk]
 
 
 # --------------------------------------------------------------------------- launch checks
@@ -159,7 +159,7 @@ def test_status_never_moves_backwards(make_contacts, make_campaign):
     assert message_apply_status(message=message, status="delivered")
     assert not message_apply_status(message=message, status="failed")
     assert not message_apply_status(message=message, status="submitted")
-    report = dlr_record(channel="sms", item={"cid": message.custom_id, "mobile": message.number[1:],
+    report = dlr_record(channel="sms", item={"custom": message.custom_id, "cid": "bics-1", "mobile": message.number[1:],
                                              "status": "UNDELIV", "code": "034"})
     assert report.message_id == message.pk and not report.applied
     assert message_apply_status(message=message, status="read")
@@ -171,7 +171,8 @@ def test_dlr_record_finds_a_batched_message_by_batch_custom_and_number(make_cont
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."))
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     message = Message.objects.order_by("pk")[1]
-    report = dlr_record(channel="sms", item={"cid": message.batch.custom, "mobile": message.number.lstrip("+"),
+    report = dlr_record(channel="sms", item={"custom": message.batch.custom, "cid": "bics-2",
+                                             "mobile": message.number.lstrip("+"),
                                              "status": "DLT-REJECTED", "code": "777", "id": "g:2"})
     message.refresh_from_db()
     assert report.applied and message.status == "rejected" and message.bics_message_id == "g:2"
@@ -186,16 +187,16 @@ def test_pause_resume_and_cancel_take_effect_between_batches(sandbox, make_conta
     make_contacts(6)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=2)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    engine.batches_send(engine.campaign_step(campaign.pk).claims)  # first batch
+    engine.batches_send(dispatch.campaign_step(campaign.pk).claims)  # first batch
     campaign_pause(campaign=campaign)
-    step = engine.campaign_step(campaign.pk)
+    step = dispatch.campaign_step(campaign.pk)
     assert not step.claims and step.wait is None
     assert len(sandbox.sent_numbers()) == 2
     campaign_resume(campaign=campaign)
-    engine.batches_send(engine.campaign_step(campaign.pk).claims)  # second batch
+    engine.batches_send(dispatch.campaign_step(campaign.pk).claims)  # second batch
     assert len(sandbox.sent_numbers()) == 4
     campaign_cancel(campaign=campaign)
-    engine.campaign_run(campaign.pk, timeout=5)
+    dispatch.campaign_run(campaign.pk, timeout=5)
     assert len(sandbox.sent_numbers()) == 4
     assert SendBatch.objects.filter(campaign=campaign, state="cancelled").count() == 1
     assert Message.objects.filter(campaign=campaign, status="failed").count() == 2
@@ -203,13 +204,13 @@ def test_pause_resume_and_cancel_take_effect_between_batches(sandbox, make_conta
 
 @pytest.mark.sandbox
 def test_a_template_unusable_at_send_time_is_refused_and_pauses(sandbox, make_contacts, make_campaign):
-    from messaging.models import Template
+    from messaging.catalogue.models import Template
 
     make_contacts(2)
     campaign = make_campaign()
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     Template.objects.filter(pk=campaign.template_id).update(provider_status="2")  # the provider withdrew it
-    engine.campaign_run(campaign.pk, timeout=5)
+    dispatch.campaign_run(campaign.pk, timeout=5)
     campaign.refresh_from_db()
     assert campaign.state == "paused" and "Refused at send time" in campaign.state_reason
     assert sandbox.sent_numbers() == []
@@ -217,7 +218,7 @@ def test_a_template_unusable_at_send_time_is_refused_and_pauses(sandbox, make_co
 
 def test_editing_the_template_pauses_its_campaigns(make_contacts, make_campaign, owner,
                                                    django_capture_on_commit_callbacks):
-    from messaging.services.templates import template_save
+    from messaging.catalogue.services.templates import template_save
 
     make_contacts(2)
     campaign = make_campaign()
@@ -241,7 +242,7 @@ def test_smart_delivery_with_a_clean_sample_sends_to_everyone(sandbox, make_cont
                              smart_delay_minutes=0, smart_sample_size=10, batch_size=100)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     assert Campaign.objects.get(pk=campaign.pk).state == "sampling"
-    engine.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
+    dispatch.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
     campaign.refresh_from_db()
     assert campaign.state == "sent"
     assert len(sandbox.sent_numbers()) == 15 and Message.objects.filter(is_sample=True).count() == 10
@@ -257,7 +258,7 @@ def test_smart_delivery_cancels_on_a_dlt_rejection_and_notifies_the_owner(sandbo
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), smart_delivery=True,
                              smart_delay_minutes=0, smart_sample_size=10)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    engine.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
+    dispatch.campaign_run(campaign.pk, timeout=20, poll_every=0.3)
     campaign.refresh_from_db()
     assert campaign.state == "cancelled" and "INV-PEID" in campaign.state_reason
     sample = set(Message.objects.filter(is_sample=True).values_list("number", flat=True))
@@ -272,7 +273,7 @@ def test_smart_delivery_waits_15_minutes_before_the_sample(make_contacts, make_c
     make_contacts(3)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), smart_delivery=True)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    step = engine.campaign_step(campaign.pk)
+    step = dispatch.campaign_step(campaign.pk)
     assert not step.claims and 14 * 60 < step.wait <= 15 * 60
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from messaging.models_campaigns import Campaign, Message
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
+from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.services import dispatch
+from messaging.campaigns.services.campaigns import campaign_launch
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def sent_campaign(sandbox, make_contacts, make_campaign, make_template):
     make_contacts(4)
     campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."))
     campaign_launch(campaign=campaign, now=True, enqueue=False)
-    engine.campaign_run(campaign.pk, timeout=10)
+    dispatch.campaign_run(campaign.pk, timeout=10)
     return campaign
 
 
@@ -89,10 +89,10 @@ def test_one_off_free_text_send_shows_the_result(admin_client, sandbox, sender):
 def test_admin_actions_pause_and_cancel(admin_client, make_campaign):
     campaign = make_campaign()
     Campaign.objects.filter(pk=campaign.pk).update(state="sending")
-    url = reverse("admin:messaging_campaign_changelist")
+    url = reverse("admin:campaigns_campaign_changelist")
     admin_client.post(url, {"action": "pause", "_selected_action": [campaign.pk]})
     assert Campaign.objects.get(pk=campaign.pk).state == "paused"
     admin_client.post(url, {"action": "cancel", "_selected_action": [campaign.pk]})
     assert Campaign.objects.get(pk=campaign.pk).state == "cancelled"
-    page = admin_client.get(reverse("admin:messaging_campaign_change", args=[campaign.pk]))
+    page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     assert page.status_code == 200 and "paused" in page.content.decode()

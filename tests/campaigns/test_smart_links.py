@@ -2,7 +2,7 @@
 
 import pytest
 
-from messaging.models_webhooks import SmartLink, SmartLinkVisit
+from messaging.campaigns.models import SmartLink, SmartLinkVisit
 
 pytestmark = pytest.mark.django_db
 
@@ -24,5 +24,5 @@ def test_campaign_without_smart_link_shows_no_click_figure(admin_client, make_ca
 
 def test_smart_link_id_is_entered_on_the_campaign_admin(admin_client, make_campaign):
     campaign = make_campaign()
-    page = admin_client.get(f"/admin/messaging/campaign/{campaign.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
     assert 'name="smart_links-0-link_id"' in page or "smart_links-TOTAL_FORMS" in page

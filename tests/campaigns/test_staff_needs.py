@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from messaging.models_campaigns import Message
+from messaging.campaigns.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def campaign_with_message(make_campaign):
 
 def test_marketing_group_has_the_campaign_permissions(marketer):
     for action in ("view", "add", "change", "delete"):
-        assert marketer.has_perm(f"messaging.{action}_campaign")
+        assert marketer.has_perm(f"campaigns.{action}_campaign")
 
 
 def test_marketing_user_opens_the_wizard_and_the_campaign_pages(client, marketer, campaign_with_message):

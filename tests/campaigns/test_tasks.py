@@ -9,9 +9,9 @@ import pytest
 from celery import current_app
 from django.utils import timezone
 
-from messaging import tasks
-from messaging.models_campaigns import Campaign, SendBatch
-from messaging.services.campaigns import campaign_launch, campaign_schedule
+from messaging.campaigns import tasks
+from messaging.campaigns.models import Campaign, SendBatch
+from messaging.campaigns.services.campaigns import campaign_launch, campaign_schedule
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sandbox]
 

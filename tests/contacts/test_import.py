@@ -99,6 +99,19 @@ def test_number_without_country_code_is_rejected_unless_default_country(write_fi
     assert Contact.objects.get().phone == "+32470123456"
 
 
+def test_a_wrong_country_code_is_named_as_such_not_as_a_missing_one(write_file):
+    path = write_file("phone\n+999 1234 5678\n0470 12 34 56\n")
+    _, result = run(path, default_country="BE")
+    assert result.imported == 1
+    assert result.rejections == [(2, "invalid number '+999 1234 5678': invalid country code")]
+
+
+def test_any_name_of_the_number_column_is_read(write_file):
+    _, result = run(write_file("Name;MSISDN\nAnn;32470123456\n"))
+    assert result.imported == 1
+    assert Contact.objects.get().phone == "+32470123456"
+
+
 def test_formula_looking_cells_are_data(write_file):
     path = write_file(HEADER + '+32470123456,-Bob,"=HYPERLINK(""x"")",,@home,"+cmd|calc"\n')
     _, result = run(path)

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from contacts.models import Contact, ContactImport, ContactImportRejection, Identifier, Segment, Tag
-from contacts.services.exports import mask_numbers_in_text
+from core.masking import mask_numbers_in_text
 
 pytestmark = pytest.mark.django_db
 

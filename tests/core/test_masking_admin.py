@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from messaging.models import Unsubscriber
+from messaging.catalogue.models import Unsubscriber
 
 pytestmark = pytest.mark.django_db
 

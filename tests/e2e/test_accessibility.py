@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from messaging.models import AccountBalance
-from messaging.models_campaigns import Campaign, Message
+from messaging.campaigns.models import Campaign, Message
+from messaging.catalogue.models import AccountBalance
 from tests.campaigns.conftest import make_campaign, make_contacts, make_template, owner, sender  # noqa: F401
 
 from .axe import assert_accessible, violations

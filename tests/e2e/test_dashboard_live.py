@@ -2,8 +2,8 @@
 
 import pytest
 
-from messaging.models import SyncRun
-from messaging.models_campaigns import Campaign, Message
+from core.models import SyncRun
+from messaging.campaigns.models import Campaign, Message
 from tests.campaigns.conftest import make_campaign, make_template, owner, sender  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

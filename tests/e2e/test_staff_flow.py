@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from contacts.models import Contact, Tag
-from messaging.models import AccountBalance, Sender, Template
-from messaging.models_campaigns import Campaign, Message
-from messaging.services.pricing import balance_pull, pricing_pull
+from messaging.campaigns.models import Campaign, Message
+from messaging.catalogue.models import AccountBalance, Sender, Template
+from messaging.catalogue.services.pricing import balance_pull, pricing_pull
 from tests.campaigns.conftest import Sandbox
 
 from .axe import assert_accessible
@@ -33,7 +33,7 @@ def people(django_user_model):
     author = django_user_model.objects.create_user(
         "mia", password=PASSWORD, is_staff=True, email="mia@example.com"
     )
-    author.user_permissions.add(*_perms("messaging"), *_perms("contacts"))
+    author.user_permissions.add(*_perms("messaging"), *_perms("campaigns"), *_perms("webhooks"), *_perms("contacts"))
     approver = django_user_model.objects.create_user("otto", password=PASSWORD, is_staff=True)
     approver.user_permissions.add(
         *_perms("messaging", "approve_template", "view_template", "view_templateapproval")

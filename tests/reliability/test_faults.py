@@ -15,9 +15,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from messaging.models_campaigns import Campaign, Message, SendBatch
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
+from messaging.campaigns.models import Campaign, Message, SendBatch
+from messaging.campaigns.services import dispatch
+from messaging.campaigns.services.campaigns import campaign_launch
 
 from .conftest import RECIPIENTS, exactly_once
 
@@ -69,7 +69,7 @@ def test_batched_campaign_under_429_5xx_timeouts_and_drops_is_sent_exactly_once(
     campaign = make_campaign(template=make_template(IDENTICAL), batch_size=25)
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     faulty(sandbox, settings)
-    engine.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
+    dispatch.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
     sandbox.configure(faults=[])
     assert_exactly_once(sandbox, campaign, phones)
     assert faults_were_met(campaign) >= 3
@@ -81,7 +81,7 @@ def test_personalised_campaign_under_faults_is_sent_exactly_once(sandbox, settin
     campaign = make_campaign()  # "Hello {{first_name}}…": one request per recipient
     campaign_launch(campaign=campaign, now=True, enqueue=False)
     faulty(sandbox, settings)
-    engine.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
+    dispatch.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
     sandbox.configure(faults=[])
     assert_exactly_once(sandbox, campaign, phones)
     assert faults_were_met(campaign) >= 3
@@ -122,7 +122,7 @@ def test_database_briefly_locked_during_a_send_loses_nothing(sandbox, settings, 
     locker = threading.Thread(target=lock_for_a_while, daemon=True)
     locker.start()
     try:
-        engine.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
+        dispatch.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
     finally:
         stop.set()
         locker.join(10)
@@ -131,7 +131,7 @@ def test_database_briefly_locked_during_a_send_loses_nothing(sandbox, settings, 
         campaign.refresh_from_db()
         if campaign.state == Campaign.State.SENT:
             break
-        engine.campaign_run(campaign.pk, timeout=30, poll_every=30)
+        dispatch.campaign_run(campaign.pk, timeout=30, poll_every=30)
     sandbox.configure(faults=[])
     assert locked_mid_send == [True], "the lock came after the send"
     assert_exactly_once(sandbox, campaign, phones)

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from core import alerts, retention
-from messaging.models_campaigns import DeliveryReport, Message
+from core.ops import alerts, retention
+from messaging.campaigns.models import DeliveryReport, Message
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,8 @@ def test_erase_action_is_registered_on_the_contact_admin_for_deleters(admin_clie
 
 
 def test_alerts_balance_dlr_lag_sync_failures_stored_and_mailed_once(settings, sent):
-    from messaging.models import AccountBalance, SyncRun
+    from core.models import SyncRun
+    from messaging.catalogue.models import AccountBalance
 
     settings.ALERT_EMAILS = ["ops@example.com"]
     settings.BALANCE_WARNING_THRESHOLD = 50
@@ -131,7 +132,7 @@ def test_alert_exhausted_get_budget(settings):
 
 def test_purge_blanks_old_webhook_payloads_and_erasure_finds_the_number_in_them():
     from contacts.models import Contact
-    from messaging.models_webhooks import WebhookEvent
+    from messaging.webhooks.models import WebhookEvent
 
     old = timezone.now() - timedelta(days=40)
     WebhookEvent.objects.create(received_at=old, event_type="sms:message:status", dedupe_key="a",
@@ -148,7 +149,7 @@ def test_purge_blanks_old_webhook_payloads_and_erasure_finds_the_number_in_them(
 
 def test_erasure_blanks_inbound_messages_of_the_contact():
     from contacts.models import Contact
-    from messaging.models_webhooks import InboundMessage
+    from messaging.webhooks.models import InboundMessage
 
     contact = Contact.objects.create(phone="+32470000007", first_name="Zoe")
     InboundMessage.objects.create(channel="sms", from_number="+32470000007", text="STOP please, Zoe",
@@ -161,7 +162,7 @@ def test_erasure_blanks_inbound_messages_of_the_contact():
 
 def test_smart_link_visitor_numbers_are_erased_and_purged():
     from contacts.models import Contact
-    from messaging.models_webhooks import SmartLinkVisit
+    from messaging.campaigns.models import SmartLinkVisit
 
     contact = Contact.objects.create(phone="+32470000008")
     SmartLinkVisit.objects.create(bics_id="v-1", link_id="L", mobile="32470000008", created_at=timezone.now())

@@ -13,8 +13,8 @@ import random
 import pytest
 
 from bics.webhooks import sign
-from messaging.models_campaigns import DeliveryReport, Message
-from messaging.models_webhooks import Webhook, WebhookEvent
+from messaging.campaigns.models import DeliveryReport, Message
+from messaging.webhooks.models import Webhook, WebhookEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 EVENTS = int(os.environ.get("RELIABILITY_WEBHOOK_EVENTS", "1000"))

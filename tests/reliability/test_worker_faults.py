@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from messaging.models_campaigns import Campaign, SendBatch
-from messaging.services.campaigns import campaign_launch
+from messaging.campaigns.models import Campaign, SendBatch
+from messaging.campaigns.services.campaigns import campaign_launch
 from tests.conftest import SANDBOX_TOKEN, free_port, wait_for_port
 
 from .conftest import RECIPIENTS

@@ -37,7 +37,7 @@ def client_as(client, user_for):
 @pytest.fixture
 def make_template_for_security(django_user_model):
     """A submitted SMS template written by someone else (so an approver may decide on it)."""
-    from messaging.models import Channel, Sender, Template
+    from messaging.catalogue.models import Channel, Sender, Template
 
     def make():
         author = django_user_model.objects.create_user(username="author", password="x", is_staff=True)

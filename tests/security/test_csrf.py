@@ -67,7 +67,7 @@ def test_csrf_exempt_verify_api_refuses_requests_without_an_api_key():
 @pytest.mark.parametrize("headers", [{}, {"HTTP_SIGNATURE": "0" * 64}, {"HTTP_AUTHORIZATION": "Bearer wrong"}],
                          ids=["unsigned", "bad-signature", "bad-secret"])
 def test_csrf_exempt_webhook_receiver_refuses_unauthenticated_posts(headers):
-    from messaging.models_webhooks import WebhookEvent
+    from messaging.webhooks.models import WebhookEvent
 
     body = b'{"event": "sms:message:status", "payload": {"id": "g:1", "status": "DELIVRD"}}'
     response = Client(enforce_csrf_checks=True).post("/webhooks/bics/unknown-key/", body,

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from core import selectors
-from messaging.models import AccountBalance, Template
-from messaging.models_campaigns import Campaign, Message
+from core.ops import selectors
+from messaging.campaigns.models import Campaign, Message
+from messaging.catalogue.models import AccountBalance, Template
 
 pytestmark = pytest.mark.django_db
 
@@ -128,12 +128,12 @@ def test_staff_with_full_numbers_permission_see_them_whole(client, owner):
 
 
 def test_sync_runs_are_listed_and_served_as_json_for_polling(admin_client, admin_user):
-    from messaging.models import SyncRun
+    from core.models import SyncRun
 
     SyncRun.objects.create(resource="templates", direction="pull", state="running", requested_by=admin_user)
     body = admin_client.get("/").content.decode()
     assert "Syncs with BICS" in body and 'data-state="running"' in body
-    runs = admin_client.get(reverse("core:sync-runs")).json()["runs"]
+    runs = admin_client.get(reverse("ops:sync-runs")).json()["runs"]
     assert runs[0]["resource"] == "templates" and runs[0]["state"] == "running" and runs[0]["by"] == "admin"
 
 
@@ -147,7 +147,7 @@ def test_sending_campaigns_carry_their_progress_url(admin_client, make_campaign)
 def test_operational_alerts_are_shown_on_top(admin_client):
     from django.core.cache import cache
 
-    from core import alerts
+    from core.ops import alerts
 
     cache.set(
         alerts.ALERTS_CACHE_KEY,

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Tag
-from messaging.models_campaigns import Campaign
+from messaging.campaigns.models import Campaign
 
 pytestmark = pytest.mark.django_db
 

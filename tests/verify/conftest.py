@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from verify import ratelimit, services
+from core.ratelimit import forget_limiters
+from verify import services
 from verify.models import OtpRequest, OtpStatus
 
 NUMBER = "+32470123456"
@@ -17,9 +18,9 @@ NUMBER = "+32470123456"
 def fresh_counters(settings):
     """Each test starts with empty in-process abuse counters."""
     settings.VERIFY_RATELIMIT_REDIS_URL = ""
-    ratelimit._counters.clear()
+    forget_limiters()
     yield
-    ratelimit._counters.clear()
+    forget_limiters()
 
 
 @pytest.fixture

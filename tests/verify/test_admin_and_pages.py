@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from core.masking import mask_number
 from tests.verify.conftest import NUMBER, make_otp
-from verify.masking import mask_number
 from verify.models import ApiClient, OtpStatus
 
 pytestmark = pytest.mark.django_db

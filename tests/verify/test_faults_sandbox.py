@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.verify import sandbox_helpers as sb
+from tests import sandbox_helpers as sb
 from tests.verify.conftest import NUMBER
 from verify import services
 from verify.models import OtpRequest, OtpStatus

@@ -4,9 +4,9 @@ from io import StringIO
 import pytest
 from django.utils import timezone
 
+from core.masking import mask_number
 from tests.verify.conftest import NUMBER, make_otp
 from verify import demo, services, tasks
-from verify.masking import mask_number
 from verify.models import ApiClient, OtpRequest, OtpStatus
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from tests.verify import sandbox_helpers as sb
+from tests import sandbox_helpers as sb
 from tests.verify.conftest import NUMBER
 from verify import ratelimit, services
 from verify.models import OtpRequest, OtpStatus

@@ -1,8 +1,5 @@
-"""Fixtures for the voice tests: a fake BICS voice API and a local audio file server.
-
-``voice_bics`` serves the voice routes of ``bics/routes.py`` over real HTTP on loopback and
-counts the calls placed per number.
-"""
+"""Fixtures for the voice tests: a local audio file server (sound URLs are fetched and
+checked before a sound is created at BICS). BICS itself is the sandbox (``bics_sandbox``)."""
 
 from __future__ import annotations
 
@@ -11,22 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.voice.fake_voice import FakeVoiceBics
-
 AUDIO = b"ID3\x03\x00\x00\x00" + b"\x00" * 2048
-
-
-@pytest.fixture
-def voice_bics(settings):
-    fake = FakeVoiceBics().start()
-    settings.BICS_API_BASE_URL = fake.url
-    settings.BICS_API_TOKEN = "test-voice-token-0123456789"
-    settings.BICS_RETRIES = 1
-    settings.BICS_READ_TIMEOUT = 1
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture(scope="session")

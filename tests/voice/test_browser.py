@@ -17,7 +17,7 @@ def test_tts_text_length_preview_counts_while_typing(page, login, live_server):
 
 def test_launch_a_bulk_call_to_a_segment_and_watch_statuses(page, login, live_server, bics_sandbox, tmp_path):
     from contacts.models import Contact, Segment, Tag
-    from tests.voice import sandbox_helpers as sb
+    from tests import sandbox_helpers as sb
     from voice.models import BulkCall
 
     sb.answered(bics_sandbox, "32470000800", "32470000801", "32470000802")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.voice import sandbox_helpers as sb
+from tests import sandbox_helpers as sb
 from voice.models import Call, CallStatus, RequestState, SoundFile
 from voice.services.calls import (
     CallNotSendable,

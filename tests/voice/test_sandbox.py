@@ -17,11 +17,11 @@ from contacts.models import Contact, Tag
 from tests.conftest import SANDBOX_TOKEN
 from voice.models import BulkCall, BulkCallBatch, Call, CallLog, RequestState, VoicePrice, VoiceUnsubscriber
 from voice.services._common import client
-from voice.services.bulk import (
-    _batch_body,
+from voice.services.bulk import bulk_call_launch
+from voice.services.bulk_batches import (
+    batch_body,
     batch_claim,
     batch_send,
-    bulk_call_launch,
     bulk_sweep,
     claim_timeout,
 )
@@ -101,7 +101,7 @@ def test_bulk_call_survives_a_worker_crash_without_calling_anyone_twice(
     bulk = bulk_call_launch(bulk, enqueue=False)
     first, second = bulk.batches.order_by("number")
     assert batch_claim(first.pk)
-    client().call("voice.bulk_calls.create", json=_batch_body(first))  # sent, then the worker died
+    client().call("voice.bulk_calls.create", json=batch_body(first))  # sent, then the worker died
     assert batch_claim(second.pk)  # claimed, then the worker died before sending
     with django_capture_on_commit_callbacks(execute=True):
         bulk_sweep(now=timezone.now() + claim_timeout() + timedelta(seconds=1))

@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 
 from core.models import SyncState
 from core.sync import adapters_for
+from tests import sandbox_helpers as sb
 from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient, Call, CallStatus, VoiceUnsubscriber
 from voice.services import process_voice_event
 from voice.services.calls import call_create, call_send
@@ -27,36 +28,51 @@ def test_adapter_is_registered_for_bics_sync():
     assert adapters_for("voice_unsubscribers")[0].model is VoiceUnsubscriber
 
 
-def test_create_view_edit_delete_round_trip(voice_bics):
+def at_bics(sandbox) -> dict[str, dict]:
+    """The voice unsubscribers BICS holds, by id."""
+    response = sb.api(sandbox, "voice.unsubscribers.list", params={"per_page": 1000})
+    response.raise_for_status()
+    return {str(item["id"]): item for item in response.json()["data"]}
+
+
+def add_at_bics(sandbox, receiver: str) -> str:
+    """An opt-out recorded at BICS by someone else (the portal)."""
+    response = sb.api(sandbox, "voice.unsubscribers.create", json={"receiver": receiver, "type": "all"})
+    response.raise_for_status()
+    return str(response.json()["data"]["id"])
+
+
+def test_create_view_edit_delete_round_trip(bics_sandbox):
     obj = unsubscriber_add(number="+32470000001", type="tag", value="vip")
     assert obj.bics_id and obj.sync_state == SyncState.SYNCED
-    assert voice_bics.unsubscribers[obj.bics_id]["receiver"] == "32470000001"
+    assert at_bics(bics_sandbox)[obj.bics_id]["receiver"] == "32470000001"
     assert unsubscriber_view(obj)["value"] == "vip"
     obj = unsubscriber_edit(obj, value="gold")
-    assert obj.sync_state == SyncState.SYNCED and voice_bics.unsubscribers[obj.bics_id]["value"] == "gold"
+    assert obj.sync_state == SyncState.SYNCED and at_bics(bics_sandbox)[obj.bics_id]["value"] == "gold"
     assert unsubscriber_delete(obj).deleted
-    assert voice_bics.unsubscribers == {} and not VoiceUnsubscriber.objects.exists()
+    assert at_bics(bics_sandbox) == {} and not VoiceUnsubscriber.objects.exists()
 
 
-def test_list_pulls_every_page_and_keeps_local_opt_outs(voice_bics):
-    for n in range(3):
-        voice_bics.unsubscribers[str(n)] = {"id": str(n), "receiver": f"3247000000{n}", "type": "all",
-                                            "value": "", "iso": "be"}
+def test_list_pulls_every_page_and_keeps_local_opt_outs(bics_sandbox):
+    sb.configure(bics_sandbox, page_size=2)
+    ids = [add_at_bics(bics_sandbox, f"3247000000{n}") for n in range(3)]
     VoiceUnsubscriber.objects.create(number="+32470999999", type="all")
     result = unsubscribers_pull()
     assert result.counts()["created"] == 3
-    assert VoiceUnsubscriber.objects.get(bics_id="1").iso == "BE"
+    assert sb.request_counts(bics_sandbox)["voice.unsubscribers.list"] == 2
+    assert VoiceUnsubscriber.objects.get(bics_id=ids[1]).iso == "BE"
     assert VoiceUnsubscriber.objects.filter(number="+32470999999").exists()
 
 
-def test_pull_does_not_overwrite_a_dirty_record(voice_bics):
-    voice_bics.unsubscribers["7"] = {"id": "7", "receiver": "32470000007", "type": "all", "value": ""}
-    VoiceUnsubscriber.objects.create(number="+32470000007", type="all", bics_id="7", sync_state=SyncState.DIRTY,
+def test_pull_does_not_overwrite_a_dirty_record(bics_sandbox):
+    bics_id = add_at_bics(bics_sandbox, "32470000007")
+    VoiceUnsubscriber.objects.create(number="+32470000007", type="all", bics_id=bics_id, sync_state=SyncState.DIRTY,
                                      iso="FR")
     assert unsubscribers_pull().counts()["conflicts"] == 1
+    assert VoiceUnsubscriber.objects.get(bics_id=bics_id).iso == "FR"
 
 
-def test_clean_needs_a_superuser_and_the_typed_phrase(voice_bics):
+def test_clean_needs_a_superuser_and_the_typed_phrase(bics_sandbox):
     unsubscriber_add(number="+32470000001")
     staff = User.objects.create_user("staff", is_staff=True)
     root = User.objects.create_superuser("root", "root@example.org", "x")
@@ -64,28 +80,28 @@ def test_clean_needs_a_superuser_and_the_typed_phrase(voice_bics):
         unsubscribers_clean(user=staff, confirmation=CLEAN_CONFIRMATION)
     with pytest.raises(ValueError, match="Type"):
         unsubscribers_clean(user=root, confirmation="yes")
-    assert voice_bics.unsubscribers
+    assert at_bics(bics_sandbox)
     assert unsubscribers_clean(user=root, confirmation=CLEAN_CONFIRMATION) == 1
-    assert voice_bics.unsubscribers == {} and not VoiceUnsubscriber.objects.exists()
+    assert at_bics(bics_sandbox) == {} and not VoiceUnsubscriber.objects.exists()
 
 
-def test_export_then_import(voice_bics):
+def test_export_then_import(bics_sandbox):
     unsubscriber_add(number="+32470000001", push_now=False)
     assert "+32470000001,all" in unsubscribers_export_csv()
     result = unsubscribers_import(content=b"number\n32470000002\n+32470000003\n", filename="optouts.csv")
     assert result == {"message": "Receivers accepted for import", "added": 2}
-    assert voice_bics.imports == [b"number\n32470000002\n+32470000003\n"]
+    assert sb.request_counts(bics_sandbox)["voice.unsubscribers.import"] == 1
     imported = VoiceUnsubscriber.objects.get(number="+32470000002")
     assert imported.sync_state == SyncState.SYNCED and imported.bics_id is None
     # imported numbers are not pushed again; a later pull links them
     from voice.services.unsubscribers import unsubscribers_push
 
     unsubscribers_push()
-    assert [u["receiver"] for u in voice_bics.unsubscribers.values()] == ["32470000001"]
-    voice_bics.unsubscribers["99"] = {"id": "99", "receiver": "32470000002", "type": "all", "value": ""}
+    receivers = sorted(item["receiver"] for item in at_bics(bics_sandbox).values())
+    assert receivers == ["32470000001", "32470000002", "32470000003"]
     unsubscribers_pull()
     imported.refresh_from_db()
-    assert imported.bics_id == "99"
+    assert at_bics(bics_sandbox)[imported.bics_id]["receiver"] == "32470000002"
 
 
 def test_unsubscription_event_adds_an_opt_out_once():
@@ -96,7 +112,7 @@ def test_unsubscription_event_adds_an_opt_out_once():
     assert obj.number == "+32470000001" and obj.bics_id == "55" and obj.sync_state == SyncState.SYNCED
 
 
-def test_message_out_event_updates_the_call(voice_bics):
+def test_message_out_event_updates_the_call(bics_sandbox):
     call = call_send(call_create(kind=Call.Kind.FLOW, bridge="+3225551000", to="+32470000001", flow_id="1"))
     result = process_voice_event("voice:message:out", {"data": {
         "id": call.call_id, "to": "32470000001", "status": "BUSY", "duration": "7",

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, Segment, Tag
-from tests.voice import sandbox_helpers as sb
+from tests import sandbox_helpers as sb
 from voice.models import (
     BulkCall,
     BulkCallRecipient,

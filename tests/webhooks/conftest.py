@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bics.webhooks import sign
-from messaging.models_webhooks import Webhook
+from messaging.webhooks.models import Webhook
 
 SECRET = "s3cret-bearer-value"
 TOKEN = "verify-9012"

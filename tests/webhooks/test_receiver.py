@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from messaging.models_webhooks import Webhook, WebhookEvent
+from messaging.webhooks.models import Webhook, WebhookEvent
 
 from .conftest import BICS_ID, SECRET, TOKEN, dlr
 

@@ -10,12 +10,12 @@ import pytest
 import requests
 
 from core import sync
-from messaging.models import Unsubscriber
-from messaging.models_campaigns import Message
-from messaging.models_webhooks import Subscription, Webhook, WebhookEvent
-from messaging.services import engine
-from messaging.services.campaigns import campaign_launch
-from messaging.services.webhooks import HANDLED_EVENTS, webhook_connect
+from messaging.campaigns.models import Message
+from messaging.campaigns.services import dispatch, engine
+from messaging.campaigns.services.campaigns import campaign_launch
+from messaging.catalogue.models import Unsubscriber
+from messaging.webhooks.models import Subscription, Webhook, WebhookEvent
+from messaging.webhooks.services import HANDLED_EVENTS, webhook_connect
 from tests.conftest import SANDBOX_TOKEN
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sandbox]
@@ -89,7 +89,7 @@ def test_an_opt_out_between_two_batches_excludes_the_number_from_the_next(connec
                   timeout=5).raise_for_status()
     requests.post(sandbox.root + "wait", json={}, timeout=15)
     assert wait_for(lambda: Unsubscriber.objects.filter(channel="sms", number=leaving.number).exists())
-    engine.campaign_run(campaign.pk, timeout=20)
+    dispatch.campaign_run(campaign.pk, timeout=20)
     sent = sandbox.sent_numbers()
     assert leaving.number.lstrip("+") not in [n.lstrip("+") for n in sent]
     assert len(sent) == 3

@@ -1,6 +1,6 @@
-"""The 36 AWS Polly voices documented for text-to-speech (2893-2933): id, language, gender.
+"""The 36 AWS Polly voices documented for text-to-speech (Voice › Text to Speech, voice ids): id, language, gender.
 
-`Dóra/Dora` and `Inês/Ines` are printed with two spellings (gap 16); we send the accented
+`Dóra/Dora` and `Inês/Ines` are printed with two spellings; we send the accented
 spelling, as printed first.
 """
 

@@ -22,7 +22,7 @@ def bics_zone() -> ZoneInfo:
 
 
 def parse_time(value) -> datetime | None:
-    """'YYYY-MM-DD hh:mm:ss' in BICS time (2804-2815) -> an aware datetime; None if unreadable."""
+    """'YYYY-MM-DD hh:mm:ss' in BICS time (Voice › Call Status samples) -> an aware datetime; None if unreadable."""
     if not value or not isinstance(value, str):
         return None
     for fmt in (BICS_TIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):

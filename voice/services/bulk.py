@@ -1,22 +1,9 @@
-"""Bulk calls: audience, launch, batches sent exactly once, sweeper and reconciliation.
+"""Bulk calls: the audience, the launch, cancel, progress and per-recipient statuses.
 
-Life of a batch (one Create Bulk Outgoing Calls request, 3306-3383)::
-
-    pending --claim--> claimed --BICS answered--> sent
-                          |  \\--BICS refused--> failed
-                          |   \\--answer lost (timeout, 5xx after sending)--> unknown
-                          \\--worker vanished (claimed_at too old: sweeper)--> unknown
-    unknown --reconcile (Call Status by number and day)--> sent | pending (only the
-    recipients BICS does not know go out again, in a new batch when some were found)
-
-A claim is one conditional UPDATE (``state=pending`` -> ``claimed`` with a fresh token); on
-PostgreSQL the next batch is picked with ``SELECT … FOR UPDATE SKIP LOCKED``. So a batch is
-sent by one worker only, and a batch that may have left is never re-sent before Call Status
-said its recipients are unknown to BICS. The broker's redelivery is not the recovery path:
-the sweeper (``bulk_sweep``, every minute) is. The claim timeout is well above the task's
-hard time limit, so a claimed batch older than it belongs to a dead worker.
-
-The shape follows the SMS campaign engine's ``SendBatch`` so both can later share it.
+A launch resolves the audience once (valid numbers, no duplicates, no voice unsubscribers),
+writes the recipients and their batches, and queues one task per batch. Sending, the
+sweeper and reconciliation are the batch engine's (``voice.services.bulk_batches``, a kind
+of ``core.batches``).
 """
 
 from __future__ import annotations
@@ -25,18 +12,16 @@ import csv
 import io
 import logging
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Max, Q
-from django.db.models.functions import Coalesce
+from django.db import transaction
 from django.utils import timezone
 
 from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient, RequestState, VoiceUnsubscriber
-from voice.services._common import client, e164, to_bics_date
+from voice.services._common import e164
+from voice.services.bulk_batches import enqueue as enqueue_batches
+from voice.services.bulk_batches import matches
 from voice.services.calls import apply_call_data, call_status_lookup
 
 log = logging.getLogger(__name__)
@@ -44,10 +29,6 @@ log = logging.getLogger(__name__)
 NUMBER_COLUMNS = ("number", "to", "phone", "mobile", "receiver")
 AUDIO_COLUMNS = ("audio", "audio_url")
 _VALID = re.compile(r"^\+[1-9]\d{6,14}$")
-
-
-def claim_timeout() -> timedelta:
-    return timedelta(seconds=getattr(settings, "VOICE_BATCH_CLAIM_TIMEOUT", 600))
 
 
 class BulkCallError(ValueError):
@@ -170,7 +151,7 @@ def bulk_check(bulk: BulkCall) -> None:
     if mode == BulkCall.Mode.FLOW_VARIABLES and not bulk.flow_id:
         raise BulkCallError("The flow-with-variables mode needs an IVR flow id.")
     if mode == BulkCall.Mode.FLOW_VARIABLES and bulk.flow_id and not str(bulk.flow_id).isdigit():
-        raise BulkCallError("The IVR flow id is a number for bulk calls (3336).")
+        raise BulkCallError("The IVR flow id is a number for bulk calls.")
 
 
 # ----------------------------------------------------------------------------- launch
@@ -211,254 +192,18 @@ def bulk_call_launch(bulk: BulkCall, *, enqueue: bool = True) -> BulkCall:
         bulk.save(update_fields=["recipients_count", "excluded_count", "estimated_cost", "updated_at"])
         if enqueue:
             ids = [b.pk for b in batches]
-            transaction.on_commit(lambda: _enqueue(ids))
+            transaction.on_commit(lambda: enqueue_batches(ids))
     return bulk
-
-
-def _enqueue(batch_ids) -> None:
-    from voice.tasks import send_bulk_batch
-
-    batch_ids = list(batch_ids)
-    BulkCallBatch.objects.filter(pk__in=batch_ids).update(enqueued_at=timezone.now())
-    for batch_id in batch_ids:
-        send_bulk_batch.delay(batch_id)
 
 
 def bulk_call_cancel(bulk: BulkCall) -> int:
     """Stop a bulk call: pending batches are not sent (claimed ones finish)."""
     with transaction.atomic():
         count = BulkCallBatch.objects.filter(bulk_call=bulk, state=BulkCallBatch.State.PENDING).update(
-            state=BulkCallBatch.State.FAILED, error="Cancelled.")
+            state=BulkCallBatch.State.CANCELLED, error="Cancelled.")
         BulkCall.objects.filter(pk=bulk.pk, state__in=[BulkCall.State.DRAFT, BulkCall.State.SENDING]).update(
             state=BulkCall.State.CANCELLED, finished_at=timezone.now())
     return count
-
-
-# ----------------------------------------------------------------------------- claims
-def batch_claim(batch_id: int) -> uuid.UUID | None:
-    """Claim a pending batch for this worker; None when someone else has (or had) it."""
-    token = uuid.uuid4()
-    claimed = BulkCallBatch.objects.filter(pk=batch_id, state=BulkCallBatch.State.PENDING).update(
-        state=BulkCallBatch.State.CLAIMED, claim_token=token, claimed_at=timezone.now(),
-        claims=F("claims") + 1)
-    return token if claimed else None
-
-
-def batch_claim_next(*, bulk_call_id: int | None = None) -> tuple[int, uuid.UUID] | None:
-    """Claim the next pending batch (of one bulk call or any). PostgreSQL: SKIP LOCKED."""
-    qs = BulkCallBatch.objects.filter(state=BulkCallBatch.State.PENDING,
-                                      bulk_call__state=BulkCall.State.SENDING)
-    if bulk_call_id:
-        qs = qs.filter(bulk_call_id=bulk_call_id)
-    if connection.vendor == "postgresql":
-        with transaction.atomic():
-            batch = qs.select_for_update(skip_locked=True, of=("self",)).order_by("pk").first()
-            if batch is None:
-                return None
-            token = batch_claim(batch.pk)
-            return (batch.pk, token) if token else None
-    for batch_id in qs.order_by("pk").values_list("pk", flat=True)[:20]:
-        token = batch_claim(batch_id)
-        if token:
-            return batch_id, token
-    return None
-
-
-def _batch_body(batch: BulkCallBatch) -> dict:
-    bulk = batch.bulk_call
-    body: dict = {"bridge": bulk.bridge}
-    if bulk.name:
-        body["name"] = bulk.name
-    if bulk.webhook_id:
-        body["webhook_id"] = bulk.webhook_id
-    if bulk.mode == BulkCall.Mode.SAME_AUDIO:
-        body["audio"] = bulk.audio_url or bulk.sound_file.url
-    elif bulk.flow_id:
-        body["flow_id"] = int(bulk.flow_id) if str(bulk.flow_id).isdigit() else bulk.flow_id
-    payload = []
-    for recipient in batch.recipients.order_by("pk"):
-        item: dict = {"to": recipient.to}
-        if bulk.mode == BulkCall.Mode.AUDIO_PER_RECIPIENT:
-            item["audio"] = recipient.audio_url
-        if bulk.mode == BulkCall.Mode.FLOW_VARIABLES and recipient.variables:
-            item["variables"] = recipient.variables
-        payload.append(item)
-    body["payload"] = payload
-    return body
-
-
-def _owned(batch_id: int, token) -> BulkCallBatch:
-    return BulkCallBatch.objects.filter(pk=batch_id, claim_token=token, state=BulkCallBatch.State.CLAIMED)
-
-
-def batch_send(batch_id: int, *, token: uuid.UUID | None = None) -> str:
-    """Claim (unless ``token`` says we hold it) and send one batch. Returns its new state."""
-    from bics.errors import (
-        BicsError,
-        BicsOutcomeUnknown,
-        BicsRateLimited,
-        BicsServerError,
-        BicsTransportError,
-    )
-
-    token = token or batch_claim(batch_id)
-    if token is None:
-        return "not-claimed"
-    batch = BulkCallBatch.objects.select_related("bulk_call", "bulk_call__sound_file").get(pk=batch_id)
-    if batch.bulk_call.state != BulkCall.State.SENDING:
-        _owned(batch_id, token).update(state=BulkCallBatch.State.FAILED, error="The bulk call is not sending.")
-        return BulkCallBatch.State.FAILED
-    body = _batch_body(batch)
-    if not body["payload"]:
-        _owned(batch_id, token).update(state=BulkCallBatch.State.SENT, sent_at=timezone.now(), total=0)
-        bulk_finish_if_done(batch.bulk_call_id)
-        return BulkCallBatch.State.SENT
-    try:
-        resp = client().call("voice.bulk_calls.create", json=body)
-    except BicsOutcomeUnknown as exc:
-        _owned(batch_id, token).update(state=BulkCallBatch.State.UNKNOWN, error=str(exc)[:2000])
-        return BulkCallBatch.State.UNKNOWN
-    except (BicsRateLimited, BicsTransportError) as exc:
-        # Not sent (the client raises these only when the request did not leave or was
-        # refused before processing): give the batch back.
-        _owned(batch_id, token).update(state=BulkCallBatch.State.PENDING, claim_token=None, error=str(exc)[:2000])
-        return BulkCallBatch.State.PENDING
-    except BicsServerError as exc:
-        if exc.http_status == 503:  # noqa: PLR2004 - unavailable: not processed
-            _owned(batch_id, token).update(state=BulkCallBatch.State.PENDING, claim_token=None, error=str(exc)[:2000])
-            return BulkCallBatch.State.PENDING
-        _owned(batch_id, token).update(state=BulkCallBatch.State.UNKNOWN, error=str(exc)[:2000])
-        return BulkCallBatch.State.UNKNOWN
-    except BicsError as exc:
-        with transaction.atomic():
-            if _owned(batch_id, token).update(state=BulkCallBatch.State.FAILED, error=str(exc)[:2000]):
-                batch.recipients.update(state=RequestState.FAILED)
-        bulk_finish_if_done(batch.bulk_call_id)
-        return BulkCallBatch.State.FAILED
-    raw = resp.raw or {}
-    total = raw.get("total")
-    total = int(total) if str(total).isdigit() else len(body["payload"])
-    group_id = str(raw.get("group_id") or "")
-    with transaction.atomic():
-        if not _owned(batch_id, token).update(
-                state=BulkCallBatch.State.SENT, sent_at=timezone.now(), group_id=group_id, total=total,
-                api_message=(resp.message or "")[:255], raw_response=raw, error=""):
-            # The sweeper took the batch over meanwhile; record what BICS said anyway.
-            BulkCallBatch.objects.filter(pk=batch_id).update(
-                state=BulkCallBatch.State.SENT, group_id=group_id, total=total, raw_response=raw)
-        batch.recipients.filter(state=RequestState.DRAFT).update(state=RequestState.QUEUED)
-        BulkCall.objects.filter(pk=batch.bulk_call_id).update(total=Coalesce(F("total"), 0) + total)
-        if group_id:
-            BulkCall.objects.filter(pk=batch.bulk_call_id, group_id="").update(group_id=group_id)
-    bulk_finish_if_done(batch.bulk_call_id)
-    return BulkCallBatch.State.SENT
-
-
-OPEN_BATCH_STATES = (BulkCallBatch.State.PENDING, BulkCallBatch.State.CLAIMED, BulkCallBatch.State.UNKNOWN)
-
-
-def bulk_finish_if_done(bulk_call_id: int) -> None:
-    if BulkCallBatch.objects.filter(bulk_call_id=bulk_call_id, state__in=OPEN_BATCH_STATES).exists():
-        return
-    any_sent = BulkCallBatch.objects.filter(bulk_call_id=bulk_call_id, state=BulkCallBatch.State.SENT).exists()
-    BulkCall.objects.filter(pk=bulk_call_id, state=BulkCall.State.SENDING).update(
-        state=BulkCall.State.SENT if any_sent else BulkCall.State.FAILED, finished_at=timezone.now())
-
-
-# ----------------------------------------------------------------------------- recovery
-def _matches(item: dict, batch: BulkCallBatch) -> bool:
-    """A Call Status item belongs to this bulk call unless it names another group/campaign."""
-    group = item.get("group_id")
-    if group and batch.group_id and str(group) != batch.group_id:
-        return False
-    name = item.get("name")
-    return not (name and batch.bulk_call.name and name != batch.bulk_call.name)
-
-
-def batch_reconcile(batch_id: int) -> str:
-    """An ``unknown`` batch: ask Call Status per recipient (number + day of the claim).
-
-    Recipients BICS knows are queued (never re-sent); the others are sent again: the batch
-    goes back to pending when BICS knows none of them, else they move to a new batch.
-    """
-    from bics.errors import BicsError
-
-    batch = BulkCallBatch.objects.select_related("bulk_call").get(pk=batch_id)
-    if batch.state != BulkCallBatch.State.UNKNOWN:
-        return batch.state
-    claimed = batch.claimed_at or timezone.now()
-    days = sorted({to_bics_date(claimed), to_bics_date(claimed + claim_timeout())})  # around midnight
-    found, missing = [], []
-    try:
-        for recipient in batch.recipients.order_by("pk"):
-            items = [i for day in days for i in call_status_lookup(mobile=recipient.to, date=day)
-                     if _matches(i, batch)]
-            (found if items else missing).append((recipient, items[0] if items else None))
-    except BicsError as exc:
-        log.warning("voice batch %s: reconcile postponed: %s", batch_id, exc)
-        return batch.state
-    with transaction.atomic():
-        locked = BulkCallBatch.objects.select_for_update().get(pk=batch_id)
-        if locked.state != BulkCallBatch.State.UNKNOWN:
-            return locked.state
-        for recipient, item in found:
-            apply_call_data(recipient, item)
-            recipient.state = RequestState.QUEUED
-            recipient.save(update_fields=["state", "status", "call_id", "duration", "updated_at"])
-        if not found:
-            locked.state, locked.claim_token, locked.error = BulkCallBatch.State.PENDING, None, "Re-queued: unknown to BICS."
-            locked.save(update_fields=["state", "claim_token", "error"])
-            transaction.on_commit(lambda: _enqueue([batch_id]))
-            return BulkCallBatch.State.PENDING
-        locked.state, locked.total = BulkCallBatch.State.SENT, len(found)
-        locked.error = f"Reconciled: {len(found)} found at BICS, {len(missing)} re-queued."
-        locked.sent_at = locked.sent_at or timezone.now()
-        locked.save(update_fields=["state", "total", "error", "sent_at"])
-        if missing:
-            number = (BulkCallBatch.objects.filter(bulk_call=locked.bulk_call_id)
-                      .aggregate(m=Max("number"))["m"] or 0) + 1
-            extra = BulkCallBatch.objects.create(bulk_call_id=locked.bulk_call_id, number=number)
-            BulkCallRecipient.objects.filter(pk__in=[r.pk for r, _ in missing]).update(batch=extra)
-            transaction.on_commit(lambda: _enqueue([extra.pk]))
-    bulk_finish_if_done(batch.bulk_call_id)
-    return BulkCallBatch.State.SENT
-
-
-def bulk_sweep(*, now=None) -> dict:
-    """The database sweeper (every minute): dead claims -> unknown -> reconciled; lost
-    pending batches re-queued; unknown single calls reconciled."""
-    from voice.models import Call
-    from voice.services.calls import call_reconcile
-
-    now = now or timezone.now()
-    cutoff = now - claim_timeout()
-    stale = BulkCallBatch.objects.filter(state=BulkCallBatch.State.CLAIMED, claimed_at__lt=cutoff).update(
-        state=BulkCallBatch.State.UNKNOWN, error="The worker holding this batch vanished.")
-    reconciled = {}
-    # Give BICS time to list what it accepted before concluding it has not (a call missing from
-    # Call Status only because it is too fresh would otherwise be placed twice).
-    settled = now - timedelta(seconds=getattr(settings, "VOICE_RECONCILE_AFTER", 120))
-    for batch_id in BulkCallBatch.objects.filter(state=BulkCallBatch.State.UNKNOWN,
-                                                 claimed_at__lt=settled).values_list("pk", flat=True):
-        reconciled[batch_id] = batch_reconcile(batch_id)
-    # Pending batches whose task was lost (broker restart...): queued again, at most once per
-    # claim timeout, so a long queue is not flooded with copies (a copy would be a no-op).
-    lost = list(BulkCallBatch.objects.filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=cutoff),
-        state=BulkCallBatch.State.PENDING, bulk_call__state=BulkCall.State.SENDING,
-        bulk_call__launched_at__lt=cutoff).values_list("pk", flat=True))
-    if lost:
-        _enqueue(lost)
-    calls = 0
-    for call in Call.objects.filter(state=RequestState.UNKNOWN, sent_at__lt=cutoff):
-        try:
-            call_reconcile(call)
-            calls += 1
-        except Exception as exc:  # noqa: BLE001 - one bad call must not stop the sweep
-            log.warning("voice call %s: reconcile failed: %s", call.pk, exc)
-    for bulk_id in BulkCall.objects.filter(state=BulkCall.State.SENDING).values_list("pk", flat=True):
-        bulk_finish_if_done(bulk_id)
-    return {"stale": stale, "reconciled": len(reconciled), "requeued": len(lost), "calls": calls}
 
 
 # ----------------------------------------------------------------------------- progress
@@ -485,7 +230,7 @@ def bulk_refresh_statuses(bulk: BulkCall, *, limit: int = 500) -> int:
         else:
             day = (recipient.batch.sent_at or recipient.batch.claimed_at) if recipient.batch else None
             items = [i for i in call_status_lookup(mobile=recipient.to, date=day or timezone.now())
-                     if not recipient.batch or _matches(i, recipient.batch)]
+                     if not recipient.batch or matches(i, recipient.batch)]
         if items and apply_call_data(recipient, items[0]):
             recipient.save(update_fields=["status", "call_id", "duration", "updated_at"])
             updated += 1

@@ -4,7 +4,7 @@ A call creation is a send: BICS documents no de-duplication, so a call whose out
 unknown (timeout or 5xx after the request left) is marked ``unknown`` and reconciled through
 Call Status (by our ``cid``, then by number and date) before anyone may send it again.
 
-Assumptions where the documentation is silent (gap 2), kept in one place (``call_payload``):
+Assumptions where the documentation is silent, kept in one place (``call_payload``):
 audio file variant sends ``audio`` (a URL, as in bulk calls); audio id variant sends
 ``audio_id``; the variables variant adds the variables at the top level (as
 ``bics.voice.create_call`` does); TTS options carry ``voice_id`` and ``iteration``; every
@@ -210,7 +210,7 @@ def _call_id(resp) -> str:
 # ----------------------------------------------------------------------------- status
 def call_status_lookup(*, id: str | None = None, cid: str | None = None,  # noqa: A002
                        date=None, mobile: str | None = None) -> list[dict]:
-    """Call Status (3619-3660) by call id, custom id, date and/or number; raw items."""
+    """Call Status by call id, custom id, date and/or number; raw items."""
     params = {}
     if id:
         params["id"] = id

@@ -1,4 +1,4 @@
-"""Voice pricing (View Pricing (Engage), 3693-3743) and bulk call cost estimates."""
+"""Voice pricing (View Pricing (Engage)) and bulk call cost estimates."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Call Logs (3555-3585) and Call Recordings (3587-3617) reports, pulled for a date range.
+"""Call Logs and Call Recordings reports, pulled for a date range.
 
-Both take a range written 'Apr 01, 2021 - Apr 12, 2021' (3566-3568, 3598) and page through
+Both take a range written 'Apr 01, 2021 - Apr 12, 2021' (their documented samples) and page through
 ``links``/``meta`` (the client walks every page).
 """
 
@@ -53,6 +53,15 @@ def call_logs_pull(*, start: date | None = None, end: date | None = None) -> dic
     return {"created": created, "updated": updated, "skipped": skipped}
 
 
+def recording_fields(item: dict) -> dict:
+    """A report row as model fields; a URL that is not http(s) is dropped (it is shown as a link)."""
+    url = str(item.get("url") or "")
+    return {"call_id": str(item.get("call_id") or "")[:64],
+            "url": url if url.startswith(("http://", "https://")) else "",
+            "duration": as_int(item.get("duration")),
+            "created_at": parse_time(item.get("created_at")), "raw": item}
+
+
 def recordings_pull(*, start: date | None = None, end: date | None = None) -> dict:
     start, end = _default_range(start, end)
     created = updated = skipped = 0
@@ -62,13 +71,9 @@ def recordings_pull(*, start: date | None = None, end: date | None = None) -> di
         if bics_id in (None, ""):
             skipped += 1
             continue
-        url = str(item.get("url") or "")
-        values = {"call_id": str(item.get("call_id") or "")[:64],
-                  "url": url if url.startswith(("http://", "https://")) else "",
-                  "duration": as_int(item.get("duration")),
-                  "created_at": parse_time(item.get("created_at")), "raw": item}
         with transaction.atomic():
-            _, was_created = CallRecording.objects.update_or_create(bics_id=str(bics_id), defaults=values)
+            _, was_created = CallRecording.objects.update_or_create(bics_id=str(bics_id),
+                                                                    defaults=recording_fields(item))
         created += was_created
         updated += not was_created
     return {"created": created, "updated": updated, "skipped": skipped}

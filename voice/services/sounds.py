@@ -1,4 +1,4 @@
-"""Sound files: check the public URL, then Create Sound File at BICS (3662-3691)."""
+"""Sound files: check the public URL, then Create Sound File at BICS."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from voice.models import RequestState, SoundFile
 from voice.services._common import client
 
 log = logging.getLogger(__name__)
-MAX_SOUND_BYTES = 20 * 1024 * 1024  # ours: the documentation gives no limit (gap 26)
+MAX_SOUND_BYTES = 20 * 1024 * 1024  # ours: the documentation gives no limit
 
 
 class SoundUrlError(ValueError):

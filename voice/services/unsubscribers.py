@@ -1,4 +1,4 @@
-"""Voice (Engage) unsubscribers: the seven documented operations (2937-3211).
+"""Voice (Engage) unsubscribers: the seven documented operations (Voice › Unsubscribers).
 
 list/create/edit/delete go through the generic sync service (``core.sync``, resource
 ``voice_unsubscribers``); view, clean and import are here. Numbers are E.164 with '+'.
@@ -86,7 +86,7 @@ def unsubscriber_delete(obj: VoiceUnsubscriber) -> SyncResult:
 
 
 def unsubscriber_view(obj: VoiceUnsubscriber) -> dict:
-    """View Unsubscriber by ID (3065-3096): BICS's current record, copied onto ours unless
+    """View Unsubscriber by ID: BICS's current record, copied onto ours unless
     ours is dirty. Returns the raw data."""
     if not obj.bics_id:
         raise ValueError("This opt-out is not at BICS yet: push it first.")
@@ -103,7 +103,7 @@ def to_bics(obj) -> dict:
 
 
 def unsubscribers_clean(*, user, confirmation: str) -> int:
-    """Clean Unsubscribers (3043-3063): wipes ALL voice opt-outs at BICS, then ours.
+    """Clean Unsubscribers: wipes ALL voice opt-outs at BICS, then ours.
     Superusers only, with the typed phrase ``CLEAN_CONFIRMATION`` (export first)."""
     if not getattr(user, "is_superuser", False):
         raise PermissionError("Only a superuser may clean the voice unsubscribers.")
@@ -125,7 +125,7 @@ def unsubscribers_export_csv(queryset=None) -> str:
 
 
 def unsubscribers_import(*, content: bytes, filename: str) -> dict:
-    """Import Unsubscriber (3189-3211): the file goes to BICS as is; the numbers we can read
+    """Import Unsubscriber: the file goes to BICS as is; the numbers we can read
     (first column of a CSV/TXT) are recorded here at once so calls exclude them now. A later
     pull links them to BICS's ids."""
     from bics.voice import import_unsubscribers

@@ -1,0 +1,149 @@
+"""Retention and erasure: personal data kept only as long as the settings say, counts kept.
+
+* ``retention_purge`` (beat, daily): message texts and numbers older than
+  ``RETENTION_MESSAGE_DAYS``, DLR payloads older than ``RETENTION_DLR_PAYLOAD_DAYS``, webhook
+  event payloads older than ``RETENTION_WEBHOOK_PAYLOAD_DAYS``, rejected import rows older than
+  ``RETENTION_IMPORT_ROWS_DAYS``, and what remains of deleted contacts (messages, calls whose
+  contact is gone) after ``RETENTION_DELETED_CONTACT_DAYS``. Rows stay; their personal fields
+  are blanked or masked, so campaign and delivery counts never change.
+* ``contact_erase`` (erasure on request, admin action "Erase personal data"): the contact's
+  personal data removed everywhere now, then the contact deleted.
+
+A masked number keeps its first four characters (``+324…``), enough for per-country figures.
+Opt-outs (``Unsubscriber``, ``VoiceUnsubscriber``) are kept on purpose: erasing them would let
+the next import message the person again (GDPR art. 17(3)/21: the objection is honoured).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from contacts.models import ContactImportRejection
+from messaging.campaigns.models import DeliveryReport, Message, SmartLinkVisit
+from messaging.webhooks.models import InboundMessage, WebhookEvent
+from verify.models import OtpRequest
+from voice.models import BulkCallRecipient, Call
+
+log = logging.getLogger(__name__)
+MASK = "…"
+ERASED = "[erased]"
+
+
+def _days(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def masked(field_name: str):
+    """SQL expression: the first four characters of ``field_name`` followed by the mask."""
+    return Concat(Substr(field_name, 1, 4), Value(MASK), output_field=CharField())
+
+
+@dataclass
+class PurgeResult:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, n: int) -> None:
+        if n:
+            self.counts[key] = self.counts.get(key, 0) + n
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items())) or "nothing to purge"
+
+
+def _not_masked(prefix: str = "") -> Q:
+    return ~Q(**{f"{prefix}number__endswith": MASK}) & ~Q(**{f"{prefix}number": ""})
+
+
+def _purge_messages(before: datetime, result: PurgeResult, *, extra: Q | None = None, key="messages") -> None:
+    qs = Message.objects.filter(created_at__lt=before).filter(_not_masked())
+    if extra is not None:
+        qs = qs.filter(extra)
+    result.add(key, qs.update(number=masked("number"), text="", variables={}))
+
+
+def _purge_reports(before: datetime, result: PurgeResult, *, extra: Q | None = None, key="delivery_reports") -> None:
+    qs = DeliveryReport.objects.filter(received_at__lt=before).exclude(raw={}, mobile__endswith=MASK)
+    if extra is not None:
+        qs = qs.filter(extra)
+    result.add(key, qs.update(raw={}, mobile=masked("mobile")))
+
+
+def _purge_webhook_events(before: datetime, result: PurgeResult) -> None:
+    old = WebhookEvent.objects.filter(received_at__lt=before).exclude(payload={}, raw={})
+    result.add("webhook_events", old.update(payload={}, raw={}))
+
+
+def retention_purge(*, now: datetime | None = None) -> PurgeResult:
+    """Blank or mask personal data past each retention period (idempotent, counts kept)."""
+    now = now or timezone.now()
+    result = PurgeResult()
+    _purge_messages(now - timedelta(days=_days("RETENTION_MESSAGE_DAYS", 365)), result)
+    _purge_reports(now - timedelta(days=_days("RETENTION_DLR_PAYLOAD_DAYS", 90)), result)
+    payloads_before = now - timedelta(days=_days("RETENTION_WEBHOOK_PAYLOAD_DAYS", 30))
+    _purge_webhook_events(payloads_before, result)
+    # The smart-link visitor's number is kept as long as webhook payloads.
+    visits = SmartLinkVisit.objects.filter(created_at__lt=payloads_before).exclude(mobile="")
+    result.add("smart_link_visits", visits.exclude(mobile__endswith=MASK).update(mobile=masked("mobile")))
+    rows_before = now - timedelta(days=_days("RETENTION_IMPORT_ROWS_DAYS", 30))
+    rows = ContactImportRejection.objects.filter(contact_import__created_at__lt=rows_before).exclude(raw="")
+    result.add("import_rows", rows.update(raw=""))
+    # Deleted contacts: their messages and calls lost the link (SET_NULL) but kept the number.
+    gone = now - timedelta(days=_days("RETENTION_DELETED_CONTACT_DAYS", 30))
+    _purge_messages(gone, result, extra=Q(contact__isnull=True, campaign__isnull=False), key="deleted_contacts")
+    calls = Call.objects.filter(created_at__lt=gone, contact__isnull=True).exclude(to__endswith=MASK).exclude(to="")
+    result.add("deleted_contacts", calls.update(to=masked("to")))
+    log.info("retention purge: %s", result)
+    return result
+
+
+@dataclass
+class ErasureResult:
+    contact_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        done = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()) if v)
+        return f"contact {self.contact_id} erased ({done or 'no other records'})"
+
+
+@transaction.atomic
+def contact_erase(*, contact) -> ErasureResult:
+    """Erasure on request: the contact's personal data removed everywhere, then the contact.
+
+    Message and call rows stay (campaign counts, costs and delivery rates do not change) with
+    the number masked and the text blanked; DLR payloads, import rows, OTP requests, webhook
+    events and inbound messages that carry the number are blanked."""
+    phone = contact.phone
+    digits = phone.lstrip("+")
+    result = ErasureResult(contact_id=contact.pk)
+    c = result.counts
+    messages = Message.objects.filter(Q(contact=contact) | Q(number=phone))
+    message_ids = list(messages.values_list("pk", flat=True))
+    c["messages"] = Message.objects.filter(pk__in=message_ids).update(number=masked("number"), text="", variables={})
+    c["delivery_reports"] = DeliveryReport.objects.filter(
+        Q(message_id__in=message_ids) | Q(mobile__in=[phone, digits])).update(raw={}, mobile=masked("mobile"))
+    c["calls"] = Call.objects.filter(Q(contact=contact) | Q(to=phone)).update(to=masked("to"))
+    c["calls"] += Call.objects.filter(from_number=phone).update(from_number=masked("from_number"))
+    c["bulk_call_recipients"] = BulkCallRecipient.objects.filter(Q(contact=contact) | Q(to=phone)).update(
+        to=masked("to"), variables={})
+    c["otp_requests"] = OtpRequest.objects.filter(number=phone).update(
+        number=masked("number"), number_masked_at=timezone.now())
+    c["import_rows"] = ContactImportRejection.objects.filter(Q(raw__contains=phone) | Q(raw__contains=digits)).update(
+        raw=ERASED)
+    events = WebhookEvent.objects.values_list("pk", "payload", "raw").iterator(chunk_size=2000)
+    ids = [pk for pk, payload, raw in events if digits in str(payload) or digits in str(raw)]
+    c["webhook_events"] = WebhookEvent.objects.filter(pk__in=ids).update(payload={}, raw={})
+    mine = Q(from_number__in=[phone, digits]) | Q(contact=contact)
+    c["inbound_messages"] = InboundMessage.objects.filter(mine).update(text=ERASED, from_number=masked("from_number"))
+    c["smart_link_visits"] = SmartLinkVisit.objects.filter(mobile__in=[phone, digits]).update(mobile=masked("mobile"))
+    contact.delete()  # identifiers and tag links go with it (CASCADE)
+    log.info("erasure: %s", result)
+    return result

@@ -1,9 +1,0 @@
-from django.urls import path
-
-from core import views
-
-app_name = "core"
-urlpatterns = [
-    path("", views.home, name="home"),
-    path("dashboard/sync-runs.json", views.sync_runs_json, name="sync-runs"),
-]

@@ -1,0 +1,277 @@
+"""Models of the campaigns app.
+
+``Campaign`` (what, to whom, when), ``SendBatch`` (the unit of one request to BICS),
+``Message`` (one row per recipient, unique ``custom_id``), ``DeliveryReport`` (each raw DLR
+received, pulled or pushed) and ``CampaignTransition`` (who moved a campaign, when).
+Workflows live in ``messaging.campaigns.services.campaigns`` / ``engine`` / ``dlr``.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class MessageStatus(models.TextChoices):
+    """Our status of one message; every documented DLR status maps onto one of these
+    (``messaging.campaigns.dlr_codes``)."""
+
+    QUEUED = "queued", "Queued"
+    SUBMITTED = "submitted", "Submitted"
+    UNKNOWN = "unknown", "Outcome unknown"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+
+
+FINAL_STATUSES = ("delivered", "read", "failed", "rejected", "expired")
+
+
+class Campaign(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        SAMPLING = "sampling", "Sampling (smart delivery)"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        PAUSED = "paused", "Paused"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    ACTIVE_STATES = ("sampling", "sending")
+    FINAL_STATES = ("sent", "cancelled", "failed")
+
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=10, choices=[("sms", "SMS"), ("whatsapp", "WhatsApp"),
+                                                       ("viber", "Viber")], default="sms")
+    sender = models.ForeignKey("messaging.Sender", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="campaigns", help_text="SMS: the sender ID.")
+    template = models.ForeignKey("messaging.Template", on_delete=models.PROTECT, related_name="campaigns")
+    template_approval = models.ForeignKey(
+        "messaging.TemplateApproval", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        editable=False, help_text="The approved version pinned at launch.")
+    variable_mapping = models.JSONField(
+        default=dict, blank=True,
+        help_text='Template variable -> {"field": "first_name" | "attributes.city", "default": "", '
+                  '"skip": true (skip the recipient when missing)}.')
+    segments = models.ManyToManyField("contacts.Segment", blank=True, related_name="campaigns")
+    tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="campaigns")
+    upload = models.FileField(
+        upload_to="campaigns/uploads/", blank=True,
+        help_text="Optional one-off list (CSV): a number column (number, phone, mobile, to, msisdn); "
+                  "other columns are values for the template variables.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="campaigns")
+    # schedule
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: send at launch.")
+    time_zone = models.CharField(max_length=64, blank=True, default="",
+                                 help_text="The user's time zone (schedules are shown and checked in it).")
+    batch_size = models.PositiveIntegerField(null=True, blank=True,
+                                             help_text="Recipients per request (identical text); default from settings.")
+    batch_interval = models.PositiveIntegerField(default=0, help_text="Seconds between batches.")
+    # smart delivery
+    smart_delivery = models.BooleanField(default=False)
+    smart_delay_minutes = models.PositiveIntegerField(default=15)
+    smart_sample_size = models.PositiveIntegerField(default=10)
+    smart_wait_minutes = models.PositiveIntegerField(default=30, help_text="How long to wait for the sample's DLRs.")
+    sample_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # progress
+    paused_from = models.CharField(max_length=10, blank=True, editable=False)
+    next_batch_at = models.DateTimeField(null=True, blank=True, editable=False)
+    launched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    audience_size = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    exclusions = models.JSONField(default=dict, blank=True, editable=False)
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True, editable=False)
+    state_reason = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "messaging_campaign"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "scheduled_at"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+
+class CampaignTransition(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=10)
+    to_state = models.CharField(max_length=10)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "messaging_campaigntransition"
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["campaign", "at"])]
+
+    def __str__(self):
+        return f"{self.campaign_id}: {self.from_state} -> {self.to_state}"
+
+
+class SendBatch(models.Model):
+    """One request to BICS. Identical text: many numbers in ``to`` under the batch's own
+    ``custom``. Personalised text (and every WhatsApp/Viber send): a batch of one, whose
+    ``custom`` is the message's ``custom_id``."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLAIMED = "claimed", "Claimed"
+        SENT = "sent", "Sent"
+        UNKNOWN = "unknown", "Outcome unknown"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField(default=1)
+    custom = models.CharField(max_length=64, unique=True)
+    text = models.TextField(blank=True, help_text="Identical text of every message of the batch.")
+    is_sample = models.BooleanField(default=False)
+    size = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    group_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "messaging_sendbatch"
+        ordering = ["campaign", "number"]
+        indexes = [
+            models.Index(fields=["campaign", "state", "number"]),
+            models.Index(fields=["state", "claimed_at"]),
+        ]
+
+    def __str__(self):
+        return f"batch {self.custom} ({self.state})"
+
+
+class Message(models.Model):
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    batch = models.ForeignKey(SendBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    channel = models.CharField(max_length=10, default="sms")
+    number = models.CharField(max_length=20, help_text="E.164 with +.")
+    custom_id = models.CharField(max_length=64, unique=True)
+    text = models.TextField(blank=True, help_text="Personalised text (identical text lives on the batch).")
+    variables = models.JSONField(default=dict, blank=True)
+    is_sample = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    bics_status = models.CharField(max_length=32, blank=True, help_text="The last DLR status as BICS gave it.")
+    bics_message_id = models.CharField(max_length=100, blank=True)
+    group_id = models.CharField(max_length=64, blank=True)
+    parts = models.PositiveSmallIntegerField(default=1)
+    price = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    error_code = models.CharField(max_length=8, blank=True)
+    error_description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "messaging_message"
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            models.Index(fields=["status", "submitted_at"]),
+            models.Index(fields=["bics_message_id"]),
+            models.Index(fields=["group_id"]),
+            models.Index(fields=["number"]),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.status}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class DeliveryReport(models.Model):
+    class Source(models.TextChoices):
+        PULL = "pull", "Pulled"
+        WEBHOOK = "webhook", "Webhook"
+        RECONCILE = "reconcile", "Reconciliation"
+
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    channel = models.CharField(max_length=10, default="sms")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.PULL)
+    bics_message_id = models.CharField(max_length=100, blank=True)
+    cid = models.CharField(max_length=64, blank=True)
+    mobile = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    code = models.CharField(max_length=8, blank=True)
+    applied = models.BooleanField(default=False, help_text="Did it change the message's status?")
+    raw = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "messaging_deliveryreport"
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["message", "received_at"])]
+
+    def __str__(self):
+        return f"DLR {self.bics_message_id or self.cid} {self.status}"
+
+
+class SmartLink(models.Model):
+    """A smart link created in the BICS portal, named here for a campaign: its visits show
+    on the campaign through ``link_id``."""
+
+    link_id = models.CharField("smart-link id", max_length=40, unique=True)
+    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="smart_links")
+    name = models.CharField(max_length=100, blank=True)
+    visits_pulled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "messaging_smartlink"
+        ordering = ["link_id"]
+
+    def __str__(self):
+        return self.name or f"smart link {self.link_id}"
+
+
+class SmartLinkVisit(models.Model):
+    """A visit of a smart link (fields of the Smart Link webhook)."""
+
+    bics_id = models.CharField("BICS id", max_length=100, unique=True)
+    link_id = models.CharField(max_length=40, db_index=True)
+    smart_link = models.ForeignKey(SmartLink, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="visits")
+    user_agent = models.TextField(blank=True)
+    browser = models.CharField(max_length=100, blank=True)
+    browser_version = models.CharField(max_length=50, blank=True)
+    platform = models.CharField(max_length=50, blank=True)
+    device_type = models.CharField(max_length=50, blank=True)
+    device_brand = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    country_code = models.CharField(max_length=8, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    mobile = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=8, default="webhook", choices=[("webhook", "Webhook"), ("pull", "Pulled")])
+
+    class Meta:
+        db_table = "messaging_smartlinkvisit"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"visit {self.bics_id} of {self.link_id}"
+

@@ -1,0 +1,357 @@
+"""Campaign life cycle: schedule, launch (audience resolved once, Messages bulk-written),
+pause/resume/cancel, the template hook, test and one-off sends.
+
+draft -> scheduled -> (sampling) -> sending -> sent; paused, cancelled, failed on the way.
+Every change goes through ``campaign_transition`` (one conditional UPDATE + a
+``CampaignTransition`` row with who and when), so two clicks or two workers move a
+campaign once. The sending itself is ``messaging.campaigns.services.engine``.
+"""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from messaging.campaigns import selectors as sel
+from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
+from messaging.campaigns.services.writer import write_messages
+from messaging.catalogue.services.templates import template_usability
+
+log = logging.getLogger(__name__)
+State = Campaign.State
+
+
+class CampaignError(ValueError):
+    """A campaign action refused, with a reason for the user."""
+
+
+class CampaignAlreadyLaunched(CampaignError):
+    pass
+
+
+def max_schedule_days() -> int:
+    return int(sel.setting("CAMPAIGN_MAX_SCHEDULE_DAYS", 30))
+
+
+def cancel_cutoff() -> timedelta:
+    return timedelta(minutes=int(sel.setting("CAMPAIGN_CANCEL_CUTOFF_MINUTES", 5)))
+
+
+# --------------------------------------------------------------------------- transitions
+def campaign_transition(*, campaign: Campaign, to: str, from_states, user=None, note: str = "",
+                        **fields) -> bool:
+    """Move ``campaign`` to ``to`` if it is in one of ``from_states``; record who and when."""
+    from_states = tuple(from_states)
+    with transaction.atomic():
+        current = Campaign.objects.filter(pk=campaign.pk).values_list("state", flat=True).first()
+        if current not in from_states:
+            return False
+        if not Campaign.objects.filter(pk=campaign.pk, state=current).update(state=to, **fields):
+            return False
+        CampaignTransition.objects.create(campaign_id=campaign.pk, from_state=current, to_state=to,
+                                          by=user if getattr(user, "pk", None) else None, note=note[:2000])
+    campaign.state = to
+    for key, value in fields.items():
+        setattr(campaign, key, value)
+    return True
+
+
+# --------------------------------------------------------------------------- checks
+def usability_problems(campaign: Campaign) -> list[str]:
+    problems = list(template_usability(campaign.template))
+    if campaign.template.channel != campaign.channel:
+        problems.append("The template is for another channel.")
+    if campaign.channel == "sms" and not (campaign.sender or campaign.template.sender):
+        problems.append("SMS campaigns need a sender ID.")
+    return problems
+
+
+@dataclass
+class Preview:
+    plan: sel.AudiencePlan
+    samples: list[dict]
+    estimate: sel.CostEstimate
+    warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # block the launch
+
+    @property
+    def can_launch(self) -> bool:
+        return not self.problems
+
+
+def campaign_preview(campaign: Campaign) -> Preview:
+    plan = sel.audience_plan(campaign)
+    samples = sel.rendered_samples(campaign)
+    estimate = sel.cost_estimate(campaign, parts=max(s["parts"] for s in samples))
+    problems = usability_problems(campaign)
+    if not plan.eligible:
+        problems.append("Nobody to send to: the audience is empty after exclusions.")
+    if estimate.exceeds_balance:
+        problems.append(f"The estimated cost {estimate.total:.4f} {estimate.currency} exceeds the account "
+                        f"balance {estimate.balance:.4f} {estimate.balance_currency}.")
+    warnings = sel.dlr_warnings(campaign)
+    if estimate.unpriced:
+        warnings.append(f"{estimate.unpriced} recipient(s) in countries without a known price "
+                        "(pull pricing from BICS).")
+    if estimate.balance is None:
+        warnings.append("No account balance known yet: the cost was not checked against it.")
+    return Preview(plan, samples, estimate, warnings, problems)
+
+
+# --------------------------------------------------------------------------- schedule
+def user_zone(campaign: Campaign, user=None) -> zoneinfo.ZoneInfo:
+    name = campaign.time_zone or getattr(user, "time_zone", "") or timezone.get_current_timezone_name()
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def campaign_schedule(*, campaign: Campaign, at: datetime, user=None, now: datetime | None = None) -> Campaign:
+    """Schedule a draft for ``at`` (naive: in the campaign's/user's time zone). The documented
+    limits: in the future, at most 30 days ahead."""
+    now = now or timezone.now()
+    if timezone.is_naive(at):
+        at = at.replace(tzinfo=user_zone(campaign, user))
+    if at <= now:
+        raise CampaignError("The scheduled time is in the past.")
+    if at > now + timedelta(days=max_schedule_days()):
+        raise CampaignError(f"Campaigns can be scheduled at most {max_schedule_days()} days ahead.")
+    problems = usability_problems(campaign)
+    if problems:
+        raise CampaignError(" ".join(problems))
+    if campaign.state == State.SCHEDULED:
+        Campaign.objects.filter(pk=campaign.pk, state=State.SCHEDULED).update(scheduled_at=at)
+        campaign.scheduled_at = at
+        return campaign
+    if not campaign_transition(campaign=campaign, to=State.SCHEDULED, from_states=[State.DRAFT], user=user,
+                               note=f"for {at.isoformat()}", scheduled_at=at):
+        raise CampaignError(f"Only a draft can be scheduled (this one is {campaign.get_state_display().lower()}).")
+    return campaign
+
+
+# --------------------------------------------------------------------------- launch
+def template_provider_refresh(*, campaign: Campaign, wait: float = 0.0, sleep=None) -> bool:
+    """A pushed template still pending at the provider: pull the templates (up to ``wait``
+    seconds) so the launch sees BICS's decision. True when the provider approved it."""
+    import time
+
+    from core import sync
+
+    template = campaign.template
+    deadline = time.monotonic() + wait
+    while template.bics_id and not template.provider_approved:
+        try:
+            sync.pull("templates")
+        except Exception:  # noqa: BLE001 - the usability check reports the state
+            log.exception("template pull failed")
+            return False
+        template.refresh_from_db()
+        if template.provider_approved or time.monotonic() >= deadline:
+            break
+        (sleep or time.sleep)(0.5)
+    return template.provider_approved
+
+
+def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue: bool = True,
+                    provider_wait: float | None = None) -> Campaign:
+    """Launch: checks, audience resolved once (streamed from the database), Messages and
+    SendBatches bulk-written, then the engine takes over.
+
+    ``now`` sends immediately even when ``scheduled_at`` lies ahead; without it a draft with a
+    future ``scheduled_at`` is scheduled instead. Launching a campaign that is sending, sampling
+    or sent raises ``CampaignAlreadyLaunched`` and changes nothing.
+    """
+    campaign.refresh_from_db()
+    if campaign.state in (State.SENDING, State.SAMPLING, State.SENT):
+        raise CampaignAlreadyLaunched(f"Campaign {campaign.pk} is already {campaign.get_state_display().lower()}: "
+                                      "nothing changed.")
+    if campaign.state not in (State.DRAFT, State.SCHEDULED):
+        raise CampaignError(f"A {campaign.get_state_display().lower()} campaign cannot be launched.")
+    if not now and campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        if campaign.state == State.DRAFT:
+            return campaign_schedule(campaign=campaign, at=campaign.scheduled_at, user=user)
+        return campaign
+    if provider_wait is not None and campaign.template.bics_id and not campaign.template.provider_approved:
+        template_provider_refresh(campaign=campaign, wait=provider_wait)
+    preview = campaign_preview(campaign)
+    if preview.problems:
+        raise CampaignError(" ".join(preview.problems))
+    start = timezone.now()
+    first_state = State.SAMPLING if campaign.smart_delivery else State.SENDING
+    next_at = start + timedelta(minutes=campaign.smart_delay_minutes) if campaign.smart_delivery else start
+    with transaction.atomic():
+        if not campaign_transition(campaign=campaign, to=first_state, from_states=[State.DRAFT, State.SCHEDULED],
+                                   user=user, note="launched", launched_at=start, next_batch_at=next_at,
+                                   template_approval=campaign.template.last_approval):
+            raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
+        written = write_messages(campaign=campaign, plan=preview.plan)
+        Campaign.objects.filter(pk=campaign.pk).update(
+            audience_size=written, exclusions=preview.plan.exclusions, estimated_cost=preview.estimate.total)
+        campaign.audience_size = written
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue_advance(campaign.pk))
+    return campaign
+
+
+def _enqueue_advance(campaign_id: int) -> None:
+    from messaging.campaigns.tasks import campaign_advance
+
+    campaign_advance.delay(campaign_id)
+
+
+# --------------------------------------------------------------------------- pause, resume, cancel
+def campaign_pause(*, campaign: Campaign, user=None, reason: str = "") -> bool:
+    """Takes effect between batches: a batch in flight finishes, no new one starts."""
+    current = Campaign.objects.filter(pk=campaign.pk).values_list("state", flat=True).first()
+    return campaign_transition(campaign=campaign, to=State.PAUSED,
+                               from_states=[State.SCHEDULED, State.SAMPLING, State.SENDING], user=user,
+                               note=reason or "paused", paused_from=current or "", state_reason=reason)
+
+
+def campaign_resume(*, campaign: Campaign, user=None) -> bool:
+    campaign.refresh_from_db()
+    if campaign.state != State.PAUSED:
+        raise CampaignError("Only a paused campaign can be resumed.")
+    problems = usability_problems(campaign)
+    if problems:
+        raise CampaignError(" ".join(problems))
+    back = campaign.paused_from or State.SENDING
+    moved = campaign_transition(campaign=campaign, to=back, from_states=[State.PAUSED], user=user,
+                                note="resumed", paused_from="", state_reason="", next_batch_at=timezone.now())
+    if moved and back in Campaign.ACTIVE_STATES:
+        transaction.on_commit(lambda: _enqueue_advance(campaign.pk))
+    return moved
+
+
+def campaign_cancel(*, campaign: Campaign, user=None, reason: str = "", now: datetime | None = None,
+                    force: bool = False) -> bool:
+    """Cancel: pending batches are not sent (a batch in flight finishes). A scheduled campaign
+    cannot be cancelled within 5 minutes of its time (the documented limit) unless ``force``
+    (the engine itself, e.g. smart delivery)."""
+    now = now or timezone.now()
+    campaign.refresh_from_db()
+    if (not force and campaign.state == State.SCHEDULED and campaign.scheduled_at
+            and campaign.scheduled_at - now < cancel_cutoff()):
+        raise CampaignError(f"A scheduled campaign cannot be cancelled less than "
+                            f"{int(cancel_cutoff().total_seconds() // 60)} minutes before it starts.")
+    with transaction.atomic():
+        moved = campaign_transition(
+            campaign=campaign, to=State.CANCELLED, user=user, note=reason or "cancelled",
+            from_states=[State.DRAFT, State.SCHEDULED, State.SAMPLING, State.SENDING, State.PAUSED],
+            finished_at=now, state_reason=reason)
+        if moved:
+            pending = SendBatch.objects.filter(campaign=campaign, state=SendBatch.State.PENDING)
+            Message.objects.filter(batch__in=pending, status=MessageStatus.QUEUED).update(
+                status=MessageStatus.FAILED, error_description="Not sent: the campaign was cancelled.",
+                status_at=now)
+            pending.update(state=SendBatch.State.CANCELLED, error="Campaign cancelled.")
+    return moved
+
+
+def campaign_finish_if_done(campaign_id: int) -> bool:
+    open_states = (SendBatch.State.PENDING, SendBatch.State.CLAIMED, SendBatch.State.UNKNOWN)
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.state != State.SENDING:
+        return False
+    if SendBatch.objects.filter(campaign_id=campaign_id, state__in=open_states).exists():
+        return False
+    any_sent = SendBatch.objects.filter(campaign_id=campaign_id, state=SendBatch.State.SENT).exists()
+    return campaign_transition(campaign=campaign, to=State.SENT if any_sent else State.FAILED,
+                               from_states=[State.SENDING], note="all batches done", finished_at=timezone.now())
+
+
+# --------------------------------------------------------------------------- template hook
+def campaigns_pause_for_template(*, template, user=None) -> int:
+    """The template's content changed (messaging's ``template_content_changed``): pause every
+    campaign that uses it and has not finished."""
+    paused = 0
+    for campaign in Campaign.objects.filter(template=template,
+                                            state__in=[State.SCHEDULED, State.SAMPLING, State.SENDING]):
+        if campaign_pause(campaign=campaign, user=user,
+                          reason=f"The template \"{template.name}\" was edited and needs a new approval."):
+            paused += 1
+            notify_owner(campaign=campaign, subject=f"Campaign paused: {campaign.name}",
+                         body=f"The template \"{template.name}\" was edited, so the campaign was paused. "
+                              "Resume it once the template is approved again.")
+    return paused
+
+
+# --------------------------------------------------------------------------- notification
+def notify_owner(*, campaign: Campaign, subject: str, body: str) -> None:
+    """Email the owner and leave a note in the admin (the campaign's ``state_reason`` and a
+    ``CampaignTransition`` note; the admin shows both)."""
+    owner = campaign.owner
+    if owner is not None and owner.email:
+        url = settings.PUBLIC_BASE_URL.rstrip("/") + f"/campaigns/{campaign.pk}/"
+        send_mail(subject, f"{body}\n\n{url}\n", None, [owner.email], fail_silently=True)
+    try:
+        from django.contrib.admin.models import CHANGE, LogEntry
+        from django.contrib.contenttypes.models import ContentType
+
+        if owner is not None:
+            LogEntry.objects.create(
+                user_id=owner.pk, content_type=ContentType.objects.get_for_model(Campaign),
+                object_id=str(campaign.pk), object_repr=str(campaign)[:200], action_flag=CHANGE,
+                change_message=subject)
+    except Exception:  # noqa: BLE001 - a note must not break the engine
+        log.exception("campaign %s: admin note failed", campaign.pk)
+
+
+# --------------------------------------------------------------------------- test and one-off sends
+def staff_test_numbers() -> list[str]:
+    return list(sel.setting("CAMPAIGN_TEST_NUMBERS", []))
+
+
+def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> list[Message]:
+    """Send the first rendered sample to a staff list of numbers (one-off messages, no
+    campaign state change)."""
+    from messaging.catalogue.numbers import normalise_number
+
+    problems = usability_problems(campaign)
+    if problems:
+        raise CampaignError(" ".join(problems))
+    sample = sel.rendered_samples(campaign, limit=1)[0]
+    sent = []
+    for raw in numbers:
+        number = normalise_number(raw)[0]
+        sms = campaign.channel == "sms"  # SMS: the rendered text through Send Message, like the campaign
+        sent.append(one_off_send(channel=campaign.channel, number=number, text=sample["text"],
+                                 template=None if sms else campaign.template, variables=sample["values"],
+                                 sender=campaign.sender or campaign.template.sender,
+                                 user=user, label=f"test of campaign {campaign.pk}"))
+    return sent
+
+
+def one_off_send(*, channel: str, number: str, text: str = "", template=None, variables: dict | None = None,
+                 sender=None, user=None, options: dict | None = None, label: str = "") -> Message:
+    """One message to one number, through a batch of one (same exactly-once path as campaigns).
+
+    SMS free text uses Send Message (options ``type`` U/N/A, ``flash``, ``max_units``, ``port``,
+    ``time``); a template with ``variables`` uses Send Template (SMS/WhatsApp/Viber)."""
+    import uuid
+
+    from messaging.campaigns.services import engine
+
+    if template is not None:
+        problems = template_usability(template)
+        if problems:
+            raise CampaignError(" ".join(problems))
+    custom = f"o{uuid.uuid4().hex[:20]}"
+    with transaction.atomic():
+        batch = SendBatch.objects.create(custom=custom, size=1, text=text,
+                                         error="", claimed_by="", group_id="")
+        message = Message.objects.create(
+            batch=batch, channel=channel, number=number, custom_id=custom, text=text,
+            variables={"_template": template.pk if template else None, "_sender": sender.pk if sender else None,
+                       "_options": options or {}, "_label": label, **(variables or {})})
+    engine.batch_send(batch.pk)
+    message.refresh_from_db()
+    return message

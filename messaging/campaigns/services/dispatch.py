@@ -1,0 +1,171 @@
+"""The campaign policy over the engine.
+
+``campaign_step`` is the dispatcher of one campaign: it respects pause/cancel (checked before
+each batch), the batch interval, the bounded number of batches in flight and smart delivery
+(sample first, wait for its DLRs, cancel on a DLT rejection, else go on). Celery tasks and
+the in-process runner (``campaign_run``, used by ``send_campaign --wait``) both drive it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from messaging.campaigns import dlr_codes
+from messaging.campaigns import selectors as sel
+from messaging.campaigns.models import Campaign, Message, SendBatch
+from messaging.campaigns.services.engine import (
+    batches_reconcile,
+    batches_send,
+    batches_sweep,
+    claim_next,
+    concurrency,
+)
+
+B = SendBatch.State
+
+
+@dataclass
+class Step:
+    claims: list[tuple[int, uuid.UUID]] = field(default_factory=list)
+    wait: float | None = None  # seconds until something may happen; None = finished
+    note: str = ""
+
+
+def _sample_verdict(campaign: Campaign, now: datetime) -> str:
+    """'cancel' (a DLT rejection in the sample), 'go' or 'wait'."""
+    sample = Message.objects.filter(campaign=campaign, is_sample=True)
+    dlt = sample.filter(Q(bics_status__in=dlr_codes.DLT_REJECTION_STATUSES)
+                        | Q(error_code__in=dlr_codes.DLT_REJECTION_CODES)).first()
+    if dlt is not None:
+        return f"cancel:{dlt.bics_status or dlt.error_code}"
+    if not sample.exclude(status__in=("delivered", "read", "failed", "rejected", "expired")).exists():
+        return "go"
+    started = campaign.sample_sent_at or now
+    if now >= started + timedelta(minutes=campaign.smart_wait_minutes):
+        return "go"
+    return "wait"
+
+
+def _sampling_step(campaign: Campaign, now: datetime, limit: int) -> Step | None:
+    """Smart delivery: send the sample, wait for its DLRs, cancel on a DLT rejection; None
+    once the campaign moved on to sending to everyone else."""
+    from messaging.campaigns.services.campaigns import campaign_cancel, campaign_transition, notify_owner
+
+    campaign_id = campaign.pk
+    open_states = (B.PENDING, B.CLAIMED, B.UNKNOWN)
+    batches = SendBatch.objects.filter(campaign_id=campaign_id, is_sample=True)
+    if batches.filter(state=B.PENDING).exists():
+        claims = claim_next(campaign_id=campaign_id, sample=True, limit=limit)
+        return Step(claims=claims, wait=1.0, note="sample")
+    if batches.filter(state__in=open_states).exists():
+        return Step(wait=1.0, note="sample in flight")
+    if campaign.sample_sent_at is None:
+        Campaign.objects.filter(pk=campaign_id, sample_sent_at__isnull=True).update(sample_sent_at=now)
+        campaign.sample_sent_at = now
+    verdict = _sample_verdict(campaign, now)
+    if verdict.startswith("cancel"):
+        status = verdict.split(":", 1)[1]
+        reason = (f"Smart delivery: a sample message came back with the DLT rejection status {status} "
+                  f"({dlr_codes.describe(status)}); nobody else was messaged.")
+        campaign_cancel(campaign=campaign, reason=reason, force=True)
+        notify_owner(campaign=campaign, subject=f"Campaign cancelled by smart delivery: {campaign.name}",
+                     body=reason)
+        return Step(wait=None, note="cancelled")
+    if verdict == "wait":
+        return Step(wait=5.0, note="waiting for the sample's DLRs")
+    campaign_transition(campaign=campaign, to=Campaign.State.SENDING, from_states=[Campaign.State.SAMPLING],
+                        note="sample clean: sending to everyone else", next_batch_at=now)
+    return None
+
+
+def campaign_step(campaign_id: int, *, now: datetime | None = None, in_flight_limit: int | None = None) -> Step:
+    """Decide what one campaign does now and claim the batches to send (the caller sends them)."""
+    from messaging.campaigns.services.campaigns import campaign_finish_if_done
+
+    now = now or timezone.now()
+    campaign = Campaign.objects.get(pk=campaign_id)
+    limit = in_flight_limit or concurrency()
+    if campaign.state not in Campaign.ACTIVE_STATES:
+        return Step(wait=None, note=campaign.state)
+    if campaign.next_batch_at and now < campaign.next_batch_at:
+        return Step(wait=(campaign.next_batch_at - now).total_seconds(), note="not yet")
+    if campaign.state == Campaign.State.SAMPLING:
+        step = _sampling_step(campaign, now, limit)
+        if step is not None:
+            return step
+    in_flight = SendBatch.objects.filter(campaign_id=campaign_id, state=B.CLAIMED).count()
+    if not SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=False).exists():
+        if campaign_finish_if_done(campaign_id):
+            return Step(wait=None, note="sent")
+        return Step(wait=2.0, note="waiting for batches in flight or unknown")
+    interval = campaign.batch_interval or 0
+    if interval:
+        if in_flight:
+            return Step(wait=1.0, note="previous batch in flight")
+        # one wave: one identical batch, or batch_size personalised batches of one
+        first = SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=False).order_by(
+            "number").values_list("size", flat=True).first() or 1
+        wave = 1 if first > 1 else max(1, campaign.batch_size or 1)
+        claims = claim_next(campaign_id=campaign_id, sample=False, limit=wave)
+        Campaign.objects.filter(pk=campaign_id).update(next_batch_at=now + timedelta(seconds=interval))
+        return Step(claims=claims, wait=float(interval), note="wave")
+    free = max(limit - in_flight, 0)
+    if not free:
+        return Step(wait=0.5, note="in-flight limit")
+    claims = claim_next(campaign_id=campaign_id, sample=False, limit=free)
+    return Step(claims=claims, wait=0.0, note="batches")
+
+
+def campaigns_due(*, now: datetime | None = None) -> list[int]:
+    """Scheduled campaigns whose time has come (beat launches them)."""
+    now = now or timezone.now()
+    return list(Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=now)
+                .values_list("pk", flat=True))
+
+
+def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: float = 2.0,
+                 sleep=time.sleep, out=None) -> dict[str, int]:
+    """Drive a launched campaign to its end in this process (``send_campaign --wait``): sends
+    batches (personalised ones concurrently), sweeps, reconciles and polls the DLRs smart
+    delivery waits for. Returns the message counts by status."""
+    deadline = time.monotonic() + timeout if timeout else None
+    last_poll = 0.0
+    pool = ThreadPoolExecutor(max_workers=concurrency())
+    try:
+        _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll)
+    finally:
+        pool.shutdown(wait=True)
+    return sel.status_counts(Campaign.objects.get(pk=campaign_id))
+
+
+def _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll) -> None:  # noqa: PLR0913
+    from messaging.campaigns.services.dlr import dlr_poll
+
+    # Batches of one: a step claims a larger window (the pool bounds the requests in flight);
+    # batches of many numbers: one step claims as many batches as there are threads.
+    personal = not SendBatch.objects.filter(campaign_id=campaign_id, size__gt=1).exists()
+    window = concurrency() * 8 if personal else concurrency()
+    while True:
+        batches_sweep()
+        batches_reconcile(campaign_id=campaign_id)
+        step = campaign_step(campaign_id, in_flight_limit=window)
+        if step.claims:
+            batches_send(step.claims, pool=pool)
+            continue
+        if step.wait is None:
+            break
+        if time.monotonic() - last_poll >= poll_every:
+            dlr_poll(campaign_id=campaign_id)
+            last_poll = time.monotonic()
+        if deadline and time.monotonic() > deadline:
+            if out:
+                out(f"gave up waiting after {timeout}s ({step.note})")
+            break
+        sleep(min(max(step.wait, 0.05), 1.0))

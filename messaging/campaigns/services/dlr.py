@@ -1,0 +1,291 @@
+"""Delivery reports: the ONE function that changes a message's status, and the recording of
+raw DLRs (pulled, pushed by webhook, or found by a reconciliation).
+
+``message_apply_status`` never moves a message backwards: it is one conditional UPDATE whose
+``WHERE status IN (...)`` lists the statuses the new one may follow, so concurrent writers
+(DLR poll, webhooks, the engine recording a send answer) cannot undo each other::
+
+    queued -> unknown -> submitted -> delivered -> read
+                                   \\-> failed | rejected | expired   (final)
+
+``delivered`` stays delivered (only ``read`` follows it); failed, rejected and expired are
+final. A report that arrives late is still stored (``DeliveryReport.applied`` = False).
+
+The webhooks processor calls ``dlr_record(channel=..., item=payload, source="webhook")``
+for ``sms:message:status``, ``whatsapp:message:status`` and ``viber:message:status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from messaging.campaigns import dlr_codes
+from messaging.campaigns.models import DeliveryReport, Message, MessageStatus
+
+S = MessageStatus
+# new status -> the statuses it may replace
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    S.QUEUED: (),
+    S.UNKNOWN: (S.QUEUED,),
+    S.SUBMITTED: (S.QUEUED, S.UNKNOWN),
+    S.DELIVERED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
+    S.READ: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.DELIVERED),
+    S.FAILED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
+    S.REJECTED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
+    S.EXPIRED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
+}
+
+
+def can_move(old: str, new: str) -> bool:
+    return old in ALLOWED_FROM.get(new, ())
+
+
+def _parse_time(value) -> datetime | None:
+    if not value:
+        return None
+    from messaging.catalogue.sync_adapters import parse_bics_time
+
+    try:
+        return parse_bics_time(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def message_apply_status(  # noqa: PLR0913
+    *,
+    message: Message | int,
+    status: str,
+    bics_status: str = "",
+    code: str = "",
+    description: str | None = None,
+    bics_message_id: str = "",
+    group_id: str = "",
+    at: datetime | None = None,
+    price: Decimal | None = None,
+    parts: int | None = None,
+) -> bool:
+    """Move ``message`` (instance or id) to ``status`` if that is forward; True when it moved.
+
+    Ids BICS gave (``bics_message_id``, ``group_id``) are filled in when still blank, whether
+    or not the status moves. ``at`` is when it happened (default now): ``submitted_at`` for
+    submitted, ``delivered_at`` for delivered/read.
+    """
+    message_id = message.pk if isinstance(message, Message) else int(message)
+    at = at or timezone.now()
+    if bics_message_id:
+        Message.objects.filter(pk=message_id, bics_message_id="").update(bics_message_id=bics_message_id)
+    if group_id:
+        Message.objects.filter(pk=message_id, group_id="").update(group_id=group_id)
+    allowed = ALLOWED_FROM.get(status)
+    if not allowed:
+        return False
+    changes: dict[str, Any] = {"status": status, "status_at": timezone.now()}
+    if bics_status:
+        changes["bics_status"] = bics_status[:32]
+    if status == S.SUBMITTED:
+        changes["submitted_at"] = at
+    if status in (S.DELIVERED, S.READ):
+        changes["delivered_at"] = at
+    if status in (S.FAILED, S.REJECTED, S.EXPIRED):
+        changes["error_code"] = (code or "")[:8]
+        changes["error_description"] = (
+            description if description is not None else dlr_codes.describe(bics_status, code))[:255]
+    if price is not None:
+        changes["price"] = price
+    if parts:
+        changes["parts"] = parts
+    moved = Message.objects.filter(pk=message_id, status__in=allowed).update(**changes)
+    if moved and isinstance(message, Message):
+        for key, value in changes.items():
+            setattr(message, key, value)
+    if status == S.SUBMITTED and not moved:
+        # a late send answer after a DLR: keep when it was submitted
+        Message.objects.filter(pk=message_id, submitted_at__isnull=True).update(submitted_at=at)
+    return bool(moved)
+
+
+def _as_dict(item) -> dict:
+    if isinstance(item, Mapping):
+        return dict(item)
+    if is_dataclass(item):
+        raw = dict(getattr(item, "raw", {}) or {})
+        data = {k: v for k, v in asdict(item).items() if k != "raw" and v is not None}
+        return {**raw, **data}
+    raise TypeError(f"not a DLR item: {type(item).__name__}")
+
+
+def _to_e164(mobile) -> str:
+    text = str(mobile or "").strip()
+    if text and not text.startswith("+"):
+        text = "+" + text
+    return text
+
+
+def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobile: str = "") -> Message | None:
+    """The message a DLR is about: by BICS's message id, then by ``cid`` (our ``custom``:
+    the message's own ``custom_id``, or its batch's ``custom`` with the number)."""
+    qs = Message.objects.filter(channel=channel) if channel else Message.objects.all()
+    if bics_message_id:
+        found = qs.filter(bics_message_id=bics_message_id).first()
+        if found:
+            return found
+    if cid:
+        found = qs.filter(custom_id=cid).first()
+        if found:
+            return found
+        if mobile:
+            return qs.filter(batch__custom=cid, number=mobile).first()
+    return None
+
+
+def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
+               message: Message | None = None) -> DeliveryReport:
+    """Store one raw DLR (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr) and apply
+    its status to the message it is about (through ``message_apply_status``).
+
+    Fields read: ``id`` (BICS message id), ``custom`` (ours; never ``cid``), ``mobile``, ``status``,
+    ``code``, ``deliv_time``/``updated_at``, ``submit_time``, ``credits``, ``units``,
+    ``group_id``. Returns the ``DeliveryReport`` (``applied`` tells whether the status moved;
+    ``message`` is None when no message matched).
+    """
+    data = _as_dict(item)
+    if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
+        data = dict(data["payload"])
+    bics_id = str(data.get("id") or data.get("message_id") or "")
+    # our id is the item's ``custom``; its ``cid`` need not equal it (the DLR sample differs)
+    cid = str(data.get("custom") or "")
+    mobile = _to_e164(data.get("mobile") or data.get("to") or "")
+    status_text = str(data.get("status") or "")
+    code = data.get("code")
+    code = str(code).zfill(3) if code not in (None, "") else ""
+    if not code:  # the documented DLR item has a status and no code: a status of one code names it
+        codes = [c for c, s in dlr_codes.STATUS_BY_CODE.items() if s == status_text.upper()]
+        code = codes[0] if len(codes) == 1 else ""
+    if message is None:
+        message = find_message(channel=channel, bics_message_id=bics_id, cid=cid, mobile=mobile)
+    new = dlr_codes.message_status_for(status_text, code, channel=channel)
+    applied = False
+    if message is not None and new:
+        at = _parse_time(data.get("deliv_time") or data.get("updated_at")) if new != S.SUBMITTED \
+            else _parse_time(data.get("submit_time") or data.get("updated_at"))
+        price = None
+        if data.get("credits") not in (None, ""):
+            try:
+                price = Decimal(str(data["credits"]))
+            except (InvalidOperation, ValueError):
+                price = None
+        units = data.get("units")
+        parts = int(units) if str(units or "").isdigit() and int(units) > 0 else None
+        applied = message_apply_status(
+            message=message, status=new, bics_status=status_text or dlr_codes.STATUS_BY_CODE.get(code, ""),
+            code=code, bics_message_id=bics_id, group_id=str(data.get("group_id") or ""),
+            at=at, price=price, parts=parts)
+    return DeliveryReport.objects.create(
+        message=message, channel=channel, source=source, bics_message_id=bics_id[:100], cid=cid[:64],
+        mobile=mobile[:20], status=status_text[:32] or new or "", code=code[:8], applied=applied,
+        raw={k: v for k, v in data.items() if not str(k).startswith("_")})
+
+
+def pending_dlr_q() -> Q:
+    """Messages BICS took and that have no final status yet."""
+    return Q(status=S.SUBMITTED)
+
+
+# --------------------------------------------------------------------------- polling
+def poll_budget() -> int:
+    """GETs one poll may spend (the account has 1000/minute, shared with everything else;
+    the client's token bucket enforces the rate, this keeps one poll from hogging it)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "CAMPAIGN_DLR_POLL_MAX_GETS", 300))
+
+
+def dlr_poll(*, campaign_id: int | None = None, max_gets: int | None = None) -> dict[str, int]:
+    """One DLR poll for messages that are submitted and not final.
+
+    SMS: the paginated pull by ``group_id`` (pages of 100), oldest groups first; WhatsApp and
+    Viber (pull by ``id`` or ``mobile`` only): one GET per message. Stops when ``max_gets``
+    GETs are spent. Intermediate reports (still SUBMITTED) are not stored. Returns counts.
+    """
+    from bics.errors import BicsError
+    from core.bics import get_client
+
+    budget = poll_budget() if max_gets is None else max_gets
+    pending = Message.objects.filter(status=S.SUBMITTED)
+    if campaign_id:
+        pending = pending.filter(campaign_id=campaign_id)
+    counts = {"gets": 0, "reports": 0, "applied": 0, "groups": 0}
+    client = get_client()
+    try:
+        if _poll_sms_groups(client, pending, budget, counts):
+            _poll_chat_messages(client, pending, budget, counts)
+    except BicsError as exc:
+        counts["error"] = 1
+        import logging
+
+        logging.getLogger(__name__).warning("DLR poll stopped: %s", exc)
+    return counts
+
+
+def _count_report(counts: dict, channel: str, data: dict, message=None) -> None:
+    """Store a final (or intermediate past SUBMITTED) report and count it."""
+    report = dlr_record(channel=channel, item=data, source=DeliveryReport.Source.PULL, message=message)
+    counts["reports"] += 1
+    counts["applied"] += int(report.applied)
+
+
+def _poll_sms_groups(client, pending, budget: int, counts: dict) -> bool:
+    """SMS by group, oldest first; False when the budget ran out."""
+    import math
+
+    groups = (pending.filter(channel="sms").exclude(group_id="").order_by().values("group_id")
+              .annotate(first=models_min("submitted_at")).order_by("first").values_list("group_id", flat=True))
+    for group_id in groups.iterator():
+        if counts["gets"] >= budget:
+            return False
+        items = list(_pull_group(client, group_id, budget - counts["gets"]))
+        counts["gets"] += max(1, math.ceil(len(items) / 100))
+        counts["groups"] += 1
+        for item in items:
+            data = _as_dict(item)
+            if dlr_codes.message_status_for(data.get("status"), data.get("code"), channel="sms") not in (None, S.SUBMITTED):
+                _count_report(counts, "sms", data)
+    return True
+
+
+def _poll_chat_messages(client, pending, budget: int, counts: dict) -> None:
+    """WhatsApp and Viber: one GET per message, by its id or else its number."""
+    from bics import viber, whatsapp
+
+    for channel, module in (("whatsapp", whatsapp), ("viber", viber)):
+        for message_id, bics_id, number in pending.filter(channel=channel).order_by("submitted_at").values_list(
+                "pk", "bics_message_id", "number").iterator():
+            if counts["gets"] >= budget:
+                return
+            items = list(module.pull_dlr(client, id=bics_id) if bics_id else module.pull_dlr(client, mobile=number))
+            counts["gets"] += 1
+            for item in items:
+                if not (bics_id or len(items) == 1):
+                    continue
+                data = _as_dict(item)
+                if dlr_codes.message_status_for(data.get("status"), channel=channel) in (None, S.SUBMITTED):
+                    continue
+                _count_report(counts, channel, data, message=Message.objects.get(pk=message_id))
+
+
+def models_min(field_name: str):
+    from django.db.models import Min
+
+    return Min(field_name)
+
+
+def _pull_group(client, group_id: str, max_pages: int):
+    """SMS DLR pull by group_id, at most ``max_pages`` GETs."""
+    yield from client.iterate("sms.messages.dlr", params={"group_id": group_id}, max_pages=max(1, max_pages))

@@ -1,0 +1,94 @@
+"""Celery tasks of the campaigns app. Each keeps the name it had before messaging was split
+into apps (beat rows and routes refer to it).
+
+Thin: ids in, one service call. Exactly-once is the engine's business (claims, sweeper,
+reconciliation), so a task that runs twice does no harm. ``send_batch`` goes to the
+``sends`` queue (config/celery.py).
+"""
+
+from celery import shared_task
+
+
+@shared_task(name="messaging.tasks.send_batch", acks_late=True, soft_time_limit=120, time_limit=150)
+def send_batch(batch_id: int, token: str | None = None) -> str:
+    """Send one claimed batch (the dispatcher claimed it and passes the token), then let the
+    campaign go on (the next batch, or a countdown for the interval)."""
+    import uuid
+
+    from messaging.campaigns.models import SendBatch
+    from messaging.campaigns.services import engine
+
+    state = engine.batch_send(batch_id, token=uuid.UUID(token) if token else None)
+    campaign_id = SendBatch.objects.filter(pk=batch_id).values_list("campaign_id", flat=True).first()
+    if campaign_id:
+        _advance(campaign_id)
+    return state
+
+
+def _advance(campaign_id: int) -> None:
+    from celery import current_app
+
+    from messaging.campaigns.services import dispatch, engine
+
+    eager = current_app.conf.task_always_eager
+    while True:
+        step = dispatch.campaign_step(campaign_id)
+        if eager:  # tests and eager set-ups: send here, in a loop (no recursion, no countdowns)
+            if step.claims:
+                engine.batches_send(step.claims)
+                continue
+            return
+        for batch_id, token in step.claims:
+            send_batch.delay(batch_id, str(token))
+        if not step.claims and step.wait and step.note in ("not yet", "wave"):
+            campaign_advance.apply_async((campaign_id,), countdown=max(1, int(step.wait)))
+        elif step.claims and step.note == "wave" and step.wait:
+            campaign_advance.apply_async((campaign_id,), countdown=max(1, int(step.wait)))
+        return
+
+
+@shared_task(name="messaging.tasks.campaign_advance", acks_late=True, soft_time_limit=120, time_limit=150)
+def campaign_advance(campaign_id: int) -> None:
+    """Dispatch what a campaign may send now (bounded in-flight batches)."""
+    _advance(campaign_id)
+
+
+@shared_task(name="messaging.tasks.campaigns_tick", soft_time_limit=240, time_limit=280)
+def campaigns_tick() -> dict:
+    """Beat, every minute: launch due scheduled campaigns, sweep stale claims, reconcile
+    unknown batches, and nudge every active campaign (the safety net of the countdowns)."""
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services import dispatch, engine
+    from messaging.campaigns.services.campaigns import CampaignError, campaign_launch
+
+    launched = 0
+    for campaign_id in dispatch.campaigns_due():
+        try:
+            campaign_launch(campaign=Campaign.objects.get(pk=campaign_id), now=True, enqueue=False)
+            launched += 1
+        except CampaignError as exc:
+            from messaging.campaigns.services.campaigns import campaign_transition
+
+            campaign = Campaign.objects.get(pk=campaign_id)
+            campaign_transition(campaign=campaign, to=Campaign.State.FAILED, from_states=[Campaign.State.SCHEDULED],
+                                note=f"launch refused: {exc}", state_reason=str(exc))
+    swept = engine.batches_sweep()
+    reconciled = engine.batches_reconcile()
+    active = list(Campaign.objects.filter(state__in=Campaign.ACTIVE_STATES).values_list("pk", flat=True))
+    for campaign_id in active:
+        _advance(campaign_id)
+    return {"launched": launched, "swept": swept, "reconciled": reconciled, "active": len(active)}
+
+
+@shared_task(name="messaging.tasks.poll_dlrs", soft_time_limit=240, time_limit=280)
+def poll_dlrs() -> dict:
+    from messaging.campaigns.services.dlr import dlr_poll
+
+    return dlr_poll()
+
+
+@shared_task(name="messaging.tasks.pull_smart_link_visits", soft_time_limit=600, time_limit=660)
+def pull_smart_link_visits() -> dict:
+    from messaging.campaigns.services.smart_links import smart_links_visits_pull
+
+    return smart_links_visits_pull()

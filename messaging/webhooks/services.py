@@ -1,0 +1,199 @@
+"""Webhooks: store what BICS pushes, process it once, connect this back-office to BICS.
+
+* ``webhook_event_receive`` stores an event (unique dedupe key: a BICS retry is stored once)
+  and queues the ``process_webhook_event`` task after commit. The receiver answers
+  200 right after it (BICS gives up after 3 s).
+* ``webhook_event_process`` applies a stored event once: the event row is locked and marked
+  processed in the same transaction as the processor's writes. A failure leaves it
+  ``failed`` with its error; ``webhook_events_reprocess`` (admin "Process again") retries.
+* ``webhook_connect`` creates or repairs our webhook at BICS (``PUBLIC_BASE_URL`` + the
+  receiver path) with a fresh secret, and subscribes it to every event we handle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging.webhooks.models import WEBHOOK_EVENTS, Subscription, Webhook, WebhookEvent
+
+log = logging.getLogger(__name__)
+E = WebhookEvent.State
+HANDLED_EVENTS = [name for name, _ in WEBHOOK_EVENTS]
+
+
+# --------------------------------------------------------------------------- receive
+def _enqueue(event_id: int) -> None:
+    from messaging.webhooks.tasks import process_webhook_event
+
+    try:
+        process_webhook_event.delay(event_id)
+    except Exception as exc:  # broker down: the beat sweeper picks the event up
+        log.warning("webhook event %s not queued (%s); the sweeper will process it", event_id, type(exc).__name__)
+
+
+_sqlite_writes = threading.Lock()
+
+
+def _write_lock():
+    """SQLite has one writer: threads of one server process queue on a lock here instead of
+    in SQLite's busy handler, whose sleeps (up to 100 ms) made the answer time's tail."""
+    from django.db import connection
+
+    return _sqlite_writes if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+
+def webhook_event_receive(*, webhook: Webhook | None, event) -> WebhookEvent | None:
+    """Store one normalised ``BicsEvent``; None when it was already stored (a retry)."""
+    row = WebhookEvent(webhook=webhook, received_at=timezone.now(), event_type=event.event_type,
+                       method=event.method, payload=event.payload, raw=event.raw, dedupe_key=event.dedupe_key)
+    try:
+        with _write_lock(), transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        return None
+    transaction.on_commit(lambda: _enqueue(row.pk))
+    return row
+
+
+# --------------------------------------------------------------------------- process
+def webhook_event_process(*, event_id: int) -> str:
+    """Apply one stored event once; returns its state."""
+    from messaging.webhooks.registry import processor_for
+
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            if event.state in (E.PROCESSED, E.IGNORED):
+                return event.state
+            processor = processor_for(event.event_type)
+            if processor is None:
+                event.state, event.result = E.IGNORED, {"reason": f"no processing for {event.event_type}"}
+            else:
+                event.result = processor(event) or {}
+                event.state = E.PROCESSED
+            event.error, event.attempts, event.processed_at = "", event.attempts + 1, timezone.now()
+            event.save(update_fields=["state", "result", "error", "attempts", "processed_at"])
+            return event.state
+    except WebhookEvent.DoesNotExist:
+        return "missing"
+    except Exception as exc:
+        # The error names the exception and its message; payload values stay in the row.
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning("webhook event %s failed: %s", event_id, type(exc).__name__)
+        WebhookEvent.objects.filter(pk=event_id).exclude(state=E.PROCESSED).update(
+            state=E.FAILED, error=reason, processed_at=timezone.now())
+        raise
+
+
+def webhook_events_reprocess(*, queryset) -> dict[str, int]:
+    """Admin "Process again": failed (or still received) events, now, in this process."""
+    counts = {"processed": 0, "failed": 0, "skipped": 0}
+    for event_id in queryset.filter(state__in=[E.FAILED, E.RECEIVED]).values_list("pk", flat=True):
+        WebhookEvent.objects.filter(pk=event_id, state=E.FAILED).update(state=E.RECEIVED)
+        try:
+            state = webhook_event_process(event_id=event_id)
+        except Exception:  # noqa: BLE001 - recorded on the event
+            counts["failed"] += 1
+            continue
+        counts["processed" if state in (E.PROCESSED, E.IGNORED) else "skipped"] += 1
+    counts["skipped"] += queryset.exclude(state__in=[E.FAILED, E.RECEIVED]).count()
+    return counts
+
+
+def webhook_events_sweep(*, older_than: timedelta | None = None, limit: int = 5000) -> int:
+    """Beat: queue events still ``received`` after a while (a lost task or a broker outage)."""
+    age = older_than or timedelta(seconds=getattr(settings, "BICS_WEBHOOK_SWEEP_AFTER", 300))
+    ids = list(WebhookEvent.objects.filter(state=E.RECEIVED, received_at__lt=timezone.now() - age)
+               .order_by("received_at").values_list("pk", flat=True)[:limit])
+    for event_id in ids:
+        _enqueue(event_id)
+    return len(ids)
+
+
+# --------------------------------------------------------------------------- connect
+@dataclass
+class ConnectResult:
+    webhook: Webhook
+    secret: str  # shown once to the staff member who connected; never stored elsewhere
+    created: bool
+    subscribed: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def receiver_url(webhook: Webhook, *, base: str | None = None) -> str:
+    base = (base or settings.PUBLIC_BASE_URL).rstrip("/")
+    return base + reverse("webhooks:receive", kwargs={"key": webhook.slug})
+
+
+def webhook_connect(*, name: str | None = None, base_url: str | None = None) -> ConnectResult:
+    """Create (or repair) the webhook pointing at this back-office with a fresh secret and
+    verification token, then subscribe it to every event we handle.
+
+    The local record (slug, secret, token) is committed before BICS is called: BICS's
+    verification call can arrive before its create answer does. Update Webhook takes no
+    ``token`` (Update Webhook), so a repair of a webhook BICS still has renews the secret only.
+    """
+    from bics import webhooks as bics_webhooks
+    from bics.errors import BicsNotFound
+    from core.bics import get_client
+    from core.models import SyncState
+
+    name = name or getattr(settings, "BICS_WEBHOOK_NAME", "BICS back-office")
+    hook = Webhook.objects.filter(name=name).order_by("pk").first()
+    created = hook is None
+    hook = hook or Webhook(name=name)
+    secret = secrets.token_urlsafe(32)
+    hook.secret, hook.status = secret, Webhook.Status.ACTIVE
+    if not hook.bics_id:
+        hook.token = secrets.token_urlsafe(16)
+    hook.uri = receiver_url(hook, base=base_url)
+    hook._from_sync = True
+    hook.save()
+    client = get_client()
+    bics_hook = None
+    if hook.bics_id:
+        try:
+            bics_hook = bics_webhooks.update_webhook(client, id=hook.bics_id, name=hook.name, uri=hook.uri,
+                                                     status="1", secret=secret)
+        except BicsNotFound:
+            hook.bics_id = None
+            hook.token = secrets.token_urlsafe(16)
+            hook.save(update_fields=["bics_id", "token"])
+            hook.subscriptions.update(bics_id=None, sync_state=SyncState.NEVER)
+    if not hook.bics_id:
+        bics_hook = bics_webhooks.create_webhook(client, name=hook.name, uri=hook.uri, secret=secret,
+                                                 status="1", token=hook.token)
+        hook.bics_id = str(bics_hook.id or "") or None
+    Webhook.objects.filter(pk=hook.pk).update(bics_id=hook.bics_id, sync_state=SyncState.SYNCED,
+                                              sync_error="", synced_at=timezone.now())
+    from messaging.webhooks.base import forget_webhooks
+
+    forget_webhooks()  # this process; others refresh within BICS_WEBHOOK_CACHE_SECONDS
+    result = ConnectResult(webhook=hook, secret=secret, created=created)
+    at_bics = {(s.event, str(s.webhook_id)) for s in bics_webhooks.list_subscriptions(client)}
+    for event in HANDLED_EVENTS:
+        sub, _ = Subscription.objects.get_or_create(webhook=hook, event=event, identity="all")
+        if (event, str(hook.bics_id)) in at_bics and sub.bics_id:
+            continue
+        try:
+            made = bics_webhooks.create_subscription(client, event=event, webhook_id=hook.bics_id, identity="all")
+        except Exception as exc:  # noqa: BLE001 - one refused event does not stop the others
+            Subscription.objects.filter(pk=sub.pk).update(sync_state=SyncState.FAILED, sync_error=str(exc)[:500])
+            result.failures.append(f"{event}: {exc}")
+            continue
+        Subscription.objects.filter(pk=sub.pk).update(bics_id=str(made.id or "") or None, sync_state=SyncState.SYNCED,
+                                                      sync_error="", synced_at=timezone.now())
+        result.subscribed.append(event)
+    log.info("webhook %s connected (%s), %d subscriptions made", hook.pk, "created" if created else "repaired",
+             len(result.subscribed))
+    return result
