@@ -325,15 +325,17 @@ def _poll_chat_messages(client, pending, budget: int, counts: dict) -> None:
 def chat_item_for(message: Message, items: list[dict]) -> dict | None:
     """The WhatsApp/Viber report among ``items`` (pulled by number) that is this message's,
     or None. Ours by our custom id when the item carries one; else by number AND time: the
-    item is for this number, no other message of ours has its id, it was updated after this
-    message was submitted (less the reconcile window) and before the age limit, and neither
-    another unreported message of ours to that number nor another such item could be it."""
+    item is for this number, no other message of ours has its id, it was updated within
+    ``CAMPAIGN_CHANNEL_RECONCILE_WINDOW`` of this message's submission, and neither another
+    message of ours to that number without an id nor another such item could be it. (The
+    items carry no template, so only number and time can tell; a later report comes by webhook
+    or by id, else the age limit ends the wait.)"""
     for item in items:
         if message.custom_id and message.custom_id in (str(item.get("custom") or ""), str(item.get("cid") or "")):
             return item
     if message.submitted_at is None:
         return None
-    start, end = message.submitted_at - channel_window(), message.submitted_at + dlr_max_age()
+    start, end = message.submitted_at - channel_window(), message.submitted_at + channel_window()
     known = set(Message.objects.filter(bics_message_id__in=[str(i.get("id") or "") for i in items])
                 .exclude(bics_message_id="").values_list("bics_message_id", flat=True))
     candidates = []
