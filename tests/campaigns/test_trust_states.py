@@ -86,31 +86,24 @@ PAUSABLE = {"scheduled", "sampling", "sending"}
 CANCELLABLE = {"draft", "scheduled", "sampling", "sending", "paused"}
 
 
-@pytest.mark.parametrize(("state", "minutes"), list(itertools.product(ALL_CAMPAIGN_STATES, [3, 10])))
-def test_pause_from_every_state_around_the_cut_off(make_campaign, state, minutes):
+ACTIONS = {"pause": (campaign_pause, PAUSABLE, "paused"), "cancel": (campaign_cancel, CANCELLABLE, "cancelled")}
+
+
+@pytest.mark.parametrize(("action", "state", "minutes"),
+                         list(itertools.product(ACTIONS, ALL_CAMPAIGN_STATES, [3, 10])))
+def test_pause_and_cancel_from_every_state_around_the_cut_off(make_campaign, action, state, minutes):
+    service, sources, target = ACTIONS[action]
     campaign = _scheduled_in(make_campaign, state, minutes)
     if state == "scheduled" and minutes < 5:
         with pytest.raises(CampaignError, match="5 minutes"):
-            campaign_pause(campaign=campaign)
+            service(campaign=campaign)
         assert Campaign.objects.get(pk=campaign.pk).state == "scheduled"
         return
-    assert campaign_pause(campaign=campaign) is (state in PAUSABLE)
+    assert service(campaign=campaign) is (state in sources)
     after = Campaign.objects.get(pk=campaign.pk)
-    assert after.state == ("paused" if state in PAUSABLE else state)
-    if state in PAUSABLE:
+    assert after.state == (target if state in sources else state)
+    if action == "pause" and state in sources:
         assert after.paused_from == state
-
-
-@pytest.mark.parametrize(("state", "minutes"), list(itertools.product(ALL_CAMPAIGN_STATES, [3, 10])))
-def test_cancel_from_every_state_around_the_cut_off(make_campaign, state, minutes):
-    campaign = _scheduled_in(make_campaign, state, minutes)
-    if state == "scheduled" and minutes < 5:
-        with pytest.raises(CampaignError, match="5 minutes"):
-            campaign_cancel(campaign=campaign)
-        assert Campaign.objects.get(pk=campaign.pk).state == "scheduled"
-        return
-    assert campaign_cancel(campaign=campaign) is (state in CANCELLABLE)
-    assert Campaign.objects.get(pk=campaign.pk).state == ("cancelled" if state in CANCELLABLE else state)
 
 
 def test_a_campaign_due_in_3_minutes_cannot_be_cancelled_by_any_path(make_campaign, owner):
