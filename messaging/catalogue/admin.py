@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin import MaskedNumbersMixin
-from core.admin_base import ReadOnlyAdmin as TrailAdmin
-from core.admin_sync import SYNC_FIELDS, ReadOnlyAdmin, SyncedAdmin
+from core.admin_base import ReadOnlyAdmin
+from core.admin_sync import SYNC_FIELDS, SyncedAdmin, SyncRunActionsMixin
 from core.masking import can_view_full_numbers
 from messaging.catalogue import rules
 from messaging.catalogue.forms import (
@@ -96,7 +96,7 @@ class ListAdminMixin:
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                rows = lists.read_rows(upload, upload.name)
+                rows = lists.read_rows(upload)
             except ValidationError as exc:
                 form.add_error("file", exc)
             else:
@@ -174,33 +174,15 @@ class SenderAdmin(SyncedAdmin):
 
 
 # --------------------------------------------------------------------------- templates
-class _RecordInline(admin.TabularInline):
-    """Rows the services write (decisions, the trail): shown, never added, changed or deleted."""
-
+class TemplateApprovalInline(admin.TabularInline):
+    model = TemplateApproval
     extra = 0
     can_delete = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
+    fields = ("version", "decision", "decided_by", "decided_at", "reason", "content")
+    readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class TemplateApprovalInline(_RecordInline):
-    model = TemplateApproval
-    fields = ("version", "decision", "decided_by", "decided_at", "reason", "content")
-
-
-class TemplateEventInline(_RecordInline):
-    """The approval trail, newest first."""
-
-    model = TemplateEvent
-    fields = ("at", "action", "actor", "version", "content_hash", "note")
-    verbose_name_plural = "Approval trail"
 
 
 @admin.register(Template)
@@ -214,18 +196,18 @@ class TemplateAdmin(SyncedAdmin):
     search_fields = ("name", "alias", "content", "bics_id")
     list_select_related = ("sender", "author")
     autocomplete_fields = ("sender", "consent_template")
-    inlines = [TemplateApprovalInline, TemplateEventInline]
+    inlines = [TemplateApprovalInline]
     actions = ["submit_for_approval", "approve", "reject", "push_to_bics", "pull_from_bics"]
     readonly_fields = ("approval_state", "rejection_reason", "version", "author", "last_edited_by", "submitted_by",
                        "submitted_at", "content_hash", "approved_hash", "alias",
                        "provider_status", "body_length", "bics_sender_id", "bics_created_at",
-                       "bics_updated_at", "usability", "diff_with_approved")
+                       "bics_updated_at", "usability", "diff_with_approved", "approval_trail")
     fieldsets = (
         (None, {"fields": ("channel", "name", "content", "sender", "template_type", "message_type",
                            "is_english", "consent_template", "channel_payload")}),
         ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "last_edited_by",
                                  "submitted_by", "submitted_at", "content_hash", "approved_hash", "usability",
-                                 "diff_with_approved")}),
+                                 "diff_with_approved", "approval_trail")}),
         ("BICS", {"fields": ("alias", "provider_status", "body_length", "bics_sender_id", "bics_created_at",
                              "bics_updated_at", *SYNC_FIELDS)}),
     )
@@ -272,6 +254,19 @@ class TemplateAdmin(SyncedAdmin):
             return "-"
         diff = template_services.template_diff(obj)
         return format_html("<pre class=\"template-diff\">{}</pre>", diff) if diff else "No approved version to compare."
+
+    @admin.display(description="Approval trail")
+    def approval_trail(self, obj):
+        """Read-only by construction: a table, not a formset (the services write the trail)."""
+        if obj is None or not obj.pk:
+            return "-"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>v{}</td><td><code>{}</code></td>"
+                                    "<td>{}</td></tr>",
+                                ((e.at, e.get_action_display(), e.actor or "system", e.version, e.content_hash[:12],
+                                  e.note) for e in obj.events.select_related("actor")[:50]))
+        return format_html("<table class=\"approval-trail\"><thead><tr><th>When</th><th>What</th><th>Who</th>"
+                           "<th>Version</th><th>Fingerprint</th><th>Note</th></tr></thead><tbody>{}</tbody></table>",
+                           rows) if rows else "Nothing yet."
 
     def save_model(self, request, obj, form, change):
         template_services.template_save(template=obj, user=request.user, changed_fields=form.changed_data)
@@ -365,7 +360,7 @@ class TemplateAdmin(SyncedAdmin):
 
 
 @admin.register(TemplateApproval)
-class TemplateApprovalAdmin(TrailAdmin):
+class TemplateApprovalAdmin(ReadOnlyAdmin):
     list_display = ("template", "version", "decision", "decided_by", "decided_at", "content_hash")
     list_filter = ("decision", "template__channel")
     search_fields = ("template__name", "content", "reason", "content_hash")
@@ -376,7 +371,7 @@ class TemplateApprovalAdmin(TrailAdmin):
 
 
 @admin.register(TemplateEvent)
-class TemplateEventAdmin(TrailAdmin):
+class TemplateEventAdmin(ReadOnlyAdmin):
     """The approval trail: read-only for everyone, superusers included."""
 
     list_display = ("at", "template_label", "action", "actor", "version", "content_hash", "note")
@@ -445,7 +440,7 @@ class BlockedTemplateAdmin(ListAdminMixin, SyncedAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(ReadOnlyAdmin):
+class PriceAdmin(SyncRunActionsMixin, ReadOnlyAdmin):
     list_display = ("channel", "iso", "country", "service", "subservice", "price", "currency", "status", "fetched_at")
     list_filter = ("channel", "service", "status")
     search_fields = ("iso", "country", "service")
@@ -453,13 +448,9 @@ class PriceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pull pricing and balance from BICS", permissions=["view"])
     def pull_pricing(self, request, queryset):
-        from messaging.catalogue.tasks import pull_pricing
+        from messaging.catalogue.services.pricing import PRICING_JOB
 
-        result = pull_pricing.delay()
-        if result.ready():
-            self.message_user(request, f"Pricing pulled: {result.get()}", messages.SUCCESS)
-        else:
-            self.message_user(request, "Pricing pull queued.", messages.INFO)
+        self.start_sync_run(request, PRICING_JOB, "pull")
 
 
 @admin.register(AccountBalance)

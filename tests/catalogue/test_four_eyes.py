@@ -164,7 +164,7 @@ def test_the_trail_is_read_only_in_the_admin_even_for_superusers(client, admin_u
     client.post(reverse("admin:messaging_templateevent_change", args=[event.pk]), {"note": "forged"})
     assert TemplateEvent.objects.get(pk=event.pk).note == ""
     page = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
-    assert "Approval trail" in page and event.content_hash in page
+    assert "Approval trail" in page and event.content_hash[:12] in page
 
 
 # --------------------------------------------------------------------------- the state machine
@@ -218,5 +218,5 @@ def test_approvers_and_marketing_read_the_trail_on_the_template_page(client, mak
     for user in (marketing, approver):
         client.force_login(user)
         page = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
-        assert "Approval trail" in page and event.content_hash in page, user
+        assert "Approval trail" in page and event.content_hash[:12] in page, user
         assert client.get(reverse("admin:messaging_templateevent_changelist")).status_code == 200
