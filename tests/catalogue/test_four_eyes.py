@@ -2,6 +2,8 @@
 submitter; an approval is of one exact version and any change voids it; the trail records each
 step; the template state machine allows exactly its declared transitions."""
 
+import queue
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -220,3 +222,45 @@ def test_approvers_and_marketing_read_the_trail_on_the_template_page(client, mak
         page = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
         assert "Approval trail" in page and event.content_hash[:12] in page, user
         assert client.get(reverse("admin:messaging_templateevent_changelist")).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_decisions_on_one_version_record_exactly_one(make_template, make_user):
+    from messaging.catalogue.models import TemplateApproval
+    from tests.concurrency import race
+
+    template = make_template()
+    template = services.template_submit(template=template, user=template.author)
+    deciders = queue.SimpleQueue()
+    for _ in range(6):
+        deciders.put(make_user("Template approvers"))
+
+    def decide():
+        user = deciders.get()
+        try:
+            if user.pk % 2:
+                services.template_approve(template=template, user=user)
+            else:
+                services.template_reject(template=template, user=user, reason="No")
+        except ValidationError:
+            return []
+        return [user.pk]
+
+    assert len(race(decide)) == 1
+    assert TemplateApproval.objects.filter(template=template).count() == 1
+    assert TemplateEvent.objects.filter(template=template, action__in=["approve", "reject"]).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_racing_decisions_on_postgresql():
+    """Read committed lets both racers pass the first check: the conditional UPDATE decides."""
+    from django.db import connection
+
+    from tests.concurrency import on_postgresql, run_on_postgresql
+
+    if on_postgresql():
+        assert connection.vendor == "postgresql"
+        return
+    run_on_postgresql([__file__, "-k", "racing or every_transition"], name="foureyes")
