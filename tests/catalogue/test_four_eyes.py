@@ -225,15 +225,24 @@ def test_approvers_and_marketing_read_the_trail_on_the_template_page(client, mak
 
 
 @pytest.mark.django_db(transaction=True)
-def test_racing_decisions_on_one_version_record_exactly_one(make_template, make_user):
-    from messaging.catalogue.models import TemplateApproval
+def test_racing_decisions_on_one_version_record_exactly_one(django_user_model):
+    """Everything made here: an earlier flush (another transactional test) removed the staff groups."""
+    from messaging.catalogue.models import Sender, TemplateApproval
     from tests.concurrency import race
 
-    template = make_template()
-    template = services.template_submit(template=template, user=template.author)
+    approve = Permission.objects.get(codename="approve_template")
+    change = Permission.objects.get(codename="change_template")
+    author = django_user_model.objects.create_user(username="author", is_staff=True)
+    author.user_permissions.add(change)
     deciders = queue.SimpleQueue()
-    for _ in range(6):
-        deciders.put(make_user("Template approvers"))
+    for n in range(6):
+        user = django_user_model.objects.create_user(username=f"approver{n}", is_staff=True)
+        user.user_permissions.add(approve)
+        deciders.put(django_user_model.objects.get(pk=user.pk))
+    sender = Sender.objects.create(name="BICSIN", country_code="IN", service="ENT")
+    template = Template.objects.create(channel=Channel.SMS, name="raced", sender=sender, template_type="SI",
+                                       content="Your order {{order}} is confirmed.", author=author)
+    template = services.template_submit(template=template, user=django_user_model.objects.get(pk=author.pk))
 
     def decide():
         user = deciders.get()
@@ -249,18 +258,3 @@ def test_racing_decisions_on_one_version_record_exactly_one(make_template, make_
     assert len(race(decide)) == 1
     assert TemplateApproval.objects.filter(template=template).count() == 1
     assert TemplateEvent.objects.filter(template=template, action__in=["approve", "reject"]).count() == 1
-
-
-@pytest.mark.postgres
-@pytest.mark.slow
-@pytest.mark.django_db
-def test_racing_decisions_on_postgresql():
-    """Read committed lets both racers pass the first check: the conditional UPDATE decides."""
-    from django.db import connection
-
-    from tests.concurrency import on_postgresql, run_on_postgresql
-
-    if on_postgresql():
-        assert connection.vendor == "postgresql"
-        return
-    run_on_postgresql([__file__, "-k", "racing or every_transition"], name="foureyes")

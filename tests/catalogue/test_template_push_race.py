@@ -1,5 +1,6 @@
 """Two push requests at the same moment: one run per selection, decided by the database (the
-unique constraint on busy pushes), on SQLite here and on PostgreSQL in the rerun."""
+unique constraint on busy pushes), on SQLite here and on PostgreSQL in the rerun (with the
+template decisions' race and state table)."""
 
 import pytest
 from django.db import connection
@@ -52,8 +53,12 @@ def test_a_dead_run_frees_its_selection(queued_only):
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_push_runs_race_on_postgresql():
+def test_push_runs_and_template_decisions_race_on_postgresql():
+    """Read committed lets racers pass a first check: the constraint and the conditional UPDATEs
+    decide. This module, the template state table and the racing decisions, on PostgreSQL."""
     if on_postgresql():
         assert connection.vendor == "postgresql"
         return
-    run_on_postgresql([__file__], name="pushruns")
+    four_eyes = "tests/catalogue/test_four_eyes.py"
+    run_on_postgresql([__file__, f"{four_eyes}::test_racing_decisions_on_one_version_record_exactly_one",
+                       f"{four_eyes}::test_every_transition_from_every_state"], name="pushruns")
