@@ -15,7 +15,6 @@ except ImportError:  # pragma: no cover - until the sandbox lands
 
 from contacts.models import Contact, Tag
 from tests.conftest import SANDBOX_TOKEN
-from tests.sandbox_helpers import tick
 from voice.models import BulkCall, BulkCallBatch, Call, CallLog, RequestState, VoicePrice, VoiceUnsubscriber
 from voice.services._common import client
 from voice.services.bulk import bulk_call_launch
