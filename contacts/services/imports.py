@@ -19,24 +19,33 @@ import os
 import sys
 import time
 from collections import deque
+from datetime import timedelta
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from contacts.models import Contact, ContactImport, ContactImportRejection, ImportState, Tag
+from contacts.models import IMPORT_STATES, Contact, ContactImport, ContactImportRejection, ImportState, Tag
 from contacts.services.rowparse import column_spec, parse_block, parse_rows
 from core.models import SyncState
 from core.tabular import Table, TableRefused, open_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ImportRefused", "ImportResult", "contacts_import", "contacts_import_file"]
+__all__ = ["ImportBusy", "ImportRefused", "ImportResult", "contacts_import", "contacts_import_file"]
 
 ImportRefused = TableRefused  # the import's refusal: the file cannot be read as a whole
+
+
+class ImportBusy(Exception):
+    """The import is done, or running in a live worker: this run does nothing."""
+
+
+# A running import is taken over only when its worker is surely gone (the task's hard limit).
+STALE_AFTER = timedelta(hours=4, minutes=5)
 
 CHUNK_ROWS = 5000  # XLSX rows per chunk
 BLOCK_BYTES = 1 << 20  # CSV bytes per block (whole records)
@@ -123,10 +132,13 @@ def contacts_import(
 
 
 def _start(contact_import: ContactImport, source: Table | None, path: str) -> Table:
-    """Marks the import running (clearing a previous run's rejections) and opens its file."""
-    ContactImport.objects.filter(pk=contact_import.pk).update(
-        state=ImportState.RUNNING, started_at=timezone.now(), error=""
-    )
+    """Claims the import (queued or failed, or running in a worker long gone), clears a previous
+    run's rejections and opens its file. Raises ImportBusy when it may not run now."""
+    now = timezone.now()
+    live = Q(state=ImportState.RUNNING, started_at__gte=now - STALE_AFTER)
+    if not IMPORT_STATES.move(ContactImport.objects, contact_import.pk, ImportState.RUNNING, when=~live,
+                              started_at=now, finished_at=None, error=""):
+        raise ImportBusy(f"{contact_import} is done or running elsewhere.")
     ContactImportRejection.objects.filter(contact_import=contact_import).delete()
     try:
         source = source or open_table(path)
@@ -167,9 +179,9 @@ def _write_in_parallel(pool, tasks, writer: _Writer, source: Table, *, ahead: in
 
 
 def _finish(contact_import: ContactImport, *, state: str, error: str = "") -> None:
-    ContactImport.objects.filter(pk=contact_import.pk).update(
-        state=state, error=error, finished_at=timezone.now()
-    )
+    if not IMPORT_STATES.move(ContactImport.objects, contact_import.pk, state, only_from=[ImportState.RUNNING],
+                              error=error, finished_at=timezone.now()):
+        logger.warning("contact import %s: no longer running here, not marked %s", contact_import.pk, state)
     contact_import.refresh_from_db()
 
 
