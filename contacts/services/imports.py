@@ -19,9 +19,9 @@ import os
 import sys
 import time
 from collections import deque
-from datetime import timedelta
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import islice
 
 from django.db import connection, transaction

@@ -17,15 +17,15 @@ from voice.models import BULK_CALL_STATES, BulkCall
 
 pytestmark = pytest.mark.django_db
 
-I, B, O = ImportState, BulkCall.State, OtpStatus
+Imp, B, Otp = ImportState, BulkCall.State, OtpStatus
 EXPECTED = {
-    "import": {(I.QUEUED, I.RUNNING), (I.QUEUED, I.FAILED), (I.RUNNING, I.DONE), (I.RUNNING, I.FAILED),
-               (I.RUNNING, I.RUNNING), (I.FAILED, I.RUNNING)},
+    "import": {(Imp.QUEUED, Imp.RUNNING), (Imp.QUEUED, Imp.FAILED), (Imp.RUNNING, Imp.DONE), (Imp.RUNNING, Imp.FAILED),
+               (Imp.RUNNING, Imp.RUNNING), (Imp.FAILED, Imp.RUNNING)},
     "bulk_call": {(B.DRAFT, B.SENDING), (B.DRAFT, B.CANCELLED), (B.SENDING, B.SENT), (B.SENDING, B.FAILED),
                   (B.SENDING, B.CANCELLED)},
-    "otp": {(O.PENDING, O.SENT), (O.PENDING, O.ERROR),
-            *((O.SENT, closed) for closed in (O.SUCCESS, O.INVALID, O.EXPIRED, O.FAILED, O.ALREADY_VERIFIED,
-                                              O.CANCELLED))},
+    "otp": {(Otp.PENDING, Otp.SENT), (Otp.PENDING, Otp.ERROR),
+            *((Otp.SENT, closed) for closed in (Otp.SUCCESS, Otp.INVALID, Otp.EXPIRED, Otp.FAILED, Otp.ALREADY_VERIFIED,
+                                              Otp.CANCELLED))},
 }
 
 
