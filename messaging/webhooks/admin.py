@@ -10,6 +10,7 @@ import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template import engines
@@ -149,6 +150,8 @@ class WebhookAdmin(SyncedAdmin):
             self.message_user(request, f"Subscription refused: {failure}", messages.ERROR)
 
     def connect_view(self, request):
+        if not (self.has_change_permission(request) and self.has_add_permission(request)):
+            raise PermissionDenied
         if request.method == "POST":
             self._connect(request)
             return HttpResponseRedirect(reverse("admin:webhooks_webhook_changelist"))
