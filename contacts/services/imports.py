@@ -32,6 +32,7 @@ from contacts.models import IMPORT_STATES, Contact, ContactImport, ContactImport
 from contacts.services.rowparse import column_spec, parse_block, parse_rows
 from core.models import SyncState
 from core.tabular import Table, TableRefused, open_table
+from core.uploads import local_copy
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,11 @@ def contacts_import(
 
     Safe to run again on a failed or interrupted import: contacts are upserted by number.
     """
-    source = _start(contact_import, source, path or contact_import.file.path)
+    if source is None and path is None:  # the upload, from the storage every worker reaches
+        with local_copy(contact_import.file) as copy:
+            return contacts_import(contact_import=contact_import, path=copy, workers=workers, chunk_rows=chunk_rows,
+                                   block_bytes=block_bytes, keep_rejections=keep_rejections)
+    source = _start(contact_import, source, path)
     writer = _Writer(contact_import, tag=contact_import.tag, keep_rejections=keep_rejections)
     writer.result.description = source.description
     if workers is None:
@@ -233,9 +238,7 @@ class _Writer:
         self.contact_table = Contact._meta.db_table
         self.through = Contact.tags.through._meta.db_table
         self.upsert_sql = self._upsert_sql()
-        self.any_synced = Contact.objects.filter(
-            sync_state__in=[SyncState.SYNCED, SyncState.FAILED, SyncState.DIRTY]
-        ).exists()
+        self.any_synced = False  # read again for every chunk (see _synced_yet)
         if self.vendor == "sqlite":
             # A bigger page cache keeps the phone index in memory during a large import.
             with connection.cursor() as cursor:
@@ -338,10 +341,20 @@ class _Writer:
         if not wanted_by_phone:
             return
         self._tag_id(cursor, {t for names in wanted_by_phone.values() for t in names})
-        if self.any_synced:
+        if self._synced_yet():
             self._link_by_id(cursor, wanted_by_phone)
         else:
             self._link_by_number(cursor, wanted_by_phone)
+
+    def _synced_yet(self) -> bool:
+        """Has any contact been synced? Asked again in every chunk's transaction until it is:
+        a sync may start while a long import runs, and from then on new tag links must mark
+        the synced contacts dirty."""
+        if not self.any_synced:
+            self.any_synced = Contact.objects.filter(
+                sync_state__in=[SyncState.SYNCED, SyncState.FAILED, SyncState.DIRTY]
+            ).exists()
+        return self.any_synced
 
     def _link_by_number(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
         """Nothing was ever synced: no contact can turn dirty, so link by number in SQL, one

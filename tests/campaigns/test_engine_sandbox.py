@@ -8,7 +8,6 @@ from messaging.campaigns.models import Campaign, DeliveryReport, Message, SendBa
 from messaging.campaigns.services import dispatch, engine
 from messaging.campaigns.services.campaigns import campaign_launch
 from messaging.campaigns.services.dlr import dlr_poll
-
 from tests.polling import wait_until
 
 from .conftest import no_duplicates
