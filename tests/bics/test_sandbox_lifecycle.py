@@ -8,7 +8,7 @@ import hmac
 import json
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -188,7 +188,7 @@ def test_dlr_pull_by_each_key(sbapi):
     group = sbapi.call("sms.messages.dlr", params={"group_id": other["group_id"]}).json()
     assert [d["mobile"] for d in group["data"]] == ["32470000003"]
     assert group["meta"]["per_page"] == 100
-    today = datetime.now().strftime("%Y-%m-%d")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")  # the sandbox writes UTC unless told a zone
     assert len(_dlrs(sbapi, date=today)) == 3
     assert _dlrs(sbapi, date="2000-01-01") == []
     assert sbapi.call("sms.messages.dlr").status_code == 422  # one key is needed
@@ -257,7 +257,7 @@ def test_unsubscribed_number_gets_optout_rejection(sbapi):
 
 
 def test_scheduled_send_delivers_after_its_time(sbapi):
-    when = datetime.fromtimestamp(time.time() + 3600).strftime("%Y-%m-%d %H:%M:%S")
+    when = datetime.fromtimestamp(time.time() + 3600, UTC).strftime("%Y-%m-%d %H:%M:%S")
     sent = _send(sbapi, time=when)
     sbapi.tick(60)
     assert _dlrs(sbapi, id=sent["data"][0]["id"])[0]["status"] == "SUBMITTED"

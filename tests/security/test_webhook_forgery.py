@@ -11,21 +11,12 @@ from django.db import IntegrityError, transaction
 
 from bics.webhooks import sign
 from messaging.webhooks.models import Webhook, WebhookEvent
+from tests.webhooks.conftest import _no_webhook_cache  # noqa: F401 - autouse: webhooks read fresh
 
 pytestmark = pytest.mark.django_db
 
 FORGED = json.dumps({"event": "sms:message:status",
                      "payload": {"id": "m-1", "mobile": "32470000001", "status": "DELIVRD"}}).encode()
-
-
-@pytest.fixture(autouse=True)
-def _no_webhook_cache(settings):
-    from messaging.webhooks.base import forget_webhooks
-
-    settings.BICS_WEBHOOK_CACHE_SECONDS = 0
-    forget_webhooks()
-    yield
-    forget_webhooks()
 
 
 def forge(client, key: str, bics_id: str, **headers):
