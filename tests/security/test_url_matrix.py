@@ -116,7 +116,7 @@ ADMIN_NARROWED = {
         "campaigns.Message", "campaigns.SendBatch", "campaigns.SmartLinkVisit", "messaging.AccountBalance",
         "messaging.Price", "messaging.TemplateApproval", "verify.OtpRequest", "voice.BulkCallBatch",
         "voice.BulkCallRecipient", "voice.CallLog", "voice.CallRecording", "voice.VoicePrice",
-        "webhooks.InboundMessage", "webhooks.WebhookEvent", "core.SyncRun",
+        "webhooks.InboundMessage", "webhooks.WebhookEvent", "core.SyncRun", "campaigns.CampaignTestSend",
     )},
     ("messaging.TemplateApproval", "delete"): "the approval trail is never deleted",
 }
