@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.uploads import storage_backend
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -125,8 +127,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads (contact imports, campaign and bulk-call lists): "db" (default: every worker on every
+# machine reads them from the database), "s3://bucket/prefix" (django-storages) or "file"
+# (MEDIA_ROOT, one machine). See core/uploads.py.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="db")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_backend(MEDIA_STORAGE, endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default="")),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -150,6 +156,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# Pages and scripts read the token from the form field, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

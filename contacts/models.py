@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import SyncedModel, TimeStampedModel
+from core.states import StateMachine
 
 
 class Gender(models.TextChoices):
@@ -223,6 +224,15 @@ class ImportState(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+# A failed import may run again (contacts are upserted by number); a running one only when its
+# worker is gone (started longer ago than the task's time limit: the caller's guard). Done is final.
+IMPORT_STATES = StateMachine("state", {
+    ImportState.QUEUED: {ImportState.RUNNING, ImportState.FAILED},
+    ImportState.RUNNING: {ImportState.DONE, ImportState.FAILED, ImportState.RUNNING},
+    ImportState.FAILED: {ImportState.RUNNING},
+})
 
 
 class ContactImport(models.Model):

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from core.batches.models import ClaimableBatch
 from core.models import SyncedModel, TimeStampedModel
+from core.states import StateMachine
 from voice.data.voice_ids import VOICE_CHOICES
 
 
@@ -189,6 +190,15 @@ class BulkCall(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+
+
+# Launch once (draft -> sending); the engine finishes it (sent, or failed when no batch went
+# out); cancel stops a draft or a sending one. Sent, failed and cancelled are final.
+BULK_CALL_STATES = StateMachine("state", {
+    BulkCall.State.DRAFT: {BulkCall.State.SENDING, BulkCall.State.CANCELLED},
+    BulkCall.State.SENDING: {BulkCall.State.SENT, BulkCall.State.FAILED, BulkCall.State.CANCELLED},
+})
 
 
 class BulkCallBatch(ClaimableBatch):

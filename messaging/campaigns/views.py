@@ -34,6 +34,7 @@ def _page(request, template: str, context: dict):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_list(request):
     qs = Campaign.objects.select_related("template").annotate(
@@ -50,6 +51,7 @@ def campaign_list(request):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_detail(request, pk: int):
     campaign = get_object_or_404(Campaign.objects.select_related("template", "sender", "owner"), pk=pk)
@@ -64,6 +66,7 @@ def campaign_detail(request, pk: int):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_progress(request, pk: int):
     """The small JSON the campaign page polls while sending."""
@@ -72,6 +75,7 @@ def campaign_progress(request, pk: int):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_messages_csv(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -93,6 +97,7 @@ def campaign_messages_csv(request, pk: int):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def campaign_preview(request, pk: int):
     """Audience, exclusions, samples, parts, cost and warnings; launch, schedule, test send."""

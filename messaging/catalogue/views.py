@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -48,6 +49,7 @@ def template_preview(request):
 
 
 @staff_member_required
+@permission_required("messaging.view_price", raise_exception=True)
 def pricing(request):
     filterset = PriceFilter(request.GET or None, queryset=selectors.prices())
     table = PriceTable(filterset.qs)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from messaging.campaigns.models import Campaign, DeliveryReport, Message, SendBatch
 from messaging.campaigns.services import dispatch, engine
 from messaging.campaigns.services.campaigns import campaign_launch
 from messaging.campaigns.services.dlr import dlr_poll
+from tests.polling import wait_until
 
 from .conftest import no_duplicates
 
@@ -122,7 +121,8 @@ def test_timeout_after_acceptance_is_reconciled_not_resent(sandbox, make_contact
     step = dispatch.campaign_step(campaign.pk)
     assert engine.batches_send(step.claims) == {"unknown": 1}
     assert Message.objects.filter(campaign=campaign, status="unknown").count() == 3
-    time.sleep(1.2)  # the sandbox answers (too late) after processing
+    # the sandbox accepted the send before its answer came too late
+    wait_until(lambda: len(sandbox.sent()["items"]) == 3, what="the timed-out send is at the sandbox")
     run(campaign)
     assert len(sandbox.sent()["items"]) == 3 and no_duplicates(sandbox)
     assert not Message.objects.filter(campaign=campaign, status__in=["queued", "unknown"]).exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import JsonResponse
@@ -126,6 +127,7 @@ def audience(request, pk: int | None = None):
 
 
 @staff_member_required
+@permission_required("campaigns.add_campaign", raise_exception=True)
 @require_http_methods(["GET"])
 def audience_count(request):
     """Live count for the audience step: contacts in any chosen segment or tag (each once), and
@@ -175,6 +177,8 @@ def template_step(request, pk: int | None = None):
     campaign = _draft(request, pk) if pk else None
     if campaign is not None and (response := _not_a_draft(request, campaign)):
         return response
+    if campaign is None and not request.user.has_perm("campaigns.add_campaign"):
+        raise PermissionDenied
     pending = request.session.get(SESSION_KEY) if campaign is None else None
     if campaign is None and not pending:
         flash.info(request, "Start with the audience.")
