@@ -16,6 +16,7 @@ from messaging.catalogue.tables import PriceFilter, PriceTable
 
 
 @staff_member_required
+@permission_required("messaging.view_template", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def template_preview(request):
     """Character set, length, parts, rule results and price per recipient for a draft."""

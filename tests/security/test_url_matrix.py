@@ -117,8 +117,10 @@ ADMIN_NARROWED = {
         "messaging.Price", "messaging.TemplateApproval", "verify.OtpRequest", "voice.BulkCallBatch",
         "voice.BulkCallRecipient", "voice.CallLog", "voice.CallRecording", "voice.VoicePrice",
         "webhooks.InboundMessage", "webhooks.WebhookEvent", "core.SyncRun", "campaigns.CampaignTestSend",
+        "messaging.TemplateEvent",
     )},
     ("messaging.TemplateApproval", "delete"): "the approval trail is never deleted",
+    ("messaging.TemplateEvent", "delete"): "the approval trail is never deleted",
 }
 ADMIN_WIDENED = {("core.SyncRun", "changelist"), ("core.SyncRun", "change"), ("core.SyncRun", "history")}
 ADMIN_PAGES = ("changelist", "add", "change", "delete", "history")
