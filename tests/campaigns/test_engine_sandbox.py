@@ -177,3 +177,24 @@ def test_opt_out_added_here_after_launch_is_honoured_at_send_time(sandbox, make_
     assert len(sent_numbers) == 3
     message = Message.objects.get(campaign=campaign, number=opted)
     assert message.status == "failed" and "Opted out" in message.error_description
+
+
+def test_an_answer_is_recorded_in_a_constant_number_of_statements(sandbox, make_contacts, make_campaign,
+                                                                  make_template):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_contacts(5)
+    campaign = make_campaign(template=make_template("Our shop opens on Monday at nine."), batch_size=10)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    batch = SendBatch.objects.get(campaign=campaign)
+    with CaptureQueriesContext(connection) as queries:
+        assert engine.batch_send(batch.pk) == SendBatch.State.SENT
+    table = Message._meta.db_table
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f'UPDATE "{table}"')]
+    assert len(updates) == 2, updates  # the ids in one statement, the statuses in another
+    messages = Message.objects.filter(campaign=campaign)
+    assert set(messages.values_list("status", flat=True)) == {"submitted"}
+    by_number = {item["number"]: item["id"] for item in sandbox.sent()["items"]}
+    assert {m.number.lstrip("+"): m.bics_message_id for m in messages} == by_number
+    assert set(messages.values_list("group_id", flat=True)) == {SendBatch.objects.get(pk=batch.pk).group_id}

@@ -238,3 +238,13 @@ def test_create_with_lost_answer_that_never_arrived_fails_for_a_later_retry(bics
     assert sender.bics_id is None and sender.sync_state == SyncState.FAILED
     assert at_bics(bics_sandbox) == {}
     assert sync.push("senders").counts()["created"] == 1  # the later retry
+
+
+def test_push_delete_of_a_record_already_gone_at_bics_deletes_it_here(bics_sandbox):
+    blocked = BlockedTemplate.objects.create(template_id="43")
+    sync.push("blocked_templates")
+    blocked.refresh_from_db()
+    sb.api(bics_sandbox, "sms.blocked_templates.delete", id=blocked.bics_id).raise_for_status()
+    assert sb.api(bics_sandbox, "sms.blocked_templates.delete", id=blocked.bics_id).status_code == 404
+    assert sync.push_delete(blocked).deleted  # BICS's 404: already gone, nothing to keep
+    assert not BlockedTemplate.objects.exists()
