@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin import MaskedNumbersMixin
-from core.admin_sync import ReadOnlyAdmin
+from core.admin_base import ReadOnlyAdmin
 from core.phones import PhoneError, normalise_phone
 from messaging.campaigns.models import (
     Campaign,
@@ -215,7 +215,7 @@ class SmartLinkAdmin(admin.ModelAdmin):
         for link in queryset:
             try:
                 total += smart_links.smart_link_visits_pull(smart_link=link)
-            except Exception as exc:  # noqa: BLE001 - reported
+            except Exception as exc:  # reported
                 failed.append(f"{link.link_id}: {exc}")
         self.message_user(request, f"{total} visit(s) pulled.", messages.SUCCESS)
         for line in failed:

@@ -15,13 +15,13 @@ class TestSendForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_numbers(self):
-        from messaging.catalogue.numbers import normalise_number
+        from core.phones import normalise_phone
 
         out = []
         for raw in self.cleaned_data["numbers"].replace(",", "\n").splitlines():
             if raw.strip():
                 try:
-                    out.append(normalise_number(raw.strip())[0])
+                    out.append(normalise_phone(raw.strip())[0])
                 except ValueError as exc:
                     raise forms.ValidationError(str(exc)) from exc
         if not out:
@@ -52,10 +52,10 @@ class OneOffForm(forms.Form):
         self.user = user
 
     def clean_number(self):
-        from messaging.catalogue.numbers import normalise_number
+        from core.phones import normalise_phone
 
         try:
-            return normalise_number(self.cleaned_data["number"])[0]
+            return normalise_phone(self.cleaned_data["number"])[0]
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
 

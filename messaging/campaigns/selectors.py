@@ -133,7 +133,7 @@ def campaign_contacts(campaign: Campaign) -> QuerySet:
 
 
 def unsubscribed_q(campaign: Campaign) -> Q:
-    """Contacts opted out within the documented scope of the opt-out (1608, 4263, 4974):
+    """Contacts opted out within the documented scope of the opt-out (Create Unsubscriber of each channel):
     ``all`` always; SMS/WhatsApp ``sender`` (the campaign's sender), ``product`` (the sender's
     service code); Viber ``account`` always and ``category`` (the template's category);
     ``tag`` when the contact carries a tag of that name."""
@@ -182,45 +182,35 @@ def missing_q(campaign: Campaign) -> Q:
 
 
 # --------------------------------------------------------------------------- uploaded list
-NUMBER_COLUMNS = ("number", "phone", "mobile", "to", "msisdn")
 UPLOAD_FIELDS = ("first_name", "last_name", "email", "company", "postal_code", "identity", "gender")
 
 
 def upload_rows(campaign: Campaign):
     """The uploaded list as contact-shaped dicts, streamed (``phone`` normalised to E.164 or
     '' when invalid; other columns go to ``attributes``). Raises ValueError without a number column."""
-    import csv
-    import io
-
-    from messaging.catalogue.numbers import normalise_number
+    from core.phones import PhoneError, normalise_phone
+    from core.tabular import TableRefused, header_key, number_column, open_upload
 
     if not campaign.upload:
         return
-    campaign.upload.open("rb")
     try:
-        reader = csv.DictReader(io.TextIOWrapper(campaign.upload, encoding="utf-8-sig", newline=""))
-        header = {h.strip().lower(): h for h in (reader.fieldnames or []) if h}
-        number_col = next((header[c] for c in NUMBER_COLUMNS if c in header), None)
-        if number_col is None:
-            raise ValueError("The uploaded list needs a number column (number, phone, mobile, to or msisdn).")
-        for row in reader:
-            raw = (row.get(number_col) or "").strip()
-            try:
-                phone = normalise_number(raw)[0] if raw else ""
-            except ValueError:
-                phone = ""
-            data = {"pk": None, "phone": phone, "raw": raw, "country": "", "attributes": {}}
-            for key, original in header.items():
-                if original == number_col:
-                    continue
-                value = (row.get(original) or "").strip()
-                if key in UPLOAD_FIELDS:
-                    data[key] = value
-                else:
-                    data["attributes"][key] = value
-            yield data
-    finally:
-        campaign.upload.close()
+        with campaign.upload.open("rb") as upload, open_upload(upload) as table:
+            number_key = header_key(table.header[number_column(table.header)])
+            for _line, row in table.dicts():
+                raw = row.pop(number_key, "")
+                try:
+                    phone = normalise_phone(raw)[0] if raw else ""
+                except PhoneError:
+                    phone = ""
+                data = {"pk": None, "phone": phone, "raw": raw, "country": "", "attributes": {}}
+                for key, value in row.items():
+                    if key in UPLOAD_FIELDS:
+                        data[key] = value
+                    else:
+                        data["attributes"][key] = value
+                yield data
+    except TableRefused as exc:
+        raise ValueError(f"The uploaded list cannot be read: {exc}") from None
 
 
 def upload_unsubscribed(campaign: Campaign, numbers: list[str]) -> set[str]:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
 from contacts.services.exports import csv_lines
+from core.bics_time import format_bics_time
 from core.masking import can_view_full_numbers, mask_number, number_for
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.forms import OneOffForm, ScheduleForm, TestSendForm
@@ -142,7 +143,7 @@ def one_off(request):
         data = form.cleaned_data
         options = {k: data.get(k) for k in ("type", "flash", "max_units", "port") if data.get(k) not in (None, "")}
         if data.get("time"):
-            options["time"] = data["time"].strftime("%Y-%m-%d %H:%M:%S")
+            options["time"] = format_bics_time(data["time"])
         try:
             message = services.one_off_send(channel=data["channel"], number=data["number"], text=data.get("text") or "",
                                             template=data.get("template"), variables=data["variables"],

@@ -150,7 +150,7 @@ def template_provider_refresh(*, campaign: Campaign, wait: float = 0.0, sleep=No
     while template.bics_id and not template.provider_approved:
         try:
             sync.pull("templates")
-        except Exception:  # noqa: BLE001 - the usability check reports the state
+        except Exception:  # the usability check reports the state
             log.exception("template pull failed")
             return False
         template.refresh_from_db()
@@ -301,7 +301,7 @@ def notify_owner(*, campaign: Campaign, subject: str, body: str) -> None:
                 user_id=owner.pk, content_type=ContentType.objects.get_for_model(Campaign),
                 object_id=str(campaign.pk), object_repr=str(campaign)[:200], action_flag=CHANGE,
                 change_message=subject)
-    except Exception:  # noqa: BLE001 - a note must not break the engine
+    except Exception:  # a note must not break the engine
         log.exception("campaign %s: admin note failed", campaign.pk)
 
 
@@ -313,7 +313,7 @@ def staff_test_numbers() -> list[str]:
 def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> list[Message]:
     """Send the first rendered sample to a staff list of numbers (one-off messages, no
     campaign state change)."""
-    from messaging.catalogue.numbers import normalise_number
+    from core.phones import normalise_phone
 
     problems = usability_problems(campaign)
     if problems:
@@ -321,7 +321,7 @@ def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> 
     sample = sel.rendered_samples(campaign, limit=1)[0]
     sent = []
     for raw in numbers:
-        number = normalise_number(raw)[0]
+        number = normalise_phone(raw)[0]
         sms = campaign.channel == "sms"  # SMS: the rendered text through Send Message, like the campaign
         sent.append(one_off_send(channel=campaign.channel, number=number, text=sample["text"],
                                  template=None if sms else campaign.template, variables=sample["values"],

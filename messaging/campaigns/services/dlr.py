@@ -26,6 +26,8 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from core.bics_time import parse_bics_time
+from core.phones import e164_from_bics
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, MessageStatus
 
@@ -47,18 +49,7 @@ def can_move(old: str, new: str) -> bool:
     return old in ALLOWED_FROM.get(new, ())
 
 
-def _parse_time(value) -> datetime | None:
-    if not value:
-        return None
-    from messaging.catalogue.sync_adapters import parse_bics_time
-
-    try:
-        return parse_bics_time(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def message_apply_status(  # noqa: PLR0913
+def message_apply_status(
     *,
     message: Message | int,
     status: str,
@@ -121,13 +112,6 @@ def _as_dict(item) -> dict:
     raise TypeError(f"not a DLR item: {type(item).__name__}")
 
 
-def _to_e164(mobile) -> str:
-    text = str(mobile or "").strip()
-    if text and not text.startswith("+"):
-        text = "+" + text
-    return text
-
-
 def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobile: str = "") -> Message | None:
     """The message a DLR is about: by BICS's message id, then by ``cid`` (our ``custom``:
     the message's own ``custom_id``, or its batch's ``custom`` with the number)."""
@@ -161,7 +145,7 @@ def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
     bics_id = str(data.get("id") or data.get("message_id") or "")
     # our id is the item's ``custom``; its ``cid`` need not equal it (the DLR sample differs)
     cid = str(data.get("custom") or "")
-    mobile = _to_e164(data.get("mobile") or data.get("to") or "")
+    mobile = e164_from_bics(data.get("mobile") or data.get("to") or "")
     status_text = str(data.get("status") or "")
     code = data.get("code")
     code = str(code).zfill(3) if code not in (None, "") else ""
@@ -173,8 +157,8 @@ def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
     new = dlr_codes.message_status_for(status_text, code, channel=channel)
     applied = False
     if message is not None and new:
-        at = _parse_time(data.get("deliv_time") or data.get("updated_at")) if new != S.SUBMITTED \
-            else _parse_time(data.get("submit_time") or data.get("updated_at"))
+        at = parse_bics_time(data.get("deliv_time") or data.get("updated_at")) if new != S.SUBMITTED \
+            else parse_bics_time(data.get("submit_time") or data.get("updated_at"))
         price = None
         if data.get("credits") not in (None, ""):
             try:
