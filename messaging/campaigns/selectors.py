@@ -132,32 +132,37 @@ def campaign_contacts(campaign: Campaign) -> QuerySet:
     return Contact.objects.filter(q)
 
 
-def unsubscribed_q(campaign: Campaign) -> Q:
-    """Contacts opted out within the documented scope of the opt-out (Create Unsubscriber of each channel):
-    ``all`` always; SMS/WhatsApp ``sender`` (the campaign's sender), ``product`` (the sender's
-    service code); Viber ``account`` always and ``category`` (the template's category);
-    ``tag`` when the contact carries a tag of that name."""
-    from contacts.models import Tag
-
-    channel = campaign.channel
+def opt_out_scope(channel: str, sender=None, template=None, *, tag_names=None) -> Q:
+    """The ``Unsubscriber`` rows (of ``channel``) that cover a send with this sender and
+    template (the documented scopes of Create Unsubscriber, per channel): ``all`` always; SMS/WhatsApp ``sender``
+    (the sender's name, WhatsApp the template's number), ``product`` (the sender's service
+    code); Viber ``account`` always and ``category`` (the template's category); ``tag`` when
+    the contact carries a tag of that name (``tag_names``)."""
+    payload = (template.channel_payload or {}) if template is not None else {}
     scope = Q(type=Unsubscriber.Type.ALL)
     if channel == "viber":
         scope |= Q(type=Unsubscriber.Type.ACCOUNT)
-        category = (campaign.template.channel_payload or {}).get("category")
-        if category:
-            scope |= Q(type=Unsubscriber.Type.CATEGORY, value__iexact=str(category))
+        if payload.get("category"):
+            scope |= Q(type=Unsubscriber.Type.CATEGORY, value__iexact=str(payload["category"]))
     else:
-        sender = campaign.sender or campaign.template.sender
-        if channel == "whatsapp":
-            number = (campaign.template.channel_payload or {}).get("number")
-            if number:
-                scope |= Q(type=Unsubscriber.Type.SENDER, value__in=[str(number), str(number).lstrip("+")])
+        if channel == "whatsapp" and payload.get("number"):
+            number = str(payload["number"])
+            scope |= Q(type=Unsubscriber.Type.SENDER, value__in=[number, number.lstrip("+")])
         if sender is not None:
             scope |= Q(type=Unsubscriber.Type.SENDER, value__iexact=sender.name)
             scope |= Q(type=Unsubscriber.Type.PRODUCT, value__iexact=sender.service)
-    scope |= Q(type=Unsubscriber.Type.TAG,
-               value__in=Tag.objects.filter(contacts=OuterRef(OuterRef("pk"))).values("name"))
-    return Q(Exists(Unsubscriber.objects.filter(channel=channel, number=OuterRef("phone")).filter(scope)))
+    if tag_names is not None:
+        scope |= Q(type=Unsubscriber.Type.TAG, value__in=tag_names)
+    return scope
+
+
+def unsubscribed_q(campaign: Campaign) -> Q:
+    """Contacts opted out within the documented scope of the opt-out (``opt_out_scope``)."""
+    from contacts.models import Tag
+
+    scope = opt_out_scope(campaign.channel, campaign.sender or campaign.template.sender, campaign.template,
+                          tag_names=Tag.objects.filter(contacts=OuterRef(OuterRef("pk"))).values("name"))
+    return Q(Exists(Unsubscriber.objects.filter(channel=campaign.channel, number=OuterRef("phone")).filter(scope)))
 
 
 def invalid_q() -> Q:

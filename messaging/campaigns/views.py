@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Q
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -132,9 +133,11 @@ def campaign_preview(request, pk: int):
 
 
 @staff_member_required
+@permission_required("campaigns.send_one_off", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def one_off(request):
-    """Send a single message to one number; the result and its DLR show below."""
+    """Send a single message to one number (``campaigns.send_one_off``; free text also needs
+    ``campaigns.send_free_text``); the result and its DLR show below."""
     form = OneOffForm(request.POST or None, user=request.user)
     message = None
     if request.GET.get("message"):

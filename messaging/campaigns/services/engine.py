@@ -73,7 +73,7 @@ def batch_reconcile(batch_id: int, *, now: datetime | None = None) -> BatchState
     return batches.reconcile(KIND, batch_id, now=now)
 
 
-def batches_reconcile(*, campaign_id: int | None = None, now: datetime | None = None) -> Counter:
-    """Reconcile the unknown batches (of one campaign, or all)."""
+def batches_reconcile(*, campaign_id: int | None = None, now: datetime | None = None) -> dict[str, int]:
+    """Reconcile the unknown batches (of one campaign, or all): how many ended in each state."""
     scope = SendBatch.objects.filter(campaign_id=campaign_id) if campaign_id else None
-    return batches.reconcile_all(KIND, scope, now=now)
+    return {str(state): n for state, n in batches.reconcile_all(KIND, scope, now=now).items()}
