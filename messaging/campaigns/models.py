@@ -9,6 +9,8 @@ Workflows live in ``messaging.campaigns.services.campaigns`` / ``engine`` / ``dl
 from django.conf import settings
 from django.db import models
 
+from core.batches.models import ClaimableBatch
+
 
 class MessageStatus(models.TextChoices):
     """Our status of one message; every documented DLR status maps onto one of these
@@ -147,18 +149,11 @@ class CampaignTestSend(models.Model):
         return f"test of {self.campaign_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
-class SendBatch(models.Model):
-    """One request to BICS. Identical text: many numbers in ``to`` under the batch's own
-    ``custom``. Personalised text (and every WhatsApp/Viber send): a batch of one, whose
-    ``custom`` is the message's ``custom_id``."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CLAIMED = "claimed", "Claimed"
-        SENT = "sent", "Sent"
-        UNKNOWN = "unknown", "Outcome unknown"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+class SendBatch(ClaimableBatch):
+    """One request to BICS, a kind of the batch engine (``core.batches``; the campaign kind is
+    ``messaging.campaigns.services.send_kind``). Identical text: many numbers in ``to`` under
+    the batch's own ``custom``. Personalised text (and every WhatsApp/Viber send): a batch of
+    one, whose ``custom`` is the message's ``custom_id``."""
 
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField(default=1)
@@ -166,14 +161,6 @@ class SendBatch(models.Model):
     text = models.TextField(blank=True, help_text="Identical text of every message of the batch.")
     is_sample = models.BooleanField(default=False)
     size = models.PositiveIntegerField(default=0)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    claimed_by = models.CharField(max_length=200, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    group_id = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         db_table = "messaging_sendbatch"
