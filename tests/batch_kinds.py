@@ -111,7 +111,8 @@ class CampaignHarness:
         sender = Sender.objects.create(name="ENGINE", country_code="BE", service="ENT", status=1)
         template = Template.objects.create(name=f"engine_{Template.objects.count()}", channel="sms", sender=sender,
                                            content="Our shop opens on Monday at nine.", template_type="SI",
-                                           approval_state="approved", provider_status="1", bics_id="t-engine")
+                                           approval_state="approved", provider_status="1", bics_id="t-engine",
+                                           sync_state="synced")
         campaign = Campaign.objects.create(name="engine", channel="sms", template=template, sender=sender,
                                            state=Campaign.State.SENDING, launched_at=timezone.now())
         rows = SendBatch.objects.bulk_create([
