@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core import sync
+from core.admin_pull import PullButtonsMixin
 from core.models import SyncRun, SyncState
 from core.sync_runs import sync_run_start
 
@@ -27,7 +28,7 @@ def _report_run(modeladmin, request, run):
             run.direction.capitalize(), run.resource, url, run.pk), messages.INFO)
 
 
-class SyncedAdmin(admin.ModelAdmin):
+class SyncedAdmin(PullButtonsMixin, admin.ModelAdmin):
     """Sync fields read-only, "Push to BICS" / "Pull from BICS" actions, edits mark dirty,
     deletes go to BICS first (a refusal keeps the record)."""
 

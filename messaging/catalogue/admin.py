@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin import MaskedNumbersMixin
+from core.admin_pull import PullButton, PullButtonsMixin, start_task
 from core.admin_sync import SYNC_FIELDS, ReadOnlyAdmin, SyncedAdmin
 from core.masking import can_view_full_numbers
 from messaging.catalogue import rules
@@ -32,6 +33,7 @@ from messaging.catalogue.models import (
 )
 from messaging.catalogue.services import lists
 from messaging.catalogue.services import templates as template_services
+from messaging.catalogue.tasks import pull_pricing
 
 EXPORT_SESSION_KEY = "messaging-export-{}"
 EXPORT_VALID_SECONDS = 3600
@@ -411,24 +413,19 @@ class BlockedTemplateAdmin(ListAdminMixin, SyncedAdmin):
         return lists.clean_phrase("blocked templates")
 
 
+PULL_PRICING = PullButton("pricing", "Pull pricing and balance from BICS",
+                          start_task(pull_pricing, "Pull of pricing and balance"))
+
+
 @admin.register(Price)
-class PriceAdmin(ReadOnlyAdmin):
+class PriceAdmin(PullButtonsMixin, ReadOnlyAdmin):
     list_display = ("channel", "iso", "country", "service", "subservice", "price", "currency", "status", "fetched_at")
     list_filter = ("channel", "service", "status")
     search_fields = ("iso", "country", "service")
-    actions = ["pull_pricing"]
-
-    @admin.action(description="Pull pricing and balance from BICS", permissions=["view"])
-    def pull_pricing(self, request, queryset):
-        from messaging.catalogue.tasks import pull_pricing
-
-        result = pull_pricing.delay()
-        if result.ready():
-            self.message_user(request, f"Pricing pulled: {result.get()}", messages.SUCCESS)
-        else:
-            self.message_user(request, "Pricing pull queued.", messages.INFO)
+    pull_buttons = (PULL_PRICING,)
 
 
 @admin.register(AccountBalance)
-class AccountBalanceAdmin(ReadOnlyAdmin):
+class AccountBalanceAdmin(PullButtonsMixin, ReadOnlyAdmin):
+    pull_buttons = (PULL_PRICING,)
     list_display = ("balance", "currency", "fetched_at")

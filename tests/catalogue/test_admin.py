@@ -244,8 +244,9 @@ def test_pricing_pull_and_balance_on_admin_index(client, admin_user, fake_bics):
     fake_bics.items["sms.pricing"] = {"a": {"iso": "BE", "country": "Belgium", "service": "ENT", "price": "0.05",
                                             "currency": "EUR", "status": "1"}}
     client.force_login(admin_user)
-    response = client.post(reverse("admin:messaging_price_changelist"),
-                           {"action": "pull_pricing", "_selected_action": [0]}, follow=True)
+    assert "Pull pricing and balance from BICS" in client.get(reverse("admin:messaging_price_changelist")).content.decode()
+    response = client.post(reverse("admin:messaging_price_pull", args=["pricing"]), follow=True)  # no selection
+    assert "Pull of pricing and balance: done." in response.content.decode()
     assert Price.objects.get().price == Decimal("0.05")
     assert AccountBalance.objects.get().balance == Decimal("123.45")
     assert response.status_code == 200
@@ -262,6 +263,27 @@ def test_push_action_without_eager_celery_says_queued(client, admin_user, sender
     run = SyncRun.objects.get()
     assert run.state == "queued"
     assert any("queued" in m and f"sync run #{run.pk}" in m for m in msgs(response))
+
+
+def test_pull_button_of_a_synced_list_needs_no_selection_and_checks_permission(
+        client, admin_user, django_user_model, fake_bics):
+    from django.contrib.auth.models import Permission
+
+    fake_bics.items["sms.senders.list"] = {"9": {"id": "9", "name": "ACME", "status": "approved"}}
+    client.force_login(admin_user)
+    url = reverse("admin:messaging_sender_pull", args=["bics"])
+    assert url in client.get(reverse("admin:messaging_sender_changelist")).content.decode()
+    assert client.get(url).status_code == 405  # a pull changes data: POST only
+    response = client.post(url, follow=True)
+    run = SyncRun.objects.get()
+    assert (run.resource, run.direction, run.requested_by) == ("senders", "pull", admin_user)
+    assert any(f"sync run #{run.pk}" in m for m in msgs(response))
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_sender"))
+    client.force_login(viewer)
+    assert url not in client.get(reverse("admin:messaging_sender_changelist")).content.decode()
+    assert client.post(url).status_code == 403
+    assert SyncRun.objects.count() == 1
 
 
 def test_sync_run_records_failures_for_the_admin(fake_bics, sender):
