@@ -127,6 +127,8 @@ FORMAT_MODULE_PATH = ["config.formats"]
 DATE_FORMAT = "Y-m-d"
 DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 TIME_FORMAT = "H:i"
+# Tables of the staff pages paginate like the admin's lists.
+DJANGO_TABLES2_TEMPLATE = "staff/table.html"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

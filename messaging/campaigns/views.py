@@ -13,6 +13,7 @@ from django_tables2 import RequestConfig
 
 from contacts.services.exports import csv_lines
 from core.masking import can_view_full_numbers, mask_number, number_for
+from messaging.campaigns import reports
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.forms import OneOffForm, ScheduleForm, TestSendForm
 from messaging.campaigns.models import Campaign, Message, SmartLinkVisit
@@ -56,6 +57,10 @@ def campaign_detail(request, pk: int):
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return _page(request, "messaging/campaigns/detail.html", {
         "campaign": campaign, "table": table, "filter": filterset, "progress": sel.campaign_progress(campaign),
+        "by_country": reports.outcomes_by(campaign, "location"),
+        "by_operator": reports.outcomes_by(campaign, "provider"), "cost_note": reports.cost_note(),
+        # a campaign already launched has nothing left to preview or launch
+        "can_launch": campaign.state in (Campaign.State.DRAFT, Campaign.State.SCHEDULED),
         "transitions": campaign.transitions.select_related("by").all(), "title": campaign.name,
         "smart_link_clicks": SmartLinkVisit.objects.filter(smart_link__campaign=campaign).count()
         if campaign.smart_links.exists() else None})
