@@ -387,7 +387,7 @@ def cost_estimate(campaign: Campaign, *, queryset: QuerySet | None = None, parts
             continue
         amount = price.price * row["n"] * parts
         estimate.by_country[row["country"] or "?"] = {"recipients": row["n"], "unit": str(price.price),
-                                                      "amount": str(amount)}
+                                                      "parts": parts, "amount": str(amount)}
         estimate.total += amount
         estimate.currency = estimate.currency or price.currency
     balance = AccountBalance.objects.order_by("-fetched_at").first()
