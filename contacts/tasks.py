@@ -17,7 +17,8 @@ def import_contacts(import_id: int) -> dict:
         result = contacts_import(contact_import=item)
     except ImportRefused as exc:
         return {"refused": str(exc)}
-    return {"imported": result.imported, "updated": result.updated, "rejected": result.rejected}
+    return {"imported": result.imported, "updated": result.updated, "duplicates": result.duplicates,
+            "rejected": result.rejected}
 
 
 @shared_task(acks_late=True, soft_time_limit=IMPORT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT + 60)
