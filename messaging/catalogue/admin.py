@@ -201,13 +201,14 @@ class TemplateAdmin(SyncedAdmin):
     readonly_fields = ("approval_state", "rejection_reason", "version", "author", "submitted_at", "alias",
                        "provider_status", "body_length", "bics_sender_id", "bics_created_at",
                        "bics_updated_at", "usability", "diff_with_approved")
-    fieldsets = (
+    fieldsets = (  # the review box above (change_form.html) comes first; the rarely read parts fold away
         (None, {"fields": ("channel", "name", "content", "sender", "template_type", "message_type",
-                           "is_english", "consent_template", "channel_payload")}),
+                           "is_english", "consent_template")}),
         ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "submitted_at",
                                  "usability", "diff_with_approved")}),
+        ("Channel options (JSON: WhatsApp and Viber)", {"fields": ("channel_payload",), "classes": ("collapse",)}),
         ("BICS", {"fields": ("alias", "provider_status", "body_length", "bics_sender_id", "bics_created_at",
-                             "bics_updated_at", *SYNC_FIELDS)}),
+                             "bics_updated_at", *SYNC_FIELDS), "classes": ("collapse",)}),
     )
 
     change_form_template = "admin/messaging/template/change_form.html"

@@ -364,3 +364,21 @@ def test_a_second_push_joins_the_one_in_flight(admin_user, sender, monkeypatch):
     first = sync_run_start(resource="senders", direction="push", user=admin_user)
     second = sync_run_start(resource="senders", direction="push", user=admin_user)
     assert first.pk == second.pk and SyncRun.objects.count() == 1
+
+
+def test_approval_page_shows_the_rendered_message_and_the_changes_first(client, admin_user, make_template):
+    from messaging.catalogue.models import TemplateApproval
+
+    template = make_template(content="Hello {{first_name}}, your order {{order}} ships today.", version=2)
+    TemplateApproval.objects.create(template=template, version=1, decision="approved", decided_by=admin_user,
+                                    content="Hello {{first_name}}, your order ships today.")
+    client.force_login(admin_user)
+    body = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
+    review = body.index('id="review-title"')
+    assert review < body.index('name="content"') and review < body.index("Channel options (JSON")
+    assert "Hello Anna, your order [order] ships today." in body
+    assert "<strong>43</strong> characters" in body and "<strong>1</strong> part " in body
+    assert 'diff-add">+Hello {{first_name}}, your order {{order}} ships today.</span>' in body
+    assert 'diff-del">-Hello {{first_name}}, your order ships today.</span>' in body
+    for heading in ("Channel options (JSON: WhatsApp and Viber)</h2>", ">BICS</h2>"):  # folded away
+        assert "<details" in body[:body.index(heading)][-300:], heading
