@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from contacts.models import Contact, ContactImport, ContactImportRejection, Segment, Tag
+from contacts.models import ContactImport, ContactImportRejection, Segment, Tag
 from core.models import SyncRun
 from messaging.campaigns.models import Campaign, DeliveryReport, Message
 from messaging.catalogue.models import AccountBalance, Price, Unsubscriber
