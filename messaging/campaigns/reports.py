@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Min
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce, TruncMinute
+from django.db.models.functions import Coalesce, TruncMinute, TruncSecond
 from django.utils import timezone
 
 from messaging.campaigns import dlr_codes
@@ -25,9 +25,9 @@ SERIES = (("delivered", "Delivered"), ("read", "Read"), ("failed", "Failed"), ("
 MAX_POINTS = 48
 
 
-def _minute_counts(qs, field: str, *, by_status: bool = False) -> list[tuple]:
+def _counts_by_time(qs, field: str, trunc, *, by_status: bool = False) -> list[tuple]:
     keys = ("m", "status") if by_status else ("m",)
-    rows = (qs.annotate(m=TruncMinute(field)).order_by().values(*keys).annotate(n=Count("pk")))
+    rows = (qs.annotate(m=trunc(field)).order_by().values(*keys).annotate(n=Count("pk")))
     return [(r["m"], r.get("status"), r["n"]) for r in rows if r["m"] is not None]
 
 
@@ -54,25 +54,29 @@ def status_timeline(campaign: Campaign) -> dict:
     if span is None:
         return {"labels": [], "series": []}
     start, end = span
-    step = timedelta(minutes=max(1, math.ceil((end - start).total_seconds() / 60 / MAX_POINTS)))
-    points = [start + step * i for i in range(1, math.ceil((end - start) / step) + 1)]
-    submitted = _minute_counts(messages.exclude(submitted_at=None), "submitted_at")
-    settled = _minute_counts(
+    # a campaign of a few minutes is drawn by the second, a long one by the minute
+    unit = 1 if end - start < timedelta(hours=2) else 60
+    step = timedelta(seconds=unit * max(1, math.ceil((end - start).total_seconds() / unit / MAX_POINTS)))
+    points = [start + step * i for i in range(0, math.ceil((end - start) / step) + 2)]
+    trunc = TruncSecond if unit == 1 else TruncMinute
+    submitted = _counts_by_time(messages.exclude(submitted_at=None), "submitted_at", trunc)
+    settled = _counts_by_time(
         messages.filter(status__in=(*FAILED, "delivered", "read", "unknown"))
-        .annotate(settled_at=Coalesce("status_at", "delivered_at", "submitted_at")), "settled_at", by_status=True)
+        .annotate(settled_at=Coalesce("status_at", "delivered_at", "submitted_at")), "settled_at", trunc,
+        by_status=True)
     series = {key: [] for key, _ in SERIES}
     for point in points:
-        sent = sum(n for m, _s, n in submitted if m < point)
+        sent = sum(n for m, _s, n in submitted if m <= point)
         done = {key: 0 for key, _ in SERIES}
         for m, status, n in settled:
-            if m < point:
+            if m <= point:
                 done[status] += n
         finals = sum(done.values())
         done["submitted"] = max(sent - finals, 0)
         done["queued"] = max(total - finals - done["submitted"], 0)
         for key in series:
             series[key].append(done[key])
-    form = "%H:%M" if end - start < timedelta(days=1) else "%m-%d %H:%M"
+    form = ("%H:%M:%S" if unit == 1 else "%H:%M") if end - start < timedelta(days=1) else "%m-%d %H:%M"
     return {
         "labels": [timezone.localtime(p).strftime(form) for p in points],
         "series": [{"status": key, "label": label, "data": series[key]} for key, label in SERIES
@@ -88,7 +92,7 @@ def outcomes_by(campaign: Campaign, key: str, limit: int = 15) -> list[dict]:
     counts = reports.values("where", "message__status").annotate(n=Count("message", distinct=True))
     rows: dict[str, dict] = {}
     for r in counts:
-        name = r["where"] or "Not reported"
+        name = _place(r["where"])
         row = rows.setdefault(name, {"name": name, "delivered": 0, "failed": 0, "pending": 0, "reason": ""})
         status = r["message__status"]
         bucket = "delivered" if status in ("delivered", "read") else "failed" if status in FAILED else "pending"
@@ -97,7 +101,7 @@ def outcomes_by(campaign: Campaign, key: str, limit: int = 15) -> list[dict]:
                .values("where", "message__bics_status", "message__error_code")
                .annotate(n=Count("message", distinct=True)).order_by("-n"))
     for r in reasons:
-        row = rows.get(r["where"] or "Not reported")
+        row = rows.get(_place(r["where"]))
         if row is not None and not row["reason"]:
             code, status = r["message__error_code"], r["message__bics_status"]
             text = dlr_codes.describe(status, code) or status
@@ -111,6 +115,11 @@ def outcomes_by(campaign: Campaign, key: str, limit: int = 15) -> list[dict]:
         final = row["delivered"] + row["failed"]
         row["rate"] = round(100 * row["delivered"] / final, 1) if final else None
     return out
+
+
+def _place(value) -> str:
+    """A DLR's location or provider; JSON null (the sandbox's provider) is not a name."""
+    return value if value not in (None, "", "null") else "Not reported"
 
 
 def cost_currency(channel: str) -> str:
