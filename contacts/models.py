@@ -254,7 +254,8 @@ class ContactImport(models.Model):
     rows_imported = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
     rows_duplicate = models.PositiveIntegerField(
-        "duplicate rows", default=0, help_text="Rows repeating a number seen earlier in the file (the later values win).")
+        "duplicate rows", default=0, db_default=0,  # rows written by older code (or raw SQL) count none
+        help_text="Rows repeating a number seen earlier in the file (the later values win).")
     rows_rejected = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
 
