@@ -37,6 +37,11 @@ class MessageTable(tables.Table):
         attrs = {"class": "campaign-table"}
         order_by = ("pk",)
 
+    def __init__(self, *args, currency: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if currency:  # a cost always says its currency
+            self.columns["price"].column.verbose_name = f"Charged ({currency})"
+
     def render_number(self, value):
         # RequestConfig sets table.request; without one (no user) the number stays masked.
         request = getattr(self, "request", None)

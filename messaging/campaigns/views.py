@@ -53,7 +53,7 @@ def campaign_list(request):
 def campaign_detail(request, pk: int):
     campaign = get_object_or_404(Campaign.objects.select_related("template", "sender", "owner"), pk=pk)
     filterset = MessageFilter(request.GET, queryset=Message.objects.filter(campaign=campaign))
-    table = MessageTable(filterset.qs)
+    table = MessageTable(filterset.qs, currency=reports.cost_currency(campaign.channel))
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return _page(request, "messaging/campaigns/detail.html", {
         "campaign": campaign, "table": table, "filter": filterset, "progress": sel.campaign_progress(campaign),

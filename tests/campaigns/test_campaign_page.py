@@ -64,7 +64,7 @@ def test_campaign_page_shows_costs_with_currency_and_no_launch_once_sent(admin_c
     AccountBalance.objects.create(balance=Decimal("10"), currency="EUR", fetched_at=timezone.now())
     body = admin_client.get(reverse("campaigns:detail", args=[sent.pk])).content.decode()
     assert "0.1500</span> EUR" in body and "0.2800 EUR" in body  # charged (3 DLR credits) and estimated
-    assert "Estimated at launch" in body and "credits BICS reports" in body
+    assert "Estimated at launch" in body and "credits BICS reports" in body and "Charged (EUR)" in body
     assert reverse("campaigns:preview", args=[sent.pk]) not in body
     assert "Proximus" in body and "status-chart" in body
     data = admin_client.get(reverse("campaigns:progress", args=[sent.pk])).json()
