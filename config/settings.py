@@ -123,6 +123,14 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
+# One unambiguous 24-hour date format for the staff ("2026-12-06 22:20"), in TIME_ZONE: the
+# locale's formats win over these settings, so config/formats/en/ says the same.
+FORMAT_MODULE_PATH = ["config.formats"]
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
+# Tables of the staff pages paginate like the admin's lists.
+DJANGO_TABLES2_TEMPLATE = "staff/table.html"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

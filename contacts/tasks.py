@@ -19,4 +19,5 @@ def import_contacts(import_id: int) -> dict:
         return {"skipped": True}
     except ImportRefused as exc:
         return {"refused": str(exc)}
-    return {"imported": result.imported, "updated": result.updated, "rejected": result.rejected}
+    return {"imported": result.imported, "updated": result.updated, "duplicates": result.duplicates,
+            "rejected": result.rejected}

@@ -91,7 +91,7 @@ class OtpRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     api_client = models.ForeignKey(
-        ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="otp_requests"
+        ApiClient, verbose_name="API client", null=True, blank=True, on_delete=models.PROTECT, related_name="otp_requests"
     )
     verify_attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")

@@ -62,6 +62,7 @@ class ImportResult:
     rows_read: int = 0
     imported: int = 0
     updated: int = 0
+    duplicates: int = 0  # rows repeating a number seen earlier in the file (later values win)
     rejected: int = 0
     rejections: list = field(default_factory=list)  # (line, reason), capped
     description: str = ""
@@ -229,6 +230,8 @@ class _Writer:
         self.valid = 0
         self.imported = 0
         self.counted_to = 0  # contact ids below this are counted in `imported`
+        self.duplicates = 0
+        self.first_new_id = (Contact.objects.aggregate(top=Max("id"))["top"] or 0) + 1  # of this run
         self.keep_rejections = keep_rejections
         self.position = 0
         self.last_progress = 0.0
@@ -303,6 +306,9 @@ class _Writer:
         import_id = self.contact_import.pk
         with transaction.atomic():
             with connection.cursor() as cursor:
+                # a repeated number is a duplicate, not an update: within the chunk (merged by
+                # the parser) or of a contact an earlier chunk of this file created
+                self.duplicates += valid - len(records) + self._created_earlier(cursor, [r[0] for r in records])
                 if records:
                     cursor.executemany(self.upsert_sql, records)
                 self._link_tags(cursor, [r[0] for r in records], tags)
@@ -414,6 +420,18 @@ class _Writer:
                     synced.add(pk)
         return ids, synced
 
+    def _created_earlier(self, cursor, phones: list[str]) -> int:
+        q = connection.ops.quote_name
+        found = 0
+        for part in _slices(phones):
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {q(self.contact_table)} WHERE {q('source_import_id')} = %s "
+                f"AND {q('id')} >= %s AND {q('phone')} IN ({_marks(part)})",
+                [self.contact_import.pk, self.first_new_id, *part],
+            )
+            found += cursor.fetchone()[0]
+        return found
+
     def _existing_links(self, cursor, contact_ids: list[int]) -> set[tuple[int, int]]:
         q = connection.ops.quote_name
         existing: set[tuple[int, int]] = set()
@@ -434,7 +452,7 @@ class _Writer:
                 source_import_id=self.contact_import.pk, id__gt=self.counted_to, id__lte=top
             ).count()
             self.counted_to = top
-        return self.imported, max(0, self.valid - self.imported)
+        return self.imported, max(0, self.valid - self.imported - self.duplicates)
 
     def flush_progress(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -447,6 +465,7 @@ class _Writer:
             rows_read=self.result.rows_read,
             rows_imported=imported,
             rows_updated=updated,
+            rows_duplicate=self.duplicates,
             rows_rejected=self.result.rejected,
         )
 
@@ -461,4 +480,5 @@ class _Writer:
         self.position = size
         self.flush_progress(force=True)
         self.result.imported, self.result.updated = self._counts()
+        self.result.duplicates = self.duplicates
         return self.result

@@ -15,6 +15,7 @@ from django_tables2 import RequestConfig
 from contacts.services.exports import csv_lines
 from core.bics_time import format_bics_time
 from core.masking import can_view_full_numbers, mask_number, number_for
+from messaging.campaigns import reports
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.forms import OneOffForm, ScheduleForm, TestSendForm
 from messaging.campaigns.models import Campaign, Message, SmartLinkVisit
@@ -56,10 +57,14 @@ def campaign_list(request):
 def campaign_detail(request, pk: int):
     campaign = get_object_or_404(Campaign.objects.select_related("template", "sender", "owner"), pk=pk)
     filterset = MessageFilter(request.GET, queryset=Message.objects.filter(campaign=campaign))
-    table = MessageTable(filterset.qs)
+    table = MessageTable(filterset.qs, currency=reports.cost_currency(campaign.channel))
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return _page(request, "messaging/campaigns/detail.html", {
         "campaign": campaign, "table": table, "filter": filterset, "progress": sel.campaign_progress(campaign),
+        "by_country": reports.outcomes_by(campaign, "location"),
+        "by_operator": reports.outcomes_by(campaign, "provider"), "cost_note": reports.cost_note(),
+        # a campaign already launched has nothing left to preview or launch
+        "can_launch": campaign.state in (Campaign.State.DRAFT, Campaign.State.SCHEDULED),
         "transitions": campaign.transitions.select_related("by").all(), "title": campaign.name,
         "smart_link_clicks": SmartLinkVisit.objects.filter(smart_link__campaign=campaign).count()
         if campaign.smart_links.exists() else None})

@@ -12,7 +12,8 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin import MaskedNumbersMixin
 from core.admin_base import ReadOnlyAdmin
-from core.admin_sync import SYNC_FIELDS, SyncedAdmin, SyncRunActionsMixin
+from core.admin_pull import PullButton, PullButtonsMixin, start_sync_pull
+from core.admin_sync import SYNC_FIELDS, SyncedAdmin
 from core.masking import can_view_full_numbers
 from messaging.catalogue import rules
 from messaging.catalogue.forms import (
@@ -34,6 +35,7 @@ from messaging.catalogue.models import (
 )
 from messaging.catalogue.services import lists
 from messaging.catalogue.services import templates as template_services
+from messaging.catalogue.services.pricing import PRICING_JOB
 
 EXPORT_SESSION_KEY = "messaging-export-{}"
 EXPORT_VALID_SECONDS = 3600
@@ -202,14 +204,16 @@ class TemplateAdmin(SyncedAdmin):
                        "submitted_at", "content_hash", "approved_hash", "alias",
                        "provider_status", "body_length", "bics_sender_id", "bics_created_at",
                        "bics_updated_at", "usability", "diff_with_approved", "approval_trail")
-    fieldsets = (
+    fieldsets = (  # the review box above (change_form.html) comes first; the rarely read parts fold away
         (None, {"fields": ("channel", "name", "content", "sender", "template_type", "message_type",
-                           "is_english", "consent_template", "channel_payload")}),
+                           "is_english", "consent_template")}),
         ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "last_edited_by",
-                                 "submitted_by", "submitted_at", "content_hash", "approved_hash", "usability",
-                                 "diff_with_approved", "approval_trail")}),
+                                 "submitted_by", "submitted_at", "usability", "diff_with_approved",
+                                 "approval_trail")}),
+        ("Fingerprints of the approved words", {"fields": ("content_hash", "approved_hash"), "classes": ("collapse",)}),
+        ("Channel options (JSON: WhatsApp and Viber)", {"fields": ("channel_payload",), "classes": ("collapse",)}),
         ("BICS", {"fields": ("alias", "provider_status", "body_length", "bics_sender_id", "bics_created_at",
-                             "bics_updated_at", *SYNC_FIELDS)}),
+                             "bics_updated_at", *SYNC_FIELDS), "classes": ("collapse",)}),
     )
 
     change_form_template = "admin/messaging/template/change_form.html"
@@ -439,20 +443,18 @@ class BlockedTemplateAdmin(ListAdminMixin, SyncedAdmin):
         return lists.clean_phrase("blocked templates")
 
 
+PULL_PRICING = PullButton("pricing", "Pull pricing and balance from BICS", start_sync_pull(PRICING_JOB))
+
+
 @admin.register(Price)
-class PriceAdmin(SyncRunActionsMixin, ReadOnlyAdmin):
+class PriceAdmin(PullButtonsMixin, ReadOnlyAdmin):
     list_display = ("channel", "iso", "country", "service", "subservice", "price", "currency", "status", "fetched_at")
     list_filter = ("channel", "service", "status")
     search_fields = ("iso", "country", "service")
-    actions = ["pull_pricing"]
-
-    @admin.action(description="Pull pricing and balance from BICS", permissions=["view"])
-    def pull_pricing(self, request, queryset):
-        from messaging.catalogue.services.pricing import PRICING_JOB
-
-        self.start_sync_run(request, PRICING_JOB, "pull")
+    pull_buttons = (PULL_PRICING,)
 
 
 @admin.register(AccountBalance)
-class AccountBalanceAdmin(ReadOnlyAdmin):
+class AccountBalanceAdmin(PullButtonsMixin, ReadOnlyAdmin):
+    pull_buttons = (PULL_PRICING,)
     list_display = ("balance", "currency", "fetched_at")

@@ -56,8 +56,8 @@ class Sender(SyncedModel, TimeStampedModel):
     open_status = models.CharField(max_length=32, blank=True)
     purpose = models.CharField(max_length=200, blank=True)
     country_notes = models.TextField(blank=True)
-    bics_created_at = models.DateTimeField(null=True, blank=True)
-    bics_updated_at = models.DateTimeField(null=True, blank=True)
+    bics_created_at = models.DateTimeField("created at BICS", null=True, blank=True)
+    bics_updated_at = models.DateTimeField("updated at BICS", null=True, blank=True)
 
     class Meta:
         ordering = ["name", "country_code"]
@@ -135,10 +135,10 @@ class Template(SyncedModel, TimeStampedModel):
                                      help_text="SMS only.")
     message_type = models.CharField(max_length=1, choices=MessageType.choices, default=MessageType.AUTO,
                                     help_text="SMS encoding used when sending.")
-    is_english = models.BooleanField(default=True, help_text="SMS: sent as is_english on edit.")
+    is_english = models.BooleanField("English text", default=True, help_text="SMS: tells BICS the text is in English (is_english) when the template is edited.")
     consent_template = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="+", help_text="SMS service-explicit templates.")
-    channel_payload = models.JSONField(default=dict, blank=True)
+    channel_payload = models.JSONField("channel options (JSON)", default=dict, blank=True)
     # our four-eyes workflow
     approval_state = models.CharField(max_length=10, choices=Approval.choices, default=Approval.DRAFT)
     rejection_reason = models.TextField(blank=True)
@@ -158,10 +158,10 @@ class Template(SyncedModel, TimeStampedModel):
     # the provider's side
     provider_status = models.CharField(max_length=16, blank=True,
                                        help_text="BICS/provider status as returned by the API.")
-    bics_sender_id = models.CharField(max_length=64, blank=True)
+    bics_sender_id = models.CharField("BICS sender id", max_length=64, blank=True)
     body_length = models.PositiveIntegerField(null=True, blank=True)
-    bics_created_at = models.DateTimeField(null=True, blank=True)
-    bics_updated_at = models.DateTimeField(null=True, blank=True)
+    bics_created_at = models.DateTimeField("created at BICS", null=True, blank=True)
+    bics_updated_at = models.DateTimeField("updated at BICS", null=True, blank=True)
 
     # The content fields: changing one of them needs a new approval.
     CONTENT_FIELDS = ("content", "channel_payload", "sender_id", "template_type", "name")
@@ -346,7 +346,7 @@ class Unsubscriber(SyncedModel, TimeStampedModel):
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.ALL)
     value = models.CharField(max_length=100, blank=True)
     iso = models.CharField("country", max_length=2, blank=True)
-    bics_created_at = models.DateTimeField(null=True, blank=True)
+    bics_created_at = models.DateTimeField("created at BICS", null=True, blank=True)
 
     class Meta:
         ordering = ["channel", "number"]
@@ -407,14 +407,14 @@ class Price(models.Model):
     we keep the raw item too."""
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    iso = models.CharField(max_length=2)
+    iso = models.CharField("country code", max_length=2)
     country = models.CharField(max_length=100, blank=True)
     service = models.CharField(max_length=8, blank=True)
     subservice = models.CharField(max_length=16, blank=True)
-    price = models.DecimalField(max_digits=12, decimal_places=6)
+    price = models.DecimalField("unit price", max_digits=12, decimal_places=6)
     currency = models.CharField(max_length=3, blank=True)
     status = models.CharField(max_length=2, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField("as pulled from BICS", default=dict, blank=True)
     fetched_at = models.DateTimeField()
 
     class Meta:
@@ -433,7 +433,7 @@ class AccountBalance(models.Model):
 
     balance = models.DecimalField(max_digits=14, decimal_places=4)
     currency = models.CharField(max_length=3, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField("as pulled from BICS", default=dict, blank=True)
     fetched_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -132,7 +132,7 @@ class InboundMessage(models.Model):
     from_number = models.CharField("from", max_length=32, db_index=True)
     to_number = models.CharField("to", max_length=32, blank=True)
     text = models.TextField(blank=True)
-    bics_id = models.CharField(max_length=100, blank=True)
+    bics_id = models.CharField("BICS id", max_length=100, blank=True)
     received_at = models.DateTimeField(db_index=True)
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="inbound_messages")

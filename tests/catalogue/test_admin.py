@@ -245,8 +245,9 @@ def test_pricing_pull_and_balance_on_admin_index(client, admin_user, bics_sandbo
     sb.configure(bics_sandbox, balance=123.45)  # before the account's first request
     row = sb.listed(bics_sandbox, "sms.pricing.list", **{"filter[iso]": "US", "filter[service]": "ENT"})[0]
     client.force_login(admin_user)
-    response = client.post(reverse("admin:messaging_price_changelist"),
-                           {"action": "pull_pricing", "_selected_action": [0]}, follow=True)
+    assert "Pull pricing and balance from BICS" in client.get(reverse("admin:messaging_price_changelist")).content.decode()
+    response = client.post(reverse("admin:messaging_price_pull", args=["pricing"]), follow=True)  # no selection
+    assert "sync run #" in response.content.decode()
     assert Price.objects.get(channel="sms", iso="US", service="ENT").price == Decimal(row["price"])
     assert AccountBalance.objects.get().balance == Decimal("123.45")
     assert response.status_code == 200
@@ -263,6 +264,26 @@ def test_push_action_without_eager_celery_says_queued(client, admin_user, sender
     run = SyncRun.objects.get()
     assert run.state == "queued"
     assert any("queued" in m and f"sync run #{run.pk}" in m for m in msgs(response))
+
+
+def test_pull_button_of_a_synced_list_needs_no_selection_and_checks_permission(
+        client, admin_user, django_user_model, bics_sandbox):
+    from django.contrib.auth.models import Permission
+
+    client.force_login(admin_user)
+    url = reverse("admin:messaging_sender_pull", args=["bics"])
+    assert url in client.get(reverse("admin:messaging_sender_changelist")).content.decode()
+    assert client.get(url).status_code == 405  # a pull changes data: POST only
+    response = client.post(url, follow=True)
+    run = SyncRun.objects.get()
+    assert (run.resource, run.direction, run.requested_by) == ("senders", "pull", admin_user)
+    assert any(f"sync run #{run.pk}" in m for m in msgs(response))
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_sender"))
+    client.force_login(viewer)
+    assert url not in client.get(reverse("admin:messaging_sender_changelist")).content.decode()
+    assert client.post(url).status_code == 403
+    assert SyncRun.objects.count() == 1
 
 
 def test_sync_run_records_failures_for_the_admin(bics_sandbox, sender):
@@ -343,3 +364,21 @@ def test_a_second_push_joins_the_one_in_flight(admin_user, sender, monkeypatch):
     first = sync_run_start(resource="senders", direction="push", user=admin_user)
     second = sync_run_start(resource="senders", direction="push", user=admin_user)
     assert first.pk == second.pk and SyncRun.objects.count() == 1
+
+
+def test_approval_page_shows_the_rendered_message_and_the_changes_first(client, admin_user, make_template):
+    from messaging.catalogue.models import TemplateApproval
+
+    template = make_template(content="Hello {{first_name}}, your order {{order}} ships today.", version=2)
+    TemplateApproval.objects.create(template=template, version=1, decision="approved", decided_by=admin_user,
+                                    content="Hello {{first_name}}, your order ships today.")
+    client.force_login(admin_user)
+    body = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
+    review = body.index('id="review-title"')
+    assert review < body.index('name="content"') and review < body.index("Channel options (JSON")
+    assert "Hello Anna, your order [order] ships today." in body
+    assert "<strong>43</strong> characters" in body and "<strong>1</strong> part " in body
+    assert 'diff-add">+Hello {{first_name}}, your order {{order}} ships today.</span>' in body
+    assert 'diff-del">-Hello {{first_name}}, your order ships today.</span>' in body
+    for heading in ("Channel options (JSON: WhatsApp and Viber)</h2>", ">BICS</h2>"):  # folded away
+        assert "<details" in body[:body.index(heading)][-300:], heading

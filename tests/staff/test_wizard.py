@@ -185,3 +185,14 @@ def test_next_with_a_new_template_asks_for_its_variables_first(staff, make_templ
     ).content.decode()
     assert "now say where each variable" in body and "var_first_name_source" in body
     assert "This field is required" not in body and not Campaign.objects.exists()
+
+
+def test_audience_is_a_searchable_multi_select_served_by_the_admin(staff):
+    Tag.objects.create(name="spring-buyers")
+    Tag.objects.create(name="autumn")
+    body = staff.get(reverse("wizard:start")).content.decode()
+    assert 'class="admin-autocomplete' in body and "admin/js/vendor/select2/select2.full" in body
+    assert 'data-placeholder="Type to search tags"' in body and "multiple" in body
+    found = staff.get(reverse("admin:autocomplete"), {
+        "app_label": "campaigns", "model_name": "campaign", "field_name": "tags", "term": "spri"}).json()
+    assert [r["text"] for r in found["results"]] == ["spring-buyers"]

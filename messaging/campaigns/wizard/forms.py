@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
@@ -22,6 +23,17 @@ SOURCE_CHOICES = [
     (ATTRIBUTE, "Contact attribute (name it below)"),
     (FIXED, "The same text for everyone (write it below)"),
 ]
+
+
+class SearchableMultiple(AutocompleteSelectMultiple):
+    """The admin's autocomplete multi-select with a placeholder (the admin's sets an empty one)."""
+
+    def __init__(self, field, admin_site, *, placeholder: str):
+        super().__init__(field, admin_site, attrs={"style": "width: 100%; max-width: 40rem"})
+        self.placeholder = placeholder
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        return {**super().build_attrs(base_attrs, extra_attrs), "data-placeholder": self.placeholder}
 
 
 class AudienceForm(forms.Form):
@@ -39,10 +51,18 @@ class AudienceForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        from django.contrib import admin
+
         from contacts.models import Segment, Tag
+        from messaging.campaigns.models import Campaign
 
         super().__init__(*args, **kwargs)
-        self.fields["segments"].queryset = Segment.objects.order_by("name")
+        # The admin's searchable multi-select (select2, served by the admin's autocomplete view):
+        # type to find a segment or tag among thousands, no Ctrl-click.
+        for name, what in (("segments", "segments"), ("tags", "tags")):
+            self.fields[name].widget = SearchableMultiple(
+                Campaign._meta.get_field(name), admin.site, placeholder=f"Type to search {what}")
+        self.fields["segments"].queryset = Segment.objects.order_by("name")  # after the widget: its choices
         self.fields["tags"].queryset = Tag.objects.order_by("name")
 
     def clean_name(self):
