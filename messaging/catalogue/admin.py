@@ -432,3 +432,5 @@ class PriceAdmin(ReadOnlyAdmin):
 @admin.register(AccountBalance)
 class AccountBalanceAdmin(ReadOnlyAdmin):
     list_display = ("balance", "currency", "fetched_at")
+
+from messaging.catalogue import admin_keywords  # noqa: E402,F401 - registers the keyword admins

@@ -10,6 +10,9 @@ class CatalogueConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
+        from messaging.catalogue.services.keywords import on_inbound_message
         from messaging.catalogue.sync_adapters import register_all
+        from messaging.webhooks.signals import inbound_message_received
 
         register_all()
+        inbound_message_received.connect(on_inbound_message, dispatch_uid="catalogue_optout_keywords")
