@@ -275,3 +275,52 @@ class SmartLinkVisit(models.Model):
     def __str__(self):
         return f"visit {self.bics_id} of {self.link_id}"
 
+
+
+# --------------------------------------------------------------------------- tracked short links
+class ShortLink(models.Model):
+    """One recipient's short URL for one ``{{link:…}}`` of a campaign (``/s/<code>``). The code is
+    random (no personal data); the message is found by its ``custom_id``, written in the same
+    launch (the writer inserts messages without reading their ids back)."""
+
+    code = models.CharField(max_length=16, primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="short_links")
+    custom_id = models.CharField("message", max_length=64, db_index=True)
+    url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "campaigns_shortlink"
+
+    def __str__(self):
+        return f"/s/{self.code}"
+
+
+class LinkClick(models.Model):
+    """A visit of a short link: one INSERT by the redirect, nothing else."""
+
+    link = models.ForeignKey(ShortLink, on_delete=models.CASCADE, related_name="clicks")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    custom_id = models.CharField("message", max_length=64)
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "campaigns_linkclick"
+        indexes = [models.Index(fields=["campaign", "clicked_at"], name="linkclick_campaign_time")]
+
+    def __str__(self):
+        return f"click on {self.link_id} at {self.clicked_at:%Y-%m-%d %H:%M}"
+
+
+class ClickCondition(models.Model):
+    """An audience condition of a campaign: only contacts who clicked (or did not click) a link
+    of an earlier campaign."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="click_condition")
+    source = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+",
+                               help_text="The earlier campaign whose links count.")
+    clicked = models.BooleanField(default=True, help_text="Checked: clicked. Unchecked: received it, did not click.")
+
+    def __str__(self):
+        return f"{'clicked' if self.clicked else 'did not click'} {self.source}"

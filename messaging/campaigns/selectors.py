@@ -36,8 +36,10 @@ def campaign_content(campaign: Campaign) -> str:
 
 
 def is_identical(campaign: Campaign) -> bool:
-    """Same text for every recipient (no variable, or only constants)?"""
-    return all(s.constant for s in variable_sources(campaign))
+    """Same text for every recipient (no variable, or only constants, and no tracked link)?"""
+    from messaging.catalogue.links import has_links  # tracked short links: one code per recipient
+
+    return all(s.constant for s in variable_sources(campaign)) and not has_links(campaign_content(campaign))
 
 
 def template_variables(campaign: Campaign) -> list[str]:
@@ -129,7 +131,9 @@ def campaign_contacts(campaign: Campaign) -> QuerySet:
     q = Q()
     for source in sources:
         q |= Q(pk__in=source.values("pk"))
-    return Contact.objects.filter(q)
+    from messaging.campaigns.link_selectors import click_condition_q  # "clicked campaign X"
+
+    return Contact.objects.filter(q).filter(click_condition_q(campaign))
 
 
 def unsubscribed_q(campaign: Campaign) -> Q:

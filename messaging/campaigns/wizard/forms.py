@@ -12,6 +12,7 @@ from django import forms
 from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
+from messaging.campaigns.wizard.click_condition import add_click_field
 from messaging.catalogue.models import Channel, Sender, Template
 
 CHANNELS = [(Channel.SMS, "SMS"), (Channel.WHATSAPP, "WhatsApp"), (Channel.VIBER, "Viber")]
@@ -43,6 +44,7 @@ class AudienceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["segments"].queryset = Segment.objects.order_by("name")
         self.fields["tags"].queryset = Tag.objects.order_by("name")
+        add_click_field(self)  # tracked links: "clicked / did not click campaign X" (wizard.click_condition)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
