@@ -85,6 +85,10 @@ class Campaign(models.Model):
     exclusions = models.JSONField(default=dict, blank=True, editable=False)
     estimated_cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True, editable=False)
     state_reason = models.TextField(blank=True, editable=False)
+    # Frequency caps count promotional traffic only (frequency_selectors.traffic_kind).
+    traffic = models.CharField(max_length=13, blank=True, default="", choices=[
+        ("", "From the template (SMS type P, WhatsApp/Viber marketing: promotional)"),
+        ("promotional", "Promotional"), ("transactional", "Transactional (no frequency cap)")])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -324,3 +328,65 @@ class ClickCondition(models.Model):
 
     def __str__(self):
         return f"{'clicked' if self.clicked else 'did not click'} {self.source}"
+
+
+# --------------------------------------------------------------------------- frequency caps
+class FrequencyCap(models.Model):
+    """At most ``max_messages`` promotional campaign messages per contact in any ``period_days``
+    days, across every campaign and channel. The active row with the lowest id applies."""
+
+    max_messages = models.PositiveIntegerField(default=3)
+    period_days = models.PositiveIntegerField(default=7)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(max_messages__gte=1, period_days__gte=1),
+                                              name="frequency_cap_positive")]
+
+    def __str__(self):
+        return f"at most {self.max_messages} promotional messages per {self.period_days} days"
+
+
+class CapCounter(models.Model):
+    """One row per contact that ever received promotional traffic: locked (``SELECT … FOR
+    UPDATE``) while a launch counts and reserves, so two launches at once take turns per
+    contact; ``sends`` counts the promotional messages ever reserved for the contact."""
+
+    contact = models.OneToOneField("contacts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    sends = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"contact {self.contact_id}: {self.sends} promotional"
+
+
+class PromotionalSend(models.Model):
+    """A promotional message reserved for a contact at a launch: what the cap counts."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "at"], name="promosend_contact_at")]
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="uniq_promosend_campaign_contact")]
+
+    def __str__(self):
+        return f"contact {self.contact_id} in campaign {self.campaign_id}"
+
+
+class CapExclusion(models.Model):
+    """A contact the launch left out because of the frequency cap, with the reason."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="cap_exclusions")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="uniq_capexclusion")]
+
+    def __str__(self):
+        return f"contact {self.contact_id} left out of campaign {self.campaign_id}"

@@ -293,18 +293,23 @@ class AudiencePlan:
     invalid: int = 0
     missing_variables: int = 0
     eligible: int = 0
+    frequency_capped: int = 0  # promotional contacts at the frequency cap (frequency_selectors)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def exclusions(self) -> dict:
         return {"duplicates": self.duplicates, "unsubscribed": self.unsubscribed,
-                "invalid": self.invalid, "missing_variables": self.missing_variables}
+                "invalid": self.invalid, "missing_variables": self.missing_variables,
+                "frequency_cap": self.frequency_capped}
 
 
 def eligible_contacts(campaign: Campaign) -> QuerySet:
     """The audience after every exclusion, resolved in the database."""
+    from messaging.campaigns.frequency_selectors import cap_excluded_q  # left out by the frequency cap
+
     contacts = campaign_contacts(campaign)
-    return (contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign)))
+    return (contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign))
+            .exclude(cap_excluded_q(campaign)))
 
 
 def audience_plan(campaign: Campaign) -> AudiencePlan:
@@ -321,6 +326,10 @@ def audience_plan(campaign: Campaign) -> AudiencePlan:
     eligible = subscribed.exclude(missing_q(campaign))
     plan.eligible = eligible.count()
     plan.missing_variables = subscribed.count() - plan.eligible
+    from messaging.campaigns.frequency_selectors import capped_count  # the frequency cap
+
+    plan.frequency_capped = capped_count(campaign, eligible)
+    plan.eligible -= plan.frequency_capped
     try:
         upload_plan(campaign, plan)
     except ValueError as exc:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
+from messaging.campaigns.services.frequency_caps import frequency_cap_reserve
 from messaging.campaigns.services.writer import write_messages
 from messaging.catalogue.services.templates import template_usability
 
@@ -192,9 +193,11 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
                                    user=user, note="launched", launched_at=start, next_batch_at=next_at,
                                    template_approval=campaign.template.last_approval):
             raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
+        capped = frequency_cap_reserve(campaign=campaign, eligible=sel.eligible_contacts(campaign))  # frequency caps
         written = write_messages(campaign=campaign, plan=preview.plan)
         Campaign.objects.filter(pk=campaign.pk).update(
-            audience_size=written, exclusions=preview.plan.exclusions, estimated_cost=preview.estimate.total)
+            audience_size=written, exclusions={**preview.plan.exclusions, **capped},
+            estimated_cost=preview.estimate.total)
         campaign.audience_size = written
         if enqueue:
             transaction.on_commit(lambda: _enqueue_advance(campaign.pk))
