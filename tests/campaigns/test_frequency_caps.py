@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.frequency_selectors import traffic_kind
-from messaging.campaigns.models import CapExclusion, FrequencyCap, Message, PromotionalSend
+from messaging.campaigns.models import CapCounter, CapExclusion, FrequencyCap, Message, PromotionalSend
 from messaging.campaigns.services.campaigns import campaign_launch
 from tests.concurrency import on_postgresql, race, run_on_postgresql
 
@@ -71,7 +71,17 @@ def test_transactional_traffic_is_exempt_and_old_sends_leave_the_rolling_period(
 @pytest.mark.django_db(transaction=True)
 def test_two_campaigns_launched_at_the_same_moment_cannot_both_pass_the_cap(cap, make_contacts, make_campaign,
                                                                             make_template):
-    contacts = make_contacts(40)
+    from contacts.models import Contact, Tag
+
+    make_contacts(1)  # the audience tag
+    tag = Tag.objects.get(name="audience")
+    Contact.objects.bulk_create([Contact(phone=f"+3248{i:07d}", country="BE", first_name="Bo") for i in range(1500)])
+    Contact.tags.through.objects.bulk_create([Contact.tags.through(contact_id=pk, tag_id=tag.pk)
+                                              for pk in Contact.objects.exclude(tags=tag).values_list("pk", flat=True)])
+    contacts = list(Contact.objects.all())  # enough that the two launches' reservations overlap
+    # Contacts that had promotional traffic before: their lock rows exist, so only the lock
+    # (not the insert of a new row) keeps the two launches apart.
+    CapCounter.objects.bulk_create([CapCounter(contact_id=c.pk) for c in contacts])
     campaigns = [promo(make_campaign, make_template, f"Race {i}") for i in range(2)]
     lock, queue = threading.Lock(), list(campaigns)
 
