@@ -390,3 +390,45 @@ class CapExclusion(models.Model):
 
     def __str__(self):
         return f"contact {self.contact_id} left out of campaign {self.campaign_id}"
+
+
+# --------------------------------------------------------------------------- sending windows
+class SendingWindow(models.Model):
+    """When messages may reach recipients of a destination country (blank: every other
+    country), per kind of traffic, in the recipient's own time zone. Rows marked ``shipped``
+    are defaults shipped with the product, switched off until the customer has checked them:
+    they are common practice, not legal advice. Only active rows apply."""
+
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2; blank: the default.")
+    traffic = models.CharField(max_length=13, choices=[("promotional", "Promotional"),
+                                                       ("transactional", "Transactional")])
+    opens = models.TimeField(help_text="Local time in the recipient's time zone.")
+    closes = models.TimeField(help_text="Local time; messages start before it. 00:00 means midnight (end of day).")
+    weekdays = models.CharField(max_length=7, default="0123456",
+                                help_text="Allowed days, Monday = 0 … Sunday = 6, e.g. 012345 for Monday to Saturday.")
+    skip_dates = models.TextField(blank=True, help_text="Dates never to send on (YYYY-MM-DD), one per line.")
+    shipped = models.BooleanField("shipped default", default=False,
+                                  help_text="A default shipped with the product: check it; it is not legal advice.")
+    active = models.BooleanField(default=True, help_text="Shipped defaults start switched off: review, then switch on.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["traffic", "country"]
+        constraints = [models.UniqueConstraint(fields=["country", "traffic"], name="uniq_sending_window")]
+
+    def __str__(self):
+        where = self.country or "default"
+        return f"{where} {self.traffic}: {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class BatchWindow(models.Model):
+    """The sending window a batch waits for: its recipients' country and time zone, and the
+    next opening (the engine claims no batch before it)."""
+
+    batch = models.OneToOneField(SendBatch, on_delete=models.CASCADE, primary_key=True, related_name="window")
+    country = models.CharField(max_length=2, blank=True)
+    zone = models.CharField(max_length=64)
+    opens_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.country} {self.zone} from {self.opens_at}"

@@ -22,7 +22,9 @@ from django.utils import timezone
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
 from messaging.campaigns.services.frequency_caps import frequency_cap_reserve
+from messaging.campaigns.services.windows import windows_assign
 from messaging.campaigns.services.writer import write_messages
+from messaging.campaigns.windows import window_preview
 from messaging.catalogue.services.templates import template_usability
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,9 @@ def campaign_preview(campaign: Campaign) -> Preview:
                         "(pull pricing from BICS).")
     if estimate.balance is None:
         warnings.append("No account balance known yet: the cost was not checked against it.")
+    warnings += window_preview(campaign, sel.eligible_contacts(campaign).values_list("phone", flat=True).iterator(),
+                               start=max(timezone.now(), campaign.scheduled_at or timezone.now()),
+                               limit_days=max_schedule_days())  # sending windows
     return Preview(plan, samples, estimate, warnings, problems)
 
 
@@ -195,6 +200,7 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
             raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
         capped = frequency_cap_reserve(campaign=campaign, eligible=sel.eligible_contacts(campaign))  # frequency caps
         written = write_messages(campaign=campaign, plan=preview.plan)
+        windows_assign(campaign=campaign)  # sending windows: batches per window, held until it opens
         Campaign.objects.filter(pk=campaign.pk).update(
             audience_size=written, exclusions={**preview.plan.exclusions, **capped},
             estimated_cost=preview.estimate.total)

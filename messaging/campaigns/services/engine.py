@@ -86,6 +86,7 @@ def claim_next(*, campaign_id: int, sample: bool, limit: int) -> list[tuple[int,
     """Claim up to ``limit`` pending batches of a campaign, in order, in one UPDATE (they share
     one claim token; each batch still only moves if it was pending)."""
     qs = SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=sample).order_by("number", "pk")
+    qs = qs.exclude(window__opens_at__gt=timezone.now())  # sending windows: not before the next opening
     token = uuid.uuid4()
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -165,12 +166,15 @@ def batch_prepare(batch_id: int, token: uuid.UUID, *, batch: SendBatch | None = 
             _owned(batch_id, token).update(state=B.PENDING, claim_token=None)
             return "held"
         from messaging.campaigns.services.campaigns import campaign_pause
+        from messaging.campaigns.services.windows import window_hold
 
         problems = _usability_problems(campaign)
         if problems:  # checked again at send time
             _owned(batch_id, token).update(state=B.PENDING, claim_token=None, error=" ".join(problems)[:2000])
             campaign_pause(campaign=campaign, reason="Refused at send time: " + " ".join(problems))
             return "refused"
+        if window_hold(batch=batch, token=token):  # sending windows (services.windows)
+            return "held"
         messages = _drop_opted_out(campaign, messages)
         if not messages:
             _owned(batch_id, token).update(state=B.SENT, sent_at=timezone.now())
