@@ -125,17 +125,19 @@ def window_preview(campaign, numbers, *, start: datetime, limit_days: int) -> li
     traffic = traffic_kind(campaign)
     if not windows.restricts(traffic):
         return []
-    now_count, later, never = 0, {}, 0
+    places: dict[tuple[str, str], int] = {}
     for number in numbers:
-        country, zones = place_of(number)
-        rule = windows.rule(country, traffic)
-        opening = windows.next_opening(rule, zones, start)
+        place = place_of(number)
+        places[place] = places.get(place, 0) + 1
+    now_count, later, never = 0, {}, 0
+    for (country, zones), count in places.items():  # one opening per country and zones
+        opening = windows.next_opening(windows.rule(country, traffic), zones, start)
         if opening is None:
-            never += 1
+            never += count
         elif opening <= start:
-            now_count += 1
+            now_count += count
         else:
-            later[opening] = later.get(opening, 0) + 1
+            later[opening] = later.get(opening, 0) + count
     lines = [f"Sending windows ({traffic}): {now_count} recipient(s) go at the start, "
              f"{sum(later.values())} later" + (f", from {min(later):%Y-%m-%d %H:%M} UTC to {max(later):%Y-%m-%d %H:%M} UTC."
                                                 if later else ".")]

@@ -118,3 +118,15 @@ def test_shipped_windows_are_labelled_defaults_and_switched_off():
     shipped = SendingWindow.objects.filter(shipped=True)
     assert shipped.filter(country="", traffic="promotional").exists() and not shipped.filter(active=True).exists()
     assert not Windows().restricts("promotional")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_sending_windows_on_postgresql():
+    """The claim's NOT IN (waiting batches) next to ``SELECT … FOR UPDATE SKIP LOCKED``."""
+    from tests.concurrency import on_postgresql, run_on_postgresql
+
+    if on_postgresql():
+        return
+    run_on_postgresql(["tests/campaigns/test_sending_windows.py"], name="sending_windows")

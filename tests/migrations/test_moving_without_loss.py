@@ -187,7 +187,8 @@ def test_a_database_at_the_old_schema_migrates_without_loss():
     for name in OLD_MESSAGING:  # every row, every id, every value, read through the new models
         model = apps.get_model(NEW_HOME.get(name, "messaging"), name)
         assert model._meta.db_table == f"messaging_{name.lower()}"
-        assert _rows(model) == before["rows"][name], name
+        old_rows = before["rows"][name]  # fields added later (with their defaults) are not compared
+        assert [{k: row[k] for k in old} for row, old in zip(_rows(model), old_rows, strict=True)] == old_rows, name
     campaign_model = apps.get_model("campaigns", "Campaign")
     assert list(campaign_model.objects.values_list("pk", "tags", "segments")) == before["campaign_tags"]
 

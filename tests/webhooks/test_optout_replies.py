@@ -4,8 +4,6 @@ logged with its reply, shown on the contact, and queued campaign messages are no
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 from django.urls import reverse
@@ -16,15 +14,7 @@ from messaging.catalogue.models import OptOutChange, OptOutKeyword, Unsubscriber
 from messaging.webhooks.models import InboundMessage, WebhookEvent
 from messaging.webhooks.services import webhook_connect
 from tests.conftest import SANDBOX_TOKEN
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.webhooks.test_sandbox_e2e import wait_for
 
 
 @pytest.fixture

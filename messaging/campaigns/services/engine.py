@@ -86,7 +86,9 @@ def claim_next(*, campaign_id: int, sample: bool, limit: int) -> list[tuple[int,
     """Claim up to ``limit`` pending batches of a campaign, in order, in one UPDATE (they share
     one claim token; each batch still only moves if it was pending)."""
     qs = SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=sample).order_by("number", "pk")
-    qs = qs.exclude(window__opens_at__gt=timezone.now())  # sending windows: not before the next opening
+    from messaging.campaigns.models import BatchWindow  # sending windows: nothing before the next opening
+
+    qs = qs.exclude(pk__in=BatchWindow.objects.filter(opens_at__gt=timezone.now()).values("batch_id"))
     token = uuid.uuid4()
     with transaction.atomic():
         if connection.vendor == "postgresql":

@@ -9,6 +9,7 @@ whose window is closed now goes back to pending with its next opening.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from django.db.models import Max
@@ -33,12 +34,14 @@ def windows_assign(*, campaign: Campaign) -> int:
     for pk, batch_id, number in rows:
         groups[batch_id][place_of(number)].append(pk)
     next_number = (SendBatch.objects.filter(campaign=campaign).aggregate(n=Max("number"))["n"] or 0) + 1
-    tags, never = [], []
+    tags, never, openings = [], [], {}
     for batch in SendBatch.objects.filter(pk__in=list(groups)).order_by("pk"):
         for i, (place, message_ids) in enumerate(sorted(groups[batch.pk].items())):
             target = batch if i == 0 else _split_off(batch, message_ids, f"{batch.custom}-w{i}", next_number)
             next_number += int(i > 0)
-            opening = windows.next_opening(windows.rule(place[0], traffic), place[1], start)
+            if place not in openings:
+                openings[place] = windows.next_opening(windows.rule(place[0], traffic), place[1], start)
+            opening = openings[place]
             if opening is None:
                 never.extend(message_ids)
             tags.append(BatchWindow(batch=target, country=place[0], zone=place[1],
@@ -58,11 +61,31 @@ def _split_off(batch: SendBatch, message_ids: list[int], custom: str, number: in
     return moved
 
 
+_with_windows: dict[tuple, tuple[float, bool]] = {}  # (campaign id, launched at) -> (checked at, has windows)
+RECHECK_SECONDS = 5.0
+
+
+def _campaign_has_windows(campaign: Campaign) -> bool:
+    """Whether the campaign's batches were tagged with windows, asked at most every few seconds
+    per launch (the launch tags them in its own transaction, before any can be sent)."""
+    key = (campaign.pk, campaign.launched_at)
+    checked = _with_windows.get(key)
+    if checked is not None and time.monotonic() - checked[0] < RECHECK_SECONDS:
+        return checked[1]
+    found = BatchWindow.objects.filter(batch__campaign_id=campaign.pk).exists()
+    if len(_with_windows) > 1000:  # a long-lived worker: forget old launches
+        _with_windows.clear()
+    _with_windows[key] = (time.monotonic(), found)
+    return found
+
+
 def window_hold(*, batch: SendBatch, token) -> bool:
     """True when the batch's window is closed now: it is given back (pending) until the next
     opening, so nothing is sent outside a window."""
+    if batch.campaign_id is None or not _campaign_has_windows(batch.campaign):
+        return False
     tag = BatchWindow.objects.filter(batch_id=batch.pk).first()
-    if tag is None or batch.campaign is None:
+    if tag is None:
         return False
     windows, now = Windows(), timezone.now()
     rule = windows.rule(tag.country, traffic_kind(batch.campaign))
