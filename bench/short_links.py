@@ -1,5 +1,6 @@
 """Tracked short-link redirect benchmark: N distinct ``/s/<code>`` visits, 1,000 connections
-at once, through the product under gunicorn (``bench/servers.py``'s one configuration).
+at once, through the product under gunicorn (``bench/servers.py``'s one configuration), sent
+by wrk with the webhook benchmarks' script in its GET mode (``bench/webhook.lua``).
 
 * ``p99_ms``: the 99th percentile of the time each visit spent inside the server (lookup,
   click INSERT, 302), written down by ``bench/timed_wsgi.py``; ``client_p99_ms`` is wrk's,
@@ -31,7 +32,6 @@ from bench.servers import Gunicorn
 
 VISITS = size("BENCH_SHORT_LINK_VISITS", 20_000, 3_000)
 CONNECTIONS = size("BENCH_SHORT_LINK_CONNECTIONS", 1000, 1000)
-SCRIPT = Path(__file__).resolve().parent / "short_links.lua"
 
 
 def make_links(n: int) -> list[str]:
@@ -54,7 +54,7 @@ def make_links(n: int) -> list[str]:
 
 
 def visit(url: str, codes: list[str], threads: int = 2) -> dict:
-    from bench.wrk import _drive
+    from bench.wrk import SCRIPT, _drive
 
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed: scripts/ensure_packages.sh wrk")
@@ -68,7 +68,7 @@ def visit(url: str, codes: list[str], threads: int = 2) -> dict:
         parts = urlsplit(url)
         proc = subprocess.Popen(
             ["wrk", "-t", str(threads), "-c", str(CONNECTIONS), "-d", "3600s", "--timeout", "30s",
-             "-s", str(SCRIPT), f"{parts.scheme}://{parts.netloc}/", "--", str(workdir)],
+             "-s", str(SCRIPT), f"{parts.scheme}://{parts.netloc}/", "--", str(workdir), "/s/", "-", "GET", "302"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return _drive(proc, threads, deadline=max(120.0, len(codes) / 50))
     finally:
