@@ -60,6 +60,14 @@ def capped_count(campaign: Campaign, eligible: QuerySet) -> int:
     return eligible.filter(pk__in=over_cap_ids(cap, exclude_campaign=campaign.pk)).count()
 
 
+def without_capped(campaign: Campaign, eligible: QuerySet) -> QuerySet:
+    """``eligible`` without whom the cap would leave out if the campaign launched now."""
+    cap = cap_for(campaign)
+    if cap is None:
+        return eligible
+    return eligible.exclude(pk__in=over_cap_ids(cap, exclude_campaign=campaign.pk))
+
+
 def cap_excluded_q(campaign: Campaign) -> Q:
     """Contacts the launch left out for the cap (``CapExclusion``); none before the launch."""
     return Q(Exists(CapExclusion.objects.filter(campaign_id=campaign.pk, contact=OuterRef("pk"))))

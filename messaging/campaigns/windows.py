@@ -116,19 +116,22 @@ class Windows:
         return None
 
 
-def window_preview(campaign, numbers, *, start: datetime, limit_days: int) -> list[str]:
-    """The preview's lines: how many recipients go now, how many later and when, and a
-    warning when a window pushes delivery past the schedule limit or finds no opening."""
-    from messaging.campaigns.frequency_selectors import traffic_kind
+def window_preview(campaign, eligible, *, start: datetime, limit_days: int) -> list[str]:
+    """The preview's lines for ``eligible`` (less whom the frequency cap leaves out): how many
+    recipients go now, how many later and when, and a warning when a window pushes delivery
+    past the schedule limit or finds no opening."""
+    from messaging.campaigns.frequency_selectors import traffic_kind, without_capped
 
     windows = Windows()
     traffic = traffic_kind(campaign)
     if not windows.restricts(traffic):
         return []
     places: dict[tuple[str, str], int] = {}
-    for number in numbers:
+    for number in without_capped(campaign, eligible).values_list("phone", flat=True).iterator():
         place = place_of(number)
         places[place] = places.get(place, 0) + 1
+    if not places:
+        return []
     now_count, later, never = 0, {}, 0
     for (country, zones), count in places.items():  # one opening per country and zones
         opening = windows.next_opening(windows.rule(country, traffic), zones, start)
@@ -138,9 +141,12 @@ def window_preview(campaign, numbers, *, start: datetime, limit_days: int) -> li
             now_count += count
         else:
             later[opening] = later.get(opening, 0) + count
+    when = ""
+    if later:
+        first, last = f"{min(later):%Y-%m-%d %H:%M} UTC", f"{max(later):%Y-%m-%d %H:%M} UTC"
+        when = f", at {first}" if first == last else f", from {first} to {last}"
     lines = [f"Sending windows ({traffic}): {now_count} recipient(s) go at the start, "
-             f"{sum(later.values())} later" + (f", from {min(later):%Y-%m-%d %H:%M} UTC to {max(later):%Y-%m-%d %H:%M} UTC."
-                                                if later else ".")]
+             f"{sum(later.values())} later{when}."]
     if later and max(later) > start + timedelta(days=limit_days):
         lines.append(f"A sending window pushes delivery past the {limit_days}-day schedule limit.")
     if never:

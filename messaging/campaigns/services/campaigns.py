@@ -105,9 +105,8 @@ def campaign_preview(campaign: Campaign) -> Preview:
                         "(pull pricing from BICS).")
     if estimate.balance is None:
         warnings.append("No account balance known yet: the cost was not checked against it.")
-    warnings += window_preview(campaign, sel.eligible_contacts(campaign).values_list("phone", flat=True).iterator(),
-                               start=max(timezone.now(), campaign.scheduled_at or timezone.now()),
-                               limit_days=max_schedule_days())  # sending windows
+    warnings += window_preview(campaign, sel.eligible_contacts(campaign), limit_days=max_schedule_days(),
+                               start=max(timezone.now(), campaign.scheduled_at or timezone.now()))  # sending windows
     return Preview(plan, samples, estimate, warnings, problems)
 
 
