@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench.launch_probe",
     "bench.changelist",
     "bench.faults",
+    "bench.short_links",
 ]
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")

@@ -1,6 +1,8 @@
 -- wrk script of the webhook benchmarks: every request is a distinct, signed event.
--- Arguments (after --): <directory> <path> <bearer>. Thread i (1..n) sends the lines of
--- <directory>/<i>.req ("<signature> <body>"), each once, then reports "DONE i" and stops;
+-- Arguments (after --): <directory> <path> <bearer> [GET <expected status>]. Thread i (1..n)
+-- sends the lines of <directory>/<i>.req ("<signature> <body>"), each once, then reports
+-- "DONE i" and stops; with GET (the short-link benchmark) each line is a path suffix, sent as
+-- GET <path><line>, and the expected status replaces 200;
 -- a connection with nothing left to send waits (delay) instead of repeating an event.
 -- Thread 1's first request() call is wrk's start-up check of the script: not sent.
 -- The done hook prints one "BENCH {json}" line: latency percentiles (ms) and answer counts.
@@ -14,17 +16,22 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local queue, reserved, issued, started, verified = {}, 0, 0, false, false
+local queue, reserved, issued, started, verified, expected = {}, 0, 0, false, false, 200
 answered, ok = 0, 0  -- globals: the done hook reads them with thread:get
 
 function init(args)
   local id = wrk.thread:get("id")
   local dir, path, bearer = args[1], args[2], args[3]
+  expected = tonumber(args[5] or "200")
   for line in io.lines(dir .. "/" .. id .. ".req") do
-    local signature, body = line:match("^(%S+) (.*)$")
-    queue[#queue + 1] = wrk.format("POST", path, {
-      ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. bearer,
-      ["Signature"] = signature}, body)
+    if args[4] == "GET" then
+      queue[#queue + 1] = wrk.format("GET", path .. line)
+    else
+      local signature, body = line:match("^(%S+) (.*)$")
+      queue[#queue + 1] = wrk.format("POST", path, {
+        ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. bearer,
+        ["Signature"] = signature}, body)
+    end
   end
 end
 
@@ -52,7 +59,7 @@ end
 
 function response(status, headers, body)
   answered = answered + 1
-  if status == 200 then ok = ok + 1 end
+  if status == expected then ok = ok + 1 end
   if answered == #queue then
     io.write("DONE ", wrk.thread:get("id"), "\n")
     io.flush()

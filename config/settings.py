@@ -321,6 +321,7 @@ BICS_WEBHOOK_SIGNATURE_KEY = env.str("BICS_WEBHOOK_SIGNATURE_KEY", default="id")
 BICS_WEBHOOK_REQUIRE_SIGNATURE = env.bool("BICS_WEBHOOK_REQUIRE_SIGNATURE", default=False)
 BICS_WEBHOOK_NAME = env.str("BICS_WEBHOOK_NAME", default="BICS back-office")  # "Connect this back-office"
 BICS_WEBHOOK_SWEEP_AFTER = env.int("BICS_WEBHOOK_SWEEP_AFTER", default=300)  # seconds before a stored event is re-queued
+SHORT_LINK_DAYS = env.int("SHORT_LINK_DAYS", default=90)  # a tracked short link (/s/<code>) works this long
 BICS_SMART_LINK_PULL_DAYS = env.int("BICS_SMART_LINK_PULL_DAYS", default=30)  # visits pulled this long after a campaign
 BICS_WEBHOOK_CACHE_SECONDS = env.float("BICS_WEBHOOK_CACHE_SECONDS", default=5)  # receiver's in-process webhook cache
 

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from core.ops.views import healthz
+from messaging.campaigns.views_short_links import short_link_redirect
 from messaging.moved import MOVED_ADMIN_PATTERN, moved_admin_redirect
 
 admin.site.site_header = "BICS CPaaS back-office"
@@ -11,6 +12,7 @@ admin.site.index_title = "Administration"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("s/<str:code>", short_link_redirect, name="short-link"),
     # Admin pages of models that left the messaging app label: old bookmarks redirect.
     re_path(MOVED_ADMIN_PATTERN, moved_admin_redirect),
     path("admin/", admin.site.urls),

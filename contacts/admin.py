@@ -4,7 +4,8 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from contacts.forms import ContactImportForm, SegmentForm, TagActionForm, UntagActionForm
 from contacts.models import Contact, ContactImport, Identifier, IdentifierType, ImportState, Segment, Tag
@@ -132,15 +133,26 @@ class ContactAdmin(
     autocomplete_fields = ("tags",)
     inlines = (IdentifierInline,)
     readonly_fields = ("country", "bics_id", "sync_state", "synced_at", "sync_error", "source_import",
-                       "created_at", "updated_at")
+                       "created_at", "updated_at", "opt_out_replies")
     fieldsets = (
         (None, {"fields": ("phone", "country", "identity", "first_name", "last_name", "email", "company")}),
         ("Details", {"fields": ("postal_code", "birth_date", "gender", "attributes", "tags")}),
         ("BICS", {"fields": ("bics_id", "sync_state", "synced_at", "sync_error")}),
-        ("History", {"fields": ("source_import", "created_at", "updated_at")}),
+        ("History", {"fields": ("source_import", "created_at", "updated_at", "opt_out_replies")}),
     )
     actions = ("tag_contacts", "untag_contacts", "unsubscribe_contacts", "export_csv", "push_to_bics",
                "pull_from_bics")
+
+    @admin.display(description="Opt-out replies")
+    def opt_out_replies(self, obj):
+        """STOP/START replies and what they changed (the catalogue's log, through its relation:
+        this app does not import the catalogue)."""
+        changes = list(obj.optout_changes.order_by("-created_at", "-pk")[:10]) if obj.pk else []
+        if not changes:
+            return "None"
+        return format_html_join(mark_safe("<br>"), "{} · {} · {} “{}” {}", (
+            (c.created_at.strftime("%Y-%m-%d %H:%M"), c.get_channel_display(), c.get_action_display(),
+             c.keyword.upper(), c.detail) for c in changes))
 
     def save_formset(self, request, form, formset, change):
         """An identifier edited here after a sync needs a push again (like its contact)."""

@@ -77,7 +77,7 @@ class CampaignAdmin(admin.ModelAdmin):
     inlines = [TransitionInline, TestSendInline, SmartLinkInline]
     actions = ["launch_now", "pause", "resume", "cancel"]
     fieldsets = (
-        (None, {"fields": ("name", "channel", "sender", "template", "variable_mapping", "owner")}),
+        (None, {"fields": ("name", "channel", "sender", "template", "variable_mapping", "owner", "traffic")}),
         ("Audience", {"fields": ("segments", "tags", "upload")}),
         ("Schedule", {"fields": ("scheduled_at", "time_zone", "batch_size", "batch_interval")}),
         ("Smart delivery", {"fields": ("smart_delivery", "smart_delay_minutes", "smart_sample_size",
@@ -263,3 +263,6 @@ class SmartLinkVisitAdmin(MaskedNumbersMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False if obj is not None else super().has_change_permission(request, obj)
+
+
+from messaging.campaigns import admin_caps  # noqa: E402,F401 - registers the frequency cap admins

@@ -94,6 +94,10 @@ class Campaign(models.Model):
     last_error = models.TextField(blank=True, editable=False,
                                   help_text="The last unexpected error of the beat tick for this campaign.")
     last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Frequency caps count promotional traffic only (frequency_selectors.traffic_kind).
+    traffic = models.CharField(max_length=13, blank=True, default="", choices=[
+        ("", "From the template (SMS type P, WhatsApp/Viber marketing: promotional)"),
+        ("promotional", "Promotional"), ("transactional", "Transactional (no frequency cap)")])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -295,3 +299,156 @@ class SmartLinkVisit(models.Model):
     def __str__(self):
         return f"visit {self.bics_id} of {self.link_id}"
 
+
+
+# --------------------------------------------------------------------------- tracked short links
+class ShortLink(models.Model):
+    """One recipient's short URL for one ``{{link:…}}`` of a campaign (``/s/<code>``). The code is
+    random (no personal data); the message is found by its ``custom_id``, written in the same
+    launch (the writer inserts messages without reading their ids back)."""
+
+    code = models.CharField(max_length=16, primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="short_links")
+    custom_id = models.CharField("message", max_length=64, db_index=True)
+    url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "campaigns_shortlink"
+
+    def __str__(self):
+        return f"/s/{self.code}"
+
+
+class LinkClick(models.Model):
+    """A visit of a short link: one INSERT by the redirect, nothing else."""
+
+    link = models.ForeignKey(ShortLink, on_delete=models.CASCADE, related_name="clicks")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    custom_id = models.CharField("message", max_length=64)
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "campaigns_linkclick"
+        indexes = [models.Index(fields=["campaign", "clicked_at"], name="linkclick_campaign_time")]
+
+    def __str__(self):
+        return f"click on {self.link_id} at {self.clicked_at:%Y-%m-%d %H:%M}"
+
+
+class ClickCondition(models.Model):
+    """An audience condition of a campaign: only contacts who clicked (or did not click) a link
+    of an earlier campaign."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="click_condition")
+    source = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+",
+                               help_text="The earlier campaign whose links count.")
+    clicked = models.BooleanField(default=True, help_text="Checked: clicked. Unchecked: received it, did not click.")
+
+    def __str__(self):
+        return f"{'clicked' if self.clicked else 'did not click'} {self.source}"
+
+
+# --------------------------------------------------------------------------- frequency caps
+class FrequencyCap(models.Model):
+    """At most ``max_messages`` promotional campaign messages per contact in any ``period_days``
+    days, across every campaign and channel. The active row with the lowest id applies."""
+
+    max_messages = models.PositiveIntegerField(default=3)
+    period_days = models.PositiveIntegerField(default=7)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(max_messages__gte=1, period_days__gte=1),
+                                              name="frequency_cap_positive")]
+
+    def __str__(self):
+        return f"at most {self.max_messages} promotional messages per {self.period_days} days"
+
+
+class CapCounter(models.Model):
+    """One row per contact that ever received promotional traffic: locked (``SELECT … FOR
+    UPDATE``) while a launch counts and reserves, so two launches at once take turns per
+    contact; ``sends`` counts the promotional messages ever reserved for the contact."""
+
+    contact = models.OneToOneField("contacts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    sends = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"contact {self.contact_id}: {self.sends} promotional"
+
+
+class PromotionalSend(models.Model):
+    """A promotional message reserved for a contact at a launch: what the cap counts."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "at"], name="promosend_contact_at")]
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="uniq_promosend_campaign_contact")]
+
+    def __str__(self):
+        return f"contact {self.contact_id} in campaign {self.campaign_id}"
+
+
+class CapExclusion(models.Model):
+    """A contact the launch left out because of the frequency cap, with the reason."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="cap_exclusions")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="uniq_capexclusion")]
+
+    def __str__(self):
+        return f"contact {self.contact_id} left out of campaign {self.campaign_id}"
+
+
+# --------------------------------------------------------------------------- sending windows
+class SendingWindow(models.Model):
+    """When messages may reach recipients of a destination country (blank: every other
+    country), per kind of traffic, in the recipient's own time zone. Rows marked ``shipped``
+    are defaults shipped with the product, switched off until the customer has checked them:
+    they are common practice, not legal advice. Only active rows apply."""
+
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2; blank: the default.")
+    traffic = models.CharField(max_length=13, choices=[("promotional", "Promotional"),
+                                                       ("transactional", "Transactional")])
+    opens = models.TimeField(help_text="Local time in the recipient's time zone.")
+    closes = models.TimeField(help_text="Local time; messages start before it. 00:00 means midnight (end of day).")
+    weekdays = models.CharField(max_length=7, default="0123456",
+                                help_text="Allowed days, Monday = 0 … Sunday = 6, e.g. 012345 for Monday to Saturday.")
+    skip_dates = models.TextField(blank=True, help_text="Dates never to send on (YYYY-MM-DD), one per line.")
+    shipped = models.BooleanField("shipped default", default=False,
+                                  help_text="A default shipped with the product: check it; it is not legal advice.")
+    active = models.BooleanField(default=True, help_text="Shipped defaults start switched off: review, then switch on.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["traffic", "country"]
+        constraints = [models.UniqueConstraint(fields=["country", "traffic"], name="uniq_sending_window")]
+
+    def __str__(self):
+        where = self.country or "default"
+        return f"{where} {self.traffic}: {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class BatchWindow(models.Model):
+    """The sending window a batch waits for: its recipients' country and time zone, and the
+    next opening (the engine claims no batch before it)."""
+
+    batch = models.OneToOneField(SendBatch, on_delete=models.CASCADE, primary_key=True, related_name="window")
+    country = models.CharField(max_length=2, blank=True)
+    zone = models.CharField(max_length=64)
+    opens_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.country} {self.zone} from {self.opens_at}"

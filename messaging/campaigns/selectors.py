@@ -35,8 +35,10 @@ def campaign_content(campaign: Campaign) -> str:
 
 
 def is_identical(campaign: Campaign) -> bool:
-    """Same text for every recipient (no variable, or only constants)?"""
-    return all(s.constant for s in variable_sources(campaign))
+    """Same text for every recipient (no variable, or only constants, and no tracked link)?"""
+    from messaging.catalogue.links import has_links  # tracked short links: one code per recipient
+
+    return all(s.constant for s in variable_sources(campaign)) and not has_links(campaign_content(campaign))
 
 
 def template_variables(campaign: Campaign) -> list[str]:
@@ -128,7 +130,9 @@ def campaign_contacts(campaign: Campaign) -> QuerySet:
     q = Q()
     for source in sources:
         q |= Q(pk__in=source.values("pk"))
-    return Contact.objects.filter(q)
+    from messaging.campaigns.link_selectors import click_condition_q  # "clicked campaign X"
+
+    return Contact.objects.filter(q).filter(click_condition_q(campaign))
 
 
 def opt_out_scope(channel: str, sender=None, template=None, *, tag_names=None) -> Q:
@@ -283,18 +287,23 @@ class AudiencePlan:
     invalid: int = 0
     missing_variables: int = 0
     eligible: int = 0
+    frequency_capped: int = 0  # promotional contacts at the frequency cap (frequency_selectors)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def exclusions(self) -> dict:
         return {"duplicates": self.duplicates, "unsubscribed": self.unsubscribed,
-                "invalid": self.invalid, "missing_variables": self.missing_variables}
+                "invalid": self.invalid, "missing_variables": self.missing_variables,
+                "frequency_cap": self.frequency_capped}
 
 
 def eligible_contacts(campaign: Campaign) -> QuerySet:
     """The audience after every exclusion, resolved in the database."""
+    from messaging.campaigns.frequency_selectors import cap_excluded_q  # left out by the frequency cap
+
     contacts = campaign_contacts(campaign)
-    return (contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign)))
+    return (contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign))
+            .exclude(cap_excluded_q(campaign)))
 
 
 def audience_plan(campaign: Campaign) -> AudiencePlan:
@@ -311,6 +320,10 @@ def audience_plan(campaign: Campaign) -> AudiencePlan:
     eligible = subscribed.exclude(missing_q(campaign))
     plan.eligible = eligible.count()
     plan.missing_variables = subscribed.count() - plan.eligible
+    from messaging.campaigns.frequency_selectors import capped_count  # the frequency cap
+
+    plan.frequency_capped = capped_count(campaign, eligible)
+    plan.eligible -= plan.frequency_capped
     try:
         upload_plan(campaign, plan)
     except ValueError as exc:

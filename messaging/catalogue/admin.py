@@ -458,3 +458,5 @@ class PriceAdmin(PullButtonsMixin, ReadOnlyAdmin):
 class AccountBalanceAdmin(PullButtonsMixin, ReadOnlyAdmin):
     pull_buttons = (PULL_PRICING,)
     list_display = ("balance", "currency", "fetched_at")
+
+from messaging.catalogue import admin_keywords  # noqa: E402,F401 - registers the keyword admins

@@ -10,9 +10,12 @@ class CatalogueConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
+        from messaging.catalogue.services.keywords import on_inbound_message
         from messaging.catalogue.sync_adapters import register_all
+        from messaging.webhooks.signals import inbound_message_received
 
         register_all()
+        inbound_message_received.connect(on_inbound_message, dispatch_uid="catalogue_optout_keywords")
         from core.sync_runs import register_job
         from messaging.catalogue.services.pricing import PRICING_JOB, pricing_and_balance_pull
 

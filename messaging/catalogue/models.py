@@ -442,3 +442,72 @@ class AccountBalance(models.Model):
 
     def __str__(self):
         return f"{self.balance} {self.currency}"
+
+
+# --------------------------------------------------------------------------- opt-out keywords
+def keyword_normalise(text: str) -> str:
+    """What an inbound reply is compared by: trimmed (spaces and end punctuation),
+    case-insensitive and accent-insensitive (NFKD, combining marks dropped), so "  Arrêt! "
+    matches ARRET."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.split()).strip(".!?,;:-_ ").casefold()
+
+
+class OptOutKeyword(models.Model):
+    """A word that, sent back to us on its own, opts the sender out (or back in with START)."""
+
+    class Action(models.TextChoices):
+        STOP = "stop", "Opt out (STOP)"
+        START = "start", "Opt back in (START)"
+
+    language = models.CharField(max_length=8, help_text="ISO 639-1 code, e.g. en, fr, nl, de.")
+    word = models.CharField(max_length=40)
+    normalised = models.CharField(max_length=40, editable=False, db_index=True)
+    action = models.CharField(max_length=5, choices=Action.choices, default=Action.STOP)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["action", "language", "word"]
+        constraints = [models.UniqueConstraint(fields=["language", "normalised"], name="uniq_optout_keyword")]
+
+    def __str__(self):
+        return f"{self.word} ({self.language}, {self.action})"
+
+    def save(self, *args, **kwargs):
+        self.normalised = keyword_normalise(self.word)
+        super().save(*args, **kwargs)
+
+
+class OptOutChange(models.Model):
+    """One opt-out or opt-in caused by an inbound reply, with that reply. An opt-out row with
+    ``created_unsubscriber`` is the record that the unsubscriber's source is a keyword: only
+    those are removed by START, never an opt-out entered by staff, imported or pulled."""
+
+    class Action(models.TextChoices):
+        OPT_OUT = "opt_out", "Opted out"
+        OPT_IN = "opt_in", "Opted back in"
+        IGNORED = "ignored", "Nothing changed"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    number = models.CharField(max_length=32, db_index=True)
+    keyword = models.CharField(max_length=40)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    created_unsubscriber = models.BooleanField(default=False)
+    unsubscriber = models.ForeignKey(Unsubscriber, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="keyword_changes")
+    inbound_message = models.ForeignKey("webhooks.InboundMessage", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="optout_changes")
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="optout_changes")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["inbound_message"], name="uniq_optout_change_inbound")]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.channel} {self.number} ({self.keyword})"

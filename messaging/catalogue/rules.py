@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bics import units as sms_units
+from messaging.catalogue.links import LINK_RE, as_short_form
 
 ERROR = "error"
 WARNING = "warning"
@@ -81,8 +82,8 @@ class SmsAnalysis:
 
 def analyse(text: str, message_type: str | None = "A") -> SmsAnalysis:
     """Character set, length and number of SMS parts for ``text`` sent as ``message_type``
-    (U, N or A), counted as the BICS sandbox bills it."""
-    info = sms_units.count(text, message_type)
+    (U, N or A), counted as the BICS sandbox bills it. Tracked links count as their short URL."""
+    info = sms_units.count(as_short_form(text), message_type)
     return SmsAnalysis(
         charset=info.charset, characters=info.characters, units=info.units, parts=info.parts,
         per_part=info.per_part, max_single=info.max_single, unicode_chars=info.unicode_chars,
@@ -151,6 +152,8 @@ def check_variable_syntax(facts: TemplateFacts) -> list[RuleResult]:
     out = []
     content = facts.content
     for inner in ANY_BRACES_RE.findall(content):
+        if LINK_RE.fullmatch("{{" + inner + "}}"):
+            continue  # a tracked link (messaging.catalogue.links)
         if not inner.strip():
             out.append(_r("empty-variable", ERROR, "Empty variable {{}}: give it a name, e.g. {{name}}."))
         elif not VARIABLE_RE.fullmatch("{{" + inner + "}}"):

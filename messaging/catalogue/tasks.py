@@ -24,3 +24,11 @@ def pull_pricing() -> dict:
     seen = pricing_pull()
     balance = balance_pull()
     return {"prices": seen, "balance": str(balance) if balance else None}
+
+
+@shared_task(name="messaging.tasks.unsubscriber_remove", acks_late=True, soft_time_limit=60, time_limit=90)
+def unsubscriber_remove(unsubscriber_id: int) -> str:
+    """START after a keyword opt-out: delete it at BICS, then here."""
+    from messaging.catalogue.services.keywords import keyword_optout_remove
+
+    return keyword_optout_remove(unsubscriber_id=unsubscriber_id)

@@ -7,6 +7,7 @@ from core.bics_time import parse_bics_time
 from core.phones import e164_from_bics
 from messaging.webhooks.models import InboundMessage, WebhookEvent
 from messaging.webhooks.registry import register
+from messaging.webhooks.signals import inbound_message_received
 
 MESSAGE_IN = ("whatsapp:message:in", "viber:message:in", "vmn:message:in")
 
@@ -39,7 +40,10 @@ def message_in(event: WebhookEvent) -> dict:
         "bics_id": first(data, "id", "message_id")[:100], "received_at": when or event.received_at,
         "contact": contacts.filter(phone=sender).first() if sender else None,
     })
-    return {"inbound_message": inbound.pk, "contact": inbound.contact_id}
+    # Other apps act on replies (opt-out keywords: messaging.catalogue.services.keywords).
+    replies = inbound_message_received.send(sender=InboundMessage, inbound=inbound)
+    return {"inbound_message": inbound.pk, "contact": inbound.contact_id,
+            **{k: v for _, answer in replies if isinstance(answer, dict) for k, v in answer.items()}}
 
 
 def register_all() -> None:

@@ -23,7 +23,10 @@ from django.utils import timezone
 from messaging.campaigns import selectors as sel
 from messaging.campaigns import states
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
+from messaging.campaigns.services.frequency_caps import frequency_cap_reserve
+from messaging.campaigns.services.windows import windows_assign
 from messaging.campaigns.services.writer import write_messages
+from messaging.campaigns.windows import window_preview
 from messaging.catalogue.services.templates import template_usability
 
 log = logging.getLogger(__name__)
@@ -118,6 +121,8 @@ def campaign_preview(campaign: Campaign) -> Preview:
                         "(pull pricing from BICS).")
     if estimate.balance is None:
         warnings.append("No account balance known yet: the cost was not checked against it.")
+    warnings += window_preview(campaign, sel.eligible_contacts(campaign), limit_days=max_schedule_days(),
+                               start=max(timezone.now(), campaign.scheduled_at or timezone.now()))  # sending windows
     return Preview(plan, samples, estimate, warnings, problems)
 
 
@@ -215,9 +220,12 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
                                    user=user, note="launched", launched_at=start, next_batch_at=next_at,
                                    template_approval=campaign.template.last_approval):
             raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
+        capped = frequency_cap_reserve(campaign=campaign, eligible=sel.eligible_contacts(campaign))  # frequency caps
         written = write_messages(campaign=campaign, plan=preview.plan)
+        windows_assign(campaign=campaign)  # sending windows: batches per window, held until it opens
         Campaign.objects.filter(pk=campaign.pk).update(
-            audience_size=written, exclusions=preview.plan.exclusions, estimated_cost=preview.estimate.total)
+            audience_size=written, exclusions={**preview.plan.exclusions, **capped},
+            estimated_cost=preview.estimate.total)
         campaign.audience_size = written
         if enqueue:
             transaction.on_commit(lambda: _enqueue_advance(campaign.pk))

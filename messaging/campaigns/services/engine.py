@@ -17,6 +17,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from django.utils import timezone
+
 from core import batches
 from core.batches import BatchState, Claim
 from messaging.campaigns.models import SendBatch
@@ -46,7 +48,10 @@ __all__ = [
 def claim_next(*, campaign_id: int, sample: bool, limit: int) -> list[Claim]:
     """Claim up to ``limit`` pending batches of a campaign (the sample's or the others'), in
     sending order, in one UPDATE."""
+    from messaging.campaigns.models import BatchWindow  # sending windows: nothing before the next opening
+
     scope = SendBatch.objects.filter(campaign_id=campaign_id, is_sample=sample).order_by("number", "pk")
+    scope = scope.exclude(pk__in=BatchWindow.objects.filter(opens_at__gt=timezone.now()).values("batch_id"))
     return batches.claim_next(KIND, scope, limit=limit)
 
 

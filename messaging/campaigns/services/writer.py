@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, Message, MessageStatus, SendBatch
+from messaging.campaigns.services.short_links import links_issue
 
 UPLOAD_CHUNK = 900
 
@@ -94,6 +95,7 @@ class _Writer:
             else:
                 personal.append((message, self._own_batch(message, values, is_sample)))
             messages.append(message)
+        links_issue(campaign=self.campaign, messages=messages)  # tracked short links (services.short_links)
         if personal:
             made = SendBatch.objects.bulk_create([b for _m, b in personal])
             for (message, _b), batch in zip(personal, made, strict=True):

@@ -13,6 +13,7 @@ from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
+from messaging.campaigns.wizard.click_condition import add_click_field
 from messaging.catalogue.models import Channel, Sender, Template
 from messaging.catalogue.services.templates import templates_for_choice
 
@@ -64,6 +65,7 @@ class AudienceForm(forms.Form):
                 Campaign._meta.get_field(name), admin.site, placeholder=f"Type to search {what}")
         self.fields["segments"].queryset = Segment.objects.order_by("name")  # after the widget: its choices
         self.fields["tags"].queryset = Tag.objects.order_by("name")
+        add_click_field(self)  # tracked links: "clicked / did not click campaign X" (wizard.click_condition)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

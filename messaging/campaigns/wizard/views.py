@@ -25,6 +25,7 @@ from messaging.campaigns.forms import TestSendForm
 from messaging.campaigns.models import Campaign
 from messaging.campaigns.services import campaigns as services
 from messaging.campaigns.services.writer import default_batch_size
+from messaging.campaigns.wizard.click_condition import click_initial, click_save
 from messaging.campaigns.wizard.forms import AudienceForm, ScheduleStepForm, TemplateStepForm
 from messaging.catalogue.models import Template
 from messaging.catalogue.services.templates import template_next_step
@@ -101,6 +102,7 @@ def audience(request, pk: int | None = None):
             "channel": campaign.channel,
             "segments": list(campaign.segments.all()),
             "tags": list(campaign.tags.all()),
+            "click_condition": click_initial(campaign),  # wizard.click_condition
         }
     else:
         initial = request.session.get(SESSION_KEY) or {}
@@ -113,6 +115,7 @@ def audience(request, pk: int | None = None):
                 "channel": data["channel"],
                 "segments": [s.pk for s in data["segments"]],
                 "tags": [t.pk for t in data["tags"]],
+                "click_condition": data.get("click_condition", ""),  # wizard.click_condition
             }
             return redirect("wizard:template-new")
         channel_changed = campaign.channel != data["channel"]
@@ -120,6 +123,7 @@ def audience(request, pk: int | None = None):
         campaign.save(update_fields=["name", "channel", "updated_at"])
         campaign.segments.set(data["segments"])
         campaign.tags.set(data["tags"])
+        click_save(campaign, data.get("click_condition"))  # wizard.click_condition
         if channel_changed:
             flash.warning(request, "The channel changed: choose a template of the new channel.")
         return redirect("wizard:template", pk=campaign.pk)
@@ -241,6 +245,7 @@ def _save_template_step(request, campaign: Campaign | None, pending: dict | None
         )
         campaign.segments.set(Segment.objects.filter(pk__in=pending["segments"]))
         campaign.tags.set(Tag.objects.filter(pk__in=pending["tags"]))
+        click_save(campaign, pending.get("click_condition"))  # wizard.click_condition
         request.session.pop(SESSION_KEY, None)
     else:
         campaign.template, campaign.sender = template, sender

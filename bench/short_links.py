@@ -1,0 +1,120 @@
+"""Tracked short-link redirect benchmark: N distinct ``/s/<code>`` visits, 1,000 connections
+at once, through the product under gunicorn (``bench/servers.py``'s one configuration), sent
+by wrk with the webhook benchmarks' script in its GET mode (``bench/webhook.lua``).
+
+* ``p99_ms``: the 99th percentile of the time each visit spent inside the server (lookup,
+  click INSERT, 302), written down by ``bench/timed_wsgi.py``; ``client_p99_ms`` is wrk's,
+  which adds the queue of 1,000 connections waiting for gunicorn's threads.
+* ``per_s``: visits answered 302 per second (first request to last answer).
+* ``errors``: visits not answered 302 (another status, or no answer). wrk's socket error
+  counts are under ``wrk``: its ``read_errors`` include idle keep-alive connections that
+  gunicorn closed while they waited for nothing more to send.
+* ``clicks_lost``: visits answered 302 without their click stored.
+
+    python -m bench short_links
+    BENCH_SHORT_LINK_VISITS=5000 python -m bench.short_links
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench import size
+from bench.servers import Gunicorn
+
+VISITS = size("BENCH_SHORT_LINK_VISITS", 20_000, 3_000)
+CONNECTIONS = size("BENCH_SHORT_LINK_CONNECTIONS", 1000, 1000)
+
+
+def make_links(n: int) -> list[str]:
+    from django.utils import timezone
+
+    from bench.models import models
+    from messaging.campaigns.models import ShortLink
+
+    m = models()
+    sender = m.Sender.objects.create(name="BENCH", country_code="BE", service="ENT", status=1)
+    template = m.Template.objects.create(name="bench_links", channel="sms", sender=sender, template_type="P",
+                                         content="Spring sale: {{link:https://shop.example/spring}}")
+    campaign = m.Campaign.objects.create(name="bench links", channel="sms", template=template, sender=sender)
+    expires = timezone.now() + timedelta(days=30)
+    codes = [secrets.token_urlsafe(8) for _ in range(n)]
+    ShortLink.objects.bulk_create([ShortLink(code=code, campaign=campaign, custom_id=f"bl-{i:08d}",
+                                             url="https://shop.example/spring", expires_at=expires)
+                                   for i, code in enumerate(codes)], batch_size=5000)
+    return codes
+
+
+def visit(url: str, codes: list[str], threads: int = 2) -> dict:
+    from bench.wrk import SCRIPT, _drive
+
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed: scripts/ensure_packages.sh wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-links-"))
+    try:
+        files = [open(workdir / f"{i + 1}.req", "w", encoding="ascii") for i in range(threads)]  # noqa: SIM115
+        for i, code in enumerate(codes):
+            files[i % threads].write(code + "\n")
+        for fh in files:
+            fh.close()
+        parts = urlsplit(url)
+        proc = subprocess.Popen(
+            ["wrk", "-t", str(threads), "-c", str(CONNECTIONS), "-d", "3600s", "--timeout", "30s",
+             "-s", str(SCRIPT), f"{parts.scheme}://{parts.netloc}/", "--", str(workdir), "/s/", "-", "GET", "302"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return _drive(proc, threads, deadline=max(120.0, len(codes) / 50))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def server_times(directory: Path) -> list[float]:
+    return sorted(float(line) for path in directory.glob("*.ms") for line in path.read_text().split())
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    return round(values[min(len(values) - 1, int(len(values) * p / 100))], 2) if values else None
+
+
+def run() -> dict:
+    from bench import setup_django
+
+    setup_django()
+    from messaging.campaigns.models import LinkClick
+
+    codes = make_links(VISITS)
+    timing = Path(tempfile.mkdtemp(prefix="bench-timing-"))
+    server = Gunicorn("bench.timed_wsgi:application", probe_path="/healthz", env={
+        "CELERY_BROKER_URL": "memory://", "DJANGO_SETTINGS_MODULE": "bench.server_settings",
+        "BENCH_TIMING_DIR": str(timing)})
+    try:
+        for path in timing.glob("*.ms"):  # the start-up probes are not visits (workers append: truncate)
+            path.write_text("")
+        result = visit(server.url, codes)
+    finally:
+        server.stop()
+    times = server_times(timing)
+    shutil.rmtree(timing, ignore_errors=True)
+    clicks = LinkClick.objects.count()
+    figures = {
+        "visits": VISITS, "connections": CONNECTIONS, "gunicorn": Gunicorn.config,
+        "p99_ms": percentile(times, 99), "p50_ms": percentile(times, 50), "max_ms": percentile(times, 100),
+        "client_p99_ms": result["p99_ms"], "per_s": result["per_s"],
+        "errors": VISITS - result["ok"],
+        "wrk": {k: result[k] for k in ("answered", "ok", "connect_errors", "read_errors", "write_errors",
+                                        "timeouts", "status_errors")},
+        "clicks_recorded": clicks, "clicks_lost": max(0, result["ok"] - clicks), "complete": result["complete"],
+    }
+    print(f"short_link_redirect: {json.dumps(figures)}", file=sys.stderr)
+    return {"short_link_redirect": figures}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
