@@ -72,12 +72,31 @@ def campaigns_tick() -> dict:
             campaign = Campaign.objects.get(pk=campaign_id)
             campaign_transition(campaign=campaign, to=Campaign.State.FAILED, from_states=[Campaign.State.SCHEDULED],
                                 note=f"launch refused: {exc}", state_reason=str(exc))
+    resumed = _resume_preparations()
     swept = engine.batches_sweep()
     reconciled = engine.batches_reconcile()
     active = list(Campaign.objects.filter(state__in=Campaign.ACTIVE_STATES).values_list("pk", flat=True))
     for campaign_id in active:
         _advance(campaign_id)
-    return {"launched": launched, "swept": swept, "reconciled": reconciled, "active": len(active)}
+    return {"launched": launched, "resumed": resumed, "swept": swept, "reconciled": reconciled,
+            "active": len(active)}
+
+
+def _resume_preparations() -> int:
+    from messaging.campaigns.services.writer import stale_preparations
+
+    stale = stale_preparations()
+    for campaign_id in stale:
+        campaign_prepare.delay(campaign_id)
+    return len(stale)
+
+
+@shared_task(name="messaging.tasks.campaign_prepare", acks_late=True, soft_time_limit=3600, time_limit=3700)
+def campaign_prepare(campaign_id: int) -> int:
+    """Finish writing a launch's audience from where it stopped (chunks; safe to run twice)."""
+    from messaging.campaigns.services.campaigns import campaign_prepare_resume
+
+    return campaign_prepare_resume(campaign_id)
 
 
 @shared_task(name="messaging.tasks.poll_dlrs", soft_time_limit=240, time_limit=280)

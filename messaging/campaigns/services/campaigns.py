@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
-from messaging.campaigns.services.writer import write_messages
+from messaging.campaigns.services.writer import campaign_prepare, write_messages  # noqa: F401 - bench imports it here
 from messaging.catalogue.services.templates import template_usability
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,10 @@ def template_provider_refresh(*, campaign: Campaign, wait: float = 0.0, sleep=No
 
 def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue: bool = True,
                     provider_wait: float | None = None) -> Campaign:
-    """Launch: checks, audience resolved once (streamed from the database), Messages and
-    SendBatches bulk-written, then the engine takes over.
+    """Launch: checks, the state change (one short transaction: ``preparing``, the expected
+    audience), then the audience written in chunks (``writer.campaign_prepare``: each chunk
+    its own transaction; with ``enqueue`` sending is queued after each, so it starts on the
+    first chunks). A launch that stops half-way is resumed by the beat.
 
     ``now`` sends immediately even when ``scheduled_at`` lies ahead; without it a draft with a
     future ``scheduled_at`` is scheduled instead. Launching a campaign that is sending, sampling
@@ -187,18 +189,30 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
     start = timezone.now()
     first_state = State.SAMPLING if campaign.smart_delivery else State.SENDING
     next_at = start + timedelta(minutes=campaign.smart_delay_minutes) if campaign.smart_delivery else start
-    with transaction.atomic():
-        if not campaign_transition(campaign=campaign, to=first_state, from_states=[State.DRAFT, State.SCHEDULED],
-                                   user=user, note="launched", launched_at=start, next_batch_at=next_at,
-                                   template_approval=campaign.template.last_approval):
-            raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
-        written = write_messages(campaign=campaign, plan=preview.plan)
-        Campaign.objects.filter(pk=campaign.pk).update(
-            audience_size=written, exclusions=preview.plan.exclusions, estimated_cost=preview.estimate.total)
-        campaign.audience_size = written
-        if enqueue:
-            transaction.on_commit(lambda: _enqueue_advance(campaign.pk))
+    if not campaign_transition(campaign=campaign, to=first_state, from_states=[State.DRAFT, State.SCHEDULED],
+                               user=user, note="launched", launched_at=start, next_batch_at=next_at,
+                               template_approval=campaign.template.last_approval, preparing=True,
+                               audience_total=preview.plan.eligible, prepared_count=0, launch_cursor=0,
+                               upload_cursor=0, prepared_beat_at=start, exclusions=preview.plan.exclusions,
+                               estimated_cost=preview.estimate.total):
+        raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
+    campaign_id = campaign.pk
+    after_chunk = (lambda: transaction.on_commit(lambda: _enqueue_advance(campaign_id))) if enqueue else None
+    campaign.audience_size = campaign_prepare(campaign_id, after_chunk=after_chunk)
+    campaign.preparing = False
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_advance(campaign_id))
     return campaign
+
+
+def campaign_prepare_resume(campaign_id: int, *, enqueue: bool = True) -> int:
+    """Finish the preparation of a launch that stopped (a crash, a restart) from where it
+    got; the rows already written stay as they are."""
+    after_chunk = (lambda: transaction.on_commit(lambda: _enqueue_advance(campaign_id))) if enqueue else None
+    written = campaign_prepare(campaign_id, after_chunk=after_chunk)
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_advance(campaign_id))
+    return written
 
 
 def _enqueue_advance(campaign_id: int) -> None:
@@ -259,8 +273,8 @@ def campaign_cancel(*, campaign: Campaign, user=None, reason: str = "", now: dat
 def campaign_finish_if_done(campaign_id: int) -> bool:
     open_states = (SendBatch.State.PENDING, SendBatch.State.CLAIMED, SendBatch.State.UNKNOWN)
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.state != State.SENDING:
-        return False
+    if campaign.state != State.SENDING or campaign.preparing:
+        return False  # still preparing: later chunks bring more batches
     if SendBatch.objects.filter(campaign_id=campaign_id, state__in=open_states).exists():
         return False
     any_sent = SendBatch.objects.filter(campaign_id=campaign_id, state=SendBatch.State.SENT).exists()
