@@ -1,11 +1,13 @@
 """Webhooks: store what BICS pushes, process it once, connect this back-office to BICS.
 
-* ``webhook_event_receive`` stores an event (unique dedupe key: a BICS retry is stored once)
-  and queues the ``process_webhook_event`` task after commit. The receiver answers
-  200 right after it (BICS gives up after 3 s).
-* ``webhook_event_process`` applies a stored event once: the event row is locked and marked
-  processed in the same transaction as the processor's writes. A failure leaves it
-  ``failed`` with its error; ``webhook_events_reprocess`` (admin "Process again") retries.
+* ``webhook_event_receive`` stores an event (one INSERT; unique dedupe key: a BICS retry is
+  stored once) and nudges the drain after commit. The receiver answers 200 right after it
+  (BICS gives up after 3 s); nothing else happens inside the request.
+* ``apply_pending_events`` (``ingest.py``) applies the stored events in sets, each set marked
+  in the transaction of its effects; the drain task and the beat run it.
+* ``webhook_event_process`` applies one stored event once (the admin's "Process again",
+  ``webhook_events_reprocess``): the event row is locked and marked in the same transaction
+  as the processor's writes. A failure leaves it ``failed`` with its error.
 * ``webhook_connect`` creates or repairs our webhook at BICS (``PUBLIC_BASE_URL`` + the
   receiver path) with a fresh secret, and subscribes it to every event we handle.
 """
@@ -17,13 +19,13 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging.webhooks.ingest import apply_pending_events  # noqa: F401 - the drain's entry point, named here
 from messaging.webhooks.models import WEBHOOK_EVENTS, Subscription, Webhook, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -32,15 +34,6 @@ HANDLED_EVENTS = [name for name, _ in WEBHOOK_EVENTS]
 
 
 # --------------------------------------------------------------------------- receive
-def _enqueue(event_id: int) -> None:
-    from messaging.webhooks.tasks import process_webhook_event
-
-    try:
-        process_webhook_event.delay(event_id)
-    except Exception as exc:  # broker down: the beat sweeper picks the event up
-        log.warning("webhook event %s not queued (%s); the sweeper will process it", event_id, type(exc).__name__)
-
-
 _sqlite_writes = threading.Lock()
 
 
@@ -61,7 +54,9 @@ def webhook_event_receive(*, webhook: Webhook | None, event) -> WebhookEvent | N
             row.save(force_insert=True)
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: _enqueue(row.pk))
+    from messaging.webhooks.ingest import kick
+
+    transaction.on_commit(kick)
     return row
 
 
@@ -110,14 +105,15 @@ def webhook_events_reprocess(*, queryset) -> dict[str, int]:
     return counts
 
 
-def webhook_events_sweep(*, older_than: timedelta | None = None, limit: int = 5000) -> int:
-    """Beat: queue events still ``received`` after a while (a lost task or a broker outage)."""
-    age = older_than or timedelta(seconds=getattr(settings, "BICS_WEBHOOK_SWEEP_AFTER", 300))
-    ids = list(WebhookEvent.objects.filter(state=E.RECEIVED, received_at__lt=timezone.now() - age)
-               .order_by("received_at").values_list("pk", flat=True)[:limit])
-    for event_id in ids:
-        _enqueue(event_id)
-    return len(ids)
+def webhook_events_sweep(*, budget_seconds: float = 20.0) -> int:
+    """Beat: drain what is stored and not applied (a lost nudge, a broker outage, a worker
+    that died); queues the drain again while events remain. Returns how many it applied."""
+    from messaging.webhooks.ingest import drain, kick
+
+    applied, more = drain(budget_seconds=budget_seconds)
+    if more:
+        kick()
+    return applied
 
 
 # --------------------------------------------------------------------------- connect

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
@@ -133,7 +133,7 @@ def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobi
     the message's own ``custom_id``, or its batch's ``custom`` with the number)."""
     qs = Message.objects.filter(channel=channel) if channel else Message.objects.all()
     if bics_message_id:
-        found = qs.filter(bics_message_id=bics_message_id).first()
+        found = qs.exclude(bics_message_id="").filter(bics_message_id=bics_message_id).first()
         if found:
             return found
     if cid:
@@ -148,49 +148,17 @@ def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobi
 def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
                message: Message | None = None) -> DeliveryReport:
     """Store one raw DLR (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr) and apply
-    its status to the message it is about (through ``message_apply_status``).
+    its status to the message it is about: the set path (``dlr_sets.dlr_apply_many``) with
+    a set of one, so every report goes through the same rules.
 
     Fields read: ``id`` (BICS message id), ``custom`` (ours; never ``cid``), ``mobile``, ``status``,
     ``code``, ``deliv_time``/``updated_at``, ``submit_time``, ``credits``, ``units``,
     ``group_id``. Returns the ``DeliveryReport`` (``applied`` tells whether the status moved;
     ``message`` is None when no message matched).
     """
-    data = _as_dict(item)
-    if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
-        data = dict(data["payload"])
-    bics_id = str(data.get("id") or data.get("message_id") or "")
-    # our id is the item's ``custom``; its ``cid`` need not equal it (the DLR sample differs)
-    cid = str(data.get("custom") or "")
-    mobile = _to_e164(data.get("mobile") or data.get("to") or "")
-    status_text = str(data.get("status") or "")
-    code = data.get("code")
-    code = str(code).zfill(3) if code not in (None, "") else ""
-    if not code:  # the documented DLR item has a status and no code: a status of one code names it
-        codes = [c for c, s in dlr_codes.STATUS_BY_CODE.items() if s == status_text.upper()]
-        code = codes[0] if len(codes) == 1 else ""
-    if message is None:
-        message = find_message(channel=channel, bics_message_id=bics_id, cid=cid, mobile=mobile)
-    new = dlr_codes.message_status_for(status_text, code, channel=channel)
-    applied = False
-    if message is not None and new:
-        at = _parse_time(data.get("deliv_time") or data.get("updated_at")) if new != S.SUBMITTED \
-            else _parse_time(data.get("submit_time") or data.get("updated_at"))
-        price = None
-        if data.get("credits") not in (None, ""):
-            try:
-                price = Decimal(str(data["credits"]))
-            except (InvalidOperation, ValueError):
-                price = None
-        units = data.get("units")
-        parts = int(units) if str(units or "").isdigit() and int(units) > 0 else None
-        applied = message_apply_status(
-            message=message, status=new, bics_status=status_text or dlr_codes.STATUS_BY_CODE.get(code, ""),
-            code=code, bics_message_id=bics_id, group_id=str(data.get("group_id") or ""),
-            at=at, price=price, parts=parts)
-    return DeliveryReport.objects.create(
-        message=message, channel=channel, source=source, bics_message_id=bics_id[:100], cid=cid[:64],
-        mobile=mobile[:20], status=status_text[:32] or new or "", code=code[:8], applied=applied,
-        raw={k: v for k, v in data.items() if not str(k).startswith("_")})
+    from messaging.campaigns.services.dlr_sets import dlr_apply_many
+
+    return dlr_apply_many(channel=channel, items=[item], source=source, messages=[message])[0]
 
 
 def pending_dlr_q() -> Q:
