@@ -161,11 +161,12 @@ def template_provider_refresh(*, campaign: Campaign, wait: float = 0.0, sleep=No
 
 
 def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue: bool = True,
-                    provider_wait: float | None = None) -> Campaign:
+                    provider_wait: float | None = None, prepare: bool = True) -> Campaign:
     """Launch: checks, the state change (one short transaction: ``preparing``, the expected
     audience), then the audience written in chunks (``writer.campaign_prepare``: each chunk
     its own transaction; with ``enqueue`` sending is queued after each, so it starts on the
-    first chunks). A launch that stops half-way is resumed by the beat.
+    first chunks). ``prepare=False`` leaves the writing to the ``campaign_prepare`` task. A
+    launch that stops half-way is resumed by the beat.
 
     ``now`` sends immediately even when ``scheduled_at`` lies ahead; without it a draft with a
     future ``scheduled_at`` is scheduled instead. Launching a campaign that is sending, sampling
@@ -197,6 +198,9 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
                                estimated_cost=preview.estimate.total):
         raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
     campaign_id = campaign.pk
+    if not prepare:
+        transaction.on_commit(lambda: _enqueue_prepare(campaign_id))
+        return campaign
     after_chunk = (lambda: transaction.on_commit(lambda: _enqueue_advance(campaign_id))) if enqueue else None
     campaign.audience_size = campaign_prepare(campaign_id, after_chunk=after_chunk)
     campaign.preparing = False
@@ -213,6 +217,12 @@ def campaign_prepare_resume(campaign_id: int, *, enqueue: bool = True) -> int:
     if enqueue:
         transaction.on_commit(lambda: _enqueue_advance(campaign_id))
     return written
+
+
+def _enqueue_prepare(campaign_id: int) -> None:
+    from messaging.campaigns.tasks import campaign_prepare as prepare_task
+
+    prepare_task.delay(campaign_id)
 
 
 def _enqueue_advance(campaign_id: int) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -73,18 +74,23 @@ def campaign_prepare(campaign_id: int, *, chunk: int | None = None,
                      after_chunk: Callable[[], None] | None = None) -> int:
     """Write the rest of a campaign's audience (resuming at its cursors), then end the
     preparing phase. ``after_chunk`` runs after each committed chunk (it queues sending).
-    Returns the campaign's ``prepared_count``."""
+    Returns the campaign's ``prepared_count`` (also when there was nothing left to write)."""
     writer = _Writer(campaign_id, chunk)
-    if writer.campaign is None:
-        return 0
-    writer.write_sample()
+    if writer.campaign is not None:
+        writer.write_sample()
+        _write_chunks(writer, after_chunk)
+    return Campaign.objects.filter(pk=campaign_id).values_list("prepared_count", flat=True).first() or 0
+
+
+def _write_chunks(writer: _Writer, after_chunk: Callable[[], None] | None) -> None:
+    pause = float(sel.setting("CAMPAIGN_LAUNCH_CHUNK_PAUSE", 0))
     while writer.next_chunk():
         if after_chunk is not None:
             after_chunk()
-    with transaction.atomic():
-        Campaign.objects.filter(pk=campaign_id, preparing=True).update(
-            preparing=False, audience_size=F("prepared_count"), prepared_beat_at=timezone.now())
-    return Campaign.objects.filter(pk=campaign_id).values_list("prepared_count", flat=True).first() or 0
+        if pause:
+            time.sleep(pause)
+    Campaign.objects.filter(pk=writer.campaign.pk, preparing=True).update(
+        preparing=False, audience_size=F("prepared_count"), prepared_beat_at=timezone.now())
 
 
 def stale_preparations(*, now=None) -> list[int]:
