@@ -198,8 +198,9 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
                                estimated_cost=preview.estimate.total):
         raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
     campaign_id = campaign.pk
-    if not prepare:
-        transaction.on_commit(lambda: _enqueue_prepare(campaign_id))
+    if not prepare:  # the campaign_prepare task writes it (queued here unless the caller drives)
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue_prepare(campaign_id))
         return campaign
     after_chunk = (lambda: transaction.on_commit(lambda: _enqueue_advance(campaign_id))) if enqueue else None
     campaign.audience_size = campaign_prepare(campaign_id, after_chunk=after_chunk)
