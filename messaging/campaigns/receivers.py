@@ -27,20 +27,19 @@ def message_status(event) -> dict:
 
 
 def message_statuses(events) -> list[dict]:
-    """``*:message:status`` in sets (the webhook drain): one ``dlr_apply_many`` per channel."""
+    """``*:message:status`` in sets (the webhook drain): one ``dlr_apply_set`` per channel."""
     from messaging.campaigns.models import DeliveryReport
-    from messaging.campaigns.services.dlr_sets import dlr_apply_many
+    from messaging.campaigns.services.dlr_sets import dlr_apply_set
 
     results: dict[int, dict] = {}
     by_channel: dict[str, list] = {}
     for event in events:
         by_channel.setdefault(event.event_type.split(":")[0], []).append(event)
     for channel, group in by_channel.items():
-        reports = dlr_apply_many(channel=channel, items=[e.payload for e in group],
-                                 source=DeliveryReport.Source.WEBHOOK)
-        for event, report in zip(group, reports, strict=True):
-            results[event.pk] = {"delivery_report": report.pk, "message": report.message_id,
-                                 "applied": report.applied}
+        applied = dlr_apply_set(channel=channel, items=[e.payload for e in group],
+                                source=DeliveryReport.Source.WEBHOOK)
+        for event, (message_id, moved) in zip(group, applied, strict=True):
+            results[event.pk] = {"message": message_id, "applied": moved}
     return [results[event.pk] for event in events]
 
 

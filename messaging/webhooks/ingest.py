@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import time
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -52,11 +53,11 @@ def apply_event_set(size: int) -> int:
         pending = WebhookEvent.objects.filter(state=E.RECEIVED).order_by("received_at", "pk")
         if connection.vendor == "postgresql":  # two drains take different sets
             pending = pending.select_for_update(skip_locked=True)
-        events = list(pending.only("pk", "event_type", "payload", "raw", "received_at", "webhook_id")[:size])
+        events = [Stored(*row) for row in pending.values_list("pk", "event_type", "payload")[:size]]
         if not events:
             return 0
         outcomes: dict[int, tuple[str, dict, str]] = {}
-        by_type: dict[str, list[WebhookEvent]] = {}
+        by_type: dict[str, list[Stored]] = {}
         for event in events:
             by_type.setdefault(event.event_type, []).append(event)
         for event_type, group in by_type.items():
@@ -65,7 +66,15 @@ def apply_event_set(size: int) -> int:
     return len(events)
 
 
-def _apply_group(event_type: str, group: list[WebhookEvent]) -> dict[int, tuple[str, dict, str]]:
+class Stored(NamedTuple):
+    """What a set processor reads of a stored event (no model instance per event)."""
+
+    pk: int
+    event_type: str
+    payload: dict
+
+
+def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, dict, str]]:
     processor = set_processor_for(event_type)
     if processor is not None:
         try:
@@ -74,13 +83,13 @@ def _apply_group(event_type: str, group: list[WebhookEvent]) -> dict[int, tuple[
             return {event.pk: (E.PROCESSED, result or {}, "") for event, result in zip(group, results, strict=True)}
         except Exception:  # noqa: BLE001 - one by one below, so only the bad event fails
             log.warning("webhook set of %d %s failed; applying one by one", len(group), event_type, exc_info=True)
-    return {event.pk: _apply_one(event) for event in group}
+    if processor_for(event_type) is None:
+        return {event.pk: (E.IGNORED, {"reason": f"no processing for {event_type}"}, "") for event in group}
+    return {event.pk: _apply_one(event) for event in WebhookEvent.objects.filter(pk__in=[e.pk for e in group])}
 
 
 def _apply_one(event: WebhookEvent) -> tuple[str, dict, str]:
     processor = processor_for(event.event_type)
-    if processor is None:
-        return E.IGNORED, {"reason": f"no processing for {event.event_type}"}, ""
     try:
         with transaction.atomic():
             return E.PROCESSED, processor(event) or {}, ""

@@ -15,6 +15,8 @@ the reconciliation through ``dlr.dlr_record``). For a set of reports of one chan
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -43,6 +45,7 @@ class Dlr:
     new: str | None
     message_id: int | None = None
     applied: bool = False
+    by_id: bool = False  # matched by BICS's id: the message has it already
 
     @property
     def at(self) -> datetime:
@@ -51,6 +54,10 @@ class Dlr:
         data = self.data
         raw = data.get("submit_time") if self.new == S.SUBMITTED else data.get("deliv_time")
         return _parse_time(raw or data.get("updated_at")) or timezone.now()
+
+    @property
+    def raw(self) -> dict:
+        return {k: v for k, v in self.data.items() if not str(k).startswith("_")}
 
     @property
     def bics_status(self) -> str:
@@ -71,6 +78,15 @@ class Dlr:
         return int(units) if str(units or "").isdigit() and int(units) > 0 else None
 
 
+@functools.cache
+def _code_of_status() -> dict[str, str]:
+    """Statuses that only one code has, and that code."""
+    codes: dict[str, list[str]] = {}
+    for code, status in dlr_codes.STATUS_BY_CODE.items():
+        codes.setdefault(status, []).append(code)
+    return {status: found[0] for status, found in codes.items() if len(found) == 1}
+
+
 def parse_dlr(channel: str, item) -> Dlr:
     """One raw report (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr)."""
     from collections.abc import Mapping
@@ -84,8 +100,7 @@ def parse_dlr(channel: str, item) -> Dlr:
     code = data.get("code")
     code = str(code).zfill(3) if code not in (None, "") else ""
     if not code:  # the documented DLR item has a status and no code: a status of one code names it
-        codes = [c for c, s in dlr_codes.STATUS_BY_CODE.items() if s == status_text.upper()]
-        code = codes[0] if len(codes) == 1 else ""
+        code = _code_of_status().get(status_text.upper(), "")
     return Dlr(data=data, bics_id=str(data.get("id") or data.get("message_id") or ""),
                cid=str(data.get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
                mobile=_to_e164(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
@@ -96,6 +111,29 @@ def dlr_apply_many(*, channel: str, items: list, source: str = DeliveryReport.So
                    messages: list | None = None) -> list[DeliveryReport]:
     """Apply and store a set of reports of one channel; returns the stored reports in order.
     ``messages`` (same length, a Message, an id or None) names messages already known."""
+    dlrs = _apply(channel, items, messages)
+    return DeliveryReport.objects.bulk_create([
+        DeliveryReport(message_id=d.message_id, channel=channel, source=source, bics_message_id=d.bics_id[:100],
+                       cid=d.cid[:64], mobile=d.mobile[:20], status=d.status_text[:32] or d.new or "",
+                       code=d.code[:8], applied=d.applied, raw=d.raw) for d in dlrs])
+
+
+def dlr_apply_set(*, channel: str, items: list, source: str) -> list[tuple[int | None, bool]]:
+    """``dlr_apply_many`` for the webhook drain: the reports are written with one prepared
+    INSERT and no model instances; returns (message id, applied) per item, in order."""
+    dlrs = _apply(channel, items, None)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    sql = (f"INSERT INTO {DeliveryReport._meta.db_table} (message_id, channel, source, bics_message_id, cid, "  # noqa: S608
+           f"mobile, status, code, applied, raw, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, {jsonb}, %s)")
+    rows = [(d.message_id, channel, source, d.bics_id[:100], d.cid[:64], d.mobile[:20],
+             d.status_text[:32] or d.new or "", d.code[:8], d.applied, json.dumps(d.raw), now) for d in dlrs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return [(d.message_id, d.applied) for d in dlrs]
+
+
+def _apply(channel: str, items: list, messages: list | None) -> list[Dlr]:
     dlrs = [parse_dlr(channel, item) for item in items]
     for dlr, known in zip(dlrs, messages or [], strict=False):
         if known is not None:
@@ -103,11 +141,7 @@ def dlr_apply_many(*, channel: str, items: list, source: str = DeliveryReport.So
     match_messages(channel, [d for d in dlrs if d.message_id is None])
     _fill_ids(dlrs)
     _apply_statuses(dlrs)
-    return DeliveryReport.objects.bulk_create([
-        DeliveryReport(message_id=d.message_id, channel=channel, source=source, bics_message_id=d.bics_id[:100],
-                       cid=d.cid[:64], mobile=d.mobile[:20], status=d.status_text[:32] or d.new or "",
-                       code=d.code[:8], applied=d.applied,
-                       raw={k: v for k, v in d.data.items() if not str(k).startswith("_")}) for d in dlrs])
+    return dlrs
 
 
 def match_messages(channel: str, dlrs: list[Dlr]) -> None:
@@ -119,6 +153,7 @@ def match_messages(channel: str, dlrs: list[Dlr]) -> None:
                      .values_list("bics_message_id", "pk"))
         for d in dlrs:
             d.message_id = found.get(d.bics_id)
+            d.by_id = d.message_id is not None
     left = [d for d in dlrs if d.message_id is None and d.cid]
     if left:
         found = dict(qs.filter(custom_id__in={d.cid for d in left}).values_list("custom_id", "pk"))
@@ -136,7 +171,7 @@ def match_messages(channel: str, dlrs: list[Dlr]) -> None:
 def _fill_ids(dlrs: list[Dlr]) -> None:
     """BICS's ids are recorded where still blank, whether or not the status moves."""
     table = Message._meta.db_table
-    ids = [(d.bics_id[:100], d.message_id) for d in dlrs if d.message_id and d.bics_id]
+    ids = [(d.bics_id[:100], d.message_id) for d in dlrs if d.message_id and d.bics_id and not d.by_id]
     groups = [(str(d.data["group_id"])[:64], d.message_id) for d in dlrs if d.message_id and d.data.get("group_id")]
     with connection.cursor() as cursor:
         if ids:
