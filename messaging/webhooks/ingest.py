@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from typing import NamedTuple
 
@@ -125,28 +124,3 @@ def drain(*, budget_seconds: float = 20.0) -> tuple[int, bool]:
             return total, False
         total += taken
     return total, pending_exists()
-
-
-_last_kick = 0.0
-_kick_lock = threading.Lock()
-
-
-def kick() -> None:
-    """Queue the drain (from the receiver, after its commit): at most every
-    ``BICS_WEBHOOK_KICK_SECONDS`` per process; eager set-ups (tests) drain at once. A
-    broker that is down loses nothing: the event is stored and the beat drains it."""
-    global _last_kick  # noqa: PLW0603 - one timestamp per process
-    from celery import current_app
-
-    eager = current_app.conf.task_always_eager
-    now = time.monotonic()
-    with _kick_lock:
-        if not eager and now - _last_kick < float(getattr(settings, "BICS_WEBHOOK_KICK_SECONDS", 0.5)):
-            return
-        _last_kick = now
-    from messaging.webhooks.tasks import drain_webhook_events
-
-    try:
-        drain_webhook_events.delay()
-    except Exception as exc:  # noqa: BLE001 - broker down: the beat drains the stored events
-        log.warning("webhook drain not queued (%s); the beat will drain", type(exc).__name__)

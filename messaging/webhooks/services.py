@@ -18,6 +18,7 @@ import contextlib
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -35,6 +36,8 @@ HANDLED_EVENTS = [name for name, _ in WEBHOOK_EVENTS]
 
 # --------------------------------------------------------------------------- receive
 _sqlite_writes = threading.Lock()
+_last_kick = 0.0
+_kick_lock = threading.Lock()
 
 
 def _write_lock():
@@ -43,6 +46,27 @@ def _write_lock():
     from django.db import connection
 
     return _sqlite_writes if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+
+def kick() -> None:
+    """Queue the drain (from the receiver, after its commit): at most every
+    ``BICS_WEBHOOK_KICK_SECONDS`` per process; eager set-ups (tests) drain at once. A
+    broker that is down loses nothing: the event is stored and the beat drains it."""
+    global _last_kick  # noqa: PLW0603 - one timestamp per process
+    from celery import current_app
+
+    eager = current_app.conf.task_always_eager
+    now = time.monotonic()
+    with _kick_lock:
+        if not eager and now - _last_kick < float(getattr(settings, "BICS_WEBHOOK_KICK_SECONDS", 0.5)):
+            return
+        _last_kick = now
+    from messaging.webhooks.tasks import drain_webhook_events
+
+    try:
+        drain_webhook_events.delay()
+    except Exception as exc:  # noqa: BLE001 - broker down: the beat drains the stored events
+        log.warning("webhook drain not queued (%s); the beat will drain", type(exc).__name__)
 
 
 def webhook_event_receive(*, webhook: Webhook | None, event) -> WebhookEvent | None:
@@ -54,8 +78,6 @@ def webhook_event_receive(*, webhook: Webhook | None, event) -> WebhookEvent | N
             row.save(force_insert=True)
     except IntegrityError:
         return None
-    from messaging.webhooks.ingest import kick
-
     transaction.on_commit(kick)
     return row
 
@@ -108,7 +130,7 @@ def webhook_events_reprocess(*, queryset) -> dict[str, int]:
 def webhook_events_sweep(*, budget_seconds: float = 20.0) -> int:
     """Beat: drain what is stored and not applied (a lost nudge, a broker outage, a worker
     that died); queues the drain again while events remain. Returns how many it applied."""
-    from messaging.webhooks.ingest import drain, kick
+    from messaging.webhooks.ingest import drain
 
     applied, more = drain(budget_seconds=budget_seconds)
     if more:

@@ -17,8 +17,6 @@ for ``sms:message:status``, ``whatsapp:message:status`` and ``viber:message:stat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +26,8 @@ from django.utils import timezone
 
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, MessageStatus
+from messaging.campaigns.services.dlr_sets import as_dict as _as_dict
+from messaging.campaigns.services.dlr_sets import to_e164 as _to_e164  # noqa: F401 - callers use the old names
 
 S = MessageStatus
 # new status -> the statuses it may replace
@@ -45,17 +45,6 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 
 def can_move(old: str, new: str) -> bool:
     return old in ALLOWED_FROM.get(new, ())
-
-
-def _parse_time(value) -> datetime | None:
-    if not value:
-        return None
-    from messaging.catalogue.sync_adapters import parse_bics_time
-
-    try:
-        return parse_bics_time(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def message_apply_status(  # noqa: PLR0913
@@ -109,23 +98,6 @@ def message_apply_status(  # noqa: PLR0913
         # a late send answer after a DLR: keep when it was submitted
         Message.objects.filter(pk=message_id, submitted_at__isnull=True).update(submitted_at=at)
     return bool(moved)
-
-
-def _as_dict(item) -> dict:
-    if isinstance(item, Mapping):
-        return dict(item)
-    if is_dataclass(item):
-        raw = dict(getattr(item, "raw", {}) or {})
-        data = {k: v for k, v in asdict(item).items() if k != "raw" and v is not None}
-        return {**raw, **data}
-    raise TypeError(f"not a DLR item: {type(item).__name__}")
-
-
-def _to_e164(mobile) -> str:
-    text = str(mobile or "").strip()
-    if text and not text.startswith("+"):
-        text = "+" + text
-    return text
 
 
 def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobile: str = "") -> Message | None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -49,11 +50,9 @@ class Dlr:
 
     @property
     def at(self) -> datetime:
-        from messaging.campaigns.services.dlr import _parse_time
-
         data = self.data
         raw = data.get("submit_time") if self.new == S.SUBMITTED else data.get("deliv_time")
-        return _parse_time(raw or data.get("updated_at")) or timezone.now()
+        return parse_time(raw or data.get("updated_at")) or timezone.now()
 
     @property
     def raw(self) -> dict:
@@ -78,6 +77,35 @@ class Dlr:
         return int(units) if str(units or "").isdigit() and int(units) > 0 else None
 
 
+def parse_time(value) -> datetime | None:
+    if not value:
+        return None
+    from messaging.catalogue.sync_adapters import parse_bics_time
+
+    try:
+        return parse_bics_time(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_dict(item) -> dict:
+    """A raw report: a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr dataclass."""
+    if isinstance(item, Mapping):
+        return dict(item)
+    if is_dataclass(item):
+        raw = dict(getattr(item, "raw", {}) or {})
+        data = {k: v for k, v in asdict(item).items() if k != "raw" and v is not None}
+        return {**raw, **data}
+    raise TypeError(f"not a DLR item: {type(item).__name__}")
+
+
+def to_e164(mobile) -> str:
+    text = str(mobile or "").strip()
+    if text and not text.startswith("+"):
+        text = "+" + text
+    return text
+
+
 @functools.cache
 def _code_of_status() -> dict[str, str]:
     """Statuses that only one code has, and that code."""
@@ -89,11 +117,7 @@ def _code_of_status() -> dict[str, str]:
 
 def parse_dlr(channel: str, item) -> Dlr:
     """One raw report (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr)."""
-    from collections.abc import Mapping
-
-    from messaging.campaigns.services.dlr import _as_dict, _to_e164
-
-    data = _as_dict(item)
+    data = as_dict(item)
     if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
         data = dict(data["payload"])
     status_text = str(data.get("status") or "")
@@ -103,7 +127,7 @@ def parse_dlr(channel: str, item) -> Dlr:
         code = _code_of_status().get(status_text.upper(), "")
     return Dlr(data=data, bics_id=str(data.get("id") or data.get("message_id") or ""),
                cid=str(data.get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
-               mobile=_to_e164(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
+               mobile=to_e164(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
                new=dlr_codes.message_status_for(status_text, code, channel=channel))
 
 
