@@ -146,13 +146,13 @@ def test_two_preparers_cannot_write_the_same_chunk(make_campaign, make_template,
     monkeypatch.undo()
     slow = writer._Writer(campaign.pk, None)
     slow.write_sample()
-    original = slow._contacts_chunk
+    original = slow._insert_select
 
-    def meanwhile(cursor, high):  # another preparer moves the cursor past this chunk first
-        Campaign.objects.filter(pk=campaign.pk).update(launch_cursor=high)
-        return original(cursor, high)
+    def meanwhile(qs, keys):  # another preparer moves the cursor past this chunk first
+        Campaign.objects.filter(pk=campaign.pk).update(launch_cursor=contacts[14].pk)
+        return original(qs, keys)
 
-    slow._contacts_chunk = meanwhile
+    slow._insert_select = meanwhile
     with pytest.raises(writer.PreparationRaced):
         slow.next_chunk()
     campaign.refresh_from_db()

@@ -26,8 +26,11 @@ from django.utils import timezone
 
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, MessageStatus
-from messaging.campaigns.services.dlr_sets import as_dict as _as_dict
-from messaging.campaigns.services.dlr_sets import to_e164 as _to_e164  # noqa: F401 - callers use the old names
+
+# the parsing helpers live with the set path; the engine and the poll use them under these names
+from messaging.campaigns.services.dlr_sets import as_dict as _as_dict  # noqa: F401
+from messaging.campaigns.services.dlr_sets import parse_time as _parse_time  # noqa: F401
+from messaging.campaigns.services.dlr_sets import to_e164 as _to_e164  # noqa: F401
 
 S = MessageStatus
 # new status -> the statuses it may replace

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Max, QuerySet
+from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
@@ -129,68 +129,69 @@ class _Writer:
         of its own (``is_sample``) so the sample can go out while the rest is written."""
         c = self.campaign
         if c.smart_delivery and not SendBatch.objects.filter(campaign_id=c.pk, is_sample=True).exists():
+            rows = self._render(list(self.eligible.order_by("?").values(*sel.SAMPLE_FIELDS)[:c.smart_sample_size or 10]))
             with transaction.atomic():
-                rows = list(self.eligible.order_by("?").values(*sel.SAMPLE_FIELDS)[:c.smart_sample_size or 10])
-                self._write_rows(rows, sample=True)
+                self._insert_rows(rows, sample=True)
                 Campaign.objects.filter(pk=c.pk).update(prepared_count=F("prepared_count") + len(rows))
         self.sample_ids = [pk for pk in Message.objects.filter(campaign_id=c.pk, is_sample=True)
                            .values_list("contact_id", flat=True) if pk]
 
     # ---- one chunk
     def next_chunk(self) -> bool:
-        """Write the next chunk in its own transaction; False when nothing is left."""
+        """Write the next chunk; False when nothing is left. What can be read and rendered is
+        done before the chunk's transaction, which only writes and moves the cursor."""
+        state = (Campaign.objects.filter(pk=self.campaign.pk, preparing=True)
+                 .exclude(state__in=Campaign.FINAL_STATES).values_list("launch_cursor", "upload_cursor").first())
+        if state is None:
+            return False  # finished or cancelled meanwhile
+        cursor, upload_cursor = state
+        high, keys = self._chunk_end(cursor)
+        if high is not None:
+            qs = self.eligible.filter(pk__gt=cursor, pk__lte=high)
+            if self.sample_ids:
+                qs = qs.exclude(pk__in=self.sample_ids)
+            if self.identical:
+                return self._commit(lambda: self._insert_select(qs, keys), "launch_cursor", cursor, high)
+            rows = self._render(list(qs.order_by("pk").values(*sel.SAMPLE_FIELDS)))
+            return self._commit(lambda: self._insert_rows(rows), "launch_cursor", cursor, high)
+        if self.upload_done:
+            return False
+        raw = self._upload_rows(upload_cursor)
+        if not raw:
+            self.upload_done = True
+            return True
+        rows = self._render(_upload_candidates(self.campaign, self.sources, raw), upload_at=upload_cursor)
+        return self._commit(lambda: self._insert_rows(rows), "upload_cursor", upload_cursor, upload_cursor + len(raw))
+
+    def _commit(self, write: Callable[[], int], cursor_field: str, old: int, new: int) -> bool:
+        """The chunk's transaction: its rows, and the cursor moved only if nobody moved it."""
         with transaction.atomic():
-            state = (Campaign.objects.filter(pk=self.campaign.pk, preparing=True)
-                     .exclude(state__in=Campaign.FINAL_STATES).values_list("launch_cursor", "upload_cursor").first())
-            if state is None:
-                return False  # finished or cancelled meanwhile
-            cursor, upload_cursor = state
-            high = self._chunk_end(cursor)
-            if high is not None:
-                written = self._contacts_chunk(cursor, high)
-                moved = Campaign.objects.filter(pk=self.campaign.pk, launch_cursor=cursor).update(
-                    launch_cursor=high, prepared_count=F("prepared_count") + written,
-                    prepared_beat_at=timezone.now())
-            elif not self.upload_done:
-                consumed, written = self._upload_chunk(upload_cursor)
-                if not consumed:
-                    self.upload_done = True
-                    return True
-                moved = Campaign.objects.filter(pk=self.campaign.pk, upload_cursor=upload_cursor).update(
-                    upload_cursor=upload_cursor + consumed, prepared_count=F("prepared_count") + written,
-                    prepared_beat_at=timezone.now())
-            else:
-                return False
+            written = write()
+            moved = Campaign.objects.filter(pk=self.campaign.pk, preparing=True, **{cursor_field: old}).update(
+                **{cursor_field: new}, prepared_count=F("prepared_count") + written, prepared_beat_at=timezone.now())
             if not moved:
                 raise PreparationRaced(f"campaign {self.campaign.pk}: another preparer moved the cursor")
             _chunk_written(self.campaign.pk, written)
         return True
 
-    def _chunk_end(self, cursor: int) -> int | None:
-        """The last contact key of the next chunk (keys, not eligible rows: one index range)."""
+    def _chunk_end(self, cursor: int) -> tuple[int | None, int]:
+        """The last contact key of the next chunk and how many keys it spans (keys, not
+        eligible rows: one index range); (None, 0) after the last contact."""
         from contacts.models import Contact
 
         after = Contact.objects.filter(pk__gt=cursor).order_by("pk").values_list("pk", flat=True)
         end = after[self.chunk - 1:self.chunk].first()
-        return end if end is not None else after.aggregate(last=Max("pk"))["last"]
-
-    def _contacts_chunk(self, cursor: int, high: int) -> int:
-        qs = self.eligible.filter(pk__gt=cursor, pk__lte=high)
-        if self.sample_ids:
-            qs = qs.exclude(pk__in=self.sample_ids)
-        if self.identical:
-            return self._insert_select(qs)
-        rows = list(qs.order_by("pk").values(*sel.SAMPLE_FIELDS))
-        return self._write_rows(rows)
+        if end is not None:
+            return end, self.chunk
+        rest = after.aggregate(last=Max("pk"), keys=Count("pk"))
+        return rest["last"], rest["keys"]
 
     # ---- identical text: set-based
-    def _insert_select(self, qs: QuerySet) -> int:
+    def _insert_select(self, qs: QuerySet, keys: int) -> int:
         """One INSERT … SELECT of the chunk's eligible contacts; each row joins the batch of
-        its position (``row_number / batch_size``), the batches made just before."""
-        expected = qs.count()
-        if not expected:
-            return 0
-        base = self._new_batches(expected)
+        its position (``row_number / batch_size``). Batches for every key of the range are
+        made first; the ones left empty are deleted and the last one sized after."""
+        base = self._new_batches(keys)
         sql, params = qs.order_by().annotate(r_id=F("pk"), r_phone=F("phone")).values_list(
             "r_id", "r_phone").query.get_compiler(connection=connection).as_sql()
         pg = connection.vendor == "postgresql"
@@ -209,88 +210,97 @@ class _Writer:
         with connection.cursor() as cursor:
             cursor.execute(insert, values)
             written = cursor.rowcount
-        if written != expected:  # the audience changed between count and insert: redo the chunk
-            raise PreparationRaced(f"campaign {c.pk}: {written} rows written, {expected} counted")
+        self._trim_batches(base, written)
         return written
 
-    def _new_batches(self, rows: int) -> int:
+    def _new_batches(self, rows: int, *, sizes: bool = False) -> int:
         """``ceil(rows / size)`` pending batches after the campaign's last; returns the number
         before the first."""
-        c = self.campaign
-        base = SendBatch.objects.filter(campaign_id=c.pk, is_sample=False).aggregate(n=Max("number"))["n"] or 0
-        count = math.ceil(rows / self.size)
+        base = self._last_number()
         SendBatch.objects.bulk_create([
-            SendBatch(campaign_id=c.pk, number=base + i + 1, custom=f"{self.prefix}-b{base + i + 1}",
-                      text=self.content, size=min(self.size, rows - i * self.size)) for i in range(count)])
+            SendBatch(campaign_id=self.campaign.pk, number=base + i + 1, custom=f"{self.prefix}-b{base + i + 1}",
+                      text=self.content, size=min(self.size, rows - i * self.size) if sizes else 0)
+            for i in range(math.ceil(rows / self.size))])
         return base
 
-    # ---- rows in Python: personalised text, the sample, the uploaded list
-    def _write_rows(self, rows: list[dict], *, sample: bool = False, upload_at: int | None = None) -> int:
-        """Render and write rows (contact-shaped dicts). Identical text: batches of
-        ``batch_size``; personalised: a batch of one per message whose ``custom`` is the
-        message's ``custom_id``."""
-        c = self.campaign
-        messages: list[Message] = []
-        for offset, row in enumerate(rows):
-            values = sel.recipient_values(self.sources, row)
-            if values is None:
-                continue  # a value went missing since the count
-            custom_id = custom_id_for(c.pk, row["pk"]) if row.get("pk") else \
-                f"{self.prefix}-u{(upload_at or 0) + offset:09d}"
-            message = Message(campaign_id=c.pk, contact_id=row.get("pk"), channel=c.channel, number=row["phone"],
-                              custom_id=custom_id, is_sample=sample)
-            if not self.identical:
-                message.text = sel.render(self.content, values)
-                message.variables = values
-                message.parts = sel.parts_of(c, message.text)
-            messages.append(message)
-        if not messages:
-            return 0
-        if self.identical:
-            self._into_batches(messages, sample)
-        else:
-            base = 0 if sample else self._last_number()
-            batches = SendBatch.objects.bulk_create([
-                SendBatch(campaign_id=c.pk, number=0 if sample else base + i + 1, custom=m.custom_id,
-                          is_sample=sample, size=1) for i, m in enumerate(messages)])
-            for message, batch in zip(messages, batches, strict=True):
-                message.batch_id = batch.pk
-        insert_messages(messages)
-        return len(messages)
+    def _trim_batches(self, base: int, written: int) -> None:
+        used = math.ceil(written / self.size)
+        mine = SendBatch.objects.filter(campaign_id=self.campaign.pk, is_sample=False, number__gt=base)
+        mine.filter(number__gt=base + used).delete()
+        mine.filter(number__lt=base + used).update(size=self.size)
+        mine.filter(number=base + used).update(size=written - (used - 1) * self.size)
 
     def _last_number(self) -> int:
         return SendBatch.objects.filter(campaign_id=self.campaign.pk, is_sample=False).aggregate(
             n=Max("number"))["n"] or 0
 
-    def _into_batches(self, messages: list[Message], sample: bool) -> None:
+    # ---- rows in Python: personalised text, the sample, the uploaded list
+    def _render(self, rows: list[dict], *, upload_at: int = 0) -> list[tuple]:
+        """(contact, number, custom_id, text, variables, parts) per row that still has its
+        values; identical text leaves text and variables to the batch."""
         c = self.campaign
-        if sample:
-            batch = SendBatch.objects.create(campaign_id=c.pk, number=0, is_sample=True, custom=f"{self.prefix}-s",
-                                             text=self.content, size=len(messages))
-            groups = [(batch, messages)]
-        else:
-            base = self._new_batches(len(messages))
-            made = dict(SendBatch.objects.filter(campaign_id=c.pk, is_sample=False, number__gt=base)
-                        .values_list("number", "pk"))
-            groups = [(made[base + 1 + i // self.size], messages[i:i + self.size])
-                      for i in range(0, len(messages), self.size)]
-        for batch, group in groups:
-            for message in group:
-                message.batch_id = batch if isinstance(batch, int) else batch.pk
-                message.parts = self.parts
+        out = []
+        for offset, row in enumerate(rows):
+            values = sel.recipient_values(self.sources, row)
+            if values is None:
+                continue  # a value went missing since the count
+            custom_id = custom_id_for(c.pk, row["pk"]) if row.get("pk") else f"{self.prefix}-u{upload_at + offset:09d}"
+            if self.identical:
+                out.append((row.get("pk"), row["phone"], custom_id, "", "{}", self.parts or 1))
+            else:
+                text = sel.render(self.content, values)
+                out.append((row.get("pk"), row["phone"], custom_id, text, json.dumps(values), sel.parts_of(c, text)))
+        return out
 
-    def _upload_chunk(self, upload_cursor: int) -> tuple[int, int]:
-        """The next ``UPLOAD_CHUNK`` rows of the uploaded list: (rows consumed, written)."""
+    def _insert_rows(self, rows: list[tuple], *, sample: bool = False) -> int:
+        """Write rendered rows. Identical text: batches of ``batch_size`` (the sample: one of
+        its own); personalised: a batch of one per message, whose ``custom`` is the
+        message's ``custom_id`` (the message finds it by that unique key)."""
+        if not rows:
+            return 0
+        c = self.campaign
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        if self.identical:
+            if sample:
+                ids = [SendBatch.objects.create(campaign_id=c.pk, number=0, is_sample=True, custom=f"{self.prefix}-s",
+                                                text=self.content, size=len(rows)).pk] * len(rows)
+            else:
+                base = self._new_batches(len(rows), sizes=True)
+                made = dict(SendBatch.objects.filter(campaign_id=c.pk, is_sample=False, number__gt=base)
+                            .values_list("number", "pk"))
+                ids = [made[base + 1 + i // self.size] for i in range(len(rows))]
+            batch = "%s"
+        else:
+            base = 0 if sample else self._last_number()
+            _insert_batches([(c.pk, 0 if sample else base + i + 1, row[2], sample) for i, row in enumerate(rows)])
+            ids = [row[2] for row in rows]
+            batch = f"(SELECT id FROM {SendBatch._meta.db_table} WHERE custom = %s)"  # noqa: S608 - our table
+        jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+        sql = (f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608 - names are ours
+               f"VALUES (%s, {batch}, %s, %s, %s, %s, %s, {jsonb}, %s, %s, '', '', '', %s, '', '', %s)")
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [(c.pk, ref, contact, c.channel, number, custom_id, text, variables, sample,
+                                      MessageStatus.QUEUED, parts, now)
+                                     for ref, (contact, number, custom_id, text, variables, parts) in zip(ids, rows,
+                                                                                                          strict=True)])
+        return len(rows)
+
+    def _upload_rows(self, upload_cursor: int) -> list[dict]:
+        """The next ``UPLOAD_CHUNK`` rows of the uploaded list (none: the list is done)."""
         if self.upload is None:
             self.upload = _skip(sel.upload_rows(self.campaign), upload_cursor)
         try:
-            raw = [row for _i, row in zip(range(UPLOAD_CHUNK), self.upload, strict=False)]
+            return [row for _i, row in zip(range(UPLOAD_CHUNK), self.upload, strict=False)]
         except ValueError:  # no number column: the preview warned about it; the list is left out
-            return 0, 0
-        if not raw:
-            return 0, 0
-        return len(raw), self._write_rows(_upload_candidates(self.campaign, self.sources, raw),
-                                          upload_at=upload_cursor)
+            return []
+
+
+def _insert_batches(rows: list[tuple]) -> None:
+    """Batches of one (campaign, number, custom, is_sample): one prepared INSERT."""
+    sql = (f"INSERT INTO {SendBatch._meta.db_table} (campaign_id, number, custom, text, is_sample, size, "  # noqa: S608
+           "state, attempts, claimed_by, group_id, error) VALUES (%s, %s, %s, '', %s, 1, %s, 0, '', '', '')")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(*row, SendBatch.State.PENDING) for row in rows])
 
 
 def _skip(rows: Iterator, count: int) -> Iterator:
@@ -313,20 +323,3 @@ def _upload_candidates(campaign: Campaign, sources, raw: list[dict]) -> list[dic
     known = set(Message.objects.filter(campaign_id=campaign.pk, number__in=numbers).values_list("number", flat=True))
     return [r for r in rows if r["phone"] not in opted and r["phone"] not in known
             and sel.recipient_values(sources, r) is not None]
-
-
-def insert_messages(messages: list[Message]) -> None:
-    """One prepared INSERT run over the rows (``executemany``): Django's ``bulk_create``
-    spends most of a big launch compiling statements."""
-    if not messages:
-        return
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = ", ".join(jsonb if c == "variables" else "%s" for c in MESSAGE_COLUMNS)
-    sql = (f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608
-           f"VALUES ({placeholders})")
-    rows = [(m.campaign_id, m.batch_id, m.contact_id, m.channel, m.number, m.custom_id, m.text or "",
-             json.dumps(m.variables or {}), m.is_sample, MessageStatus.QUEUED, "", "", "", m.parts or 1, "", "", now)
-            for m in messages]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
