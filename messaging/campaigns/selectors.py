@@ -119,17 +119,20 @@ def campaign_sources(campaign: Campaign) -> list[QuerySet]:
     return sources
 
 
-def campaign_contacts(campaign: Campaign) -> QuerySet:
-    """Every contact of the campaign's segments and tags, each once (one query)."""
+def campaign_contacts(campaign: Campaign, keys: tuple[int, int] | None = None) -> QuerySet:
+    """Every contact of the campaign's segments and tags, each once (one query); ``keys``
+    (low, high]: only contacts in that primary-key range, the range inside every source's
+    subquery too (a launch chunk then reads its range, not the whole audience)."""
     from contacts.models import Contact
 
     sources = campaign_sources(campaign)
     if not sources:
         return Contact.objects.none()
+    bounds = Q(pk__gt=keys[0], pk__lte=keys[1]) if keys else Q()
     q = Q()
     for source in sources:
-        q |= Q(pk__in=source.values("pk"))
-    return Contact.objects.filter(q)
+        q |= Q(pk__in=source.filter(bounds).values("pk"))
+    return Contact.objects.filter(bounds, q)
 
 
 def unsubscribed_q(campaign: Campaign) -> Q:
@@ -297,9 +300,9 @@ class AudiencePlan:
                 "invalid": self.invalid, "missing_variables": self.missing_variables}
 
 
-def eligible_contacts(campaign: Campaign) -> QuerySet:
-    """The audience after every exclusion, resolved in the database."""
-    contacts = campaign_contacts(campaign)
+def eligible_contacts(campaign: Campaign, keys: tuple[int, int] | None = None) -> QuerySet:
+    """The audience after every exclusion, resolved in the database (``keys``: a key range)."""
+    contacts = campaign_contacts(campaign, keys)
     return (contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign)))
 
 

@@ -147,7 +147,7 @@ class _Writer:
         cursor, upload_cursor = state
         high, keys = self._chunk_end(cursor)
         if high is not None:
-            qs = self.eligible.filter(pk__gt=cursor, pk__lte=high)
+            qs = sel.eligible_contacts(self.campaign, (cursor, high))
             if self.sample_ids:
                 qs = qs.exclude(pk__in=self.sample_ids)
             if self.identical:
