@@ -255,7 +255,7 @@ CAMPAIGN_TEST_NUMBERS = env.list("CAMPAIGN_TEST_NUMBERS", default=[])
 # Launch preparation: contacts per chunk transaction (identical text / personalised), a pause
 # between chunks (leaves SQLite's one write lock to other writers), and after how many seconds
 # without a chunk a preparation counts as stopped (the beat resumes it).
-CAMPAIGN_LAUNCH_CHUNK = env.int("CAMPAIGN_LAUNCH_CHUNK", default=10000)
+CAMPAIGN_LAUNCH_CHUNK = env.int("CAMPAIGN_LAUNCH_CHUNK", default=5000)
 CAMPAIGN_LAUNCH_CHUNK_PERSONAL = env.int("CAMPAIGN_LAUNCH_CHUNK_PERSONAL", default=2000)
 CAMPAIGN_LAUNCH_CHUNK_PAUSE = env.float("CAMPAIGN_LAUNCH_CHUNK_PAUSE", default=0.0)
 CAMPAIGN_PREPARE_STALE = env.int("CAMPAIGN_PREPARE_STALE", default=60)
