@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test setup lint bench clean contract
+.PHONY: run test setup lint bench bench-pg clean contract
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
@@ -41,8 +41,15 @@ BICS_API_DOC ?= ../shared/bics-api/bics-cpaas-api-1.0.0.txt
 contract: $(STAMP)
 	$(PY) -m bics.contract.build --doc $(BICS_API_DOC) --check
 
+# Every benchmark, each on a fresh SQLite database (BENCH_QUICK=1: small sizes; bench/README.md).
 bench: setup
-	$(PY) -m bench
+	scripts/ensure_packages.sh wrk
+	$(PY) -m bench $(BENCH_ARGS)
+
+# The same on a throwaway PostgreSQL cluster (figures in bench/results/latest-postgresql.json).
+bench-pg: setup
+	scripts/ensure_packages.sh wrk postgresql
+	$(PY) -m bench.pg $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3

@@ -2,7 +2,7 @@
 
 A fresh database gets BENCH_CHANGELIST_ROWS (default 1,000,000) messages over 20 campaigns
 (raw executemany: setup is not what is measured), then a superuser loads
-/admin/campaigns/message/ through Django's test client: the default page, a status filter, an
+the message changelist (``bench.models.MESSAGE_CHANGELIST``) through Django's test client: the default page, a status filter, an
 exact search by number, and page 500. Each is loaded once to warm up, then 5 times; ``ms`` is
 the median wall time of the whole request (query + render), ``queries`` the number of SQL
 queries of one load (CaptureQueriesContext). Baseline: the same page would count all 1M rows
@@ -16,12 +16,13 @@ on every load without ``show_full_result_count = False`` — ``count_ms`` is tha
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
 
-ROWS = int(os.environ.get("BENCH_CHANGELIST_ROWS", "1000000"))
+from bench import size
+
+ROWS = size("BENCH_CHANGELIST_ROWS", 1_000_000, 20_000)
 CAMPAIGNS = 20
 STATUSES = ("delivered", "delivered", "delivered", "failed", "submitted", "rejected", "expired")
 
@@ -31,8 +32,10 @@ def populate(rows: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from messaging.campaigns.models import Campaign
-    from messaging.catalogue.models import Channel, Template
+    from bench.models import models, table
+
+    m = models()
+    Channel, Template, Campaign = m.Channel, m.Template, m.Campaign
 
     owner = get_user_model().objects.create_superuser(username="bench", password="bench-pass-123")
     template = Template.objects.create(name="bench", channel=Channel.SMS, content="Our shop opens on Monday.",
@@ -44,7 +47,7 @@ def populate(rows: int) -> None:
     columns = ("campaign_id", "channel", "number", "custom_id", "text", "variables", "is_sample", "status",
                "bics_status", "bics_message_id", "group_id", "parts", "error_code", "error_description",
                "created_at", "submitted_at", "status_at")
-    sql = (f"INSERT INTO messaging_message ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})")
+    sql = (f"INSERT INTO {table(m.Message)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})")
     chunk = 20000
     with connection.cursor() as cursor:
         for start in range(0, rows, chunk):
@@ -101,14 +104,16 @@ def _run() -> dict:
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="bench"))
-    base = "/admin/campaigns/message/"
+    from bench.models import MESSAGE_CHANGELIST, models, table
+
+    base = MESSAGE_CHANGELIST
     figures = measure(client, base)
     filtered = measure(client, base + "?status__exact=failed")
     search = measure(client, base + "?q=%2B32470123456")
     deep = measure(client, base + f"?p={min(500, max(ROWS // 100 - 1, 1))}")
     with connection.cursor() as cursor:
         t = time.perf_counter()
-        cursor.execute("SELECT COUNT(*) FROM messaging_message")
+        cursor.execute(f"SELECT COUNT(*) FROM {table(models().Message)}")  # noqa: S608
         total = cursor.fetchone()[0]
         count_ms = (time.perf_counter() - t) * 1000
     result = {**figures, "rows": total, "filtered_queries": filtered["queries"], "filtered_ms": filtered["ms"],

@@ -2,7 +2,8 @@
 after acceptance and 1 % dropped connections must still reach every recipient exactly once.
 
 Runs ``tests/reliability/test_faults.py`` (batched and personalised cases) with
-RELIABILITY_RECIPIENTS=100000 (BENCH_FAULT_RECIPIENTS to change) in a pytest subprocess; the
+RELIABILITY_RECIPIENTS=100000 (BENCH_FAULT_RECIPIENTS to change) in a pytest subprocess (on
+PostgreSQL with BENCH_DATABASE_URL: pytest-django's test database on that server); the
 default ``make test`` runs the same tests with 2,000. Figures: ``recipients``, ``seconds``,
 ``per_s`` (recipients/s through faults, both tests), ``passed``.
 """
@@ -16,13 +17,18 @@ import sys
 import time
 from pathlib import Path
 
+from bench import FRESH_DB_ENV, size
+from bench.db import is_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
-RECIPIENTS = int(os.environ.get("BENCH_FAULT_RECIPIENTS", "100000"))
+RECIPIENTS = size("BENCH_FAULT_RECIPIENTS", 100_000, 2_000)
 
 
 def run() -> dict:
     env = {**os.environ, "RELIABILITY_RECIPIENTS": str(RECIPIENTS)}
     env.pop("DATABASE_URL", None)
+    if is_postgres(os.environ.get(FRESH_DB_ENV, "")):  # bench-pg: the tests' own database on that server
+        env["TEST_DATABASE_URL"] = os.environ[FRESH_DB_ENV]
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:logging", "-o", "timeout=7200", "--tb=short",
                              "tests/reliability/test_faults.py"],

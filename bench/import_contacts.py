@@ -22,7 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+from bench import size
+
+ROWS = size("BENCH_IMPORT_ROWS", 1_000_000, 20_000)
 BAD_SHARE = 0.03
 DUPLICATE_SHARE = 0.02
 

@@ -1,17 +1,18 @@
-"""Webhook ingest benchmark: N signed DLR webhooks over HTTP to the receiver under gunicorn
-(the production server), then their processing, against a bare baseline.
+"""Webhook ingest benchmark: N distinct signed DLR callbacks through the product's receiver
+and through a bare handler, same server, same load generator; then their processing.
 
-* receive: ``BENCH_WEBHOOK_SENDERS`` (50) concurrent senders POST the ``{"event", "payload"}``
-  DLR envelope with ``Authorization: Bearer`` and ``Signature``; gunicorn (gthread) runs the
-  real receiver (lookup, constant-time checks, parse, store, enqueue to an in-memory broker
-  so no worker consumes). ``receive_per_s`` and the answer time ``p99_ms``.
-* process: the stored events applied one by one by ``webhook_event_process`` (what the
-  Celery task calls): the engine's status function + a DeliveryReport each, in one
-  transaction per event. ``process_per_s``.
-* ``per_s``: N / (receive time + process time), end to end.
-* baseline: the same N status updates and report inserts by a plain ``sqlite3`` loop on a
-  bare table (conditional UPDATE + INSERT, one commit per event, as each webhook is its own
-  durable unit), no HTTP. ``ratio`` = per_s / baseline_per_s.
+* receive: ``wrk`` (``bench/wrk.py``, 50 connections) POSTs N ``{"event", "payload"}`` DLR
+  envelopes, each a different message, each with ``Authorization: Bearer <secret>`` and its
+  own ``Signature`` (HMAC-SHA256 of the body keyed by the webhook's BICS id), each once, to
+  gunicorn (``bench/servers.py``: the one configuration) serving the product.
+  ``receive_per_s`` (answered 200 per second), ``p99_ms`` (wrk's latency distribution).
+* baseline: the same N requests, same wrk, same gunicorn configuration, serving
+  ``bench/webhook_baseline.py``: Bearer + HMAC checked, raw body inserted.
+  ``baseline_receive_per_s``, ``receive_ratio`` = product / baseline.
+* process: with the server stopped (no worker ran meanwhile), the stored events drained by
+  the product's processing function (``bench.models.webhook_events_drain``): ``process_per_s``.
+* correctness: ``lost`` = answered 200 but the message not delivered after processing;
+  ``applied_twice`` = messages with more than one delivery report (each event is distinct).
 
     python -m bench webhook_ingest
     BENCH_WEBHOOK_EVENTS=5000 python -m bench.webhook_ingest
@@ -21,172 +22,142 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import sqlite3
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Iterator
 
-import requests
+from bench import size
+from bench.servers import Gunicorn
+from bench.wrk import CONNECTIONS
 
-EVENTS = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "100000"))
-SENDERS = int(os.environ.get("BENCH_WEBHOOK_SENDERS", "50"))
-WORKERS = int(os.environ.get("BENCH_WEBHOOK_GUNICORN_WORKERS", str(min(8, (os.cpu_count() or 2)))))
-THREADS = int(os.environ.get("BENCH_WEBHOOK_GUNICORN_THREADS", "4"))
+EVENTS = size("BENCH_WEBHOOK_EVENTS", 100_000, 5_000)
 SECRET = "bench-webhook-secret-0123456789"
-ROOT = Path(__file__).resolve().parent.parent
+BICS_ID = "4242"  # the webhook's BICS id: the HMAC key of the Signature header
+SLUG = "bench"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _payload(i: int) -> dict:
+def payload(i: int, prefix: str = "bm") -> dict:
     return {"event": "sms:message:status", "payload": {
-        "id": f"bm-{i}", "mobile": f"3247{i:07d}", "status": "DELIVRD", "credits": "1.0000", "units": 1,
-        "deliv_time": "2026-01-02 10:00:00", "submit_time": "2026-01-02 09:59:00", "cid": f"bc-{i}",
-        "custom": f"bc-{i}"}}
+        "id": f"{prefix}-{i}", "mobile": f"3247{i:07d}", "status": "DELIVRD", "credits": "1.0000", "units": 1,
+        "deliv_time": "2026-01-02 10:00:00", "submit_time": "2026-01-02 09:59:00", "cid": f"{prefix}c-{i}",
+        "custom": f"{prefix}c-{i}"}}
 
 
-def _setup(n: int):
-    from bench import setup_django
+def signed_events(n: int, prefix: str = "bm", start: int = 0) -> Iterator[tuple[str, bytes]]:
+    """(Signature, body) of n distinct DLR events."""
+    from bench.models import sign
 
-    setup_django()
-    from messaging.campaigns.models import Message
-    from messaging.webhooks.models import Webhook
+    for i in range(start, start + n):
+        body = json.dumps(payload(i, prefix), separators=(",", ":")).encode()
+        yield sign(body, BICS_ID), body
 
+
+def create_webhook():
+    from bench.models import models
+
+    return models().Webhook.objects.create(name="bench", uri="http://127.0.0.1/webhooks/bics/bench/", slug=SLUG,
+                                           secret=SECRET, bics_id=BICS_ID, token="t")
+
+
+def _messages(n: int) -> None:
+    from bench.models import models
+
+    Message = models().Message
     for start in range(0, n, 5000):
         Message.objects.bulk_create([
-            Message(channel="sms", number=f"+3247{i:07d}", custom_id=f"bc-{i}", status="submitted",
+            Message(channel="sms", number=f"+3247{i:07d}", custom_id=f"bmc-{i}", status="submitted",
                     bics_message_id=f"bm-{i}") for i in range(start, min(n, start + 5000))], batch_size=5000)
-    return Webhook.objects.create(name="bench", uri="http://127.0.0.1/webhooks/bics/bench/", slug="bench",
-                                  secret=SECRET, bics_id="4242", token="t")
 
 
-class Gunicorn:
-    def __init__(self):
-        self.port = _free_port()
-        db_url = os.environ["DATABASE_URL"]
-        if db_url.startswith("sqlite") and "conn_max_age" not in db_url:  # keep connections (a deployment choice)
-            db_url += ("&" if "?" in db_url else "?") + "conn_max_age=60"
-        env = {**os.environ, "DATABASE_URL": db_url, "CELERY_BROKER_URL": "memory://", "DJANGO_DEBUG": "0",
-               "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "ERROR"}
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{self.port}",
-             "-w", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS), "--backlog", "2048",
-             "--log-level", "error"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
-                return
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+def product_server() -> Gunicorn:
+    """The product under gunicorn (``bench/server_settings.py``); an in-memory broker: no
+    worker processes what is received."""
+    from bench.models import WSGI_APP
 
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+    return Gunicorn(WSGI_APP, env={"CELERY_BROKER_URL": "memory://", "DJANGO_SETTINGS_MODULE": "bench.server_settings"},
+                    probe_path="/healthz")
 
 
-def _receive(port: int, n: int) -> tuple[float, list[float], int]:
-    from bics.webhooks import sign
+def receiver_url(server: Gunicorn) -> str:
+    from bench.models import WEBHOOK_RECEIVER
 
-    url = f"http://127.0.0.1:{port}/webhooks/bics/bench/"
-    local = threading.local()
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-
-    def send(i: int) -> None:
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = requests.Session()
-        body = json.dumps(_payload(i), separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {SECRET}",
-                   "Signature": sign(body, "4242")}
-        started = time.perf_counter()
-        resp = session.post(url, data=body, headers=headers, timeout=30)
-        elapsed = time.perf_counter() - started
-        with lock:
-            latencies.append(elapsed)
-            if resp.status_code != 200:
-                errors[0] += 1
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(SENDERS) as pool:
-        list(pool.map(send, range(n), chunksize=64))
-    return time.perf_counter() - started, latencies, errors[0]
+    return server.url.rstrip("/") + WEBHOOK_RECEIVER.format(key=SLUG)
 
 
-def _process() -> tuple[float, int]:
-    from messaging.webhooks.models import WebhookEvent
-    from messaging.webhooks.services import webhook_event_process
+def receive_product(n: int) -> dict:
+    from bench.wrk import post_events
 
-    ids = list(WebhookEvent.objects.filter(state="received").order_by("pk").values_list("pk", flat=True))
-    started = time.perf_counter()
-    for event_id in ids:
-        webhook_event_process(event_id=event_id)
-    return time.perf_counter() - started, len(ids)
+    server = product_server()
+    try:
+        return post_events(receiver_url(server), signed_events(n), SECRET)
+    finally:
+        server.stop()
 
 
-def _baseline(n: int) -> float:
-    path = os.path.join(tempfile.mkdtemp(prefix="bench-webhook-base-"), "base.sqlite3")
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE message (id INTEGER PRIMARY KEY, bics_id TEXT UNIQUE, status TEXT, delivered_at TEXT)")
-    db.execute("CREATE TABLE report (id INTEGER PRIMARY KEY, message_id INT, status TEXT, raw TEXT)")
-    db.execute("BEGIN")
-    db.executemany("INSERT INTO message (bics_id, status) VALUES (?, 'submitted')", ((f"bm-{i}",) for i in range(n)))
-    db.execute("COMMIT")
-    started = time.perf_counter()
-    for i in range(n):
-        item = _payload(i)["payload"]
-        db.execute("BEGIN")
-        row = db.execute("SELECT id FROM message WHERE bics_id = ?", (item["id"],)).fetchone()
-        db.execute("UPDATE message SET status = 'delivered', delivered_at = ? WHERE id = ? AND status IN "
-                   "('queued', 'unknown', 'submitted')", (item["deliv_time"], row[0]))
-        db.execute("INSERT INTO report (message_id, status, raw) VALUES (?, ?, ?)",
-                   (row[0], item["status"], json.dumps(item)))
-        db.execute("COMMIT")
-    elapsed = time.perf_counter() - started
+def receive_baseline(n: int) -> dict:
+    from bench.db import raw_connect
+    from bench.webhook_baseline import TABLE, create_table
+    from bench.wrk import post_events
+
+    url = os.environ["DATABASE_URL"]
+    db = raw_connect(url)
+    create_table(db)
+    server = Gunicorn("bench.webhook_baseline:application", env={
+        "BENCH_BASELINE_DATABASE_URL": url, "BENCH_BASELINE_SECRET": SECRET, "BENCH_BASELINE_SIGNING_KEY": BICS_ID})
+    try:
+        figures = post_events(server.url + "webhook/", signed_events(n, prefix="base"), SECRET)
+    finally:
+        server.stop()
+    figures["stored"] = db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]  # noqa: S608
     db.close()
-    return n / elapsed
+    return figures
+
+
+def outcome(prefix: str = "bm") -> dict:
+    """Messages delivered, and messages with more than one delivery report."""
+    from django.db.models import Count
+
+    from bench.models import models
+
+    m = models()
+    ours = m.Message.objects.filter(bics_message_id__startswith=f"{prefix}-")
+    twice = (m.DeliveryReport.objects.filter(message__in=ours).values("message")
+             .annotate(n=Count("pk")).filter(n__gt=1).count())
+    return {"delivered": ours.filter(status="delivered").count(), "applied_twice": twice}
 
 
 def run() -> dict:
-    n = EVENTS
-    hook = _setup(n)
-    server = Gunicorn()
-    try:
-        receive_s, latencies, errors = _receive(server.port, n)
-    finally:
-        server.stop()
-    from messaging.campaigns.models import Message
-    from messaging.webhooks.models import WebhookEvent
+    from bench import setup_django
 
-    stored = WebhookEvent.objects.filter(webhook=hook).count()
-    process_s, processed = _process()
-    delivered = Message.objects.filter(status="delivered").count()
-    latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0
-    per_s = n / (receive_s + process_s)
-    baseline = _baseline(n)
-    key = f"webhook_ingest_{n // 1000}k" if n % 1000 == 0 else f"webhook_ingest_{n}"
-    return {key: {
-        "events": n, "senders": SENDERS, "gunicorn": f"{WORKERS}x{THREADS} gthread",
-        "per_s": round(per_s, 1), "receive_per_s": round(n / receive_s, 1),
+    setup_django()
+    from bench.models import models, webhook_events_drain
+
+    n = EVENTS
+    _messages(n)
+    create_webhook()
+    received = receive_product(n)
+    stored = models().WebhookEvent.objects.count()
+    started = time.perf_counter()
+    processed = webhook_events_drain()
+    process_s = time.perf_counter() - started
+    result = outcome()
+    base = receive_baseline(n)
+    figures = {
+        "events": n, "connections": CONNECTIONS, "gunicorn": Gunicorn.config,
+        "receive_per_s": received["per_s"], "baseline_receive_per_s": base["per_s"],
+        "receive_ratio": round(received["per_s"] / base["per_s"], 3) if base["per_s"] else None,
+        "p99_ms": received["p99_ms"], "p50_ms": received["p50_ms"], "baseline_p99_ms": base["p99_ms"],
         "process_per_s": round(processed / process_s, 1) if process_s else 0.0,
-        "p99_ms": round(p99, 1), "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else 0.0,
-        "baseline_per_s": round(baseline, 1), "ratio": round(per_s / baseline, 3),
-        "http_requests": n, "errors": errors, "stored": stored, "delivered": delivered,
-    }}
+        "per_s": round(n / (received["seconds"] + process_s), 1),
+        "accepted": received["ok"], "errors": received["answered"] - received["ok"],
+        "unanswered": n - received["answered"], "stored": stored,
+        "lost": max(0, received["ok"] - result["delivered"]), "applied_twice": result["applied_twice"],
+        "baseline_stored": base["stored"], "baseline_errors": base["answered"] - base["ok"],
+        "wrk_socket_errors": sum(received[k] for k in ("connect_errors", "read_errors", "write_errors")),
+        "complete": received["complete"] and base["complete"],
+    }
+    print(f"webhook_ingest_100k: {json.dumps(figures)}", file=sys.stderr)
+    return {"webhook_ingest_100k": figures}
 
 
 if __name__ == "__main__":

@@ -249,9 +249,12 @@ CAMPAIGN_RECONCILE_GRACE = env.int("CAMPAIGN_RECONCILE_GRACE", default=60)
 # WhatsApp/Viber have no custom id: a DLR for the number within this window counts as ours.
 CAMPAIGN_CHANNEL_RECONCILE_WINDOW = env.int("CAMPAIGN_CHANNEL_RECONCILE_WINDOW", default=600)
 CAMPAIGN_DLR_POLL_MAX_GETS = env.int("CAMPAIGN_DLR_POLL_MAX_GETS", default=300)  # of 1000/min
+# A submitted message without a final report after this many hours becomes "unreported" (not polled).
+CAMPAIGN_DLR_MAX_AGE_HOURS = env.int("CAMPAIGN_DLR_MAX_AGE_HOURS", default=72)
 CAMPAIGN_MAX_SCHEDULE_DAYS = env.int("CAMPAIGN_MAX_SCHEDULE_DAYS", default=30)  # documented
 CAMPAIGN_CANCEL_CUTOFF_MINUTES = env.int("CAMPAIGN_CANCEL_CUTOFF_MINUTES", default=5)  # documented
-CAMPAIGN_TEST_NUMBERS = env.list("CAMPAIGN_TEST_NUMBERS", default=[])
+CAMPAIGN_TEST_NUMBERS = env.list("CAMPAIGN_TEST_NUMBERS", default=[])  # set: test sends go only to these
+CAMPAIGN_TEST_MAX_NUMBERS = env.int("CAMPAIGN_TEST_MAX_NUMBERS", default=3)  # numbers per test send
 # Launch preparation: contacts per chunk transaction (identical text / personalised), a pause
 # between chunks (leaves SQLite's one write lock to other writers), and after how many seconds
 # without a chunk a preparation counts as stopped (the beat resumes it).

@@ -11,10 +11,12 @@ from contacts.models import Contact, ContactImport, Identifier, IdentifierType, 
 from contacts.selectors import audience_counts, export_rows, segment_contacts, unsubscriber_model
 from contacts.services import contacts as contact_services
 from contacts.services.exports import csv_lines, masked_rows
+from contacts.services.sync import SEGMENT_COUNT_JOB
 from core.admin import MaskedNumbersMixin
 from core.admin_actions import ContributedActionsMixin
+from core.admin_sync import SyncRunActionsMixin
 from core.masking import can_view_full_numbers, mask_number, mask_numbers_in_text
-from core.models import SyncState
+from core.models import SyncRun, SyncState
 from core.phones import PhoneError, normalise_phone
 
 
@@ -102,41 +104,6 @@ class IdentifierInline(admin.TabularInline):
         return obj.value if obj.type == IdentifierType.EMAIL else mask_numbers_in_text(obj.value)
 
 
-def _report(modeladmin, request, async_result, what: str) -> None:
-    """A task's outcome in the admin message (at once when it ran eagerly, else 'queued')."""
-    if not async_result.ready():
-        modeladmin.message_user(request, f"{what} queued; the records show their sync state.", messages.INFO)
-        return
-    try:
-        data = async_result.get(propagate=True)
-    except Exception as exc:
-        modeladmin.message_user(request, f"{what} failed: {exc}", messages.ERROR)
-        return
-    summary = data.get("summary") or str(data)
-    failed = data.get("counts", {}).get("failed", 0)
-    modeladmin.message_user(request, summary, messages.ERROR if failed else messages.SUCCESS)
-
-
-class SyncActionsMixin:
-    sync_resource = ""
-
-    @admin.action(description="Push to BICS", permissions=["change"])
-    def push_to_bics(self, request, queryset):
-        from contacts import tasks
-
-        ids = list(queryset.values_list("pk", flat=True))
-        if self.sync_resource == "contacts":
-            _report(self, request, tasks.push_contacts.delay(ids), "Push of contacts")
-        else:
-            _report(self, request, tasks.sync_resource.delay(self.sync_resource, "push", ids), "Push")
-
-    @admin.action(description="Pull from BICS (the whole list)", permissions=["change"])
-    def pull_from_bics(self, request, queryset):
-        from contacts import tasks
-
-        _report(self, request, tasks.sync_resource.delay(self.sync_resource, "pull"), "Pull")
-
-
 class DirtyOnEditMixin:
     """A synced record edited here needs a push again."""
 
@@ -148,7 +115,7 @@ class DirtyOnEditMixin:
 
 @admin.register(Contact)
 class ContactAdmin(
-    ContributedActionsMixin, MaskedNumbersMixin, SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin
+    ContributedActionsMixin, MaskedNumbersMixin, SyncRunActionsMixin, DirtyOnEditMixin, admin.ModelAdmin
 ):
     sync_resource = "contacts"
     # The list and the action checkboxes show the number masked to staff without
@@ -253,7 +220,7 @@ class ContactAdmin(
 
 
 @admin.register(Tag)
-class TagAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+class TagAdmin(SyncRunActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
     sync_resource = "tags"
     actions = ("push_to_bics", "pull_from_bics")
     list_display = ("name", "bics_id", "sync_state", "synced_at")
@@ -264,7 +231,7 @@ class TagAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
+class SegmentAdmin(SyncRunActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
     sync_resource = "segments"
     actions = ("push_to_bics", "pull_from_bics", "compare_with_bics")
     form = SegmentForm
@@ -298,23 +265,17 @@ class SegmentAdmin(SyncActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
 
     @admin.action(description="Count BICS's subscribers (Get Segment Subscribers)", permissions=["view"])
     def compare_with_bics(self, request, queryset):
-        from contacts import tasks
-
-        for segment in queryset:
-            if not segment.bics_id:
-                self.message_user(request, f"“{segment}” is not at BICS yet: push it first.", messages.WARNING)
-                continue
-            result = tasks.pull_segment_subscribers.delay(segment.pk)
-            if not result.ready():
-                self.message_user(request, f"Counting “{segment}” at BICS: queued.", messages.INFO)
-                continue
-            try:
-                remote = result.get()["remote_subscribers"]
-            except Exception as exc:
-                self.message_user(request, f"“{segment}”: BICS refused: {exc}", messages.ERROR)
-                continue
-            local = segment_contacts(segment).count()
-            self.message_user(request, f"“{segment}”: {remote} subscribers at BICS, {local} here.", messages.INFO)
+        pushed = queryset.filter(bics_id__isnull=False)
+        for segment in queryset.filter(bics_id__isnull=True):
+            self.message_user(request, f"“{segment}” is not at BICS yet: push it first.", messages.WARNING)
+        if not pushed.exists():
+            return
+        run = self.start_sync_run(request, SEGMENT_COUNT_JOB, "pull", pushed)
+        if run.state == SyncRun.State.DONE:  # it ran at once (eager Celery): show the figures
+            for segment in pushed.all():
+                local = segment_contacts(segment).count()
+                self.message_user(request, f"“{segment}”: {segment.remote_subscriber_count} subscribers at "
+                                  f"BICS, {local} here.", messages.INFO)
 
     @admin.display(description="Export")
     def export_link(self, obj):

@@ -9,6 +9,10 @@ class ContactsConfig(AppConfig):
         from contacts.sync_adapters import register_all
 
         register_all()
+        from contacts.services.sync import SEGMENT_COUNT_JOB, segments_count_subscribers
+        from core.sync_runs import register_job
+
+        register_job(SEGMENT_COUNT_JOB, "pull", segments_count_subscribers)
         from messaging.webhooks.registry import register
 
         register("contacts:subscriber:subscription", contact_event)

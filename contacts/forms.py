@@ -2,8 +2,8 @@ import json
 
 from django import forms
 
+from contacts.conditions import CONDITION_FIELDS, OPS, validate_conditions
 from contacts.models import Contact, ContactImport, Segment, Tag, TagOperator
-from contacts.selectors import CONDITION_FIELDS, OPS, validate_conditions
 from core.tabular import TableRefused, open_upload
 
 

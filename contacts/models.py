@@ -160,7 +160,7 @@ class Segment(SyncedModel, TimeStampedModel):
     """Tag rules (documented, synced) plus local conditions (ours, never pushed).
 
     `conditions` is a list of `{"field": ..., "op": ..., "value": ...}`; see
-    `contacts.selectors.CONDITION_FIELDS` for what is allowed.
+    `contacts.conditions.CONDITION_FIELDS` for what is allowed.
     """
 
     name = models.CharField(max_length=150, unique=True)
@@ -203,7 +203,7 @@ class Segment(SyncedModel, TimeStampedModel):
         return reasons
 
     def clean(self):
-        from contacts.selectors import validate_conditions
+        from contacts.conditions import validate_conditions
 
         try:
             self.conditions = validate_conditions(self.conditions)

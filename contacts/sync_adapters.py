@@ -145,6 +145,11 @@ class IdentifierAdapter(SyncAdapter):
     def queryset(self):
         return Identifier.objects.select_related("contact")
 
+    def selected(self, selection):
+        if selection.model is Contact:  # pushing contacts pushes their identifiers after them
+            return self.queryset().filter(contact__in=selection.values("pk"))
+        return super().selected(selection)
+
     def path_params(self, obj):
         return {"contact_id": obj.contact.bics_id, "identifier_id": obj.bics_id}
 

@@ -1,5 +1,6 @@
-"""The one way to push and pull from the admin: ``SyncedAdmin``'s actions start a ``SyncRun``
-(run by a task, its outcome on the sync run's page). ``ReadOnlyAdmin`` for mirrored lists."""
+"""The one way to push and pull from the admin: ``SyncRunActionsMixin``'s actions start a
+``SyncRun`` (run by a task, its outcome on the sync run's page); ``SyncedAdmin`` is a model
+admin of synced records with those actions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core import sync
+from core.admin_base import ReadOnlyAdmin
 from core.models import SyncRun, SyncState
 from core.sync_runs import sync_run_start
 
@@ -27,29 +29,40 @@ def _report_run(modeladmin, request, run):
             run.direction.capitalize(), run.resource, url, run.pk), messages.INFO)
 
 
-class SyncedAdmin(admin.ModelAdmin):
+class SyncRunActionsMixin:
+    """The one way to push and pull from the admin: "Push to BICS" / "Pull from BICS" start a
+    ``SyncRun`` of ``sync_resource`` (run by the ``run_sync`` task), and the message links to
+    the run's page. Other pulls (price lists, reports) call ``start_sync_run`` with the
+    resource of a job registered with ``core.sync_runs.register_job``."""
+
+    sync_resource = ""
+
+    def start_sync_run(self, request, resource: str, direction: str, queryset=None) -> SyncRun:
+        ids = list(queryset.values_list("pk", flat=True)) if queryset is not None else None
+        run = sync_run_start(resource=resource, direction=direction, user=request.user, ids=ids,
+                             model_label=queryset.model._meta.label if queryset is not None else "")
+        _report_run(self, request, run)
+        return run
+
+    @admin.action(description="Push to BICS", permissions=["change"])
+    def push_to_bics(self, request, queryset):
+        self.start_sync_run(request, self.sync_resource, "push", queryset)
+
+    @admin.action(description="Pull from BICS (the whole list)", permissions=["change"])
+    def pull_from_bics(self, request, queryset):
+        self.start_sync_run(request, self.sync_resource, "pull")
+
+
+class SyncedAdmin(SyncRunActionsMixin, admin.ModelAdmin):
     """Sync fields read-only, "Push to BICS" / "Pull from BICS" actions, edits mark dirty,
     deletes go to BICS first (a refusal keeps the record)."""
 
     show_full_result_count = False
     actions = ["push_to_bics", "pull_from_bics"]
-    sync_resource = ""
     synced_form_fields: tuple[str, ...] = ()  # a change to one of these marks the record dirty
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), *SYNC_FIELDS)
-
-    @admin.action(description="Push to BICS", permissions=["change"])
-    def push_to_bics(self, request, queryset):
-        run = sync_run_start(resource=self.sync_resource, direction="push", user=request.user,
-                             ids=list(queryset.values_list("pk", flat=True)),
-                             model_label=self.model._meta.label)
-        _report_run(self, request, run)
-
-    @admin.action(description="Pull from BICS (the whole list)", permissions=["change"])
-    def pull_from_bics(self, request, queryset):
-        run = sync_run_start(resource=self.sync_resource, direction="pull", user=request.user)
-        _report_run(self, request, run)
 
     def save_model(self, request, obj, form, change):
         if change and obj.bics_id and set(form.changed_data) & set(self.synced_form_fields):
@@ -74,16 +87,6 @@ class SyncedAdmin(admin.ModelAdmin):
             failed += sync.push_delete(obj).failed
         for record, reason in failed:
             self.message_user(request, f"{record}: BICS refused the delete, kept: {reason}", messages.ERROR)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SyncRun)

@@ -66,6 +66,7 @@ from typing import Any, ClassVar
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.bics import get_client
 from core.models import SyncState
 
 log = logging.getLogger(__name__)
@@ -87,21 +88,15 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- BICS access
-def _client():
-    from core.bics import get_client
-
-    return get_client()
-
-
 def bics_request(route: str, *, path: dict | None = None, json: dict | None = None,
                  params: dict | None = None) -> Any:
     """One call through the shared client; returns the response ``data``."""
-    return _client().call(route, path_params=path or None, json=json, params=params).data
+    return get_client().call(route, path_params=path or None, json=json, params=params).data
 
 
 def bics_iterate(route: str, *, params: dict | None = None) -> Iterator[dict]:
     """Every item of a list route, walking all pages (the client follows links/meta)."""
-    yield from _client().iterate(route, params=params)
+    yield from get_client().iterate(route, params=params)
 
 
 def _reason(exc: Exception) -> str:
@@ -188,6 +183,13 @@ class SyncAdapter:
 
     def list_params(self) -> dict | None:
         return None
+
+    def selected(self, selection: models.QuerySet) -> models.QuerySet | None:
+        """This adapter's records in an admin selection, None when it holds none (a selection
+        of another model: an adapter of nested records may take its parents' selection)."""
+        if selection.model is not self.model:
+            return None
+        return self.queryset().filter(pk__in=selection.values("pk"))
 
     def path_params(self, obj) -> dict:
         return {"id": obj.bics_id}
@@ -368,11 +370,9 @@ def push(resource: str, queryset: models.QuerySet | None = None) -> SyncResult:
     """Push every record of ``resource`` (or only those in ``queryset``)."""
     result = SyncResult(resource=resource, direction="push")
     for adapter in adapters_for(resource):
-        records = adapter.queryset()
-        if queryset is not None:
-            if queryset.model is not adapter.model:
-                continue
-            records = records.filter(pk__in=queryset.values("pk"))
+        records = adapter.queryset() if queryset is None else adapter.selected(queryset)
+        if records is None:
+            continue
         if adapter.push_many is not None:
             adapter.push_many(records, result)
             continue

@@ -1,8 +1,15 @@
-"""Sync runs: what the admin's push/pull actions start (core.sync does the work), run by the
-``run_sync`` task; the run's row is its progress and outcome on the admin page."""
+"""Sync runs: what the admin's push/pull actions start, run by the ``run_sync`` task; the run's
+row is its progress and outcome on the admin page (and the dashboard's list of runs).
+
+A run is either a ``core.sync`` resource (its adapters push or pull records) or a *job*: a
+pull that is not a list of records (price lists, reports, a count), registered by its app
+with ``register_job`` from ``AppConfig.ready()``.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
@@ -11,13 +18,27 @@ from django.utils import timezone
 from core import sync
 from core.models import SyncRun
 
-STALE_AFTER_SECONDS = 1900  # the task's hard time limit: an older unfinished run is dead
+log = logging.getLogger(__name__)
+
+# The task's hard time limit: an older unfinished run is dead. Long enough for the largest
+# push (new contacts through the bulk import, then the walk of BICS's contact list).
+TIME_LIMIT_SECONDS = 4 * 3600
+STALE_AFTER_SECONDS = TIME_LIMIT_SECONDS + 60
+
+# (resource, direction) -> job(ids or None) -> {count name: number}
+Job = Callable[[list[int] | None], dict[str, int]]
+_jobs: dict[tuple[str, str], Job] = {}
+
+
+def register_job(resource: str, direction: str, job: Job) -> None:
+    """Offer `job` as the sync run (`resource`, `direction`); it raises when it fails."""
+    _jobs[(resource, direction)] = job
 
 
 def sync_run_start(*, resource: str, direction: str, user=None, ids: list[int] | None = None,
                    model_label: str = "") -> SyncRun:
     """Record a run and queue it. With eager Celery (tests) the run is finished on return."""
-    if resource != "all":
+    if resource != "all" and (resource, direction) not in _jobs:
         sync.adapters_for(resource)  # an unknown resource fails here, not in the worker
     if direction == "push":
         # Two pushes of one list at once could create records twice: join the one in flight.
@@ -27,37 +48,61 @@ def sync_run_start(*, resource: str, direction: str, user=None, ids: list[int] |
         if busy is not None:
             return busy
     run = SyncRun.objects.create(resource=resource, direction=direction, requested_by=user)
-    run_sync.delay(run.pk, ids or None, model_label)
+    try:
+        run_sync.delay(run.pk, ids or None, model_label)
+    except Exception as exc:  # the broker refused it, or (eager Celery) the run failed and says why
+        log.warning("sync run %s: %s", run.pk, exc)
+        SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.QUEUED).update(
+            state=SyncRun.State.FAILED, summary=f"Not queued: {type(exc).__name__}: {exc}", finished_at=timezone.now())
     run.refresh_from_db()
     return run
+
+
+def _finish(run: SyncRun, state: str, summary: str, **fields) -> None:
+    run.state, run.summary, run.finished_at = state, summary, timezone.now()
+    for name, value in fields.items():
+        setattr(run, name, value)
+    run.save(update_fields=["state", "summary", "finished_at", *fields])
+
+
+def _run_records(run: SyncRun, ids: list[int] | None, model_label: str) -> None:
+    if ids and run.direction == "push":
+        from django.apps import apps
+
+        model = apps.get_model(model_label)
+        result = sync.push(run.resource, model._default_manager.filter(pk__in=ids))
+    else:
+        result = sync.run(run.resource, run.direction)
+    data = result.as_dict()
+    failures = data["failed"] + [[label, f"conflict: {reason}"] for label, reason in data["conflicts"]]
+    _finish(run, SyncRun.State.DONE if result.ok else SyncRun.State.FAILED, data["summary"],
+            counts=data["counts"], failures=failures)
+
+
+def _run_job(run: SyncRun, job: Job, ids: list[int] | None) -> None:
+    counts = job(ids or None)
+    shown = ", ".join(f"{number} {name}" for name, number in counts.items()) or "nothing"
+    _finish(run, SyncRun.State.DONE, f"{run.direction.capitalize()} {run.resource}: {shown}.", counts=counts)
 
 
 def sync_run_execute(*, run: SyncRun, ids: list[int] | None = None, model_label: str = "") -> SyncRun:
     run.state = SyncRun.State.RUNNING
     run.save(update_fields=["state"])
+    job = _jobs.get((run.resource, run.direction))
     try:
-        if ids and run.direction == "push":
-            from django.apps import apps
-
-            model = apps.get_model(model_label)
-            result = sync.push(run.resource, model._default_manager.filter(pk__in=ids))
+        if job is not None:
+            _run_job(run, job, ids)
         else:
-            result = sync.run(run.resource, run.direction)
+            _run_records(run, ids, model_label)
     except Exception as exc:
-        run.state, run.summary, run.finished_at = SyncRun.State.FAILED, f"{type(exc).__name__}: {exc}", timezone.now()
-        run.save(update_fields=["state", "summary", "finished_at"])
+        _finish(run, SyncRun.State.FAILED, f"{type(exc).__name__}: {exc}")
         raise
-    data = result.as_dict()
-    run.counts, run.summary = data["counts"], data["summary"]
-    run.failures = data["failed"] + [[label, f"conflict: {reason}"] for label, reason in data["conflicts"]]
-    run.state = SyncRun.State.DONE if result.ok else SyncRun.State.FAILED
-    run.finished_at = timezone.now()
-    run.save(update_fields=["counts", "summary", "failures", "state", "finished_at"])
     return run
 
 
 # The task name it had in messaging: queued messages and routes refer to it.
-@shared_task(name="messaging.tasks.run_sync", acks_late=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(name="messaging.tasks.run_sync", acks_late=True, soft_time_limit=TIME_LIMIT_SECONDS,
+             time_limit=TIME_LIMIT_SECONDS + 60)
 def run_sync(run_id: int, ids: list[int] | None = None, model_label: str = "") -> dict:
     run = sync_run_execute(run=SyncRun.objects.get(pk=run_id), ids=ids, model_label=model_label)
     return {"state": run.state, "counts": run.counts}

@@ -9,9 +9,16 @@ class VoiceConfig(AppConfig):
         from voice.services.unsubscribers import register_adapters
 
         register_adapters()
+        from voice.jobs import register_jobs
+
+        register_jobs()
         from messaging.webhooks.registry import register
 
         register(("voice:unsubscription", "voice:message:out"), voice_event)
+        from core.admin_actions import contribute_action
+        from voice.admin import call_this_contact
+
+        contribute_action("contacts.Contact", call_this_contact)
 
 
 def voice_event(event) -> dict:

@@ -6,9 +6,9 @@ import json
 
 from django import forms
 
+from core.phones import PhoneError, normalise_phone
 from voice.data.voice_ids import VOICE_CHOICES
 from voice.models import BulkCall, Call, RetryInterval, SoundFile, VoiceUnsubscriber
-from voice.services._common import e164
 
 TTS_MANY_RECIPIENTS = (
     "Text-to-speech calls go to one recipient each (as documented). To reach many people, "
@@ -22,10 +22,10 @@ class PhoneField(forms.CharField):
         value = super().clean(value)
         if not value:
             return value
-        number = e164(value)
-        if not 8 <= len(number) <= 16:  # noqa: PLR2004
-            raise forms.ValidationError("Enter a number with its country code, e.g. +32470123456.")
-        return number
+        try:
+            return normalise_phone(value)[0]
+        except PhoneError as exc:
+            raise forms.ValidationError(f"Enter a number with its country code, e.g. +32470123456 ({exc}).") from None
 
 
 class JSONDictField(forms.CharField):
@@ -133,7 +133,12 @@ class Click2CallForm(forms.ModelForm):
 
     def clean_to(self):
         value = self.cleaned_data["to"].strip()
-        return e164(value) if value.startswith(("+", "00")) else value
+        if not value.startswith(("+", "00")):
+            return value  # a flow id
+        try:
+            return normalise_phone(value)[0]
+        except PhoneError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class SoundFileForm(forms.ModelForm):

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 BULK_MIN_CONTACTS = 500
+SEGMENT_COUNT_JOB = "segment_subscribers"  # a sync run: Get Segment Subscribers, counted
 IMPORT_COLUMNS = ("identity", "phone", "email", "first_name", "last_name", "company",
                   "postal_code", "birth_date", "gender", "tags")  # fmt: skip
 
@@ -190,9 +191,8 @@ def _find_identifier(obj: Identifier) -> str | None:
 def contacts_push(*, queryset: QuerySet[Contact] | None = None, bulk_min: int = BULK_MIN_CONTACTS,
                   max_bytes: int = MAX_UPLOAD_BYTES) -> sync.SyncResult:
     """Push contacts (all, or those in `queryset`) and then their identifiers."""
-    from contacts.sync_adapters import ContactAdapter, IdentifierAdapter, adapter
-
-    contacts, identifiers = adapter(ContactAdapter), adapter(IdentifierAdapter)
+    # The registered adapters (contacts.sync_adapters builds on this module, not the reverse).
+    contacts, identifiers = sync.adapters_for_model(Contact)[0], sync.adapters_for_model(Identifier)[0]
     records = contacts.queryset()
     if queryset is not None:
         records = records.filter(pk__in=queryset.values("pk"))
@@ -215,5 +215,14 @@ def segment_pull_subscribers(*, segment: Segment) -> int:
     return count
 
 
-__all__ = ["SyncState", "contacts_push", "contacts_push_many", "identifiers_push_many", "import_files",
-           "segment_pull_subscribers"]
+def segments_count_subscribers(ids: list[int] | None) -> dict[str, int]:
+    """The sync run ``SEGMENT_COUNT_JOB``: BICS's subscriber count of each segment (pushed ones)."""
+    counted = 0
+    for segment in Segment.objects.filter(pk__in=ids or [], bics_id__isnull=False).order_by("pk"):
+        segment_pull_subscribers(segment=segment)
+        counted += 1
+    return {"counted": counted}
+
+
+__all__ = ["SEGMENT_COUNT_JOB", "SyncState", "contacts_push", "contacts_push_many", "identifiers_push_many",
+           "import_files", "segment_pull_subscribers", "segments_count_subscribers"]

@@ -5,11 +5,14 @@
   event payloads older than ``RETENTION_WEBHOOK_PAYLOAD_DAYS``, rejected import rows older than
   ``RETENTION_IMPORT_ROWS_DAYS``, and what remains of deleted contacts (messages, calls whose
   contact is gone) after ``RETENTION_DELETED_CONTACT_DAYS``. Rows stay; their personal fields
-  are blanked or masked, so campaign and delivery counts never change.
+  are blanked or cut down, so campaign and delivery counts never change.
 * ``contact_erase`` (erasure on request, admin action "Erase personal data"): the contact's
   personal data removed everywhere now, then the contact deleted.
 
-A masked number keeps its first four characters (``+324…``), enough for per-country figures.
+A stored number is cut down, not masked (``cut_number``): it keeps its first four characters
+(``+324…``), enough for per-country figures, and loses the rest for good. That differs on
+purpose from the display mask of ``core.masking`` ('+32••••••456'), which hides a number
+that is still stored whole and keeps the last digits so staff can recognise it.
 Opt-outs (``Unsubscriber``, ``VoiceUnsubscriber``) are kept on purpose: erasing them would let
 the next import message the person again (GDPR art. 17(3)/21: the objection is honoured).
 """
@@ -33,7 +36,7 @@ from verify.models import OtpRequest
 from voice.models import BulkCallRecipient, Call
 
 log = logging.getLogger(__name__)
-MASK = "…"
+CUT = "…"  # marks a number cut down by retention or erasure
 ERASED = "[erased]"
 
 
@@ -41,9 +44,9 @@ def _days(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
-def masked(field_name: str):
-    """SQL expression: the first four characters of ``field_name`` followed by the mask."""
-    return Concat(Substr(field_name, 1, 4), Value(MASK), output_field=CharField())
+def cut_number(field_name: str):
+    """SQL expression: the first four characters of ``field_name`` followed by ``CUT``."""
+    return Concat(Substr(field_name, 1, 4), Value(CUT), output_field=CharField())
 
 
 @dataclass
@@ -58,22 +61,22 @@ class PurgeResult:
         return ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items())) or "nothing to purge"
 
 
-def _not_masked(prefix: str = "") -> Q:
-    return ~Q(**{f"{prefix}number__endswith": MASK}) & ~Q(**{f"{prefix}number": ""})
+def _not_cut(prefix: str = "") -> Q:
+    return ~Q(**{f"{prefix}number__endswith": CUT}) & ~Q(**{f"{prefix}number": ""})
 
 
 def _purge_messages(before: datetime, result: PurgeResult, *, extra: Q | None = None, key="messages") -> None:
-    qs = Message.objects.filter(created_at__lt=before).filter(_not_masked())
+    qs = Message.objects.filter(created_at__lt=before).filter(_not_cut())
     if extra is not None:
         qs = qs.filter(extra)
-    result.add(key, qs.update(number=masked("number"), text="", variables={}))
+    result.add(key, qs.update(number=cut_number("number"), text="", variables={}))
 
 
 def _purge_reports(before: datetime, result: PurgeResult, *, extra: Q | None = None, key="delivery_reports") -> None:
-    qs = DeliveryReport.objects.filter(received_at__lt=before).exclude(raw={}, mobile__endswith=MASK)
+    qs = DeliveryReport.objects.filter(received_at__lt=before).exclude(raw={}, mobile__endswith=CUT)
     if extra is not None:
         qs = qs.filter(extra)
-    result.add(key, qs.update(raw={}, mobile=masked("mobile")))
+    result.add(key, qs.update(raw={}, mobile=cut_number("mobile")))
 
 
 def _purge_webhook_events(before: datetime, result: PurgeResult) -> None:
@@ -82,7 +85,7 @@ def _purge_webhook_events(before: datetime, result: PurgeResult) -> None:
 
 
 def retention_purge(*, now: datetime | None = None) -> PurgeResult:
-    """Blank or mask personal data past each retention period (idempotent, counts kept)."""
+    """Blank or cut down personal data past each retention period (idempotent, counts kept)."""
     now = now or timezone.now()
     result = PurgeResult()
     _purge_messages(now - timedelta(days=_days("RETENTION_MESSAGE_DAYS", 365)), result)
@@ -91,15 +94,15 @@ def retention_purge(*, now: datetime | None = None) -> PurgeResult:
     _purge_webhook_events(payloads_before, result)
     # The smart-link visitor's number is kept as long as webhook payloads.
     visits = SmartLinkVisit.objects.filter(created_at__lt=payloads_before).exclude(mobile="")
-    result.add("smart_link_visits", visits.exclude(mobile__endswith=MASK).update(mobile=masked("mobile")))
+    result.add("smart_link_visits", visits.exclude(mobile__endswith=CUT).update(mobile=cut_number("mobile")))
     rows_before = now - timedelta(days=_days("RETENTION_IMPORT_ROWS_DAYS", 30))
     rows = ContactImportRejection.objects.filter(contact_import__created_at__lt=rows_before).exclude(raw="")
     result.add("import_rows", rows.update(raw=""))
     # Deleted contacts: their messages and calls lost the link (SET_NULL) but kept the number.
     gone = now - timedelta(days=_days("RETENTION_DELETED_CONTACT_DAYS", 30))
     _purge_messages(gone, result, extra=Q(contact__isnull=True, campaign__isnull=False), key="deleted_contacts")
-    calls = Call.objects.filter(created_at__lt=gone, contact__isnull=True).exclude(to__endswith=MASK).exclude(to="")
-    result.add("deleted_contacts", calls.update(to=masked("to")))
+    calls = Call.objects.filter(created_at__lt=gone, contact__isnull=True).exclude(to__endswith=CUT).exclude(to="")
+    result.add("deleted_contacts", calls.update(to=cut_number("to")))
     log.info("retention purge: %s", result)
     return result
 
@@ -119,7 +122,7 @@ def contact_erase(*, contact) -> ErasureResult:
     """Erasure on request: the contact's personal data removed everywhere, then the contact.
 
     Message and call rows stay (campaign counts, costs and delivery rates do not change) with
-    the number masked and the text blanked; DLR payloads, import rows, OTP requests, webhook
+    the number cut down and the text blanked; DLR payloads, import rows, OTP requests, webhook
     events and inbound messages that carry the number are blanked."""
     phone = contact.phone
     digits = phone.lstrip("+")
@@ -127,23 +130,23 @@ def contact_erase(*, contact) -> ErasureResult:
     c = result.counts
     messages = Message.objects.filter(Q(contact=contact) | Q(number=phone))
     message_ids = list(messages.values_list("pk", flat=True))
-    c["messages"] = Message.objects.filter(pk__in=message_ids).update(number=masked("number"), text="", variables={})
+    c["messages"] = Message.objects.filter(pk__in=message_ids).update(number=cut_number("number"), text="", variables={})
     c["delivery_reports"] = DeliveryReport.objects.filter(
-        Q(message_id__in=message_ids) | Q(mobile__in=[phone, digits])).update(raw={}, mobile=masked("mobile"))
-    c["calls"] = Call.objects.filter(Q(contact=contact) | Q(to=phone)).update(to=masked("to"))
-    c["calls"] += Call.objects.filter(from_number=phone).update(from_number=masked("from_number"))
+        Q(message_id__in=message_ids) | Q(mobile__in=[phone, digits])).update(raw={}, mobile=cut_number("mobile"))
+    c["calls"] = Call.objects.filter(Q(contact=contact) | Q(to=phone)).update(to=cut_number("to"))
+    c["calls"] += Call.objects.filter(from_number=phone).update(from_number=cut_number("from_number"))
     c["bulk_call_recipients"] = BulkCallRecipient.objects.filter(Q(contact=contact) | Q(to=phone)).update(
-        to=masked("to"), variables={})
+        to=cut_number("to"), variables={})
     c["otp_requests"] = OtpRequest.objects.filter(number=phone).update(
-        number=masked("number"), number_masked_at=timezone.now())
+        number=cut_number("number"), number_masked_at=timezone.now())
     c["import_rows"] = ContactImportRejection.objects.filter(Q(raw__contains=phone) | Q(raw__contains=digits)).update(
         raw=ERASED)
     events = WebhookEvent.objects.values_list("pk", "payload", "raw").iterator(chunk_size=2000)
     ids = [pk for pk, payload, raw in events if digits in str(payload) or digits in str(raw)]
     c["webhook_events"] = WebhookEvent.objects.filter(pk__in=ids).update(payload={}, raw={})
     mine = Q(from_number__in=[phone, digits]) | Q(contact=contact)
-    c["inbound_messages"] = InboundMessage.objects.filter(mine).update(text=ERASED, from_number=masked("from_number"))
-    c["smart_link_visits"] = SmartLinkVisit.objects.filter(mobile__in=[phone, digits]).update(mobile=masked("mobile"))
+    c["inbound_messages"] = InboundMessage.objects.filter(mine).update(text=ERASED, from_number=cut_number("from_number"))
+    c["smart_link_visits"] = SmartLinkVisit.objects.filter(mobile__in=[phone, digits]).update(mobile=cut_number("mobile"))
     contact.delete()  # identifiers and tag links go with it (CASCADE)
     log.info("erasure: %s", result)
     return result

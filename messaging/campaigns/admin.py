@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin import MaskedNumbersMixin
-from core.admin_sync import ReadOnlyAdmin
+from core.admin_base import ReadOnlyAdmin
 from core.phones import PhoneError, normalise_phone
 from messaging.campaigns.models import (
     Campaign,
+    CampaignTestSend,
     CampaignTransition,
     DeliveryReport,
     Message,
@@ -42,6 +43,19 @@ class TransitionInline(admin.TabularInline):
         return False
 
 
+class TestSendInline(admin.TabularInline):
+    """Who sent each test of the campaign, when, to which numbers (read-only)."""
+
+    model = CampaignTestSend
+    extra = 0
+    can_delete = False
+    fields = ("at", "by", "numbers", "results")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class SmartLinkInline(admin.TabularInline):
     # Smart links are created in the BICS portal; staff name the link id here to see its clicks.
     model = SmartLink
@@ -58,7 +72,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     autocomplete_fields = ("segments", "tags")
     raw_id_fields = ("owner",)
-    inlines = [TransitionInline, SmartLinkInline]
+    inlines = [TransitionInline, TestSendInline, SmartLinkInline]
     actions = ["launch_now", "pause", "resume", "cancel"]
     fieldsets = (
         (None, {"fields": ("name", "channel", "sender", "template", "variable_mapping", "owner")}),
@@ -66,11 +80,11 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Schedule", {"fields": ("scheduled_at", "time_zone", "batch_size", "batch_interval")}),
         ("Smart delivery", {"fields": ("smart_delivery", "smart_delay_minutes", "smart_sample_size",
                                        "smart_wait_minutes")}),
-        ("Progress", {"fields": ("state", "state_reason", "template_approval", "launched_at", "finished_at",
+        ("Progress", {"fields": ("state", "state_reason", "last_error", "last_error_at", "template_approval", "launched_at", "finished_at",
                                  "audience_size", "exclusions", "estimated_cost", "page")}),
     )
-    readonly_fields = ("state", "state_reason", "template_approval", "launched_at", "finished_at", "audience_size",
-                       "exclusions", "estimated_cost", "page")
+    readonly_fields = ("state", "state_reason", "last_error", "last_error_at", "template_approval", "launched_at",
+                       "finished_at", "audience_size", "exclusions", "estimated_cost", "page")
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -121,6 +135,13 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel (between batches)", permissions=["change"])
     def cancel(self, request, queryset):
         self._each(request, queryset, services.campaign_cancel, "cancelled")
+
+
+@admin.register(CampaignTestSend)
+class CampaignTestSendAdmin(ReadOnlyAdmin):
+    list_display = ("at", "campaign", "by", "numbers", "results")
+    list_select_related = ("campaign", "by")
+    raw_id_fields = ("campaign", "by")
 
 
 @admin.register(SendBatch)
@@ -215,7 +236,7 @@ class SmartLinkAdmin(admin.ModelAdmin):
         for link in queryset:
             try:
                 total += smart_links.smart_link_visits_pull(smart_link=link)
-            except Exception as exc:  # noqa: BLE001 - reported
+            except Exception as exc:  # reported
                 failed.append(f"{link.link_id}: {exc}")
         self.message_user(request, f"{total} visit(s) pulled.", messages.SUCCESS)
         for line in failed:

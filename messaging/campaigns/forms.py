@@ -11,17 +11,18 @@ class ScheduleForm(forms.Form):
 
 
 class TestSendForm(forms.Form):
-    numbers = forms.CharField(label="Numbers", help_text="E.164, one per line or comma separated.",
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    numbers = forms.CharField(label="Numbers", help_text="E.164, one per line or comma separated: numbers of the "
+                              "staff test list (CAMPAIGN_TEST_NUMBERS) when there is one, at most "
+                              "CAMPAIGN_TEST_MAX_NUMBERS of them.", widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_numbers(self):
-        from messaging.catalogue.numbers import normalise_number
+        from core.phones import normalise_phone
 
         out = []
         for raw in self.cleaned_data["numbers"].replace(",", "\n").splitlines():
             if raw.strip():
                 try:
-                    out.append(normalise_number(raw.strip())[0])
+                    out.append(normalise_phone(raw.strip())[0])
                 except ValueError as exc:
                     raise forms.ValidationError(str(exc)) from exc
         if not out:
@@ -31,7 +32,7 @@ class TestSendForm(forms.Form):
 
 class OneOffForm(forms.Form):
     """A single message: a usable template with its variables, or free text (SMS, for users
-    with ``messaging.send_free_text``, or superusers)."""
+    with ``campaigns.send_free_text``; superusers have every permission)."""
 
     channel = forms.ChoiceField(choices=[("sms", "SMS"), ("whatsapp", "WhatsApp"), ("viber", "Viber")])
     number = forms.CharField(help_text="E.164, e.g. +32470123456.")
@@ -52,10 +53,10 @@ class OneOffForm(forms.Form):
         self.user = user
 
     def clean_number(self):
-        from messaging.catalogue.numbers import normalise_number
+        from core.phones import normalise_phone
 
         try:
-            return normalise_number(self.cleaned_data["number"])[0]
+            return normalise_phone(self.cleaned_data["number"])[0]
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
@@ -67,8 +68,9 @@ class OneOffForm(forms.Form):
             if data.get("channel") != "sms":
                 raise forms.ValidationError("Free text is for SMS; WhatsApp and Viber send templates.")
             user = self.user
-            if not (user and (user.is_superuser or user.has_perm("campaigns.add_message"))):
-                raise forms.ValidationError("You may only send approved templates.")
+            if not (user and user.has_perm("campaigns.send_free_text")):
+                raise forms.ValidationError("You may only send approved templates (free text needs the "
+                                            "\"Can send a one-off free-text SMS\" permission).")
         variables = {}
         for line in (data.get("variables") or "").splitlines():
             if "=" in line:

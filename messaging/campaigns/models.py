@@ -22,9 +22,11 @@ class MessageStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     REJECTED = "rejected", "Rejected"
     EXPIRED = "expired", "Expired"
+    # ours, not BICS's: no final report came within CAMPAIGN_DLR_MAX_AGE_HOURS, polling stopped
+    UNREPORTED = "unreported", "No final report (gave up)"
 
 
-FINAL_STATUSES = ("delivered", "read", "failed", "rejected", "expired")
+FINAL_STATUSES = ("delivered", "read", "failed", "rejected", "expired", "unreported")
 
 
 class Campaign(models.Model):
@@ -85,6 +87,9 @@ class Campaign(models.Model):
     exclusions = models.JSONField(default=dict, blank=True, editable=False)
     estimated_cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True, editable=False)
     state_reason = models.TextField(blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False,
+                                  help_text="The last unexpected error of the beat tick for this campaign.")
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     # launch preparation: the audience is written in chunks by contact key, each its own
     # transaction; these say how far it got, so a restart resumes without duplicating
     preparing = models.BooleanField(default=False, editable=False,
@@ -103,6 +108,10 @@ class Campaign(models.Model):
         db_table = "messaging_campaign"
         ordering = ["-id"]
         indexes = [models.Index(fields=["state", "scheduled_at"])]
+        permissions = [
+            ("send_one_off", "Can send a one-off message (approved template)"),
+            ("send_free_text", "Can send a one-off free-text SMS"),
+        ]
 
     def __str__(self):
         return self.name
@@ -128,6 +137,25 @@ class CampaignTransition(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id}: {self.from_state} -> {self.to_state}"
+
+
+class CampaignTestSend(models.Model):
+    """Who sent a campaign's test, when, to which numbers (and what came of each)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="test_sends")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    numbers = models.JSONField(default=list, help_text="The numbers asked for, E.164.")
+    results = models.JSONField(default=dict, blank=True, help_text="Number -> status, or why it was not sent.")
+
+    class Meta:
+        db_table = "messaging_campaigntestsend"
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["campaign", "at"])]
+
+    def __str__(self):
+        return f"test of {self.campaign_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class SendBatch(models.Model):
@@ -202,6 +230,8 @@ class Message(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)
+    dlr_polled_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                         help_text="When its delivery report was last asked for.")
 
     class Meta:
         db_table = "messaging_message"

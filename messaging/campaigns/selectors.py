@@ -135,32 +135,37 @@ def campaign_contacts(campaign: Campaign, keys: tuple[int, int] | None = None) -
     return Contact.objects.filter(bounds, q)
 
 
-def unsubscribed_q(campaign: Campaign) -> Q:
-    """Contacts opted out within the documented scope of the opt-out (1608, 4263, 4974):
-    ``all`` always; SMS/WhatsApp ``sender`` (the campaign's sender), ``product`` (the sender's
-    service code); Viber ``account`` always and ``category`` (the template's category);
-    ``tag`` when the contact carries a tag of that name."""
-    from contacts.models import Tag
-
-    channel = campaign.channel
+def opt_out_scope(channel: str, sender=None, template=None, *, tag_names=None) -> Q:
+    """The ``Unsubscriber`` rows (of ``channel``) that cover a send with this sender and
+    template (the documented scopes of Create Unsubscriber, per channel): ``all`` always; SMS/WhatsApp ``sender``
+    (the sender's name, WhatsApp the template's number), ``product`` (the sender's service
+    code); Viber ``account`` always and ``category`` (the template's category); ``tag`` when
+    the contact carries a tag of that name (``tag_names``)."""
+    payload = (template.channel_payload or {}) if template is not None else {}
     scope = Q(type=Unsubscriber.Type.ALL)
     if channel == "viber":
         scope |= Q(type=Unsubscriber.Type.ACCOUNT)
-        category = (campaign.template.channel_payload or {}).get("category")
-        if category:
-            scope |= Q(type=Unsubscriber.Type.CATEGORY, value__iexact=str(category))
+        if payload.get("category"):
+            scope |= Q(type=Unsubscriber.Type.CATEGORY, value__iexact=str(payload["category"]))
     else:
-        sender = campaign.sender or campaign.template.sender
-        if channel == "whatsapp":
-            number = (campaign.template.channel_payload or {}).get("number")
-            if number:
-                scope |= Q(type=Unsubscriber.Type.SENDER, value__in=[str(number), str(number).lstrip("+")])
+        if channel == "whatsapp" and payload.get("number"):
+            number = str(payload["number"])
+            scope |= Q(type=Unsubscriber.Type.SENDER, value__in=[number, number.lstrip("+")])
         if sender is not None:
             scope |= Q(type=Unsubscriber.Type.SENDER, value__iexact=sender.name)
             scope |= Q(type=Unsubscriber.Type.PRODUCT, value__iexact=sender.service)
-    scope |= Q(type=Unsubscriber.Type.TAG,
-               value__in=Tag.objects.filter(contacts=OuterRef(OuterRef("pk"))).values("name"))
-    return Q(Exists(Unsubscriber.objects.filter(channel=channel, number=OuterRef("phone")).filter(scope)))
+    if tag_names is not None:
+        scope |= Q(type=Unsubscriber.Type.TAG, value__in=tag_names)
+    return scope
+
+
+def unsubscribed_q(campaign: Campaign) -> Q:
+    """Contacts opted out within the documented scope of the opt-out (``opt_out_scope``)."""
+    from contacts.models import Tag
+
+    scope = opt_out_scope(campaign.channel, campaign.sender or campaign.template.sender, campaign.template,
+                          tag_names=Tag.objects.filter(contacts=OuterRef(OuterRef("pk"))).values("name"))
+    return Q(Exists(Unsubscriber.objects.filter(channel=campaign.channel, number=OuterRef("phone")).filter(scope)))
 
 
 def invalid_q() -> Q:
@@ -185,45 +190,35 @@ def missing_q(campaign: Campaign) -> Q:
 
 
 # --------------------------------------------------------------------------- uploaded list
-NUMBER_COLUMNS = ("number", "phone", "mobile", "to", "msisdn")
 UPLOAD_FIELDS = ("first_name", "last_name", "email", "company", "postal_code", "identity", "gender")
 
 
 def upload_rows(campaign: Campaign):
     """The uploaded list as contact-shaped dicts, streamed (``phone`` normalised to E.164 or
     '' when invalid; other columns go to ``attributes``). Raises ValueError without a number column."""
-    import csv
-    import io
-
-    from messaging.catalogue.numbers import normalise_number
+    from core.phones import PhoneError, normalise_phone
+    from core.tabular import TableRefused, header_key, number_column, open_upload
 
     if not campaign.upload:
         return
-    campaign.upload.open("rb")
     try:
-        reader = csv.DictReader(io.TextIOWrapper(campaign.upload, encoding="utf-8-sig", newline=""))
-        header = {h.strip().lower(): h for h in (reader.fieldnames or []) if h}
-        number_col = next((header[c] for c in NUMBER_COLUMNS if c in header), None)
-        if number_col is None:
-            raise ValueError("The uploaded list needs a number column (number, phone, mobile, to or msisdn).")
-        for row in reader:
-            raw = (row.get(number_col) or "").strip()
-            try:
-                phone = normalise_number(raw)[0] if raw else ""
-            except ValueError:
-                phone = ""
-            data = {"pk": None, "phone": phone, "raw": raw, "country": "", "attributes": {}}
-            for key, original in header.items():
-                if original == number_col:
-                    continue
-                value = (row.get(original) or "").strip()
-                if key in UPLOAD_FIELDS:
-                    data[key] = value
-                else:
-                    data["attributes"][key] = value
-            yield data
-    finally:
-        campaign.upload.close()
+        with campaign.upload.open("rb") as upload, open_upload(upload) as table:
+            number_key = header_key(table.header[number_column(table.header)])
+            for _line, row in table.dicts():
+                raw = row.pop(number_key, "")
+                try:
+                    phone = normalise_phone(raw)[0] if raw else ""
+                except PhoneError:
+                    phone = ""
+                data = {"pk": None, "phone": phone, "raw": raw, "country": "", "attributes": {}}
+                for key, value in row.items():
+                    if key in UPLOAD_FIELDS:
+                        data[key] = value
+                    else:
+                        data["attributes"][key] = value
+                yield data
+    except TableRefused as exc:
+        raise ValueError(f"The uploaded list cannot be read: {exc}") from None
 
 
 def upload_unsubscribed(campaign: Campaign, numbers: list[str]) -> set[str]:

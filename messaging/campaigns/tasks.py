@@ -57,29 +57,11 @@ def campaign_advance(campaign_id: int) -> None:
 def campaigns_tick() -> dict:
     """Beat, every minute: launch due scheduled campaigns, sweep stale claims, reconcile
     unknown batches, and nudge every active campaign (the safety net of the countdowns)."""
-    from messaging.campaigns.models import Campaign
-    from messaging.campaigns.services import dispatch, engine
-    from messaging.campaigns.services.campaigns import CampaignError, campaign_launch
+    from messaging.campaigns.services import dispatch
 
-    launched = 0
-    for campaign_id in dispatch.campaigns_due():
-        try:
-            campaign_launch(campaign=Campaign.objects.get(pk=campaign_id), now=True, enqueue=False)
-            launched += 1
-        except CampaignError as exc:
-            from messaging.campaigns.services.campaigns import campaign_transition
-
-            campaign = Campaign.objects.get(pk=campaign_id)
-            campaign_transition(campaign=campaign, to=Campaign.State.FAILED, from_states=[Campaign.State.SCHEDULED],
-                                note=f"launch refused: {exc}", state_reason=str(exc))
-    resumed = _resume_preparations()
-    swept = engine.batches_sweep()
-    reconciled = engine.batches_reconcile()
-    active = list(Campaign.objects.filter(state__in=Campaign.ACTIVE_STATES).values_list("pk", flat=True))
-    for campaign_id in active:
-        _advance(campaign_id)
-    return {"launched": launched, "resumed": resumed, "swept": swept, "reconciled": reconciled,
-            "active": len(active)}
+    counts = dispatch.campaigns_tick(advance=_advance)
+    counts["resumed"] = _resume_preparations()
+    return counts
 
 
 def _resume_preparations() -> int:

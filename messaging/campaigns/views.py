@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Q
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
 from contacts.services.exports import csv_lines
+from core.bics_time import format_bics_time
 from core.masking import can_view_full_numbers, mask_number, number_for
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.forms import OneOffForm, ScheduleForm, TestSendForm
@@ -131,9 +133,11 @@ def campaign_preview(request, pk: int):
 
 
 @staff_member_required
+@permission_required("campaigns.send_one_off", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def one_off(request):
-    """Send a single message to one number; the result and its DLR show below."""
+    """Send a single message to one number (``campaigns.send_one_off``; free text also needs
+    ``campaigns.send_free_text``); the result and its DLR show below."""
     form = OneOffForm(request.POST or None, user=request.user)
     message = None
     if request.GET.get("message"):
@@ -142,7 +146,7 @@ def one_off(request):
         data = form.cleaned_data
         options = {k: data.get(k) for k in ("type", "flash", "max_units", "port") if data.get(k) not in (None, "")}
         if data.get("time"):
-            options["time"] = data["time"].strftime("%Y-%m-%d %H:%M:%S")
+            options["time"] = format_bics_time(data["time"])
         try:
             message = services.one_off_send(channel=data["channel"], number=data["number"], text=data.get("text") or "",
                                             template=data.get("template"), variables=data["variables"],

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin import MaskedNumbersMixin
-from core.admin_sync import SYNC_FIELDS, ReadOnlyAdmin, SyncedAdmin
+from core.admin_base import ReadOnlyAdmin
+from core.admin_sync import SYNC_FIELDS, SyncedAdmin, SyncRunActionsMixin
 from core.masking import can_view_full_numbers
 from messaging.catalogue import rules
 from messaging.catalogue.forms import (
@@ -94,7 +95,7 @@ class ListAdminMixin:
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                rows = lists.read_rows(upload, upload.name)
+                rows = lists.read_rows(upload)
             except ValidationError as exc:
                 form.add_error("file", exc)
             else:
@@ -412,7 +413,7 @@ class BlockedTemplateAdmin(ListAdminMixin, SyncedAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(ReadOnlyAdmin):
+class PriceAdmin(SyncRunActionsMixin, ReadOnlyAdmin):
     list_display = ("channel", "iso", "country", "service", "subservice", "price", "currency", "status", "fetched_at")
     list_filter = ("channel", "service", "status")
     search_fields = ("iso", "country", "service")
@@ -420,13 +421,9 @@ class PriceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pull pricing and balance from BICS", permissions=["view"])
     def pull_pricing(self, request, queryset):
-        from messaging.catalogue.tasks import pull_pricing
+        from messaging.catalogue.services.pricing import PRICING_JOB
 
-        result = pull_pricing.delay()
-        if result.ready():
-            self.message_user(request, f"Pricing pulled: {result.get()}", messages.SUCCESS)
-        else:
-            self.message_user(request, "Pricing pull queued.", messages.INFO)
+        self.start_sync_run(request, PRICING_JOB, "pull")
 
 
 @admin.register(AccountBalance)

@@ -13,3 +13,7 @@ class CatalogueConfig(AppConfig):
         from messaging.catalogue.sync_adapters import register_all
 
         register_all()
+        from core.sync_runs import register_job
+        from messaging.catalogue.services.pricing import PRICING_JOB, pricing_and_balance_pull
+
+        register_job(PRICING_JOB, "pull", pricing_and_balance_pull)

@@ -7,8 +7,8 @@ services, one waiting, one rejected), opt-outs for every channel, blocked templa
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from core.phones import normalise_phone
 from messaging.catalogue.models import BlockedTemplate, Channel, Sender, Template, Unsubscriber
-from messaging.catalogue.numbers import normalise_number
 from messaging.catalogue.services import templates as services
 
 SENDERS = [
@@ -49,7 +49,7 @@ TEMPLATES = [
 
 UNSUBSCRIBERS = [
     (Channel.SMS, "+32470000001", "all", ""),
-    (Channel.SMS, "+447700900123", "sender", "Acme"),
+    (Channel.SMS, "+447911123456", "sender", "Acme"),
     (Channel.SMS, "+919876543210", "product", "MKT"),
     (Channel.WHATSAPP, "+32470000002", "tag", "newsletter"),
     (Channel.WHATSAPP, "+33612345678", "all", ""),
@@ -99,7 +99,7 @@ def seed(stdout=None):
         consent_template=consent)
     for channel, number, kind, value in UNSUBSCRIBERS:
         Unsubscriber.objects.get_or_create(channel=channel, number=number, type=kind, value=value,
-                                           defaults={"iso": normalise_number(number)[1]})
+                                           defaults={"iso": normalise_phone(number)[1]})
     for template_id, status in BLOCKED:
         BlockedTemplate.objects.get_or_create(template_id=template_id, defaults={"status": status})
     if stdout is not None:

@@ -21,7 +21,7 @@ class Channel(models.TextChoices):
 
 
 class ServiceCode(models.TextChoices):
-    """SMS product codes (29-40)."""
+    """SMS product codes (the documentation's "Products/Services" list)."""
 
     ENT = "ENT", "ENT · SMS A2P Enterprise"
     BNK = "BNK", "BNK · SMS A2P Banking"
@@ -239,7 +239,7 @@ class Unsubscriber(SyncedModel, TimeStampedModel):
     """An opt-out at BICS, per channel, with the documented scope.
 
     ``type`` (create/edit enum): SMS and WhatsApp ``tag``, ``product``, ``sender``, ``all``;
-    Viber ``tag``, ``category``, ``account``, ``all`` (1608, 4263, 4974). ``value`` is the tag,
+    Viber ``tag``, ``category``, ``account``, ``all`` (Create Unsubscriber of each channel). ``value`` is the tag,
     product code, sender... for that type; blank for ``all``. ``number`` is E.164 with ``+``
     (BICS's ``receiver`` without it).
     """
@@ -279,14 +279,14 @@ class Unsubscriber(SyncedModel, TimeStampedModel):
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        from messaging.catalogue.numbers import normalise_number
+        from core.phones import normalise_phone
 
         errors = {}
         allowed = self.TYPES_BY_CHANNEL.get(self.channel, ())
         if self.type not in allowed:
             errors["type"] = f"{self.get_channel_display()} opt-outs use one of: {', '.join(allowed)}."
         try:
-            self.number, iso = normalise_number(self.number)
+            self.number, iso = normalise_phone(self.number)
             self.iso = self.iso or iso
         except ValueError as exc:
             errors["number"] = str(exc)

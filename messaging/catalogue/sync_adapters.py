@@ -11,39 +11,10 @@ Response fields are collapsed in the documentation; we read the fields bics/shap
 
 from __future__ import annotations
 
-import zoneinfo
-from datetime import datetime
-
-from django.conf import settings
-from django.utils import timezone
-
+from core.bics_time import parse_bics_time
+from core.phones import e164_from_bics
 from core.sync import SyncAdapter, register
 from messaging.catalogue.models import BlockedTemplate, Channel, Sender, Template, Unsubscriber
-from messaging.catalogue.numbers import from_bics_digits
-
-BICS_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_bics_time(value) -> datetime | None:
-    """BICS timestamps carry no zone (BICS_TIME_ZONE says which); ISO strings may."""
-    if not value:
-        return None
-    text = str(value)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-        for fmt in BICS_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        return None
-    if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=zoneinfo.ZoneInfo(settings.BICS_TIME_ZONE))
-    return parsed
 
 
 def _s(value) -> str:
@@ -232,7 +203,7 @@ class _UnsubscriberAdapter(SyncAdapter):
         return out
 
     def from_payload(self, data):
-        return {"channel": self.channel, "number": from_bics_digits(data.get("receiver")),
+        return {"channel": self.channel, "number": e164_from_bics(data.get("receiver")),
                 "type": _s(data.get("type")) or "all", "value": _s(data.get("value")),
                 "iso": _s(data.get("iso")).upper(),
                 "bics_created_at": parse_bics_time(data.get("created_at"))}

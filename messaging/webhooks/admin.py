@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from core.admin import MaskedNumbersMixin
 from core.admin_sync import SyncedAdmin
+from messaging.webhooks import connect as connecting
 from messaging.webhooks import services as webhook_services
 from messaging.webhooks.models import (
     InboundMessage,
@@ -118,8 +119,8 @@ class WebhookAdmin(SyncedAdmin):
             self.message_user(request, "You may not change webhooks.", messages.ERROR)
             return
         try:
-            result = webhook_services.webhook_connect()
-        except Exception as exc:  # noqa: BLE001 - told to the staff member, without secrets
+            result = connecting.webhook_connect()
+        except Exception as exc:  # told to the staff member, without secrets
             self.message_user(request, f"Connect failed: {exc}", messages.ERROR)
             return
         self.message_user(request, format_html(
@@ -138,7 +139,7 @@ class WebhookAdmin(SyncedAdmin):
         context = {**self.admin_site.each_context(request), "title": "Connect this back-office",
                    "name": getattr(settings, "BICS_WEBHOOK_NAME", "BICS back-office"),
                    "url": settings.PUBLIC_BASE_URL.rstrip("/") + "/webhooks/bics/…/",
-                   "events": webhook_services.HANDLED_EVENTS, "opts": self.model._meta}
+                   "events": connecting.HANDLED_EVENTS, "opts": self.model._meta}
         return TemplateResponse(request, engines["django"].from_string(CONNECT_PAGE), context)
 
     @admin.action(description="Connect this back-office (create or repair, subscribe every event)",

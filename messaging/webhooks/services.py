@@ -1,4 +1,4 @@
-"""Webhooks: store what BICS pushes, process it once, connect this back-office to BICS.
+"""Webhooks: store what BICS pushes, process it once.
 
 * ``webhook_event_receive`` stores an event (one INSERT; unique dedupe key: a BICS retry is
   stored once) and nudges the drain after commit. The receiver answers 200 right after it
@@ -8,30 +8,26 @@
 * ``webhook_event_process`` applies one stored event once (the admin's "Process again",
   ``webhook_events_reprocess``): the event row is locked and marked in the same transaction
   as the processor's writes. A failure leaves it ``failed`` with its error.
-* ``webhook_connect`` creates or repairs our webhook at BICS (``PUBLIC_BASE_URL`` + the
-  receiver path) with a fresh secret, and subscribes it to every event we handle.
+
+Connecting this back-office to BICS (``webhook_connect``) is ``messaging.webhooks.connect``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from messaging.webhooks.ingest import apply_pending_events  # noqa: F401 - the drain's entry point, named here
-from messaging.webhooks.models import WEBHOOK_EVENTS, Subscription, Webhook, WebhookEvent
+from messaging.webhooks.models import Webhook, WebhookEvent
 
 log = logging.getLogger(__name__)
 E = WebhookEvent.State
-HANDLED_EVENTS = [name for name, _ in WEBHOOK_EVENTS]
 
 
 # --------------------------------------------------------------------------- receive
@@ -119,7 +115,7 @@ def webhook_events_reprocess(*, queryset) -> dict[str, int]:
         WebhookEvent.objects.filter(pk=event_id, state=E.FAILED).update(state=E.RECEIVED)
         try:
             state = webhook_event_process(event_id=event_id)
-        except Exception:  # noqa: BLE001 - recorded on the event
+        except Exception:  # recorded on the event
             counts["failed"] += 1
             continue
         counts["processed" if state in (E.PROCESSED, E.IGNORED) else "skipped"] += 1
@@ -136,82 +132,3 @@ def webhook_events_sweep(*, budget_seconds: float = 20.0) -> int:
     if more:
         kick()
     return applied
-
-
-# --------------------------------------------------------------------------- connect
-@dataclass
-class ConnectResult:
-    webhook: Webhook
-    secret: str  # shown once to the staff member who connected; never stored elsewhere
-    created: bool
-    subscribed: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-
-def receiver_url(webhook: Webhook, *, base: str | None = None) -> str:
-    base = (base or settings.PUBLIC_BASE_URL).rstrip("/")
-    return base + reverse("webhooks:receive", kwargs={"key": webhook.slug})
-
-
-def webhook_connect(*, name: str | None = None, base_url: str | None = None) -> ConnectResult:
-    """Create (or repair) the webhook pointing at this back-office with a fresh secret and
-    verification token, then subscribe it to every event we handle.
-
-    The local record (slug, secret, token) is committed before BICS is called: BICS's
-    verification call can arrive before its create answer does. Update Webhook takes no
-    ``token`` (Update Webhook), so a repair of a webhook BICS still has renews the secret only.
-    """
-    from bics import webhooks as bics_webhooks
-    from bics.errors import BicsNotFound
-    from core.bics import get_client
-    from core.models import SyncState
-
-    name = name or getattr(settings, "BICS_WEBHOOK_NAME", "BICS back-office")
-    hook = Webhook.objects.filter(name=name).order_by("pk").first()
-    created = hook is None
-    hook = hook or Webhook(name=name)
-    secret = secrets.token_urlsafe(32)
-    hook.secret, hook.status = secret, Webhook.Status.ACTIVE
-    if not hook.bics_id:
-        hook.token = secrets.token_urlsafe(16)
-    hook.uri = receiver_url(hook, base=base_url)
-    hook._from_sync = True
-    hook.save()
-    client = get_client()
-    bics_hook = None
-    if hook.bics_id:
-        try:
-            bics_hook = bics_webhooks.update_webhook(client, id=hook.bics_id, name=hook.name, uri=hook.uri,
-                                                     status="1", secret=secret)
-        except BicsNotFound:
-            hook.bics_id = None
-            hook.token = secrets.token_urlsafe(16)
-            hook.save(update_fields=["bics_id", "token"])
-            hook.subscriptions.update(bics_id=None, sync_state=SyncState.NEVER)
-    if not hook.bics_id:
-        bics_hook = bics_webhooks.create_webhook(client, name=hook.name, uri=hook.uri, secret=secret,
-                                                 status="1", token=hook.token)
-        hook.bics_id = str(bics_hook.id or "") or None
-    Webhook.objects.filter(pk=hook.pk).update(bics_id=hook.bics_id, sync_state=SyncState.SYNCED,
-                                              sync_error="", synced_at=timezone.now())
-    from messaging.webhooks.base import forget_webhooks
-
-    forget_webhooks()  # this process; others refresh within BICS_WEBHOOK_CACHE_SECONDS
-    result = ConnectResult(webhook=hook, secret=secret, created=created)
-    at_bics = {(s.event, str(s.webhook_id)) for s in bics_webhooks.list_subscriptions(client)}
-    for event in HANDLED_EVENTS:
-        sub, _ = Subscription.objects.get_or_create(webhook=hook, event=event, identity="all")
-        if (event, str(hook.bics_id)) in at_bics and sub.bics_id:
-            continue
-        try:
-            made = bics_webhooks.create_subscription(client, event=event, webhook_id=hook.bics_id, identity="all")
-        except Exception as exc:  # noqa: BLE001 - one refused event does not stop the others
-            Subscription.objects.filter(pk=sub.pk).update(sync_state=SyncState.FAILED, sync_error=str(exc)[:500])
-            result.failures.append(f"{event}: {exc}")
-            continue
-        Subscription.objects.filter(pk=sub.pk).update(bics_id=str(made.id or "") or None, sync_state=SyncState.SYNCED,
-                                                      sync_error="", synced_at=timezone.now())
-        result.subscribed.append(event)
-    log.info("webhook %s connected (%s), %d subscriptions made", hook.pk, "created" if created else "repaired",
-             len(result.subscribed))
-    return result

@@ -20,7 +20,7 @@ def process_webhook_event(event_id: int) -> str:
         return webhook_event_process(event_id=event_id)
     except OperationalError:
         raise
-    except Exception:  # noqa: BLE001 - recorded on the event
+    except Exception:  # recorded on the event
         return "failed"
 
 

@@ -42,8 +42,8 @@ def test_dlr_items_carry_our_custom_and_a_cid_of_their_own(sbapi):
 
 @pytest.mark.django_db
 def test_the_product_matches_a_dlr_by_custom_and_number_not_by_cid(sbapi):
-    from messaging.models import Message
-    from messaging.services.dlr import dlr_record
+    from messaging.campaigns.models import Message
+    from messaging.campaigns.services.dlr import dlr_record
 
     message = Message.objects.create(channel="sms", number="+32470123456", custom_id="c-77",
                                      status="submitted")
@@ -95,7 +95,7 @@ def test_sms_content_rules_do_not_apply_to_viber_or_whatsapp(sbapi):
     ("a" * 70, "U", 1), ("a" * 71, "U", 2), ("€" * 80, "A", 1), ("€" * 81, "A", 2),
 ])
 def test_the_sandbox_bills_what_the_product_previews(sbapi, text, kind, parts):
-    from messaging.rules import analyse
+    from messaging.catalogue.rules import analyse
 
     assert analyse(text, kind).parts == parts
     sent = sbapi.call("sms.messages.send", json={**SEND, "message": text, "type": kind}).json()

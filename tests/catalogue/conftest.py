@@ -114,5 +114,5 @@ class FakeBics:
 @pytest.fixture
 def fake_bics(monkeypatch):
     fake = FakeBics()
-    monkeypatch.setattr("core.sync._client", lambda: fake)
+    monkeypatch.setattr("core.sync.get_client", lambda: fake)
     return fake

@@ -5,8 +5,9 @@ import json
 import pytest
 from django.urls import reverse
 
+from contacts.conditions import validate_conditions
 from contacts.models import Contact, Segment, Tag, TagOperator
-from contacts.selectors import audience, audience_counts, segment_contacts, validate_conditions
+from contacts.selectors import audience, audience_counts, segment_contacts
 from contacts.services.exports import escape_cell
 
 pytestmark = pytest.mark.django_db

@@ -187,7 +187,8 @@ def test_a_database_at_the_old_schema_migrates_without_loss():
     for name in OLD_MESSAGING:  # every row, every id, every value, read through the new models
         model = apps.get_model(NEW_HOME.get(name, "messaging"), name)
         assert model._meta.db_table == f"messaging_{name.lower()}"
-        assert _rows(model) == before["rows"][name], name
+        old_rows = before["rows"][name]  # columns added by later migrations are not compared
+        assert [{key: row[key] for key in old_rows[0]} for row in _rows(model)] == old_rows, name
     campaign_model = apps.get_model("campaigns", "Campaign")
     assert list(campaign_model.objects.values_list("pk", "tags", "segments")) == before["campaign_tags"]
 
@@ -199,7 +200,7 @@ def test_a_database_at_the_old_schema_migrates_without_loss():
     after_permissions = {(p.pk, p.content_type.model, p.codename)
                          for p in Permission.objects.filter(pk__in=[pk for pk, _, _ in before["permissions"]])}
     assert after_permissions == before["permissions"]
-    assert {(g.name, p.pk) for g in Group.objects.all() for p in g.permissions.all()} == before["grants"]
+    assert before["grants"] <= {(g.name, p.pk) for g in Group.objects.all() for p in g.permissions.all()}
 
     user = User.objects.get(username="support")
     for perm in ("webhooks.view_webhookevent", "campaigns.change_campaign", "core.view_syncrun",
@@ -208,7 +209,8 @@ def test_a_database_at_the_old_schema_migrates_without_loss():
     marketing = Group.objects.get(name="Marketing")
     marketing_perms = {f"{p.content_type.app_label}.{p.codename}" for p in marketing.permissions.all()}
     assert {"campaigns.add_campaign", "campaigns.change_campaign", "core.view_syncrun",
-            "messaging.change_template"} <= marketing_perms
+            "messaging.change_template", "campaigns.send_one_off"} <= marketing_perms
+    assert "campaigns.send_free_text" not in marketing_perms
     approvers = {f"{p.content_type.app_label}.{p.codename}"
                  for p in Group.objects.get(name="Template approvers").permissions.all()}
     assert "messaging.approve_template" in approvers

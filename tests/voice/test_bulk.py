@@ -10,9 +10,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from contacts.models import Contact, Segment, Tag
+from core.bics import get_client as client
 from tests import sandbox_helpers as sb
 from voice.models import BulkCall, BulkCallBatch, RequestState, VoicePrice, VoiceUnsubscriber
-from voice.services._common import client
 from voice.services.bulk import BulkCallError, bulk_audience, bulk_call_launch, bulk_progress
 from voice.services.bulk_batches import (
     batch_body,
@@ -260,7 +260,7 @@ def test_sweeper_requeues_a_lost_pending_batch_once_per_timeout(bics_sandbox, vi
 
 
 def test_audience_summary_counts_in_the_database(bics_sandbox, vip):
-    from voice.services.pricing import bulk_audience_summary
+    from voice.services.bulk import bulk_audience_summary
 
     VoicePrice.objects.create(iso="BE", service="VOICE", subservice="OBD", price=Decimal("0.05"), currency="EUR")
     VoiceUnsubscriber.objects.create(number=PHONES[0])

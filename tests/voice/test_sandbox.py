@@ -14,9 +14,9 @@ except ImportError:  # pragma: no cover - until the sandbox lands
     pytest.skip("bics.sandbox.SandboxServer is not available yet", allow_module_level=True)
 
 from contacts.models import Contact, Tag
+from core.bics import get_client as client
 from tests.conftest import SANDBOX_TOKEN
 from voice.models import BulkCall, BulkCallBatch, Call, CallLog, RequestState, VoicePrice, VoiceUnsubscriber
-from voice.services._common import client
 from voice.services.bulk import bulk_call_launch
 from voice.services.bulk_batches import (
     batch_body,

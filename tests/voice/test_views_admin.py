@@ -55,7 +55,7 @@ def test_call_this_contact_from_the_contact_admin(admin_client, bics_sandbox, dj
 
 def test_status_lookup_page(admin_client, bics_sandbox):
     from bics.voice import create_call
-    from voice.services._common import client
+    from core.bics import get_client as client
 
     sb.answered(bics_sandbox, "32470000001")
     create_call(client(), bridge="+3225551000", to="+32470000001", flow_id="1", cid="abc")
@@ -88,7 +88,7 @@ def test_report_pull_for_a_date_range(admin_client, bics_sandbox):
     from datetime import date, timedelta
 
     from bics.voice import call_status, create_call
-    from voice.services._common import client
+    from core.bics import get_client as client
 
     sb.answered(bics_sandbox, "32470000001")
     placed = create_call(client(), bridge="+3225551000", to="+32470000001", flow_id="1")

@@ -14,8 +14,8 @@ from messaging.campaigns.models import Message
 from messaging.campaigns.services import dispatch, engine
 from messaging.campaigns.services.campaigns import campaign_launch
 from messaging.catalogue.models import Unsubscriber
+from messaging.webhooks.connect import HANDLED_EVENTS, webhook_connect
 from messaging.webhooks.models import Subscription, Webhook, WebhookEvent
-from messaging.webhooks.services import HANDLED_EVENTS, webhook_connect
 from tests.conftest import SANDBOX_TOKEN
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sandbox]

@@ -6,8 +6,8 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin_base import ReadOnlyAdmin
 from voice import forms as voice_forms
-from voice.admin.base import ReadOnlyAdmin
 from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient
 
 
@@ -67,8 +67,7 @@ class BulkCallAdmin(admin.ModelAdmin):
     def audience_and_cost(self, obj):
         if obj is None or obj.pk is None or obj.state != BulkCall.State.DRAFT:
             return "-"
-        from voice.services.bulk import BulkCallError
-        from voice.services.pricing import bulk_audience_summary
+        from voice.services.bulk import BulkCallError, bulk_audience_summary
 
         try:
             summary = bulk_audience_summary(obj)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
-from voice.admin.base import ReadOnlyAdmin
+from core.admin_base import ReadOnlyAdmin
+from core.admin_sync import SyncRunActionsMixin
+from voice.jobs import PRICING_JOB, REPORTS_JOB
 from voice.models import CallLog, CallRecording, VoicePrice
 
 
 @admin.register(CallLog)
-class CallLogAdmin(ReadOnlyAdmin):
+class CallLogAdmin(SyncRunActionsMixin, ReadOnlyAdmin):
     list_display = ("end_at", "to", "caller_id", "bridge", "status", "duration", "billing", "hangup_by")
     list_filter = ("status",)
     search_fields = ("=to", "=bics_id")
@@ -20,10 +22,7 @@ class CallLogAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pull call logs and recordings (yesterday and today)", permissions=["view"])
     def pull_now(self, request, queryset):
-        from voice.tasks import pull_call_reports
-
-        pull_call_reports.delay()
-        self.message_user(request, "Pull started; see Voice › Reports for a date range.")
+        self.start_sync_run(request, REPORTS_JOB, "pull")
 
 
 @admin.register(CallRecording)
@@ -42,7 +41,7 @@ class CallRecordingAdmin(ReadOnlyAdmin):
 
 
 @admin.register(VoicePrice)
-class VoicePriceAdmin(ReadOnlyAdmin):
+class VoicePriceAdmin(SyncRunActionsMixin, ReadOnlyAdmin):
     list_display = ("iso", "country", "service", "subservice", "price", "currency", "status", "pulled_at")
     list_filter = ("service", "currency")
     search_fields = ("iso", "country")
@@ -50,6 +49,4 @@ class VoicePriceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pull voice pricing from BICS", permissions=["view"])
     def pull_pricing(self, request, queryset):
-        from voice.services.pricing import pricing_pull
-
-        self.message_user(request, f"{pricing_pull()} price row(s) pulled.")
+        self.start_sync_run(request, PRICING_JOB, "pull")

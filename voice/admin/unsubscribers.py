@@ -8,13 +8,15 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from core.admin_sync import SyncRunActionsMixin
 from core.models import SyncState
 from voice import forms as voice_forms
 from voice.models import VoiceUnsubscriber
 
 
 @admin.register(VoiceUnsubscriber)
-class VoiceUnsubscriberAdmin(admin.ModelAdmin):
+class VoiceUnsubscriberAdmin(SyncRunActionsMixin, admin.ModelAdmin):
+    sync_resource = "voice_unsubscribers"
     form = voice_forms.VoiceUnsubscriberForm
     list_display = ("number", "type", "value", "iso", "bics_id", "sync_state", "synced_at")
     list_filter = ("sync_state", "type", "iso")
@@ -45,20 +47,6 @@ class VoiceUnsubscriberAdmin(admin.ModelAdmin):
         result = unsubscriber_delete(obj)
         if not result.ok:
             self.message_user(request, result.summary(), messages.ERROR)
-
-    @admin.action(description="Push to BICS", permissions=["change"])
-    def push_to_bics(self, request, queryset):
-        from voice.services.unsubscribers import unsubscribers_push
-
-        result = unsubscribers_push(queryset)
-        self.message_user(request, result.summary(), messages.SUCCESS if result.ok else messages.WARNING)
-
-    @admin.action(description="Pull from BICS (the whole list)", permissions=["view"])
-    def pull_from_bics(self, request, queryset):
-        from voice.services.unsubscribers import unsubscribers_pull
-
-        result = unsubscribers_pull()
-        self.message_user(request, result.summary(), messages.SUCCESS if result.ok else messages.WARNING)
 
     @admin.action(description="View at BICS (refresh from View Unsubscriber)", permissions=["view"])
     def view_at_bics(self, request, queryset):

@@ -8,27 +8,27 @@ of ``core.batches``).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
+from core.phones import PhoneError, normalise_phone
+from core.tabular import TableRefused, header_key, number_column, open_upload
 from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient, RequestState, VoiceUnsubscriber
-from voice.services._common import e164
 from voice.services.bulk_batches import enqueue as enqueue_batches
 from voice.services.bulk_batches import matches
 from voice.services.calls import apply_call_data, call_status_lookup
+from voice.services.pricing import Estimate, bulk_estimate, estimate_counts, region_of
 
 log = logging.getLogger(__name__)
 
-NUMBER_COLUMNS = ("number", "to", "phone", "mobile", "receiver")
 AUDIO_COLUMNS = ("audio", "audio_url")
-_VALID = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 class BulkCallError(ValueError):
@@ -82,26 +82,26 @@ def _contacts(bulk: BulkCall):
 
 
 def _upload_rows(bulk: BulkCall) -> list[Target]:
+    """The uploaded list's rows; the columns other than the number and audio are IVR
+    variables, under their header's own spelling."""
     if not bulk.upload:
         raise BulkCallError("Upload a list of numbers.")
-    bulk.upload.open("rb")
     try:
-        text = bulk.upload.read().decode("utf-8-sig")
-    finally:
-        bulk.upload.close()
-    reader = csv.DictReader(io.StringIO(text))
-    header = {h.strip().lower(): h for h in (reader.fieldnames or [])}
-    number_col = next((header[c] for c in NUMBER_COLUMNS if c in header), None)
-    if number_col is None:
-        raise BulkCallError("The list needs a 'number' column.")
-    audio_col = next((header[c] for c in AUDIO_COLUMNS if c in header), None)
-    rows = []
-    for row in reader:
-        variables = {k.strip(): (v or "").strip() for k, v in row.items()
-                     if k and k not in (number_col, audio_col)}
-        rows.append(Target(to=(row.get(number_col) or "").strip(),
-                           audio_url=(row.get(audio_col) or "").strip() if audio_col else "",
-                           variables={**bulk.variables, **variables} if variables else dict(bulk.variables)))
+        with bulk.upload.open("rb") as upload, open_upload(upload) as table:
+            header = [cell.strip() for cell in table.header]
+            number_at = number_column(header)
+            keys = [header_key(cell) for cell in header]
+            audio_at = next((keys.index(c) for c in AUDIO_COLUMNS if c in keys), None)
+            rows = []
+            for _line, cells in table.rows():
+                values = dict(enumerate(cell.strip() for cell in cells))
+                variables = {name: values.get(i, "") for i, name in enumerate(header)
+                             if name and i not in (number_at, audio_at)}
+                rows.append(Target(to=values.get(number_at, ""),
+                                   audio_url=values.get(audio_at, "") if audio_at is not None else "",
+                                   variables={**bulk.variables, **variables}))
+    except TableRefused as exc:
+        raise BulkCallError(str(exc)) from None
     return rows
 
 
@@ -127,8 +127,9 @@ def bulk_audience(bulk: BulkCall) -> Audience:
     seen: set[str] = set()
     valid, invalid, duplicates = [], [], 0
     for target in raw:
-        number = e164(target.to)
-        if not _VALID.match(number):
+        try:
+            number = normalise_phone(target.to)[0]
+        except PhoneError:
             invalid.append(target.to)
             continue
         if number in seen:
@@ -140,6 +141,33 @@ def bulk_audience(bulk: BulkCall) -> Audience:
     opted_out = voice_opted_out(seen)
     targets = [t for t in valid if t.to not in opted_out]
     return Audience(targets, sorted(opted_out), invalid, duplicates)
+
+
+@dataclass
+class AudienceSummary:
+    reachable: int = 0
+    excluded: int = 0
+    estimate: Estimate = field(default_factory=Estimate)
+
+
+def bulk_audience_summary(bulk: BulkCall) -> AudienceSummary:
+    """Who a draft bulk call would reach and what it would cost, counted in the database for
+    segments and tags (one grouped query, no rows loaded); uploaded lists are read."""
+    from contacts.models import Contact
+
+    if bulk.audience_kind == BulkCall.AudienceKind.UPLOAD:
+        audience = bulk_audience(bulk)
+        numbers = [t.to for t in audience.targets]
+        return AudienceSummary(len(numbers), len(audience.excluded), bulk_estimate(numbers=numbers))
+    contacts = Contact.objects.filter(pk__in=_contacts(bulk).values("pk"))
+    opted = Exists(VoiceUnsubscriber.objects.filter(number=OuterRef("phone")))
+    excluded = contacts.filter(opted).count()
+    by_country = Counter(dict(contacts.exclude(opted).order_by().values_list("country").annotate(n=Count("pk"))))
+    if by_country.get(""):  # contacts saved without their region: derive it from the number
+        del by_country[""]
+        by_country.update(region_of(phone) for phone in contacts.exclude(opted).filter(country="")
+                          .values_list("phone", flat=True).iterator(chunk_size=2000))
+    return AudienceSummary(sum(by_country.values()), excluded, estimate_counts(by_country))
 
 
 def bulk_check(bulk: BulkCall) -> None:
@@ -160,8 +188,6 @@ def bulk_call_launch(bulk: BulkCall, *, enqueue: bool = True) -> BulkCall:
 
     Only a draft launches (a conditional update, so two clicks launch once).
     """
-    from voice.services.pricing import bulk_estimate
-
     bulk_check(bulk)
     audience = bulk_audience(bulk)
     if bulk.mode == BulkCall.Mode.AUDIO_PER_RECIPIENT:

@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from core import batches as engine
 from core.batches import BatchKind, BatchState, Claim, Lookup, Outcome, Skip, SkipAction
+from core.bics import get_client
+from core.bics_time import format_bics_date
 from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient, RequestState
-from voice.services._common import client, to_bics_date
 from voice.services.calls import apply_call_data, call_status_lookup
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class BulkCallKind(BatchKind[BulkRequest]):
         return out
 
     def send(self, request: BulkRequest):
-        return client().call("voice.bulk_calls.create", json=request.body)
+        return get_client().call("voice.bulk_calls.create", json=request.body)
 
     def on_sent(self, claim: Claim, request: BulkRequest, result) -> dict:
         raw = result.raw or {}
@@ -134,7 +135,7 @@ class BulkCallKind(BatchKind[BulkRequest]):
 
     def lookup(self, batch: BulkCallBatch) -> Lookup:
         claimed = batch.claimed_at or timezone.now()
-        days = sorted({to_bics_date(claimed), to_bics_date(claimed + claim_timeout())})  # around midnight
+        days = sorted({format_bics_date(claimed), format_bics_date(claimed + claim_timeout())})  # around midnight
         lookup = Lookup()
         for recipient in batch.recipients.order_by("pk"):
             items = [i for day in days for i in call_status_lookup(mobile=recipient.to, date=day)
@@ -217,6 +218,6 @@ def _reconcile_calls(cutoff: datetime) -> int:
         try:
             call_reconcile(call)
             done += 1
-        except Exception as exc:  # noqa: BLE001 - one bad call must not stop the sweep
+        except Exception as exc:  # one bad call must not stop the sweep
             log.warning("voice call %s: reconcile failed: %s", call.pk, exc)
     return done

@@ -18,8 +18,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from core.bics import get_client
+from core.bics_time import format_bics_date, parse_bics_time
+from core.phones import PhoneError, normalise_phone
 from voice.models import Call, CallStatus, RequestState
-from voice.services._common import as_int, client, e164, parse_time, to_bics_date
+from voice.services._common import as_int
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ def _common(call: Call) -> dict:
     return body
 
 
-def call_payload(call: Call) -> dict:  # noqa: C901
+def call_payload(call: Call) -> dict:
     """The request body for ``call`` (numbers in E.164; the client writes digits)."""
     kind = call.kind
     if kind == Call.Kind.TTS:
@@ -104,7 +107,7 @@ def call_check(call: Call) -> None:
     if kind == Call.Kind.CLICK2CALL:
         if not call.from_number:
             problems.append("the 'from' number is required")
-        if call.attempts > 2:  # noqa: PLR2004 - documented maximum
+        if call.attempts > 2:  # documented maximum
             problems.append("at most 2 attempts")
     if kind != Call.Kind.CLICK2CALL and call.interval not in (0, 5, 15, 30, 45, 60):
         problems.append("the retry interval must be 0, 5, 15, 30, 45 or 60 minutes")
@@ -114,12 +117,16 @@ def call_check(call: Call) -> None:
 
 def call_create(**fields) -> Call:
     """Store a call (not sent). Numbers are normalised to E.164."""
-    for name in ("bridge", "from_number"):
-        if fields.get(name):
-            fields[name] = e164(fields[name])
     to = str(fields.get("to") or "")
-    if to and (fields.get("kind") != Call.Kind.CLICK2CALL or to.startswith(("+", "00"))):
-        fields["to"] = e164(to)
+    # Click2Call's 'to' may be a flow id: only a number written as one is normalised.
+    names = ("bridge", "from_number", "to") if fields.get("kind") != Call.Kind.CLICK2CALL \
+        or to.startswith(("+", "00")) else ("bridge", "from_number")
+    for name in names:
+        if fields.get(name):
+            try:
+                fields[name] = normalise_phone(str(fields[name]))[0]
+            except PhoneError as exc:
+                raise CallNotSendable(f"{name.replace('_', ' ').capitalize()}: {exc}.") from None
     call = Call(**fields)
     call_check(call)
     call.save()
@@ -164,7 +171,7 @@ def _send(call: Call, body: dict) -> tuple[str, dict, str]:
     ``cid``). Returns (message, raw answer, BICS call id)."""
     from bics import voice as bics_voice
 
-    api = client()
+    api = get_client()
     if call.kind == Call.Kind.CLICK2CALL:
         result = bics_voice.click2call(
             api, bridge=body["bridge"], from_=body["from"], to=body["to"], record=call.record,
@@ -208,7 +215,7 @@ def _call_id(resp) -> str:
 
 
 # ----------------------------------------------------------------------------- status
-def call_status_lookup(*, id: str | None = None, cid: str | None = None,  # noqa: A002
+def call_status_lookup(*, id: str | None = None, cid: str | None = None,
                        date=None, mobile: str | None = None) -> list[dict]:
     """Call Status by call id, custom id, date and/or number; raw items."""
     params = {}
@@ -217,12 +224,12 @@ def call_status_lookup(*, id: str | None = None, cid: str | None = None,  # noqa
     if cid:
         params["cid"] = cid
     if date:
-        params["date"] = date if isinstance(date, str) else to_bics_date(date)
+        params["date"] = date if isinstance(date, str) else format_bics_date(date)
     if mobile:
-        params["mobile"] = e164(mobile)
+        params["mobile"] = mobile  # E.164 (the form validates it; stored numbers are); the client writes the notation
     if not params:
         raise ValueError("Give a call id, a custom id, a date or a number.")
-    resp = client().call("voice.calls.status", params=params)
+    resp = get_client().call("voice.calls.status", params=params)
     data = resp.data
     if isinstance(data, dict):
         data = [data] if data else []
@@ -246,7 +253,7 @@ def apply_call_data(target, data: dict) -> list[str]:
         changed.append("call_id")
     if isinstance(target, Call):
         for src, dst in (("start_at", "started_at"), ("end_at", "ended_at")):
-            value = parse_time(data.get(src))
+            value = parse_bics_time(data.get(src))
             if value and getattr(target, dst) != value:
                 setattr(target, dst, value)
                 changed.append(dst)

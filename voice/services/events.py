@@ -1,4 +1,4 @@
-"""Webhook events for voice, called by the webhook receiver (issue 7) once it has stored
+"""Webhook events for voice, called by the webhook receiver once it has stored
 and authenticated an event: ``process_voice_event(event_type, payload)``.
 
 The payloads of ``voice:unsubscription`` and ``voice:message:out`` are collapsed in the
@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 
 from core.models import SyncState
+from core.phones import e164_from_bics
 from voice.models import BulkCallRecipient, Call, RequestState, VoiceUnsubscriber
-from voice.services._common import e164
 from voice.services.calls import apply_call_data
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ def _data(payload: dict) -> dict:
 
 
 def _unsubscription(data: dict) -> dict:
-    number = e164(data.get("receiver") or data.get("mobile") or data.get("from") or data.get("to"))
-    if len(number) < 8:  # noqa: PLR2004
+    number = e164_from_bics(data.get("receiver") or data.get("mobile") or data.get("from") or data.get("to"))
+    if len(number) < 8:
         return {"handled": False, "reason": "no number in the event"}
     kind = str(data.get("type") or "all")
     kind = kind if kind in VoiceUnsubscriber.Type.values else VoiceUnsubscriber.Type.ALL
@@ -74,7 +74,7 @@ def _message_out(data: dict) -> dict:
     recipients = BulkCallRecipient.objects.none()
     if call_id:
         recipients = BulkCallRecipient.objects.filter(call_id=call_id)
-    to = e164(data.get("to") or data.get("mobile"))
+    to = e164_from_bics(data.get("to") or data.get("mobile"))
     if not recipients.exists() and to:
         qs = BulkCallRecipient.objects.filter(to=to)
         if data.get("group_id"):

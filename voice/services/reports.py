@@ -11,8 +11,11 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.bics import get_client
+from core.bics_time import parse_bics_time
+from core.phones import e164_from_bics
 from voice.models import CallLog, CallRecording
-from voice.services._common import as_int, client, e164, parse_time
+from voice.services._common import as_int
 
 
 def date_range(start: date, end: date) -> str:
@@ -31,17 +34,17 @@ def call_logs_pull(*, start: date | None = None, end: date | None = None) -> dic
     """Upsert the call logs of [start, end] (default: yesterday and today) by BICS id."""
     start, end = _default_range(start, end)
     created = updated = skipped = 0
-    for item in client().iterate("voice.call_logs.list", params={"datetime[end_at]": date_range(start, end)}):
+    for item in get_client().iterate("voice.call_logs.list", params={"datetime[end_at]": date_range(start, end)}):
         bics_id = item.get("id")
         if bics_id in (None, ""):
             skipped += 1
             continue
         values = {
-            "caller_id": e164(item.get("caller_id")) if str(item.get("caller_id") or "").strip("+").isdigit()
+            "caller_id": e164_from_bics(item.get("caller_id")) if str(item.get("caller_id") or "").strip("+").isdigit()
             else str(item.get("caller_id") or "")[:32],
-            "to": e164(item.get("to")), "bridge": e164(item.get("bridge")),
+            "to": e164_from_bics(item.get("to")), "bridge": e164_from_bics(item.get("bridge")),
             "status": str(item.get("status") or "").upper()[:12],
-            "start_at": parse_time(item.get("start_at")), "end_at": parse_time(item.get("end_at")),
+            "start_at": parse_bics_time(item.get("start_at")), "end_at": parse_bics_time(item.get("end_at")),
             "duration": as_int(item.get("duration")), "billing": as_int(item.get("billing")),
             "hangup_by": str(item.get("hangup_by") or "")[:50], "country": str(item.get("country") or "")[:10],
             "raw": item,
@@ -59,14 +62,14 @@ def recording_fields(item: dict) -> dict:
     return {"call_id": str(item.get("call_id") or "")[:64],
             "url": url if url.startswith(("http://", "https://")) else "",
             "duration": as_int(item.get("duration")),
-            "created_at": parse_time(item.get("created_at")), "raw": item}
+            "created_at": parse_bics_time(item.get("created_at")), "raw": item}
 
 
 def recordings_pull(*, start: date | None = None, end: date | None = None) -> dict:
     start, end = _default_range(start, end)
     created = updated = skipped = 0
     params = {"datetime[r.created_at]": date_range(start, end)}
-    for item in client().iterate("voice.recordings.list", params=params):
+    for item in get_client().iterate("voice.recordings.list", params=params):
         bics_id = item.get("id")
         if bics_id in (None, ""):
             skipped += 1

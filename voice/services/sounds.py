@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
+from core.bics import get_client
 from voice.models import RequestState, SoundFile
-from voice.services._common import client
 
 log = logging.getLogger(__name__)
 MAX_SOUND_BYTES = 20 * 1024 * 1024  # ours: the documentation gives no limit
@@ -37,7 +37,7 @@ def sound_url_check(url: str, *, timeout: float | None = None) -> SoundCheck:
     timeout = timeout or getattr(settings, "VOICE_SOUND_CHECK_TIMEOUT", 10)
     try:
         with requests.get(url, stream=True, timeout=(3.05, timeout), allow_redirects=True) as resp:
-            if not 200 <= resp.status_code < 300:  # noqa: PLR2004
+            if not 200 <= resp.status_code < 300:
                 raise SoundUrlError(f"The URL answered HTTP {resp.status_code}.")
             content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if not content_type.startswith("audio/"):
@@ -75,7 +75,7 @@ def sound_file_push(sound: SoundFile, *, body: bytes | None = None) -> SoundFile
         body = sound_url_check(sound.url).body
     filename = sound.url.rstrip("/").rsplit("/", 1)[-1] or "sound.mp3"
     try:
-        resp = client().call("voice.sound_files.create",
+        resp = get_client().call("voice.sound_files.create",
                              files={"audio": (filename, body, sound.content_type or "audio/mpeg")},
                              data={"name": sound.name})
     except BicsError as exc:

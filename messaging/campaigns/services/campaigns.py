@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
+from messaging.campaigns import states
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
 from messaging.campaigns.services.writer import campaign_prepare, write_messages  # noqa: F401 - bench imports it here
 from messaging.catalogue.services.templates import template_usability
@@ -46,21 +48,35 @@ def cancel_cutoff() -> timedelta:
 
 # --------------------------------------------------------------------------- transitions
 def campaign_transition(*, campaign: Campaign, to: str, from_states, user=None, note: str = "",
-                        **fields) -> bool:
-    """Move ``campaign`` to ``to`` if it is in one of ``from_states``; record who and when."""
+                        guard=None, **fields) -> bool:
+    """Move ``campaign`` to ``to`` if it is in one of ``from_states`` (and ``guard`` holds), by
+    an edge of ``states.CAMPAIGN``: one conditional UPDATE; record who and when."""
     from_states = tuple(from_states)
+    undeclared = [s for s in from_states if not states.CAMPAIGN.allows(s, to)]
+    if undeclared:
+        raise ValueError(f"campaign: no transition {undeclared} -> {to} in states.CAMPAIGN")
     with transaction.atomic():
-        current = Campaign.objects.filter(pk=campaign.pk).values_list("state", flat=True).first()
-        if current not in from_states:
+        left = states.move(states.CAMPAIGN, Campaign, campaign.pk, to=to, sources=from_states, guard=guard,
+                           **fields)
+        if left is None:
             return False
-        if not Campaign.objects.filter(pk=campaign.pk, state=current).update(state=to, **fields):
-            return False
-        CampaignTransition.objects.create(campaign_id=campaign.pk, from_state=current, to_state=to,
+        CampaignTransition.objects.create(campaign_id=campaign.pk, from_state=left, to_state=to,
                                           by=user if getattr(user, "pk", None) else None, note=note[:2000])
     campaign.state = to
     for key, value in fields.items():
-        setattr(campaign, key, value)
+        setattr(campaign, key, left if isinstance(value, F) else value)  # F("state"): the state it left
     return True
+
+
+def _cutoff_refusal(action: str) -> CampaignError:
+    minutes = int(cancel_cutoff().total_seconds() // 60)
+    return CampaignError(f"A scheduled campaign cannot be {action} less than {minutes} minutes before it "
+                         "starts (nor once its time has come).")
+
+
+def _inside_cutoff(campaign: Campaign, now: datetime) -> bool:
+    return bool(campaign.state == State.SCHEDULED and campaign.scheduled_at
+                and campaign.scheduled_at - now < cancel_cutoff())
 
 
 # --------------------------------------------------------------------------- checks
@@ -128,7 +144,14 @@ def campaign_schedule(*, campaign: Campaign, at: datetime, user=None, now: datet
     if problems:
         raise CampaignError(" ".join(problems))
     if campaign.state == State.SCHEDULED:
-        Campaign.objects.filter(pk=campaign.pk, state=State.SCHEDULED).update(scheduled_at=at)
+        # moving a campaign that is about to start would get round the cancel cut-off
+        moved = Campaign.objects.filter(states.cutoff_guard(now, cancel_cutoff()), pk=campaign.pk,
+                                        state=State.SCHEDULED).update(scheduled_at=at)
+        if not moved:
+            campaign.refresh_from_db()
+            if campaign.state == State.SCHEDULED:
+                raise _cutoff_refusal("moved")
+            raise CampaignError(f"This campaign is {campaign.get_state_display().lower()} now: not rescheduled.")
         campaign.scheduled_at = at
         return campaign
     if not campaign_transition(campaign=campaign, to=State.SCHEDULED, from_states=[State.DRAFT], user=user,
@@ -150,7 +173,7 @@ def template_provider_refresh(*, campaign: Campaign, wait: float = 0.0, sleep=No
     while template.bics_id and not template.provider_approved:
         try:
             sync.pull("templates")
-        except Exception:  # noqa: BLE001 - the usability check reports the state
+        except Exception:  # the usability check reports the state
             log.exception("template pull failed")
             return False
         template.refresh_from_db()
@@ -233,12 +256,23 @@ def _enqueue_advance(campaign_id: int) -> None:
 
 
 # --------------------------------------------------------------------------- pause, resume, cancel
-def campaign_pause(*, campaign: Campaign, user=None, reason: str = "") -> bool:
-    """Takes effect between batches: a batch in flight finishes, no new one starts."""
-    current = Campaign.objects.filter(pk=campaign.pk).values_list("state", flat=True).first()
-    return campaign_transition(campaign=campaign, to=State.PAUSED,
-                               from_states=[State.SCHEDULED, State.SAMPLING, State.SENDING], user=user,
-                               note=reason or "paused", paused_from=current or "", state_reason=reason)
+def campaign_pause(*, campaign: Campaign, user=None, reason: str = "", now: datetime | None = None,
+                   force: bool = False) -> bool:
+    """Takes effect between batches: a batch in flight finishes, no new one starts. A user
+    cannot pause a scheduled campaign inside the cancel cut-off (a paused campaign can be
+    cancelled, so that would get round it); ``force``: the system (template hook, send-time
+    refusal), which must stop the campaign whatever the time."""
+    now = now or timezone.now()
+    campaign.refresh_from_db()
+    guard = None if force else states.cutoff_guard(now, cancel_cutoff())
+    moved = campaign_transition(campaign=campaign, to=State.PAUSED, guard=guard,
+                                from_states=[State.SCHEDULED, State.SAMPLING, State.SENDING], user=user,
+                                note=reason or "paused", paused_from=F("state"), state_reason=reason)
+    if not moved and not force:
+        campaign.refresh_from_db()
+        if _inside_cutoff(campaign, now):
+            raise _cutoff_refusal("paused")
+    return moved
 
 
 def campaign_resume(*, campaign: Campaign, user=None) -> bool:
@@ -259,17 +293,14 @@ def campaign_resume(*, campaign: Campaign, user=None) -> bool:
 def campaign_cancel(*, campaign: Campaign, user=None, reason: str = "", now: datetime | None = None,
                     force: bool = False) -> bool:
     """Cancel: pending batches are not sent (a batch in flight finishes). A scheduled campaign
-    cannot be cancelled within 5 minutes of its time (the documented limit) unless ``force``
-    (the engine itself, e.g. smart delivery)."""
+    cannot be cancelled within 5 minutes of its time (the documented limit), checked in the
+    UPDATE itself, unless ``force`` (the engine itself, e.g. smart delivery)."""
     now = now or timezone.now()
     campaign.refresh_from_db()
-    if (not force and campaign.state == State.SCHEDULED and campaign.scheduled_at
-            and campaign.scheduled_at - now < cancel_cutoff()):
-        raise CampaignError(f"A scheduled campaign cannot be cancelled less than "
-                            f"{int(cancel_cutoff().total_seconds() // 60)} minutes before it starts.")
+    guard = None if force else states.cutoff_guard(now, cancel_cutoff())
     with transaction.atomic():
         moved = campaign_transition(
-            campaign=campaign, to=State.CANCELLED, user=user, note=reason or "cancelled",
+            campaign=campaign, to=State.CANCELLED, user=user, note=reason or "cancelled", guard=guard,
             from_states=[State.DRAFT, State.SCHEDULED, State.SAMPLING, State.SENDING, State.PAUSED],
             finished_at=now, state_reason=reason)
         if moved:
@@ -278,6 +309,10 @@ def campaign_cancel(*, campaign: Campaign, user=None, reason: str = "", now: dat
                 status=MessageStatus.FAILED, error_description="Not sent: the campaign was cancelled.",
                 status_at=now)
             pending.update(state=SendBatch.State.CANCELLED, error="Campaign cancelled.")
+    if not moved and not force:
+        campaign.refresh_from_db()
+        if _inside_cutoff(campaign, now):
+            raise _cutoff_refusal("cancelled")
     return moved
 
 
@@ -300,7 +335,7 @@ def campaigns_pause_for_template(*, template, user=None) -> int:
     paused = 0
     for campaign in Campaign.objects.filter(template=template,
                                             state__in=[State.SCHEDULED, State.SAMPLING, State.SENDING]):
-        if campaign_pause(campaign=campaign, user=user,
+        if campaign_pause(campaign=campaign, user=user, force=True,
                           reason=f"The template \"{template.name}\" was edited and needs a new approval."):
             paused += 1
             notify_owner(campaign=campaign, subject=f"Campaign paused: {campaign.name}",
@@ -326,7 +361,7 @@ def notify_owner(*, campaign: Campaign, subject: str, body: str) -> None:
                 user_id=owner.pk, content_type=ContentType.objects.get_for_model(Campaign),
                 object_id=str(campaign.pk), object_repr=str(campaign)[:200], action_flag=CHANGE,
                 change_message=subject)
-    except Exception:  # noqa: BLE001 - a note must not break the engine
+    except Exception:  # a note must not break the engine
         log.exception("campaign %s: admin note failed", campaign.pk)
 
 
@@ -335,23 +370,67 @@ def staff_test_numbers() -> list[str]:
     return list(sel.setting("CAMPAIGN_TEST_NUMBERS", []))
 
 
-def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> list[Message]:
-    """Send the first rendered sample to a staff list of numbers (one-off messages, no
-    campaign state change)."""
-    from messaging.catalogue.numbers import normalise_number
+def test_send_max_numbers() -> int:
+    return int(sel.setting("CAMPAIGN_TEST_MAX_NUMBERS", 3))
 
-    problems = usability_problems(campaign)
+
+def opt_out_reason(*, channel: str, number: str, sender=None, template=None) -> str:
+    """Why ``number`` must not get this one-off send (an opt-out in scope), or ''."""
+    from contacts.models import Tag
+    from messaging.catalogue.models import Unsubscriber
+
+    scope = sel.opt_out_scope(channel, sender, template,
+                              tag_names=Tag.objects.filter(contacts__phone=number).values("name"))
+    found = Unsubscriber.objects.filter(channel=channel, number=number).filter(scope).first()
+    return f"{number} opted out ({found.get_type_display().lower()})." if found else ""
+
+
+def test_numbers_problems(numbers: list[str]) -> list[str]:
+    """The limits of a test send: the configured staff list (when there is one) and at most
+    ``CAMPAIGN_TEST_MAX_NUMBERS`` numbers."""
+    problems = []
+    if len(numbers) > test_send_max_numbers():
+        problems.append(f"A test goes to at most {test_send_max_numbers()} numbers.")
+    allowed = set(staff_test_numbers())
+    outside = [n for n in numbers if allowed and n not in allowed]
+    if outside:
+        problems.append(f"Not on the staff test list (CAMPAIGN_TEST_NUMBERS): {', '.join(outside)}.")
+    return problems
+
+
+def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> list[Message]:
+    """Send the first rendered sample to staff numbers (one-off messages, no campaign state
+    change). Refused as a whole outside the limits (``test_numbers_problems``); an opted-out
+    number is skipped. Recorded with who, when and what came of each number."""
+    from core.phones import normalise_phone
+    from messaging.campaigns.models import CampaignTestSend
+
+    numbers = [normalise_phone(raw)[0] for raw in numbers]
+    problems = usability_problems(campaign) + test_numbers_problems(numbers)
     if problems:
         raise CampaignError(" ".join(problems))
     sample = sel.rendered_samples(campaign, limit=1)[0]
-    sent = []
-    for raw in numbers:
-        number = normalise_number(raw)[0]
-        sms = campaign.channel == "sms"  # SMS: the rendered text through Send Message, like the campaign
-        sent.append(one_off_send(channel=campaign.channel, number=number, text=sample["text"],
-                                 template=None if sms else campaign.template, variables=sample["values"],
-                                 sender=campaign.sender or campaign.template.sender,
-                                 user=user, label=f"test of campaign {campaign.pk}"))
+    sender = campaign.sender or campaign.template.sender
+    record = CampaignTestSend.objects.create(campaign=campaign, by=user if getattr(user, "pk", None) else None,
+                                             numbers=list(numbers))
+    sent, results = [], {}
+    try:
+        for number in numbers:
+            refused = opt_out_reason(channel=campaign.channel, number=number, sender=sender,
+                                     template=campaign.template)
+            if refused:
+                results[number] = f"not sent: {refused}"
+                continue
+            sms = campaign.channel == "sms"  # SMS: the rendered text through Send Message, like the campaign
+            message = one_off_send(channel=campaign.channel, number=number, text=sample["text"],
+                                   template=None if sms else campaign.template, variables=sample["values"],
+                                   sender=sender, user=user, label=f"test of campaign {campaign.pk}")
+            results[number] = message.status
+            sent.append(message)
+    finally:
+        CampaignTestSend.objects.filter(pk=record.pk).update(results=results)
+    if not sent:
+        raise CampaignError("The test was sent to nobody: " + " ".join(results.values()))
     return sent
 
 
@@ -366,9 +445,17 @@ def one_off_send(*, channel: str, number: str, text: str = "", template=None, va
     from messaging.campaigns.services import engine
 
     if template is not None:
-        problems = template_usability(template)
+        problems = template_usability(template)  # approved here and at BICS, not blocked
         if problems:
             raise CampaignError(" ".join(problems))
+    if template is None and sender is None:  # free text: the sender the send would use
+        from messaging.catalogue.models import Sender
+
+        sender = Sender.objects.filter(status=Sender.Status.APPROVED).first()
+    refused = opt_out_reason(channel=channel, number=number, sender=sender or (template and template.sender),
+                             template=template)
+    if refused:
+        raise CampaignError(f"Not sent: {refused}")
     custom = f"o{uuid.uuid4().hex[:20]}"
     with transaction.atomic():
         batch = SendBatch.objects.create(custom=custom, size=1, text=text,

@@ -8,6 +8,7 @@ the in-process runner (``campaign_run``, used by ``send_campaign --wait``) both 
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from messaging.campaigns.services.engine import (
 )
 
 B = SendBatch.State
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -128,6 +130,59 @@ def campaigns_due(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     return list(Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_at__lte=now)
                 .values_list("pk", flat=True))
+
+
+def campaign_error_record(campaign_id: int, action: str, exc: BaseException) -> None:
+    """An unexpected error of one campaign: logged with its id and kept on it (the admin and
+    the campaign page show ``last_error``), so the tick can go on with the others."""
+    log.exception("campaign %s: %s failed", campaign_id, action)
+    text = f"{action}: {type(exc).__name__}: {exc}"[:2000]
+    try:
+        Campaign.objects.filter(pk=campaign_id).update(last_error=text, last_error_at=timezone.now())
+    except Exception:  # noqa: BLE001 - the database itself may be what failed
+        log.exception("campaign %s: the error could not be recorded", campaign_id)
+
+
+def _launch_due(campaign_id: int) -> bool:
+    from messaging.campaigns.services.campaigns import CampaignError, campaign_launch, campaign_transition
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    try:
+        campaign_launch(campaign=campaign, now=True, enqueue=False)
+    except CampaignError as exc:  # refused for a reason staff can act on: the campaign fails
+        campaign_transition(campaign=campaign, to=Campaign.State.FAILED, from_states=[Campaign.State.SCHEDULED],
+                            note=f"launch refused: {exc}", state_reason=str(exc))
+        return False
+    Campaign.objects.filter(pk=campaign_id).exclude(last_error="").update(last_error="", last_error_at=None)
+    return True
+
+
+def campaigns_tick(*, advance, now: datetime | None = None) -> dict:
+    """Beat, every minute: launch due scheduled campaigns, sweep stale claims, reconcile
+    unknown batches, and ``advance`` every active campaign. Each campaign is isolated: any
+    error of one is logged and recorded on it, and every other campaign's work still runs."""
+    counts = {"launched": 0, "errors": 0}
+    for campaign_id in campaigns_due(now=now):
+        try:
+            counts["launched"] += int(_launch_due(campaign_id))
+        except Exception as exc:  # noqa: BLE001 - isolated per campaign, recorded on it
+            counts["errors"] += 1
+            campaign_error_record(campaign_id, "launch", exc)
+    for name, job in (("swept", batches_sweep), ("reconciled", batches_reconcile)):
+        try:
+            counts[name] = job()
+        except Exception:  # noqa: BLE001 - the advance below must still run
+            counts["errors"] += 1
+            log.exception("campaigns tick: %s failed", name)
+    active = list(Campaign.objects.filter(state__in=Campaign.ACTIVE_STATES).values_list("pk", flat=True))
+    for campaign_id in active:
+        try:
+            advance(campaign_id)
+        except Exception as exc:  # noqa: BLE001 - isolated per campaign, recorded on it
+            counts["errors"] += 1
+            campaign_error_record(campaign_id, "advance", exc)
+    counts["active"] = len(active)
+    return counts
 
 
 def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: float = 2.0,

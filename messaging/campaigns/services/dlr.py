@@ -17,32 +17,37 @@ for ``sms:message:status``, ``whatsapp:message:status`` and ``viber:message:stat
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import F, Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.bics_time import parse_bics_time
+from core.phones import e164_from_bics
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, MessageStatus
 
-# the parsing helpers live with the set path; the engine and the poll use them under these names
-from messaging.campaigns.services.dlr_sets import as_dict as _as_dict  # noqa: F401
-from messaging.campaigns.services.dlr_sets import parse_time as _parse_time  # noqa: F401
-from messaging.campaigns.services.dlr_sets import to_e164 as _to_e164  # noqa: F401
-
 S = MessageStatus
-# new status -> the statuses it may replace
+log = logging.getLogger(__name__)
+# new status -> the statuses it may replace. ``unreported`` is our giving up on a report (never
+# BICS's word): a report that still comes later replaces it.
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     S.QUEUED: (),
     S.UNKNOWN: (S.QUEUED,),
     S.SUBMITTED: (S.QUEUED, S.UNKNOWN),
-    S.DELIVERED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
-    S.READ: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.DELIVERED),
-    S.FAILED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
-    S.REJECTED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
-    S.EXPIRED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED),
+    S.DELIVERED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.READ: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.DELIVERED, S.UNREPORTED),
+    S.FAILED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.REJECTED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.EXPIRED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.UNREPORTED: (S.SUBMITTED,),
 }
 
 
@@ -50,7 +55,7 @@ def can_move(old: str, new: str) -> bool:
     return old in ALLOWED_FROM.get(new, ())
 
 
-def message_apply_status(  # noqa: PLR0913
+def message_apply_status(
     *,
     message: Message | int,
     status: str,
@@ -103,12 +108,22 @@ def message_apply_status(  # noqa: PLR0913
     return bool(moved)
 
 
+def _as_dict(item) -> dict:
+    if isinstance(item, Mapping):
+        return dict(item)
+    if is_dataclass(item):
+        raw = dict(getattr(item, "raw", {}) or {})
+        data = {k: v for k, v in asdict(item).items() if k != "raw" and v is not None}
+        return {**raw, **data}
+    raise TypeError(f"not a DLR item: {type(item).__name__}")
+
+
 def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobile: str = "") -> Message | None:
     """The message a DLR is about: by BICS's message id, then by ``cid`` (our ``custom``:
     the message's own ``custom_id``, or its batch's ``custom`` with the number)."""
     qs = Message.objects.filter(channel=channel) if channel else Message.objects.all()
     if bics_message_id:
-        found = qs.exclude(bics_message_id="").filter(bics_message_id=bics_message_id).first()
+        found = qs.exclude(bics_message_id="").filter(bics_message_id=bics_message_id).first()  # partial index
         if found:
             return found
     if cid:
@@ -123,17 +138,49 @@ def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobi
 def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
                message: Message | None = None) -> DeliveryReport:
     """Store one raw DLR (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr) and apply
-    its status to the message it is about: the set path (``dlr_sets.dlr_apply_many``) with
-    a set of one, so every report goes through the same rules.
+    its status to the message it is about (through ``message_apply_status``).
 
     Fields read: ``id`` (BICS message id), ``custom`` (ours; never ``cid``), ``mobile``, ``status``,
     ``code``, ``deliv_time``/``updated_at``, ``submit_time``, ``credits``, ``units``,
     ``group_id``. Returns the ``DeliveryReport`` (``applied`` tells whether the status moved;
     ``message`` is None when no message matched).
     """
-    from messaging.campaigns.services.dlr_sets import dlr_apply_many
-
-    return dlr_apply_many(channel=channel, items=[item], source=source, messages=[message])[0]
+    data = _as_dict(item)
+    if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
+        data = dict(data["payload"])
+    bics_id = str(data.get("id") or data.get("message_id") or "")
+    # our id is the item's ``custom``; its ``cid`` need not equal it (the DLR sample differs)
+    cid = str(data.get("custom") or "")
+    mobile = e164_from_bics(data.get("mobile") or data.get("to") or "")
+    status_text = str(data.get("status") or "")
+    code = data.get("code")
+    code = str(code).zfill(3) if code not in (None, "") else ""
+    if not code:  # the documented DLR item has a status and no code: a status of one code names it
+        codes = [c for c, s in dlr_codes.STATUS_BY_CODE.items() if s == status_text.upper()]
+        code = codes[0] if len(codes) == 1 else ""
+    if message is None:
+        message = find_message(channel=channel, bics_message_id=bics_id, cid=cid, mobile=mobile)
+    new = dlr_codes.message_status_for(status_text, code, channel=channel)
+    applied = False
+    if message is not None and new:
+        at = parse_bics_time(data.get("deliv_time") or data.get("updated_at")) if new != S.SUBMITTED \
+            else parse_bics_time(data.get("submit_time") or data.get("updated_at"))
+        price = None
+        if data.get("credits") not in (None, ""):
+            try:
+                price = Decimal(str(data["credits"]))
+            except (InvalidOperation, ValueError):
+                price = None
+        units = data.get("units")
+        parts = int(units) if str(units or "").isdigit() and int(units) > 0 else None
+        applied = message_apply_status(
+            message=message, status=new, bics_status=status_text or dlr_codes.STATUS_BY_CODE.get(code, ""),
+            code=code, bics_message_id=bics_id, group_id=str(data.get("group_id") or ""),
+            at=at, price=price, parts=parts)
+    return DeliveryReport.objects.create(
+        message=message, channel=channel, source=source, bics_message_id=bics_id[:100], cid=cid[:64],
+        mobile=mobile[:20], status=status_text[:32] or new or "", code=code[:8], applied=applied,
+        raw={k: v for k, v in data.items() if not str(k).startswith("_")})
 
 
 def pending_dlr_q() -> Q:
@@ -145,35 +192,50 @@ def pending_dlr_q() -> Q:
 def poll_budget() -> int:
     """GETs one poll may spend (the account has 1000/minute, shared with everything else;
     the client's token bucket enforces the rate, this keeps one poll from hogging it)."""
-    from django.conf import settings
-
     return int(getattr(settings, "CAMPAIGN_DLR_POLL_MAX_GETS", 300))
+
+
+def dlr_max_age() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "CAMPAIGN_DLR_MAX_AGE_HOURS", 72)))
+
+
+def channel_window() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "CAMPAIGN_CHANNEL_RECONCILE_WINDOW", 600)))
+
+
+def messages_give_up(*, now: datetime | None = None) -> int:
+    """Submitted messages older than ``CAMPAIGN_DLR_MAX_AGE_HOURS`` become ``unreported``
+    (final for polling; a report that still comes replaces it): one conditional UPDATE."""
+    now = now or timezone.now()
+    hours = dlr_max_age().total_seconds() / 3600
+    return Message.objects.filter(status=S.SUBMITTED, submitted_at__lt=now - dlr_max_age()).update(
+        status=S.UNREPORTED, status_at=now, error_description=f"No final delivery report within {hours:g} hours.")
 
 
 def dlr_poll(*, campaign_id: int | None = None, max_gets: int | None = None) -> dict[str, int]:
     """One DLR poll for messages that are submitted and not final.
 
-    SMS: the paginated pull by ``group_id`` (pages of 100), oldest groups first; WhatsApp and
-    Viber (pull by ``id`` or ``mobile`` only): one GET per message. Stops when ``max_gets``
-    GETs are spent. Intermediate reports (still SUBMITTED) are not stored. Returns counts.
+    Messages past the age limit are given up first (``unreported``). SMS: the paginated pull
+    by ``group_id`` (pages of 100), or by ``cid`` (our ``custom``) for sends BICS gave no group
+    (template sends); WhatsApp and Viber (pull by ``id`` or ``mobile`` only): one GET per
+    message. Least recently polled first, newest first among equals, so old messages do not
+    use up the budget every time. Stops when ``max_gets`` GETs are spent. Returns counts.
     """
     from bics.errors import BicsError
     from core.bics import get_client
 
     budget = poll_budget() if max_gets is None else max_gets
+    counts = {"gets": 0, "reports": 0, "applied": 0, "groups": 0, "unreported": messages_give_up()}
     pending = Message.objects.filter(status=S.SUBMITTED)
     if campaign_id:
         pending = pending.filter(campaign_id=campaign_id)
-    counts = {"gets": 0, "reports": 0, "applied": 0, "groups": 0}
     client = get_client()
     try:
-        if _poll_sms_groups(client, pending, budget, counts):
+        if _poll_sms(client, pending, budget, counts):
             _poll_chat_messages(client, pending, budget, counts)
     except BicsError as exc:
         counts["error"] = 1
-        import logging
-
-        logging.getLogger(__name__).warning("DLR poll stopped: %s", exc)
+        log.warning("DLR poll stopped: %s", exc)
     return counts
 
 
@@ -184,23 +246,44 @@ def _count_report(counts: dict, channel: str, data: dict, message=None) -> None:
     counts["applied"] += int(report.applied)
 
 
-def _poll_sms_groups(client, pending, budget: int, counts: dict) -> bool:
-    """SMS by group, oldest first; False when the budget ran out."""
+def _due_order(rows, limit: int):
+    """Never polled first, then least recently polled; newest submission first among equals."""
+    rows = rows.annotate(polled=Max("dlr_polled_at"), newest=Max("submitted_at"))
+    return rows.order_by(F("polled").asc(nulls_first=True), F("newest").desc(nulls_last=True))[:limit]
+
+
+def _sms_work(pending, budget: int) -> list[tuple[str, str]]:
+    """(query key, value) pairs: ``group_id`` for sends with a group, else ``cid``."""
+    sms = pending.filter(channel="sms").order_by()
+    groups = _due_order(sms.exclude(group_id="").values("group_id"), budget)
+    cids = _due_order(sms.filter(group_id="").annotate(key=Coalesce("batch__custom", "custom_id")).values("key"),
+                      budget)
+    work = [(r["polled"], r["newest"], "group_id", r["group_id"]) for r in groups]
+    work += [(r["polled"], r["newest"], "cid", r["key"]) for r in cids]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    work.sort(key=lambda w: (w[0] is not None, w[0] or oldest, -(w[1] or oldest).timestamp()))
+    return [(key, value) for _p, _n, key, value in work[:budget]]
+
+
+def _poll_sms(client, pending, budget: int, counts: dict) -> bool:
+    """SMS by group or cid; False when the budget ran out."""
     import math
 
-    groups = (pending.filter(channel="sms").exclude(group_id="").order_by().values("group_id")
-              .annotate(first=models_min("submitted_at")).order_by("first").values_list("group_id", flat=True))
-    for group_id in groups.iterator():
+    for key, value in _sms_work(pending, budget):
         if counts["gets"] >= budget:
             return False
-        items = list(_pull_group(client, group_id, budget - counts["gets"]))
+        items = list(client.iterate("sms.messages.dlr", params={key: value},
+                                    max_pages=max(1, budget - counts["gets"])))
         counts["gets"] += max(1, math.ceil(len(items) / 100))
         counts["groups"] += 1
+        polled = pending.filter(group_id=value) if key == "group_id" else pending.filter(
+            Q(batch__custom=value) | Q(custom_id=value), group_id="")
+        polled.update(dlr_polled_at=timezone.now())
         for item in items:
             data = _as_dict(item)
             if dlr_codes.message_status_for(data.get("status"), data.get("code"), channel="sms") not in (None, S.SUBMITTED):
                 _count_report(counts, "sms", data)
-    return True
+    return counts["gets"] < budget
 
 
 def _poll_chat_messages(client, pending, budget: int, counts: dict) -> None:
@@ -208,27 +291,45 @@ def _poll_chat_messages(client, pending, budget: int, counts: dict) -> None:
     from bics import viber, whatsapp
 
     for channel, module in (("whatsapp", whatsapp), ("viber", viber)):
-        for message_id, bics_id, number in pending.filter(channel=channel).order_by("submitted_at").values_list(
-                "pk", "bics_message_id", "number").iterator():
+        rows = pending.filter(channel=channel).order_by(F("dlr_polled_at").asc(nulls_first=True), "-submitted_at")
+        for message in rows[:budget]:
             if counts["gets"] >= budget:
                 return
-            items = list(module.pull_dlr(client, id=bics_id) if bics_id else module.pull_dlr(client, mobile=number))
+            by_id = bool(message.bics_message_id)
+            items = [_as_dict(i) for i in (module.pull_dlr(client, id=message.bics_message_id) if by_id
+                                           else module.pull_dlr(client, mobile=message.number))]
             counts["gets"] += 1
-            for item in items:
-                if not (bics_id or len(items) == 1):
-                    continue
-                data = _as_dict(item)
-                if dlr_codes.message_status_for(data.get("status"), channel=channel) in (None, S.SUBMITTED):
-                    continue
-                _count_report(counts, channel, data, message=Message.objects.get(pk=message_id))
+            Message.objects.filter(pk=message.pk).update(dlr_polled_at=timezone.now())
+            item = (items[0] if items else None) if by_id else chat_item_for(message, items)
+            if item is None or dlr_codes.message_status_for(item.get("status"), channel=channel) in (None, S.SUBMITTED):
+                continue
+            _count_report(counts, channel, item, message=message)
 
 
-def models_min(field_name: str):
-    from django.db.models import Min
-
-    return Min(field_name)
-
-
-def _pull_group(client, group_id: str, max_pages: int):
-    """SMS DLR pull by group_id, at most ``max_pages`` GETs."""
-    yield from client.iterate("sms.messages.dlr", params={"group_id": group_id}, max_pages=max(1, max_pages))
+def chat_item_for(message: Message, items: list[dict]) -> dict | None:
+    """The WhatsApp/Viber report among ``items`` (pulled by number) that is this message's,
+    or None. Ours by our custom id when the item carries one; else by number AND time: the
+    item is for this number, no other message of ours has its id, it was updated within
+    ``CAMPAIGN_CHANNEL_RECONCILE_WINDOW`` of this message's submission, and neither another
+    message of ours to that number without an id nor another such item could be it. (The
+    items carry no template, so only number and time can tell; a later report comes by webhook
+    or by id, else the age limit ends the wait.)"""
+    for item in items:
+        if message.custom_id and message.custom_id in (str(item.get("custom") or ""), str(item.get("cid") or "")):
+            return item
+    if message.submitted_at is None:
+        return None
+    start, end = message.submitted_at - channel_window(), message.submitted_at + channel_window()
+    known = set(Message.objects.filter(bics_message_id__in=[str(i.get("id") or "") for i in items])
+                .exclude(bics_message_id="").values_list("bics_message_id", flat=True))
+    candidates = []
+    for item in items:
+        when = parse_bics_time(item.get("updated_at") or item.get("deliv_time"))
+        if (e164_from_bics(item.get("mobile")) == message.number and str(item.get("id") or "") not in known
+                and when is not None and start <= when <= end):
+            candidates.append(item)
+    rivals = Message.objects.filter(channel=message.channel, number=message.number, bics_message_id="",
+                                    submitted_at__gte=start, submitted_at__lte=end).exclude(pk=message.pk)
+    if len(candidates) != 1 or rivals.exists():
+        return None
+    return candidates[0]

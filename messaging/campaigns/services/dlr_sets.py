@@ -1,16 +1,17 @@
 """Delivery reports applied in sets: hundreds of reports in a handful of statements.
 
-``dlr_apply_many`` is the one apply path (webhook events drained in sets, the DLR poll and
-the reconciliation through ``dlr.dlr_record``). For a set of reports of one channel it
+``dlr_apply_set`` is the apply path of the webhook drain; it follows the rules of
+``dlr.dlr_record`` (which the poll and the reconciliation use, one report at a time) and
+moves statuses by the same ``dlr.ALLOWED_FROM``. For a set of reports of one channel it
 
 * finds their messages with three set queries: BICS's message id, our ``custom_id``, then
   the batch's ``custom`` with the number (an identical-text batch needs no per-recipient id);
 * fills BICS's message id and group id where still blank (one prepared statement);
-* moves statuses with one ``UPDATE … FROM (VALUES …)`` per round whose ``WHERE`` compares
-  a rank of the current status with the limit of the new one, so a status never moves
-  backwards (the rules of ``dlr.ALLOWED_FROM``); a message with several reports in one set
+* moves statuses with one ``UPDATE … FROM (VALUES …)`` per round whose ``WHERE`` lists, per
+  new status, the statuses it may replace (``dlr.ALLOWED_FROM``), so a status never moves
+  backwards; a message with several reports in one set
   takes them in arrival order, one round each, as if they came one by one;
-* stores every report with ``bulk_create`` (``applied`` says whether it moved the status).
+* stores every report (``applied`` says whether it moved the status).
 """
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
 from django.utils import timezone
 
+from core.bics_time import parse_bics_time
+from core.phones import e164_from_bics
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, MessageStatus, SendBatch
+from messaging.campaigns.services.dlr import ALLOWED_FROM, _as_dict
 
 S = MessageStatus
-# rank of a current status; a new status moves a message whose rank is below its limit
-RANK = {S.QUEUED: 0, S.UNKNOWN: 1, S.SUBMITTED: 2, S.DELIVERED: 3}
-LIMIT = {S.UNKNOWN: 1, S.SUBMITTED: 2, S.DELIVERED: 3, S.READ: 4, S.FAILED: 3, S.REJECTED: 3, S.EXPIRED: 3}
 FINAL_ERRORS = (S.FAILED, S.REJECTED, S.EXPIRED)
 
 
@@ -78,32 +79,10 @@ class Dlr:
 
 
 def parse_time(value) -> datetime | None:
-    if not value:
-        return None
-    from messaging.catalogue.sync_adapters import parse_bics_time
-
     try:
-        return parse_bics_time(value)
+        return parse_bics_time(value) if value else None
     except (TypeError, ValueError):
         return None
-
-
-def as_dict(item) -> dict:
-    """A raw report: a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr dataclass."""
-    if isinstance(item, Mapping):
-        return dict(item)
-    if is_dataclass(item):
-        raw = dict(getattr(item, "raw", {}) or {})
-        data = {k: v for k, v in asdict(item).items() if k != "raw" and v is not None}
-        return {**raw, **data}
-    raise TypeError(f"not a DLR item: {type(item).__name__}")
-
-
-def to_e164(mobile) -> str:
-    text = str(mobile or "").strip()
-    if text and not text.startswith("+"):
-        text = "+" + text
-    return text
 
 
 @functools.cache
@@ -117,7 +96,7 @@ def _code_of_status() -> dict[str, str]:
 
 def parse_dlr(channel: str, item) -> Dlr:
     """One raw report (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr)."""
-    data = as_dict(item)
+    data = _as_dict(item)
     if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
         data = dict(data["payload"])
     status_text = str(data.get("status") or "")
@@ -127,25 +106,14 @@ def parse_dlr(channel: str, item) -> Dlr:
         code = _code_of_status().get(status_text.upper(), "")
     return Dlr(data=data, bics_id=str(data.get("id") or data.get("message_id") or ""),
                cid=str(data.get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
-               mobile=to_e164(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
+               mobile=e164_from_bics(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
                new=dlr_codes.message_status_for(status_text, code, channel=channel))
 
 
-def dlr_apply_many(*, channel: str, items: list, source: str = DeliveryReport.Source.PULL,
-                   messages: list | None = None) -> list[DeliveryReport]:
-    """Apply and store a set of reports of one channel; returns the stored reports in order.
-    ``messages`` (same length, a Message, an id or None) names messages already known."""
-    dlrs = _apply(channel, items, messages)
-    return DeliveryReport.objects.bulk_create([
-        DeliveryReport(message_id=d.message_id, channel=channel, source=source, bics_message_id=d.bics_id[:100],
-                       cid=d.cid[:64], mobile=d.mobile[:20], status=d.status_text[:32] or d.new or "",
-                       code=d.code[:8], applied=d.applied, raw=d.raw) for d in dlrs])
-
-
 def dlr_apply_set(*, channel: str, items: list, source: str) -> list[tuple[int | None, bool]]:
-    """``dlr_apply_many`` for the webhook drain: the reports are written with one prepared
-    INSERT and no model instances; returns (message id, applied) per item, in order."""
-    dlrs = _apply(channel, items, None)
+    """Apply and store a set of reports of one channel (the reports with one prepared INSERT,
+    no model instances); returns (message id, applied) per item, in order."""
+    dlrs = _apply(channel, items)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     sql = (f"INSERT INTO {DeliveryReport._meta.db_table} (message_id, channel, source, bics_message_id, cid, "  # noqa: S608
@@ -157,11 +125,8 @@ def dlr_apply_set(*, channel: str, items: list, source: str) -> list[tuple[int |
     return [(d.message_id, d.applied) for d in dlrs]
 
 
-def _apply(channel: str, items: list, messages: list | None) -> list[Dlr]:
+def _apply(channel: str, items: list) -> list[Dlr]:
     dlrs = [parse_dlr(channel, item) for item in items]
-    for dlr, known in zip(dlrs, messages or [], strict=False):
-        if known is not None:
-            dlr.message_id = known if isinstance(known, int) else known.pk
     match_messages(channel, [d for d in dlrs if d.message_id is None])
     _fill_ids(dlrs)
     _apply_statuses(dlrs)
@@ -210,7 +175,7 @@ def _apply_statuses(dlrs: list[Dlr]) -> None:
     rounds: list[list[Dlr]] = []
     seen: dict[int, int] = {}
     for d in dlrs:
-        if d.message_id is None or d.new not in LIMIT:
+        if d.message_id is None or not ALLOWED_FROM.get(d.new):
             continue
         index = seen.get(d.message_id, 0)
         seen[d.message_id] = index + 1
@@ -232,20 +197,22 @@ def _apply_statuses(dlrs: list[Dlr]) -> None:
 def _update(group: list[Dlr]) -> set[int]:
     """One UPDATE for the round; returns the ids of the messages that moved."""
     pg = connection.vendor == "postgresql"
-    types = ("bigint", "text", "integer", "text", "timestamptz", "text", "text", "numeric", "integer")
+    types = ("bigint", "text", "text", "timestamptz", "text", "text", "numeric", "integer")
     row = "(" + ", ".join(f"CAST(%s AS {t})" if pg else "%s" for t in types) + ")"
     adapt_time, adapt_decimal = connection.ops.adapt_datetimefield_value, connection.ops.adapt_decimalfield_value
     params: list = []
     for d in group:
         error = d.new in FINAL_ERRORS
-        params += [d.message_id, d.new, LIMIT[d.new], d.bics_status, adapt_time(d.at), d.code[:8] if error else "",
+        params += [d.message_id, d.new, d.bics_status, adapt_time(d.at), d.code[:8] if error else "",
                    dlr_codes.describe(d.bics_status, d.code)[:255] if error else "",
                    adapt_decimal(d.price, 12, 6) if d.price is not None else None, d.parts]
     table = Message._meta.db_table
-    rank = " ".join(f"WHEN '{status}' THEN {n}" for status, n in RANK.items())
+    # the statuses each new one may replace (``dlr.ALLOWED_FROM``): never backwards
+    allowed = " ".join(f"WHEN '{new}' THEN {table}.status IN ({', '.join(repr(str(o)) for o in old)})"
+                       for new, old in ALLOWED_FROM.items() if old)
     final = ", ".join(f"'{s}'" for s in FINAL_ERRORS)
     sql = (
-        f"WITH v (mid, st, lim, bst, at_, code, descr, price, parts) AS (VALUES {', '.join([row] * len(group))}) "
+        f"WITH v (mid, st, bst, at_, code, descr, price, parts) AS (VALUES {', '.join([row] * len(group))}) "
         f"UPDATE {table} SET status = v.st, status_at = %s, "  # noqa: S608 - our table and constants
         f"bics_status = CASE WHEN v.bst <> '' THEN v.bst ELSE {table}.bics_status END, "
         f"submitted_at = CASE WHEN v.st = 'submitted' THEN v.at_ ELSE {table}.submitted_at END, "
@@ -253,7 +220,7 @@ def _update(group: list[Dlr]) -> set[int]:
         f"error_code = CASE WHEN v.st IN ({final}) THEN v.code ELSE {table}.error_code END, "
         f"error_description = CASE WHEN v.st IN ({final}) THEN v.descr ELSE {table}.error_description END, "
         f"price = COALESCE(v.price, {table}.price), parts = COALESCE(v.parts, {table}.parts) "
-        f"FROM v WHERE {table}.id = v.mid AND (CASE {table}.status {rank} ELSE 9 END) < v.lim "
+        f"FROM v WHERE {table}.id = v.mid AND (CASE v.st {allowed} ELSE FALSE END) "
         f"RETURNING {table}.id")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, adapt_time(timezone.now())])

@@ -35,6 +35,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.bics_time import parse_bics_time
 from messaging.campaigns import dlr_codes
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, DeliveryReport, Message, MessageStatus, SendBatch
@@ -431,7 +432,7 @@ def _reconcile_lookup(batch: SendBatch, messages: dict, channel: str, claimed: d
     window = channel_window()
     for number in messages:
         for item in module.pull_dlr(client(), mobile=number):
-            when = dlr_service._parse_time(item.updated_at)
+            when = parse_bics_time(item.updated_at)
             if when is None or claimed - window <= when <= claimed + claim_timeout() + window:
                 found.setdefault(number, {**item.raw, "mobile": number})
     return found

@@ -18,7 +18,7 @@ VISIT_FIELDS = ("user_agent", "browser", "browser_version", "platform", "device_
 
 def smart_link_visit_store(data: dict, *, source: str = "webhook") -> tuple[SmartLinkVisit, bool]:
     """Upsert one visit (the Smart Link webhook's fields, or a row of the visits report)."""
-    from messaging.catalogue.sync_adapters import parse_bics_time
+    from core.bics_time import parse_bics_time
 
     link_id = str(data.get("link_id") or "")
     lengths = {f.name: f.max_length for f in SmartLinkVisit._meta.fields if getattr(f, "max_length", None)}
@@ -51,7 +51,7 @@ def smart_links_visits_pull() -> dict[str, int]:
     for link in SmartLink.objects.filter(campaign__isnull=False).exclude(campaign__finished_at__lt=recent):
         try:
             counts[link.link_id] = smart_link_visits_pull(smart_link=link)
-        except Exception as exc:  # noqa: BLE001 - next link; reported in the result
+        except Exception as exc:  # next link; reported in the result
             log.warning("smart link %s visits pull failed: %s", link.link_id, type(exc).__name__)
             counts[link.link_id] = -1
     return counts

@@ -3,7 +3,7 @@
 Imports write local records (``sync_state=never``); "Push to BICS" then creates them one by
 one, so each gets its ``bics_id`` (BICS's own bulk import answers with no ids: Import Unsubscriber).
 
-"Clean" is the documented wipe of a whole list at BICS (1642, 1903, 4297, 5008). It is for
+"Clean" is the documented wipe of a whole list at BICS (Clean Unsubscribers, Clean Blocked Templates). It is for
 superusers only, after an export in the same session and a typed confirmation (the view
 enforces both; the service checks the superuser and the phrase again). The local list of the
 channel is deleted too: otherwise the next push would re-create everything that was wiped.
@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from core.masking import mask_number
 from core.sync import bics_request
+from core.tabular import NUMBER_COLUMNS, TableRefused, open_upload
 from messaging.catalogue.models import BlockedTemplate, Channel, Unsubscriber
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # the documented import limit
@@ -38,31 +39,15 @@ class ImportResult:
         return text
 
 
-def read_rows(upload, filename: str) -> list[dict]:
-    """Rows of a CSV or XLSX file as dicts with lower-cased header keys."""
-    name = filename.lower()
-    raw = upload.read() if hasattr(upload, "read") else upload
-    if len(raw) > MAX_UPLOAD_BYTES:
+def read_rows(upload) -> list[dict]:
+    """Rows of an uploaded CSV or XLSX file as {header key: cell} (``core.tabular``)."""
+    if (upload.size or 0) > MAX_UPLOAD_BYTES:
         raise ValidationError("The file is larger than 100 MB.")
-    if name.endswith(".xlsx"):
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        except Exception as exc:
-            raise ValidationError(f"Not a readable XLSX file: {exc}") from exc
-        rows = list(book.active.iter_rows(values_only=True))
-        if not rows:
-            return []
-        header = [str(h or "").strip().lower() for h in rows[0]]
-        return [{h: ("" if v is None else str(v).strip()) for h, v in zip(header, row, strict=False)}
-                for row in rows[1:] if any(v not in (None, "") for v in row)]
-    if name.endswith((".csv", ".txt")):
-        text = raw.decode("utf-8-sig", errors="replace")
-        reader = csv.DictReader(io.StringIO(text))
-        reader.fieldnames = [(h or "").strip().lower() for h in reader.fieldnames or []]
-        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
-    raise ValidationError("Upload a .csv, .txt or .xlsx file.")
+    try:
+        with open_upload(upload, accept=any) as table:
+            return [row for _line, row in table.dicts()]
+    except TableRefused as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def write_table(header: list[str], rows: list[list], fmt: str) -> tuple[bytes, str]:
@@ -95,7 +80,7 @@ def unsubscribers_import(*, rows: list[dict], channel: str | None = None) -> Imp
     for n, row in enumerate(rows, start=2):
         obj = Unsubscriber(
             channel=(row.get("channel") or channel or Channel.SMS).lower(),
-            number=row.get("number") or row.get("receiver") or "",
+            number=next((row[c] for c in NUMBER_COLUMNS if row.get(c)), ""),
             type=(row.get("type") or "all").lower(), value=row.get("value") or "",
             iso=(row.get("iso") or "").upper(),
         )
@@ -197,9 +182,10 @@ def unsubscriber_upsert_from_bics(*, channel: str, payload: dict) -> Unsubscribe
     from django.utils import timezone
 
     from core.models import SyncState
-    from messaging.catalogue.sync_adapters import ADAPTERS
+    from core.sync import adapters_for_model
 
-    adapter = next(a for a in ADAPTERS if a.model is Unsubscriber and a.channel == channel)
+    # The registered adapter (messaging.catalogue.sync_adapters builds on the services).
+    adapter = next(a for a in adapters_for_model(Unsubscriber) if a.channel == channel)
     values = adapter.from_payload(payload)
     bics_id = adapter.bics_id_of(payload)
     obj = None

@@ -58,3 +58,13 @@ def balance_pull() -> AccountBalance | None:
         return None
     return AccountBalance.objects.create(balance=amount, currency=_s(data.get("currency"))[:3],
                                          raw=data, fetched_at=timezone.now())
+
+
+PRICING_JOB = "pricing"  # a sync run (core.sync_runs): the price lists and the balance
+
+
+def pricing_and_balance_pull(ids: list[int] | None = None) -> dict[str, int]:
+    """The sync run ``PRICING_JOB``: every channel's price list, then the account balance."""
+    counts = {f"{channel} prices": seen for channel, seen in pricing_pull().items()}
+    counts["balance"] = int(balance_pull() is not None)
+    return counts

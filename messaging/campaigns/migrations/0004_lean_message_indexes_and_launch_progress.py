@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ('campaigns', '0003_marketing_send_one_off'),
         ('contacts', '0002_marketing_permissions'),
     ]
 
