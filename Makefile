@@ -17,11 +17,14 @@ $(STAMP): requirements.txt
 	sed -e "s|^DJANGO_SECRET_KEY=.*|DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')|" .env.example > .env
 	@echo "Created .env (development mode, local sandbox). Edit it to configure."
 
+# Quiet: migrations and demo data go to var/log/setup.log (shown only when they fail).
+# The local admin is created by `make run`, which prints its password in its summary.
 setup: $(STAMP) .env
-	scripts/ensure_packages.sh redis-server
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py ensure_local_admin
+	@scripts/ensure_packages.sh redis-server
+	@mkdir -p var/log
+	@$(PY) manage.py migrate --noinput > var/log/setup.log 2>&1 || { cat var/log/setup.log; exit 1; }
+	@$(PY) manage.py seed_demo >> var/log/setup.log 2>&1 || { cat var/log/setup.log; exit 1; }
+	@echo "Database migrated, demo data in place (details: var/log/setup.log)."
 
 run: setup
 	$(PY) scripts/devrun.py

@@ -80,7 +80,8 @@ def _campaign(name: str, content: str, tag_id: int):
     m = models()
     sender, _ = m.Sender.objects.get_or_create(name="BENCH", country_code="BE", service="ENT", defaults={"status": 1})
     template = m.Template.objects.create(channel="sms", name=name, content=content, sender=sender, template_type="SI",
-                                         approval_state="approved", provider_status="1", bics_id=f"b-{name}")
+                                         approval_state="approved", provider_status="1", bics_id=f"b-{name}",
+                                         sync_state="synced")
     m.TemplateApproval.objects.create(template=template, version=1, decision="approved", content=content,
                                       sender_name=sender.name, template_type="SI")
     campaign = m.Campaign.objects.create(name=name, channel="sms", template=template, sender=sender, batch_size=1000)

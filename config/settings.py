@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.uploads import storage_backend
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -121,12 +123,24 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
+# One unambiguous 24-hour date format for the staff ("2026-12-06 22:20"), in TIME_ZONE: the
+# locale's formats win over these settings, so config/formats/en/ says the same.
+FORMAT_MODULE_PATH = ["config.formats"]
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
+# Tables of the staff pages paginate like the admin's lists.
+DJANGO_TABLES2_TEMPLATE = "staff/table.html"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads (contact imports, campaign and bulk-call lists): "db" (default: every worker on every
+# machine reads them from the database), "s3://bucket/prefix" (django-storages) or "file"
+# (MEDIA_ROOT, one machine). See core/uploads.py.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="db")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_backend(MEDIA_STORAGE, endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default="")),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -150,6 +164,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# Pages and scripts read the token from the form field, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -35,6 +35,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 BICS_USE_SANDBOX = False
 BICS_API_BASE_URL = "http://127.0.0.1:9/api/v2/"  # tests point this at their sandbox
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "core.uploads.DatabaseStorage"},  # as in production: no shared disk
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

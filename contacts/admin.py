@@ -297,13 +297,13 @@ class SegmentAdmin(SyncRunActionsMixin, DirtyOnEditMixin, admin.ModelAdmin):
 class ContactImportAdmin(admin.ModelAdmin):
     form = ContactImportForm
     list_display = ("__str__", "state", "created_by", "created_at", "rows_read", "rows_imported",
-                    "rows_updated", "rows_rejected")
+                    "rows_updated", "rows_duplicate", "rows_rejected")
     list_filter = ("state",)
     list_select_related = ("created_by",)
     show_full_result_count = False
     date_hierarchy = None
     readonly_fields = ("original_name", "created_by", "created_at", "started_at", "finished_at", "state",
-                       "rows_read", "rows_imported", "rows_updated", "rows_rejected", "error",
+                       "rows_read", "rows_imported", "rows_updated", "rows_duplicate", "rows_rejected", "error",
                        "first_rejections")
 
     def has_change_permission(self, request, obj=None):

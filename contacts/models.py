@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import SyncedModel, TimeStampedModel
+from core.states import StateMachine
 
 
 class Gender(models.TextChoices):
@@ -164,13 +165,15 @@ class Segment(SyncedModel, TimeStampedModel):
     """
 
     name = models.CharField(max_length=150, unique=True)
-    positive_tags = models.ManyToManyField(Tag, blank=True, related_name="positive_in_segments")
+    positive_tags = models.ManyToManyField(
+        Tag, verbose_name="tags to include", blank=True, related_name="positive_in_segments")
     positive_tags_operator = models.CharField(
-        max_length=3, choices=TagOperator.choices, default=TagOperator.ANY
+        "include contacts with", max_length=3, choices=TagOperator.choices, default=TagOperator.ANY
     )
-    negative_tags = models.ManyToManyField(Tag, blank=True, related_name="negative_in_segments")
+    negative_tags = models.ManyToManyField(
+        Tag, verbose_name="tags to exclude", blank=True, related_name="negative_in_segments")
     negative_tags_operator = models.CharField(
-        max_length=3, choices=TagOperator.choices, default=TagOperator.ANY
+        "exclude contacts with", max_length=3, choices=TagOperator.choices, default=TagOperator.ANY
     )
     conditions = models.JSONField(default=list, blank=True)
     local_only = models.BooleanField(
@@ -179,8 +182,8 @@ class Segment(SyncedModel, TimeStampedModel):
         help_text="Uses rules BICS does not document ('all', field conditions): never pushed.",
     )
     # Last "Get Segment Subscribers" pull, for comparison with the local count.
-    remote_subscriber_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    remote_counted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    remote_subscriber_count = models.PositiveIntegerField("subscribers at BICS", null=True, blank=True, editable=False)
+    remote_counted_at = models.DateTimeField("subscribers counted at", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -225,9 +228,18 @@ class ImportState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# A failed import may run again (contacts are upserted by number); a running one only when its
+# worker is gone (started longer ago than the task's time limit: the caller's guard). Done is final.
+IMPORT_STATES = StateMachine("state", {
+    ImportState.QUEUED: {ImportState.RUNNING, ImportState.FAILED},
+    ImportState.RUNNING: {ImportState.DONE, ImportState.FAILED, ImportState.RUNNING},
+    ImportState.FAILED: {ImportState.RUNNING},
+})
+
+
 class ContactImport(models.Model):
     file = models.FileField(upload_to="contact_imports/%Y/%m/", blank=True)
-    original_name = models.CharField(max_length=255, blank=True, default="")
+    original_name = models.CharField("file name", max_length=255, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -246,11 +258,14 @@ class ContactImport(models.Model):
     tag = models.CharField(
         max_length=100, blank=True, default="", help_text="Tag every imported contact with this."
     )
-    bytes_total = models.PositiveBigIntegerField(default=0)
+    bytes_total = models.PositiveBigIntegerField("file size (bytes)", default=0)
     bytes_read = models.PositiveBigIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(
+        "duplicate rows", default=0, db_default=0,  # rows written by older code (or raw SQL) count none
+        help_text="Rows repeating a number seen earlier in the file (the later values win).")
     rows_rejected = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
 

@@ -29,11 +29,13 @@ def import_progress(request, pk: int):
         {
             "id": item.pk,
             "state": item.state,
+            "state_display": item.get_state_display(),
             "finished": item.state in (ImportState.DONE, ImportState.FAILED),
             "percent": item.percent,
             "rows_read": item.rows_read,
             "imported": item.rows_imported,
             "updated": item.rows_updated,
+            "duplicates": item.rows_duplicate,
             "rejected": item.rows_rejected,
             "error": item.error,
             "rejections_url": reverse("contacts:import_rejections", args=[item.pk]),

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from core import sync
 from core.admin_base import ReadOnlyAdmin
+from core.admin_pull import PullButtonsMixin
 from core.models import SyncRun, SyncState
 from core.sync_runs import sync_run_start
 
@@ -53,7 +54,7 @@ class SyncRunActionsMixin:
         self.start_sync_run(request, self.sync_resource, "pull")
 
 
-class SyncedAdmin(SyncRunActionsMixin, admin.ModelAdmin):
+class SyncedAdmin(PullButtonsMixin, SyncRunActionsMixin, admin.ModelAdmin):
     """Sync fields read-only, "Push to BICS" / "Pull from BICS" actions, edits mark dirty,
     deletes go to BICS first (a refusal keeps the record)."""
 

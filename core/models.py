@@ -51,10 +51,46 @@ class SyncRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     failures = models.JSONField(default=list, blank=True)
     summary = models.TextField(blank=True)
+    selection = models.CharField(max_length=64, blank=True,
+                                 help_text="Fingerprint of the pushed ids (empty: the whole list).")
 
     class Meta:
         db_table = "messaging_syncrun"  # the table it had in messaging
         ordering = ["-created_at"]
+        constraints = [
+            # One push in flight per selection: a second identical request joins it.
+            models.UniqueConstraint(fields=["resource", "selection"], name="one_busy_push_per_selection",
+                                    condition=models.Q(direction="push", state__in=["queued", "running"])),
+        ]
 
     def __str__(self):
         return f"{self.direction} {self.resource} ({self.state})"
+
+
+class StoredFile(models.Model):
+    """An uploaded file kept in the database (``core.uploads.DatabaseStorage``), so that every
+    worker on every machine reads it without a shared disk; its bytes are ``StoredFileChunk``s."""
+
+    name = models.CharField(max_length=255, unique=True)
+    size = models.PositiveBigIntegerField(default=0)
+    chunk_size = models.PositiveIntegerField()
+    complete = models.BooleanField(default=False, help_text="All chunks are written.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StoredFileChunk(models.Model):
+    file = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "seq"], name="storedfilechunk_file_seq")]
+
+    def __str__(self):
+        return f"{self.file_id}#{self.seq}"

@@ -37,7 +37,9 @@ Rules (DESIGN.md "Sync rules"):
 
 * **push** creates records without ``bics_id``, updates records that are ``dirty``,
   ``failed`` or ``never`` synced, and leaves ``synced`` ones alone (``unchanged``);
-  ``push_delete(obj)`` deletes at BICS first and locally only when BICS agreed.
+  ``push_delete(obj)`` deletes at BICS first and locally only when BICS agreed. A 404 on a
+  delete means "already gone" (an earlier delete whose answer was lost): a delete + create
+  edit goes on to create; a complete pull forgets a failed record's id that BICS no longer lists.
 * **pull** walks every page, upserts by ``bics_id``; it never deletes a local record (an
   opt-out must never vanish because a list came back short) and never overwrites a record
   that is ``dirty`` (changed here, not pushed) or whose push ``failed``: that is reported as
@@ -58,6 +60,8 @@ admin message by ``as_dict()``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +78,8 @@ log = logging.getLogger(__name__)
 __all__ = [
     "SyncAdapter",
     "SyncResult",
+    "acting_as",
+    "acting_user",
     "adapters_for",
     "bics_iterate",
     "bics_request",
@@ -85,6 +91,25 @@ __all__ = [
     "registry",
     "resources",
 ]
+
+
+# --------------------------------------------------------------------------- who asked
+_acting_user = contextvars.ContextVar("sync_acting_user", default=None)
+
+
+def acting_user():
+    """The user whose push or pull is running (None: beat or a command), for adapters that
+    record who brought a change (e.g. the template approval trail)."""
+    return _acting_user.get()
+
+
+@contextlib.contextmanager
+def acting_as(user):
+    token = _acting_user.set(user)
+    try:
+        yield
+    finally:
+        _acting_user.reset(token)
 
 
 # --------------------------------------------------------------------------- BICS access
@@ -308,6 +333,17 @@ def _reconcile_create(adapter: SyncAdapter, obj) -> str | None:
     return None
 
 
+def _delete_gone_ok(adapter: SyncAdapter, obj) -> None:
+    """Delete ``obj`` at BICS; a 404 means it is already gone (e.g. an earlier delete whose
+    answer was lost), which is what a delete wants."""
+    from bics.errors import BicsNotFound
+
+    try:
+        bics_request(adapter.routes["delete"], path=adapter.path_params(obj))
+    except BicsNotFound:
+        log.info("sync delete %s %s: already gone at BICS", adapter.resource, obj.pk)
+
+
 def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
     skip = adapter.skip_push(obj)
     if skip:
@@ -326,7 +362,8 @@ def push_one(adapter: SyncAdapter, obj, result: SyncResult) -> None:
     try:
         if action == "update" and (adapter.replace_on_update or "update" not in adapter.routes):
             # No edit in the API: delete the old one, create it again.
-            bics_request(adapter.routes["delete"], path=adapter.path_params(obj))
+            _delete_gone_ok(adapter, obj)
+            type(obj)._default_manager.filter(pk=obj.pk).update(bics_id=None)  # gone: never delete it twice
             obj.bics_id = None
             action = "create"
         if action == "create":
@@ -387,14 +424,11 @@ def push_delete(obj, *, adapter: SyncAdapter | None = None, result: SyncResult |
     result = result or SyncResult(resource=adapter.resource, direction="push")
     if obj.bics_id:
         try:
-            bics_request(adapter.routes["delete"], path=adapter.path_params(obj))
+            _delete_gone_ok(adapter, obj)
         except Exception as exc:
-            from bics.errors import BicsNotFound
-
-            if not isinstance(exc, BicsNotFound):  # already gone at BICS: fine
-                _mark_failed(obj, _reason(exc))
-                result.failed.append((obj, _reason(exc)))
-                return result
+            _mark_failed(obj, _reason(exc))
+            result.failed.append((obj, _reason(exc)))
+            return result
     name = label(obj)
     obj.delete()
     result.deleted.append(name)
@@ -430,6 +464,7 @@ def pull_item(adapter: SyncAdapter, data: dict, result: SyncResult, seen: set) -
     if obj is None:
         obj = adapter.model(**values, bics_id=bics_id, sync_state=SyncState.SYNCED, synced_at=now)
         obj._from_sync = True
+        obj._pulled_new = True
         obj._bics_item = data
         try:
             with transaction.atomic():
@@ -466,6 +501,14 @@ def pull_item(adapter: SyncAdapter, data: dict, result: SyncResult, seen: set) -
     result.updated.append(obj)
 
 
+def _forget_gone(adapter: SyncAdapter, seen: set[str]) -> None:
+    """After a complete walk of a delete + create resource: a record whose push failed with an
+    id BICS no longer lists was deleted there (its re-create never happened). Forget the dead
+    id so the next push creates it instead of failing on it for good."""
+    adapter.queryset().filter(sync_state=SyncState.FAILED, bics_id__isnull=False).exclude(
+        bics_id__in=seen).update(bics_id=None, sync_error="gone at BICS; the next push creates it again")
+
+
 def pull(resource: str) -> SyncResult:
     """Pull every page of ``resource`` from BICS and upsert locally by ``bics_id``."""
     result = SyncResult(resource=resource, direction="pull")
@@ -479,6 +522,9 @@ def pull(resource: str) -> SyncResult:
         except Exception as exc:
             log.warning("sync pull %s failed: %s", adapter.resource, exc)
             result.failed.append((f"{adapter.resource} list ({adapter.routes['list']})", _reason(exc)))
+        else:
+            if adapter.replace_on_update:
+                _forget_gone(adapter, seen)
     return result
 
 

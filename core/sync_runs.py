@@ -8,11 +8,13 @@ with ``register_job`` from ``AppConfig.ready()``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import sync
@@ -35,19 +37,50 @@ def register_job(resource: str, direction: str, job: Job) -> None:
     _jobs[(resource, direction)] = job
 
 
+def selection_key(ids: list[int] | None) -> str:
+    """The same set of ids (in any order) gives the same key; no ids: the whole list."""
+    if not ids:
+        return ""
+    return hashlib.sha256(",".join(str(i) for i in sorted({int(i) for i in ids})).encode()).hexdigest()
+
+
+def _join_or_create_push(*, resource: str, selection: str, user) -> tuple[SyncRun, bool]:
+    """The push in flight for exactly this selection, or a new one. The unique constraint on
+    busy pushes makes the check-then-insert atomic: of two racing requests one inserts, the
+    other joins it."""
+    busy = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
+    for _attempt in range(3):
+        current = SyncRun.objects.filter(resource=resource, direction="push", selection=selection,
+                                         state__in=busy).first()
+        if current is not None:
+            if current.created_at >= timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS):
+                return current, False
+            SyncRun.objects.filter(pk=current.pk, state__in=busy).update(  # a dead worker's run frees the slot
+                state=SyncRun.State.FAILED, finished_at=timezone.now(), summary="abandoned: no worker finished it")
+        try:
+            with transaction.atomic():
+                return SyncRun.objects.create(resource=resource, direction="push", selection=selection,
+                                              requested_by=user), True
+        except IntegrityError:
+            continue  # another request inserted it meanwhile: join that one
+    raise RuntimeError(f"could not start or join a push of {resource}")
+
+
 def sync_run_start(*, resource: str, direction: str, user=None, ids: list[int] | None = None,
                    model_label: str = "") -> SyncRun:
-    """Record a run and queue it. With eager Celery (tests) the run is finished on return."""
+    """Record a run and queue it. With eager Celery (tests) the run is finished on return.
+
+    Two pushes of the same records at once could create them twice at BICS, so a push joins
+    the one in flight for exactly the same ids; any other selection is a run of its own (never
+    dropped into a run that does not hold it)."""
     if resource != "all" and (resource, direction) not in _jobs:
         sync.adapters_for(resource)  # an unknown resource fails here, not in the worker
     if direction == "push":
-        # Two pushes of one list at once could create records twice: join the one in flight.
-        busy = SyncRun.objects.filter(
-            resource=resource, direction="push", state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING),
-            created_at__gte=timezone.now() - timedelta(seconds=STALE_AFTER_SECONDS)).first()
-        if busy is not None:
-            return busy
-    run = SyncRun.objects.create(resource=resource, direction=direction, requested_by=user)
+        run, created = _join_or_create_push(resource=resource, selection=selection_key(ids), user=user)
+        if not created:
+            return run
+    else:
+        run = SyncRun.objects.create(resource=resource, direction=direction, requested_by=user)
     try:
         run_sync.delay(run.pk, ids or None, model_label)
     except Exception as exc:  # the broker refused it, or (eager Celery) the run failed and says why
@@ -90,10 +123,11 @@ def sync_run_execute(*, run: SyncRun, ids: list[int] | None = None, model_label:
     run.save(update_fields=["state"])
     job = _jobs.get((run.resource, run.direction))
     try:
-        if job is not None:
-            _run_job(run, job, ids)
-        else:
-            _run_records(run, ids, model_label)
+        with sync.acting_as(run.requested_by):
+            if job is not None:
+                _run_job(run, job, ids)
+            else:
+                _run_records(run, ids, model_label)
     except Exception as exc:
         _finish(run, SyncRun.State.FAILED, f"{type(exc).__name__}: {exc}")
         raise

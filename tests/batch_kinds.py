@@ -91,4 +91,58 @@ class VoiceHarness:
         return sb.calls_to(sandbox)
 
 
-HARNESSES = {"voice": VoiceHarness}
+class CampaignHarness:
+    """An SMS campaign with identical text: one Send Message per batch, its numbers in ``to``."""
+
+    name = "campaigns"
+    route = "sms.messages.send"
+    sent_member_state = "submitted"
+    failed_member_state = "failed"
+
+    def __init__(self):
+        from messaging.campaigns.services.send_kind import KIND
+
+        self.kind = KIND
+
+    def make(self, *, batches: int, size: int = 1):
+        from messaging.campaigns.models import Campaign, Message, SendBatch
+        from messaging.catalogue.models import Sender, Template
+
+        sender = Sender.objects.create(name="ENGINE", country_code="BE", service="ENT", status=1)
+        template = Template.objects.create(name=f"engine_{Template.objects.count()}", channel="sms", sender=sender,
+                                           content="Our shop opens on Monday at nine.", template_type="SI",
+                                           approval_state="approved", provider_status="1", bics_id="t-engine",
+                                           sync_state="synced")
+        campaign = Campaign.objects.create(name="engine", channel="sms", template=template, sender=sender,
+                                           state=Campaign.State.SENDING, launched_at=timezone.now())
+        rows = SendBatch.objects.bulk_create([
+            SendBatch(campaign=campaign, number=n + 1, custom=f"c{campaign.pk}-{n + 1}", size=size,
+                      text=template.content) for n in range(batches)])
+        Message.objects.bulk_create([
+            Message(campaign=campaign, batch=batch, number=f"+3248{n:03d}{m:05d}", custom_id=f"{batch.custom}-{m}")
+            for n, batch in enumerate(rows) for m in range(size)])
+        return campaign
+
+    def batches(self, parent) -> QuerySet:
+        return parent.batches.order_by("number", "pk")
+
+    def numbers(self, parent) -> list[str]:
+        return sorted(n.lstrip("+") for n in parent.messages.values_list("number", flat=True))
+
+    def member_states(self, parent) -> set[str]:
+        return set(parent.messages.values_list("status", flat=True))
+
+    def finished(self, parent) -> bool:
+        parent.refresh_from_db()
+        return parent.state in ("sent", "failed")
+
+    def send_part(self, claim: Claim, count: int) -> None:
+        (request,) = self.kind.prepare([claim])
+        kwargs = {**request.kwargs, "to": request.kwargs["to"][:count]}
+        self.kind.send(type(request)(request.func, kwargs, request.messages))
+
+    def placed(self, sandbox) -> Counter:
+        return Counter(item["number"].lstrip("+") for item in sb.sent_items(sandbox, "sms."))
+
+
+HARNESSES = {"voice": VoiceHarness, "campaigns": CampaignHarness}

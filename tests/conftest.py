@@ -60,10 +60,13 @@ def redis_client(redis_url):
 
 @pytest.fixture(scope="session")
 def sandbox_server():
-    """The BICS sandbox, a real HTTP server on a free port, for the whole session."""
+    """The BICS sandbox, a real HTTP server on a free port, for the whole session; its naive
+    timestamps are in BICS_TIME_ZONE, as the product reads them."""
+    from django.conf import settings
+
     from bics.sandbox import SandboxServer
 
-    server = SandboxServer(port=0, seed=1234)
+    server = SandboxServer(port=0, seed=1234, time_zone=settings.BICS_TIME_ZONE)
     server.start()
     yield server
     server.stop()

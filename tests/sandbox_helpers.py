@@ -129,3 +129,21 @@ def api(sandbox, route: str, *, json=None, params=None, files=None, data=None, *
     return requests.request(spec.method, sandbox.url + spec.path.format(**path), json=json, params=params,
                             files=files, data=data, timeout=10,
                             headers={"Authorization": f"Bearer {SANDBOX_TOKEN}", "Accept": "application/json"})
+
+
+def created(sandbox, route: str, body: dict, **path) -> dict:
+    """Create a record at BICS by route name (as the BICS portal would); its ``data``."""
+    response = api(sandbox, route, json=body, **path)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def listed(sandbox, route: str, **params) -> list[dict]:
+    """Every item a list route gives, all pages walked."""
+    items, page = [], 1
+    while True:
+        body = api(sandbox, route, params={**params, "page": page, "per_page": 1000}).json()
+        items.extend(body["data"] if isinstance(body["data"], list) else [body["data"]])
+        if page >= (body.get("meta") or {}).get("last_page", 1):
+            return items
+        page += 1

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.states import StateMachine
+
 
 class Channel(models.TextChoices):
     """The documented Verify channels (Send OTP, `channels`). Failover follows the order given."""
@@ -31,6 +33,15 @@ class OtpStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (OtpStatus.PENDING, OtpStatus.SENT)
+
+# Send OTP answers (sent, or error; the sweeper closes a send with no answer as an error);
+# a sent request is closed once, by the verification, a search or a cancel, or by expiry.
+# Every other status is final.
+OTP_STATES = StateMachine("status", {
+    OtpStatus.PENDING: {OtpStatus.SENT, OtpStatus.ERROR},
+    OtpStatus.SENT: {OtpStatus.SUCCESS, OtpStatus.INVALID, OtpStatus.EXPIRED, OtpStatus.FAILED,
+                     OtpStatus.ALREADY_VERIFIED, OtpStatus.CANCELLED},
+})
 
 
 class ApiClient(models.Model):
@@ -80,7 +91,7 @@ class OtpRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     api_client = models.ForeignKey(
-        ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="otp_requests"
+        ApiClient, verbose_name="API client", null=True, blank=True, on_delete=models.PROTECT, related_name="otp_requests"
     )
     verify_attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")

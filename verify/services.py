@@ -26,7 +26,7 @@ from core.bics_time import parse_bics_time
 from core.masking import mask_number
 from core.phones import PhoneError, PhoneProblem, normalise_phone
 from verify import apikeys, conf, ratelimit
-from verify.models import ApiClient, Channel, OtpRequest, OtpStatus
+from verify.models import OTP_STATES, ApiClient, Channel, OtpRequest, OtpStatus
 from verify.outcomes import (
     BICS_VERIFY_STATUSES,
     RESULT_FOR_CLOSED_STATUS,
@@ -161,9 +161,8 @@ def otp_send(
         body = _send_body(otp)
         answer = _bics_verify().send_otp(get_client(), channels=body["channels"], payload=body["payload"])
     except BicsError as exc:
-        otp.status = OtpStatus.ERROR
-        otp.last_error = str(exc)
-        otp.save(update_fields=["status", "last_error"])
+        OTP_STATES.move(OtpRequest.objects, otp.pk, OtpStatus.ERROR, last_error=str(exc))
+        otp.refresh_from_db()
         logger.warning("verify send failed for %s: %s", otp.public_id, exc)
         raise SendFailed(f"BICS did not accept the OTP: {exc}", otp=otp) from exc
     _record_send_answer(otp, answer)
@@ -189,15 +188,16 @@ def _record_send_answer(otp: OtpRequest, answer) -> None:
         seconds=conf.get("VERIFY_DEFAULT_TTL_SECONDS")
     )
     if bics_status == "sent" and otp.bics_id:
-        otp.status = OtpStatus.SENT
-        otp.last_error = ""
+        status, error = OtpStatus.SENT, ""
     elif bics_status == "failed":
-        otp.status = OtpStatus.ERROR
-        otp.last_error = f"BICS could not deliver the OTP on any channel ({' → '.join(otp.channels)})."
+        status = OtpStatus.ERROR
+        error = f"BICS could not deliver the OTP on any channel ({' → '.join(otp.channels)})."
     else:
-        otp.status = OtpStatus.ERROR
-        otp.last_error = f"BICS answered status {answer.status!r} without an id we can use."
-    otp.save(update_fields=["bics_id", "foreign_id", "expires_at", "status", "last_error"])
+        status, error = OtpStatus.ERROR, f"BICS answered status {answer.status!r} without an id we can use."
+    if not OTP_STATES.move(OtpRequest.objects, otp.pk, status, bics_id=otp.bics_id, foreign_id=otp.foreign_id,
+                           expires_at=otp.expires_at, last_error=error):
+        logger.warning("verify send answer for %s came after it was closed", otp.public_id)
+    otp.refresh_from_db()
 
 
 # --------------------------------------------------------------------------- verify
@@ -212,19 +212,22 @@ def apply_verify_status(otp: OtpRequest, bics_status: str) -> VerifyOutcome:
     """Records what BICS answered to a verification and says what it means."""
     key = (bics_status or "").strip().lower()
     if key not in BICS_VERIFY_STATUSES:
-        otp.last_error = f"BICS answered an undocumented verify status {bics_status!r}."
-        otp.verify_attempts = max(0, otp.verify_attempts - 1)  # nothing decided: allow a retry
-        otp.save(update_fields=["last_error", "verify_attempts"])
+        _release_verification(otp, f"BICS answered an undocumented verify status {bics_status!r}.")
         raise BicsUnavailable(otp.last_error, otp=otp)
     status, result = BICS_VERIFY_STATUSES[key]
-    otp.status = status
-    otp.last_error = ""
-    fields = ["status", "last_error"]
-    if status == OtpStatus.SUCCESS:
-        otp.verified_at = timezone.now()
-        fields.append("verified_at")
-    otp.save(update_fields=fields)
+    extra = {"verified_at": timezone.now()} if status == OtpStatus.SUCCESS else {}
+    moved = OTP_STATES.move(OtpRequest.objects, otp.pk, status, last_error="", **extra)
+    otp.refresh_from_db()
+    if not moved and otp.status != status:  # closed meanwhile (a cancel, the expiry sweep): that stands
+        return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS[otp.status], bics_status)
     return VerifyOutcome(otp, result, bics_status)
+
+
+def _release_verification(otp: OtpRequest, error: str) -> None:
+    """Nothing was decided: the one verification claim is given back, so the check may be repeated."""
+    OtpRequest.objects.filter(pk=otp.pk, verify_attempts__gt=0).update(
+        verify_attempts=F("verify_attempts") - 1, last_error=error)
+    otp.refresh_from_db()
 
 
 def otp_verify(*, otp: OtpRequest, token: str) -> VerifyOutcome:
@@ -239,7 +242,7 @@ def otp_verify(*, otp: OtpRequest, token: str) -> VerifyOutcome:
     if otp.status != OtpStatus.SENT:
         return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS[otp.status])
     if otp.expires_at and otp.expires_at <= timezone.now():
-        OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT).update(status=OtpStatus.EXPIRED)
+        OTP_STATES.move(OtpRequest.objects, otp.pk, OtpStatus.EXPIRED)
         otp.refresh_from_db()
         return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS.get(otp.status, VerifyResult.EXPIRED))
 
@@ -277,9 +280,7 @@ def _reconcile_failed_verify(otp: OtpRequest, exc, *, auth: bool) -> VerifyOutco
             return VerifyOutcome(otp, VerifyResult.VERIFIED)
         if otp.status != OtpStatus.SENT:
             return VerifyOutcome(otp, RESULT_FOR_CLOSED_STATUS[otp.status])
-    otp.verify_attempts = max(0, otp.verify_attempts - 1)
-    otp.last_error = str(exc)
-    otp.save(update_fields=["verify_attempts", "last_error"])
+    _release_verification(otp, str(exc))
     message = (
         "BICS refused our credentials (401 Unauthenticated): check BICS_API_TOKEN."
         if auth
@@ -339,11 +340,9 @@ def otp_search(*, otp: OtpRequest):
     if key == "success" and otp.verify_attempts > 0:
         new = OtpStatus.SUCCESS
     if new and otp.status == OtpStatus.SENT:
-        changes = {"status": new}
-        if new == OtpStatus.SUCCESS:
-            changes["verified_at"] = timezone.now()
+        extra = {"verified_at": timezone.now()} if new == OtpStatus.SUCCESS else {}
         # Conditional: a verification finishing meanwhile wins.
-        OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT).update(**changes)
+        OTP_STATES.move(OtpRequest.objects, otp.pk, new, **extra)
         otp.refresh_from_db()
     return answer  # bics.verify.OtpResult
 
@@ -365,11 +364,10 @@ def otp_cancel(*, otp: OtpRequest) -> bool:
         otp.last_error = f"BICS answered {answer.status!r} to the cancel."
         otp.save(update_fields=["last_error"])
         raise VerifyError(otp.last_error, otp=otp)
-    updated = OtpRequest.objects.filter(pk=otp.pk, status=OtpStatus.SENT).update(
-        status=OtpStatus.CANCELLED, cancelled_at=timezone.now(), last_error=""
-    )
+    updated = OTP_STATES.move(OtpRequest.objects, otp.pk, OtpStatus.CANCELLED, cancelled_at=timezone.now(),
+                              last_error="")
     otp.refresh_from_db()
-    return bool(updated)
+    return updated
 
 
 # --------------------------------------------------------------------------- periodic
@@ -379,12 +377,9 @@ PENDING_GRACE = timedelta(minutes=10)
 def otp_mark_expired(*, now: datetime | None = None) -> int:
     """Marks sent requests past their expiry as expired; sends that never got an answer as errors."""
     now = now or timezone.now()
-    expired = OtpRequest.objects.filter(status=OtpStatus.SENT, expires_at__lte=now).update(
-        status=OtpStatus.EXPIRED
-    )
-    OtpRequest.objects.filter(status=OtpStatus.PENDING, created_at__lte=now - PENDING_GRACE).update(
-        status=OtpStatus.ERROR, last_error="No answer from BICS was recorded for this send."
-    )
+    expired = OTP_STATES.move_many(OtpRequest.objects.filter(expires_at__lte=now), OtpStatus.EXPIRED)
+    OTP_STATES.move_many(OtpRequest.objects.filter(created_at__lte=now - PENDING_GRACE), OtpStatus.ERROR,
+                         last_error="No answer from BICS was recorded for this send.")
     return expired
 
 

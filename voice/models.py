@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from core.batches.models import ClaimableBatch
 from core.models import SyncedModel, TimeStampedModel
+from core.states import StateMachine
 from voice.data.voice_ids import VOICE_CHOICES
 
 
@@ -95,7 +96,7 @@ class Call(TimeStampedModel):
     flow_id = models.CharField(max_length=50, blank=True)
     variables = models.JSONField(default=dict, blank=True)
     sound_file = models.ForeignKey(SoundFile, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
-    audio_url = models.URLField(max_length=500, blank=True)
+    audio_url = models.URLField("audio URL", max_length=500, blank=True)
     interval = models.PositiveSmallIntegerField(choices=RetryInterval.choices, default=RetryInterval.NONE)
     webhook_id = models.CharField(max_length=64, blank=True)
     # Text to speech
@@ -113,7 +114,7 @@ class Call(TimeStampedModel):
     state = models.CharField(max_length=10, choices=RequestState.choices, default=RequestState.DRAFT, db_index=True)
     status = models.CharField(max_length=12, choices=CallStatus.choices, blank=True, db_index=True)
     call_id = models.CharField("BICS call id", max_length=64, blank=True, db_index=True)
-    api_message = models.CharField(max_length=255, blank=True)
+    api_message = models.CharField("API message", max_length=255, blank=True)
     error = models.TextField(blank=True)
     duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds, including ring time.")
     billing = models.PositiveIntegerField(null=True, blank=True, help_text="Billable seconds.")
@@ -164,7 +165,7 @@ class BulkCall(TimeStampedModel):
     bridge = models.CharField(max_length=20, help_text="Bridge (DID) number, E.164 with +.")
     flow_id = models.CharField(max_length=50, blank=True, help_text="IVR flow (Engage › Studio).")
     sound_file = models.ForeignKey(SoundFile, null=True, blank=True, on_delete=models.PROTECT, related_name="bulk_calls")
-    audio_url = models.URLField(max_length=500, blank=True, help_text="Same-audio mode: a public http(s) URL.")
+    audio_url = models.URLField("audio URL", max_length=500, blank=True, help_text="Same-audio mode: a public http(s) URL.")
     webhook_id = models.CharField(max_length=64, blank=True)
     audience_kind = models.CharField(max_length=10, choices=AudienceKind.choices, default=AudienceKind.SEGMENT)
     segment = models.ForeignKey("contacts.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -191,13 +192,22 @@ class BulkCall(TimeStampedModel):
         return self.name
 
 
+
+# Launch once (draft -> sending); the engine finishes it (sent, or failed when no batch went
+# out); cancel stops a draft or a sending one. Sent, failed and cancelled are final.
+BULK_CALL_STATES = StateMachine("state", {
+    BulkCall.State.DRAFT: {BulkCall.State.SENDING, BulkCall.State.CANCELLED},
+    BulkCall.State.SENDING: {BulkCall.State.SENT, BulkCall.State.FAILED, BulkCall.State.CANCELLED},
+})
+
+
 class BulkCallBatch(ClaimableBatch):
     """One Create Bulk Outgoing Calls request: a kind of the batch engine (``core.batches``)."""
 
     bulk_call = models.ForeignKey(BulkCall, on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField()
     total = models.PositiveIntegerField(null=True, blank=True)
-    api_message = models.CharField(max_length=255, blank=True)
+    api_message = models.CharField("API message", max_length=255, blank=True)
     raw_response = models.JSONField(null=True, blank=True)
 
     class Meta:
@@ -215,7 +225,7 @@ class BulkCallRecipient(models.Model):
     batch = models.ForeignKey(BulkCallBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="recipients")
     to = models.CharField(max_length=20)
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    audio_url = models.URLField(max_length=500, blank=True)
+    audio_url = models.URLField("audio URL", max_length=500, blank=True)
     variables = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=RequestState.choices, default=RequestState.DRAFT, db_index=True)
     status = models.CharField(max_length=12, choices=CallStatus.choices, blank=True, db_index=True)
@@ -261,7 +271,7 @@ class CallRecording(models.Model):
 
     bics_id = models.CharField("BICS id", max_length=64, unique=True)
     call_id = models.CharField(max_length=64, blank=True, db_index=True)
-    url = models.URLField(max_length=500, blank=True)
+    url = models.URLField("URL", max_length=500, blank=True)
     duration = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(null=True, blank=True, db_index=True)
     raw = models.JSONField(default=dict, blank=True)

@@ -26,6 +26,7 @@ def _send_later(call: Call) -> None:
 
 
 @staff_member_required
+@permission_required("voice.view_call", raise_exception=True)
 def overview(request):
     return render(request, "voice/overview.html", {"title": "Voice"})
 
@@ -133,5 +134,6 @@ def recording_report(request):
 
 
 @staff_member_required
+@permission_required("voice.view_voiceprice", raise_exception=True)
 def pricing(request):
     return render(request, "voice/pricing.html", {"title": "Voice pricing", "prices": price_rows()})

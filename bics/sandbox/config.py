@@ -64,7 +64,7 @@ SIGN_MODES = ("events", "all", "none")
 class SandboxConfig:
     tokens: tuple[str, ...] = ()  # empty: any non-empty token is an account of its own
     seed: int = 0
-    time_zone: str = ""  # zone of BICS's naive timestamps (BICS_TIME_ZONE); "" = local time
+    time_zone: str = "UTC"  # zone of BICS's naive timestamps: pass BICS_TIME_ZONE (never the host's local zone)
     approval_delay: float = 2.0  # seconds until pending senders/templates are decided
     dlr_delay: float = 1.0  # seconds until a DLR is final (after the scheduled time)
     dlr_ratios: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATIOS))

@@ -279,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="accepted token (repeatable); default: any non-empty token",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--time-zone", default="", help="zone of BICS timestamps (default: local)")
+    p.add_argument("--time-zone", default="UTC", help="zone of BICS timestamps (BICS_TIME_ZONE; default UTC)")
     p.add_argument("--approval-delay", type=float, default=2.0)
     p.add_argument("--dlr-delay", type=float, default=1.0)
     p.add_argument("--dlr-ratios", default="delivered=0.9,failed=0.08,dlt=0.02")

@@ -21,7 +21,8 @@ class Clock:
     """Wall time plus an offset that ``advance`` moves forward (no sleeping in tests).
 
     Timestamps are naive ``yyyy-mm-dd hh:mm:ss`` in ``zone`` (an IANA name, like Django's
-    ``BICS_TIME_ZONE``), or in the process's local time when ``zone`` is empty.
+    ``BICS_TIME_ZONE``; UTC when empty). Never the process's local zone: under Django that is
+    ``TIME_ZONE``, a different setting, and the two sides would disagree about the day.
     """
 
     def __init__(self, zone: str | None = None) -> None:
@@ -31,7 +32,7 @@ class Clock:
     def set_zone(self, zone: str | None) -> None:
         from zoneinfo import ZoneInfo
 
-        self.tz = ZoneInfo(zone) if zone else None
+        self.tz = ZoneInfo(zone or "UTC")
 
     def now(self) -> float:
         return time.time() + self.offset
@@ -43,7 +44,7 @@ class Clock:
         self.offset = 0.0
 
     def stamp(self, at: float | None = None) -> str:
-        """BICS timestamps: ``yyyy-mm-dd hh:mm:ss``, no zone (local time of the sandbox)."""
+        """BICS timestamps: ``yyyy-mm-dd hh:mm:ss``, no zone (written in ``zone``)."""
         return datetime.fromtimestamp(self.now() if at is None else at, self.tz).strftime(TIME_FORMAT)
 
     def naive(self) -> datetime:

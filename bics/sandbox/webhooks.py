@@ -39,7 +39,7 @@ class Deliverer:
         self.queue: queue.Queue = queue.Queue()
         self.generation = 0
         self._threads: list[threading.Thread] = []
-        self.inflight = 0
+        self.outstanding = 0  # queued or being attempted: counted at put, so idle() has no gap
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- lifecycle
@@ -61,12 +61,22 @@ class Deliverer:
         try:
             while True:
                 self.queue.get_nowait()
+                self._done()
         except queue.Empty:
             pass
 
     def idle(self) -> bool:
         with self._lock:
-            return self.queue.empty() and self.inflight == 0
+            return self.outstanding == 0
+
+    def _put(self, job: tuple) -> None:
+        with self._lock:
+            self.outstanding += 1
+        self.queue.put(job)
+
+    def _done(self) -> None:
+        with self._lock:
+            self.outstanding -= 1
 
     # ---------------------------------------------------------------- events
     def targets(self, account: Account, event: str, webhook_id: Any = None) -> list[dict]:
@@ -95,7 +105,7 @@ class Deliverer:
             payload if flat else {"event": event, "payload": payload}, separators=(",", ":")
         ).encode()
         for hook in targets:
-            self.queue.put((self.generation, account, dict(hook), event, body, 1, None))
+            self._put((self.generation, account, dict(hook), event, body, 1, None))
         return len(targets)
 
     def handshake(self, account: Account, hook: dict) -> None:
@@ -105,7 +115,7 @@ class Deliverer:
         body = json.dumps(
             {"validation_key": hook["token"], "challenge": challenge}, separators=(",", ":")
         ).encode()
-        self.queue.put((self.generation, account, dict(hook), "handshake", body, 1, challenge))
+        self._put((self.generation, account, dict(hook), "handshake", body, 1, challenge))
 
     # ---------------------------------------------------------------- worker
     def _work(self) -> None:
@@ -113,15 +123,12 @@ class Deliverer:
             job = self.queue.get()
             if job is None:
                 return
-            with self._lock:
-                self.inflight += 1
             try:
                 self._attempt(*job)
             except Exception:  # noqa: BLE001 - never kill a worker
                 log.exception("webhook delivery crashed")
             finally:
-                with self._lock:
-                    self.inflight -= 1
+                self._done()
 
     def _attempt(
         self,
@@ -176,7 +183,7 @@ class Deliverer:
         if attempt <= len(delays):
             due = self.app.clock.now() + float(delays[attempt - 1])
             job = (generation, account, hook, event, body, attempt + 1, None)
-            self.app.scheduler.at(due, lambda: self.queue.put(job))
+            self.app.scheduler.at(due, lambda: self._put(job))
 
     def _headers(self, hook: dict, body: bytes, *, handshake: bool) -> dict[str, str]:
         """Bearer secret when the webhook has one; ``Signature`` as ``webhook_sign`` says."""

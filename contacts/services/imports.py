@@ -21,22 +21,32 @@ import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import islice
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from contacts.models import Contact, ContactImport, ContactImportRejection, ImportState, Tag
+from contacts.models import IMPORT_STATES, Contact, ContactImport, ContactImportRejection, ImportState, Tag
 from contacts.services.rowparse import column_spec, parse_block, parse_rows
 from core.models import SyncState
 from core.tabular import Table, TableRefused, open_table
+from core.uploads import local_copy
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ImportRefused", "ImportResult", "contacts_import", "contacts_import_file"]
+__all__ = ["ImportBusy", "ImportRefused", "ImportResult", "contacts_import", "contacts_import_file"]
 
 ImportRefused = TableRefused  # the import's refusal: the file cannot be read as a whole
+
+
+class ImportBusy(Exception):
+    """The import is done, or running in a live worker: this run does nothing."""
+
+
+# A running import is taken over only when its worker is surely gone (the task's hard limit).
+STALE_AFTER = timedelta(hours=4, minutes=5)
 
 CHUNK_ROWS = 5000  # XLSX rows per chunk
 BLOCK_BYTES = 1 << 20  # CSV bytes per block (whole records)
@@ -52,6 +62,7 @@ class ImportResult:
     rows_read: int = 0
     imported: int = 0
     updated: int = 0
+    duplicates: int = 0  # rows repeating a number seen earlier in the file (later values win)
     rejected: int = 0
     rejections: list = field(default_factory=list)  # (line, reason), capped
     description: str = ""
@@ -93,7 +104,11 @@ def contacts_import(
 
     Safe to run again on a failed or interrupted import: contacts are upserted by number.
     """
-    source = _start(contact_import, source, path or contact_import.file.path)
+    if source is None and path is None:  # the upload, from the storage every worker reaches
+        with local_copy(contact_import.file) as copy:
+            return contacts_import(contact_import=contact_import, path=copy, workers=workers, chunk_rows=chunk_rows,
+                                   block_bytes=block_bytes, keep_rejections=keep_rejections)
+    source = _start(contact_import, source, path)
     writer = _Writer(contact_import, tag=contact_import.tag, keep_rejections=keep_rejections)
     writer.result.description = source.description
     if workers is None:
@@ -123,10 +138,13 @@ def contacts_import(
 
 
 def _start(contact_import: ContactImport, source: Table | None, path: str) -> Table:
-    """Marks the import running (clearing a previous run's rejections) and opens its file."""
-    ContactImport.objects.filter(pk=contact_import.pk).update(
-        state=ImportState.RUNNING, started_at=timezone.now(), error=""
-    )
+    """Claims the import (queued or failed, or running in a worker long gone), clears a previous
+    run's rejections and opens its file. Raises ImportBusy when it may not run now."""
+    now = timezone.now()
+    live = Q(state=ImportState.RUNNING, started_at__gte=now - STALE_AFTER)
+    if not IMPORT_STATES.move(ContactImport.objects, contact_import.pk, ImportState.RUNNING, when=~live,
+                              started_at=now, finished_at=None, error=""):
+        raise ImportBusy(f"{contact_import} is done or running elsewhere.")
     ContactImportRejection.objects.filter(contact_import=contact_import).delete()
     try:
         source = source or open_table(path)
@@ -167,9 +185,9 @@ def _write_in_parallel(pool, tasks, writer: _Writer, source: Table, *, ahead: in
 
 
 def _finish(contact_import: ContactImport, *, state: str, error: str = "") -> None:
-    ContactImport.objects.filter(pk=contact_import.pk).update(
-        state=state, error=error, finished_at=timezone.now()
-    )
+    if not IMPORT_STATES.move(ContactImport.objects, contact_import.pk, state, only_from=[ImportState.RUNNING],
+                              error=error, finished_at=timezone.now()):
+        logger.warning("contact import %s: no longer running here, not marked %s", contact_import.pk, state)
     contact_import.refresh_from_db()
 
 
@@ -212,6 +230,8 @@ class _Writer:
         self.valid = 0
         self.imported = 0
         self.counted_to = 0  # contact ids below this are counted in `imported`
+        self.duplicates = 0
+        self.first_new_id = (Contact.objects.aggregate(top=Max("id"))["top"] or 0) + 1  # of this run
         self.keep_rejections = keep_rejections
         self.position = 0
         self.last_progress = 0.0
@@ -221,9 +241,7 @@ class _Writer:
         self.contact_table = Contact._meta.db_table
         self.through = Contact.tags.through._meta.db_table
         self.upsert_sql = self._upsert_sql()
-        self.any_synced = Contact.objects.filter(
-            sync_state__in=[SyncState.SYNCED, SyncState.FAILED, SyncState.DIRTY]
-        ).exists()
+        self.any_synced = False  # read again for every chunk (see _synced_yet)
         if self.vendor == "sqlite":
             # A bigger page cache keeps the phone index in memory during a large import.
             with connection.cursor() as cursor:
@@ -288,6 +306,9 @@ class _Writer:
         import_id = self.contact_import.pk
         with transaction.atomic():
             with connection.cursor() as cursor:
+                # a repeated number is a duplicate, not an update: within the chunk (merged by
+                # the parser) or of a contact an earlier chunk of this file created
+                self.duplicates += valid - len(records) + self._created_earlier(cursor, [r[0] for r in records])
                 if records:
                     cursor.executemany(self.upsert_sql, records)
                 self._link_tags(cursor, [r[0] for r in records], tags)
@@ -326,10 +347,20 @@ class _Writer:
         if not wanted_by_phone:
             return
         self._tag_id(cursor, {t for names in wanted_by_phone.values() for t in names})
-        if self.any_synced:
+        if self._synced_yet():
             self._link_by_id(cursor, wanted_by_phone)
         else:
             self._link_by_number(cursor, wanted_by_phone)
+
+    def _synced_yet(self) -> bool:
+        """Has any contact been synced? Asked again in every chunk's transaction until it is:
+        a sync may start while a long import runs, and from then on new tag links must mark
+        the synced contacts dirty."""
+        if not self.any_synced:
+            self.any_synced = Contact.objects.filter(
+                sync_state__in=[SyncState.SYNCED, SyncState.FAILED, SyncState.DIRTY]
+            ).exists()
+        return self.any_synced
 
     def _link_by_number(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
         """Nothing was ever synced: no contact can turn dirty, so link by number in SQL, one
@@ -389,6 +420,18 @@ class _Writer:
                     synced.add(pk)
         return ids, synced
 
+    def _created_earlier(self, cursor, phones: list[str]) -> int:
+        q = connection.ops.quote_name
+        found = 0
+        for part in _slices(phones):
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {q(self.contact_table)} WHERE {q('source_import_id')} = %s "
+                f"AND {q('id')} >= %s AND {q('phone')} IN ({_marks(part)})",
+                [self.contact_import.pk, self.first_new_id, *part],
+            )
+            found += cursor.fetchone()[0]
+        return found
+
     def _existing_links(self, cursor, contact_ids: list[int]) -> set[tuple[int, int]]:
         q = connection.ops.quote_name
         existing: set[tuple[int, int]] = set()
@@ -409,7 +452,7 @@ class _Writer:
                 source_import_id=self.contact_import.pk, id__gt=self.counted_to, id__lte=top
             ).count()
             self.counted_to = top
-        return self.imported, max(0, self.valid - self.imported)
+        return self.imported, max(0, self.valid - self.imported - self.duplicates)
 
     def flush_progress(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -422,6 +465,7 @@ class _Writer:
             rows_read=self.result.rows_read,
             rows_imported=imported,
             rows_updated=updated,
+            rows_duplicate=self.duplicates,
             rows_rejected=self.result.rejected,
         )
 
@@ -436,4 +480,5 @@ class _Writer:
         self.position = size
         self.flush_progress(force=True)
         self.result.imported, self.result.updated = self._counts()
+        self.result.duplicates = self.duplicates
         return self.result

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from core.admin import MaskedNumbersMixin
 from core.admin_base import ReadOnlyAdmin
+from core.admin_pull import PullButton, PullButtonsMixin, start_task
 from core.phones import PhoneError, normalise_phone
 from messaging.campaigns.models import (
     Campaign,
@@ -27,6 +28,7 @@ from messaging.campaigns.models import (
 )
 from messaging.campaigns.services import campaigns as services
 from messaging.campaigns.services import smart_links
+from messaging.campaigns.tasks import pull_smart_link_visits
 from messaging.catalogue.models import Channel
 
 EDITABLE_STATES = (Campaign.State.DRAFT,)
@@ -217,7 +219,9 @@ class DeliveryReportAdmin(MaskedNumbersMixin, ExactSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(SmartLink)
-class SmartLinkAdmin(admin.ModelAdmin):
+class SmartLinkAdmin(PullButtonsMixin, admin.ModelAdmin):
+    pull_buttons = (PullButton("visits", "Pull every visits report from BICS",
+                               start_task(pull_smart_link_visits, "Pull of the visits reports")),)
     list_display = ("link_id", "name", "campaign", "visit_count", "visits_pulled_at")
     search_fields = ("link_id", "name", "campaign__name")
     raw_id_fields = ("campaign",)

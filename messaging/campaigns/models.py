@@ -9,6 +9,8 @@ Workflows live in ``messaging.campaigns.services.campaigns`` / ``engine`` / ``dl
 from django.conf import settings
 from django.db import models
 
+from core.batches.models import ClaimableBatch
+
 
 class MessageStatus(models.TextChoices):
     """Our status of one message; every documented DLR status maps onto one of these
@@ -74,10 +76,10 @@ class Campaign(models.Model):
     batch_interval = models.PositiveIntegerField(default=0, help_text="Seconds between batches.")
     # smart delivery
     smart_delivery = models.BooleanField(default=False)
-    smart_delay_minutes = models.PositiveIntegerField(default=15)
-    smart_sample_size = models.PositiveIntegerField(default=10)
-    smart_wait_minutes = models.PositiveIntegerField(default=30, help_text="How long to wait for the sample's DLRs.")
-    sample_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    smart_delay_minutes = models.PositiveIntegerField("smart delivery: delay (minutes)", default=15)
+    smart_sample_size = models.PositiveIntegerField("smart delivery: sample size", default=10)
+    smart_wait_minutes = models.PositiveIntegerField("smart delivery: wait for the sample (minutes)", default=30, help_text="How long to wait for the sample's DLRs.")
+    sample_sent_at = models.DateTimeField("sample sent at", null=True, blank=True, editable=False)
     # progress
     paused_from = models.CharField(max_length=10, blank=True, editable=False)
     next_batch_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -85,8 +87,10 @@ class Campaign(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
     audience_size = models.PositiveIntegerField(null=True, blank=True, editable=False)
     exclusions = models.JSONField(default=dict, blank=True, editable=False)
-    estimated_cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True, editable=False)
-    state_reason = models.TextField(blank=True, editable=False)
+    estimated_cost = models.DecimalField("estimated cost", max_digits=14, decimal_places=4, null=True, blank=True,
+                                         editable=False,
+                                         help_text="From the price list at launch, in the price list's currency.")
+    state_reason = models.TextField("reason for the state", blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False,
                                   help_text="The last unexpected error of the beat tick for this campaign.")
     last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -158,36 +162,22 @@ class CampaignTestSend(models.Model):
         return f"test of {self.campaign_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
-class SendBatch(models.Model):
-    """One request to BICS. Identical text: many numbers in ``to`` under the batch's own
-    ``custom``. Personalised text (and every WhatsApp/Viber send): a batch of one, whose
-    ``custom`` is the message's ``custom_id``."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CLAIMED = "claimed", "Claimed"
-        SENT = "sent", "Sent"
-        UNKNOWN = "unknown", "Outcome unknown"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+class SendBatch(ClaimableBatch):
+    """One request to BICS, a kind of the batch engine (``core.batches``; the campaign kind is
+    ``messaging.campaigns.services.send_kind``). Identical text: many numbers in ``to`` under
+    the batch's own ``custom``. Personalised text (and every WhatsApp/Viber send): a batch of
+    one, whose ``custom`` is the message's ``custom_id``."""
 
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="batches")
-    number = models.PositiveIntegerField(default=1)
-    custom = models.CharField(max_length=64, unique=True)
+    number = models.PositiveIntegerField("batch number", default=1)
+    custom = models.CharField("custom (our id at BICS)", max_length=64, unique=True)
     text = models.TextField(blank=True, help_text="Identical text of every message of the batch.")
-    is_sample = models.BooleanField(default=False)
+    is_sample = models.BooleanField("smart-delivery sample", default=False)
     size = models.PositiveIntegerField(default=0)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    claimed_by = models.CharField(max_length=200, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    group_id = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         db_table = "messaging_sendbatch"
+        verbose_name_plural = "send batches"
         ordering = ["campaign", "number"]
         indexes = [
             models.Index(fields=["campaign", "state", "number"]),
@@ -203,8 +193,9 @@ class Message(models.Model):
     million-row launch): ``custom_id`` (unique: one row per recipient; DLRs by our id),
     (campaign, status) (progress, filters, cancel), (batch, number) (the engine reads a batch;
     DLRs by batch ``custom`` + number), contact (erasure, SET NULL), number (search, erasure),
-    and two partial ones that stay empty while a launch writes queued rows: BICS's id (DLRs
-    by id) and submitted-and-waiting (DLR poll, lag alert)."""
+    and partial ones that stay empty while a launch writes queued rows: BICS's id (DLRs by
+    id), and of the submitted messages waiting for a report their time (lag alert, poll
+    order) and group (the poll by group)."""
 
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages",
                                  db_index=False)  # (campaign, status) leads with it
@@ -214,22 +205,22 @@ class Message(models.Model):
                                 related_name="+")
     channel = models.CharField(max_length=10, default="sms")
     number = models.CharField(max_length=20, help_text="E.164 with +.")
-    custom_id = models.CharField(max_length=64, unique=True)
+    custom_id = models.CharField("custom (our id at BICS)", max_length=64, unique=True)
     text = models.TextField(blank=True, help_text="Personalised text (identical text lives on the batch).")
     variables = models.JSONField(default=dict, blank=True)
-    is_sample = models.BooleanField(default=False)
+    is_sample = models.BooleanField("smart-delivery sample", default=False)
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
-    bics_status = models.CharField(max_length=32, blank=True, help_text="The last DLR status as BICS gave it.")
-    bics_message_id = models.CharField(max_length=100, blank=True)
-    group_id = models.CharField(max_length=64, blank=True)
+    bics_status = models.CharField("BICS status", max_length=32, blank=True, help_text="The last DLR status as BICS gave it.")
+    bics_message_id = models.CharField("BICS message id", max_length=100, blank=True)
+    group_id = models.CharField("BICS group id", max_length=64, blank=True)
     parts = models.PositiveSmallIntegerField(default=1)
-    price = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    price = models.DecimalField("charged", max_digits=12, decimal_places=6, null=True, blank=True, help_text="Credits BICS reported in the delivery report, in the account's currency.")
     error_code = models.CharField(max_length=8, blank=True)
     error_description = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    status_at = models.DateTimeField(null=True, blank=True)
+    status_at = models.DateTimeField("status changed at", null=True, blank=True)
     dlr_polled_at = models.DateTimeField(null=True, blank=True, editable=False,
                                          help_text="When its delivery report was last asked for.")
 
@@ -243,6 +234,8 @@ class Message(models.Model):
             models.Index(fields=["bics_message_id"], name="message_bics_id",
                          condition=~models.Q(bics_message_id="")),
             models.Index(fields=["submitted_at"], name="message_submitted_waiting",
+                         condition=models.Q(status="submitted")),
+            models.Index(fields=["group_id"], name="message_group_waiting",
                          condition=models.Q(status="submitted")),
         ]
 
@@ -263,8 +256,8 @@ class DeliveryReport(models.Model):
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
     channel = models.CharField(max_length=10, default="sms")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.PULL)
-    bics_message_id = models.CharField(max_length=100, blank=True)
-    cid = models.CharField(max_length=64, blank=True)
+    bics_message_id = models.CharField("BICS message id", max_length=100, blank=True)
+    cid = models.CharField("CID", max_length=64, blank=True)
     mobile = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=32, blank=True)
     code = models.CharField(max_length=8, blank=True)
@@ -303,7 +296,7 @@ class SmartLinkVisit(models.Model):
     """A visit of a smart link (fields of the Smart Link webhook)."""
 
     bics_id = models.CharField("BICS id", max_length=100, unique=True)
-    link_id = models.CharField(max_length=40, db_index=True)
+    link_id = models.CharField("smart-link id", max_length=40, db_index=True)
     smart_link = models.ForeignKey(SmartLink, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="visits")
     user_agent = models.TextField(blank=True)

@@ -8,9 +8,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncMinute
 
-from messaging.campaigns import dlr_codes
+from messaging.campaigns import dlr_codes, reports
 from messaging.campaigns.models import Campaign, Message
 from messaging.catalogue import rules
 from messaging.catalogue.models import AccountBalance, Price, Template, Unsubscriber
@@ -386,7 +385,7 @@ def cost_estimate(campaign: Campaign, *, queryset: QuerySet | None = None, parts
             continue
         amount = price.price * row["n"] * parts
         estimate.by_country[row["country"] or "?"] = {"recipients": row["n"], "unit": str(price.price),
-                                                      "amount": str(amount)}
+                                                      "parts": parts, "amount": str(amount)}
         estimate.total += amount
         estimate.currency = estimate.currency or price.currency
     balance = AccountBalance.objects.order_by("-fetched_at").first()
@@ -450,8 +449,10 @@ def campaign_progress(campaign: Campaign) -> dict:
         "total": total, "counts": counts, "progress": round(100 * done / total, 1) if total else 0.0,
         "delivery_rate": round(100 * delivered / final, 1) if final else None,
         "parts": agg["parts"] or 0, "cost": f"{(agg['cost'] or 0):.4f}",  # prices have 4 decimals at most in the pricing table
+        "currency": reports.cost_currency(campaign.channel),
+        "estimated_cost": f"{campaign.estimated_cost:.4f}" if campaign.estimated_cost is not None else None,
         "reasons": failure_reasons(campaign),
-        "timeline": deliveries_over_time(campaign),
+        "timeline": reports.status_timeline(campaign),
     }
 
 
@@ -460,13 +461,6 @@ def failure_reasons(campaign: Campaign, limit: int = 10) -> list[dict]:
             .order_by().values("bics_status", "error_code").annotate(n=Count("pk")).order_by("-n")[:limit])
     return [{"status": r["bics_status"], "code": r["error_code"], "count": r["n"],
              "description": dlr_codes.describe(r["bics_status"], r["error_code"])} for r in rows]
-
-
-def deliveries_over_time(campaign: Campaign, limit: int = 120) -> list[dict]:
-    rows = (Message.objects.filter(campaign=campaign, delivered_at__isnull=False)
-            .annotate(minute=TruncMinute("delivered_at")).order_by().values("minute")
-            .annotate(n=Count("pk")).order_by("minute")[:limit])
-    return [{"t": r["minute"].isoformat() if r["minute"] else "", "n": r["n"]} for r in rows]
 
 
 def campaign_delivery_rate(campaign: Campaign) -> float | None:

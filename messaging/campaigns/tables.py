@@ -8,16 +8,25 @@ from django.utils.html import format_html
 from core.masking import number_for
 from messaging.campaigns.models import Campaign, Message, MessageStatus
 
+FAILURES = ("failed", "rejected", "expired")
+
 
 class MessageFilter(django_filters.FilterSet):
-    number = django_filters.CharFilter(lookup_expr="icontains")
-    status = django_filters.MultipleChoiceFilter(choices=MessageStatus.choices)
+    """One compact row above the messages: a single status (or every failure at once)."""
+
+    number = django_filters.CharFilter(lookup_expr="icontains", label="Number contains")
+    status = django_filters.ChoiceFilter(
+        choices=[("failures", "Failed, rejected or expired"), *MessageStatus.choices],
+        method="filter_status", empty_label="Any status")
     error_code = django_filters.CharFilter(label="Error code")
     is_sample = django_filters.BooleanFilter(label="Smart delivery sample")
 
     class Meta:
         model = Message
         fields = ("number", "status", "error_code", "is_sample")
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(status__in=FAILURES) if value == "failures" else queryset.filter(status=value)
 
 
 class MessageTable(tables.Table):
@@ -27,6 +36,11 @@ class MessageTable(tables.Table):
                   "custom_id", "bics_message_id", "submitted_at", "delivered_at")
         attrs = {"class": "campaign-table"}
         order_by = ("pk",)
+
+    def __init__(self, *args, currency: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if currency:  # a cost always says its currency
+            self.columns["price"].column.verbose_name = f"Charged ({currency})"
 
     def render_number(self, value):
         # RequestConfig sets table.request; without one (no user) the number stays masked.

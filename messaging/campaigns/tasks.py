@@ -11,8 +11,9 @@ from celery import shared_task
 
 @shared_task(name="messaging.tasks.send_batch", acks_late=True, soft_time_limit=120, time_limit=150)
 def send_batch(batch_id: int, token: str | None = None) -> str:
-    """Send one claimed batch (the dispatcher claimed it and passes the token), then let the
-    campaign go on (the next batch, or a countdown for the interval)."""
+    """Send one batch (claimed by the dispatcher, which passes the token; a one-off message
+    given back claims its own), then let the campaign go on (the next batch, or a countdown
+    for the interval). Returns the batch's new state, or "not-claimed" when it is not ours."""
     import uuid
 
     from messaging.campaigns.models import SendBatch
@@ -22,7 +23,7 @@ def send_batch(batch_id: int, token: str | None = None) -> str:
     campaign_id = SendBatch.objects.filter(pk=batch_id).values_list("campaign_id", flat=True).first()
     if campaign_id:
         _advance(campaign_id)
-    return state
+    return str(state) if state is not None else "not-claimed"
 
 
 def _advance(campaign_id: int) -> None:
@@ -38,11 +39,9 @@ def _advance(campaign_id: int) -> None:
                 engine.batches_send(step.claims)
                 continue
             return
-        for batch_id, token in step.claims:
-            send_batch.delay(batch_id, str(token))
-        if not step.claims and step.wait and step.note in ("not yet", "wave"):
-            campaign_advance.apply_async((campaign_id,), countdown=max(1, int(step.wait)))
-        elif step.claims and step.note == "wave" and step.wait:
+        for claim in step.claims:
+            send_batch.delay(claim.batch_id, str(claim.token))
+        if step.wait and step.reason.timed:
             campaign_advance.apply_async((campaign_id,), countdown=max(1, int(step.wait)))
         return
 

@@ -15,6 +15,7 @@ from django_tables2 import RequestConfig
 from contacts.services.exports import csv_lines
 from core.bics_time import format_bics_time
 from core.masking import can_view_full_numbers, mask_number, number_for
+from messaging.campaigns import reports
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.forms import OneOffForm, ScheduleForm, TestSendForm
 from messaging.campaigns.models import Campaign, Message, SmartLinkVisit
@@ -34,6 +35,7 @@ def _page(request, template: str, context: dict):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_list(request):
     qs = Campaign.objects.select_related("template").annotate(
@@ -50,20 +52,26 @@ def campaign_list(request):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_detail(request, pk: int):
     campaign = get_object_or_404(Campaign.objects.select_related("template", "sender", "owner"), pk=pk)
     filterset = MessageFilter(request.GET, queryset=Message.objects.filter(campaign=campaign))
-    table = MessageTable(filterset.qs)
+    table = MessageTable(filterset.qs, currency=reports.cost_currency(campaign.channel))
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return _page(request, "messaging/campaigns/detail.html", {
         "campaign": campaign, "table": table, "filter": filterset, "progress": sel.campaign_progress(campaign),
+        "by_country": reports.outcomes_by(campaign, "location"),
+        "by_operator": reports.outcomes_by(campaign, "provider"), "cost_note": reports.cost_note(),
+        # a campaign already launched has nothing left to preview or launch
+        "can_launch": campaign.state in (Campaign.State.DRAFT, Campaign.State.SCHEDULED),
         "transitions": campaign.transitions.select_related("by").all(), "title": campaign.name,
         "smart_link_clicks": SmartLinkVisit.objects.filter(smart_link__campaign=campaign).count()
         if campaign.smart_links.exists() else None})
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_progress(request, pk: int):
     """The small JSON the campaign page polls while sending."""
@@ -72,6 +80,7 @@ def campaign_progress(request, pk: int):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_GET
 def campaign_messages_csv(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -93,6 +102,7 @@ def campaign_messages_csv(request, pk: int):
 
 
 @staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def campaign_preview(request, pk: int):
     """Audience, exclusions, samples, parts, cost and warnings; launch, schedule, test send."""

@@ -12,7 +12,8 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin import MaskedNumbersMixin
 from core.admin_base import ReadOnlyAdmin
-from core.admin_sync import SYNC_FIELDS, SyncedAdmin, SyncRunActionsMixin
+from core.admin_pull import PullButton, PullButtonsMixin, start_sync_pull
+from core.admin_sync import SYNC_FIELDS, SyncedAdmin
 from core.masking import can_view_full_numbers
 from messaging.catalogue import rules
 from messaging.catalogue.forms import (
@@ -29,10 +30,12 @@ from messaging.catalogue.models import (
     Sender,
     Template,
     TemplateApproval,
+    TemplateEvent,
     Unsubscriber,
 )
 from messaging.catalogue.services import lists
 from messaging.catalogue.services import templates as template_services
+from messaging.catalogue.services.pricing import PRICING_JOB
 
 EXPORT_SESSION_KEY = "messaging-export-{}"
 EXPORT_VALID_SECONDS = 3600
@@ -197,16 +200,20 @@ class TemplateAdmin(SyncedAdmin):
     autocomplete_fields = ("sender", "consent_template")
     inlines = [TemplateApprovalInline]
     actions = ["submit_for_approval", "approve", "reject", "push_to_bics", "pull_from_bics"]
-    readonly_fields = ("approval_state", "rejection_reason", "version", "author", "submitted_at", "alias",
+    readonly_fields = ("approval_state", "rejection_reason", "version", "author", "last_edited_by", "submitted_by",
+                       "submitted_at", "content_hash", "approved_hash", "alias",
                        "provider_status", "body_length", "bics_sender_id", "bics_created_at",
-                       "bics_updated_at", "usability", "diff_with_approved")
-    fieldsets = (
+                       "bics_updated_at", "usability", "diff_with_approved", "approval_trail")
+    fieldsets = (  # the review box above (change_form.html) comes first; the rarely read parts fold away
         (None, {"fields": ("channel", "name", "content", "sender", "template_type", "message_type",
-                           "is_english", "consent_template", "channel_payload")}),
-        ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "submitted_at",
-                                 "usability", "diff_with_approved")}),
+                           "is_english", "consent_template")}),
+        ("Approval", {"fields": ("approval_state", "rejection_reason", "version", "author", "last_edited_by",
+                                 "submitted_by", "submitted_at", "usability", "diff_with_approved",
+                                 "approval_trail")}),
+        ("Fingerprints of the approved words", {"fields": ("content_hash", "approved_hash"), "classes": ("collapse",)}),
+        ("Channel options (JSON: WhatsApp and Viber)", {"fields": ("channel_payload",), "classes": ("collapse",)}),
         ("BICS", {"fields": ("alias", "provider_status", "body_length", "bics_sender_id", "bics_created_at",
-                             "bics_updated_at", *SYNC_FIELDS)}),
+                             "bics_updated_at", *SYNC_FIELDS), "classes": ("collapse",)}),
     )
 
     change_form_template = "admin/messaging/template/change_form.html"
@@ -251,6 +258,19 @@ class TemplateAdmin(SyncedAdmin):
             return "-"
         diff = template_services.template_diff(obj)
         return format_html("<pre class=\"template-diff\">{}</pre>", diff) if diff else "No approved version to compare."
+
+    @admin.display(description="Approval trail")
+    def approval_trail(self, obj):
+        """Read-only by construction: a table, not a formset (the services write the trail)."""
+        if obj is None or not obj.pk:
+            return "-"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>v{}</td><td><code>{}</code></td>"
+                                    "<td>{}</td></tr>",
+                                ((e.at, e.get_action_display(), e.actor or "system", e.version, e.content_hash[:12],
+                                  e.note) for e in obj.events.select_related("actor")[:50]))
+        return format_html("<table class=\"approval-trail\"><thead><tr><th>When</th><th>What</th><th>Who</th>"
+                           "<th>Version</th><th>Fingerprint</th><th>Note</th></tr></thead><tbody>{}</tbody></table>",
+                           rows) if rows else "Nothing yet."
 
     def save_model(self, request, obj, form, change):
         template_services.template_save(template=obj, user=request.user, changed_fields=form.changed_data)
@@ -313,17 +333,21 @@ class TemplateAdmin(SyncedAdmin):
         if decision == "reject" and "reason" not in request.POST:
             form = RejectForm()
             context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                       "queryset": [template], "title": "Reject template", "single": True}
+                       "queryset": [template], "title": "Reject template", "single": True,
+                       "content_hash": request.POST.get("content_hash") or template.content_hash}
             return TemplateResponse(request, "admin/messaging/template/reject.html", context)
         if decision == "reject":
             form = RejectForm(request.POST)
             if not form.is_valid():
                 context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                           "queryset": [template], "title": "Reject template", "single": True}
+                           "queryset": [template], "title": "Reject template", "single": True,
+                           "content_hash": request.POST.get("content_hash") or template.content_hash}
                 return TemplateResponse(request, "admin/messaging/template/reject.html", context)
         service = {"submit": template_services.template_submit, "approve": template_services.template_approve,
                    "reject": template_services.template_reject}[decision]
         kwargs = {"reason": form.cleaned_data["reason"]} if decision == "reject" else {}
+        if decision != "submit" and request.POST.get("content_hash"):
+            kwargs["content_hash"] = request.POST["content_hash"]  # the version the approver read
         if self._decide(request, [template], service, **kwargs):
             self.message_user(request, f"{template}: {decision} done.", messages.SUCCESS)
         return HttpResponseRedirect(change_url)
@@ -340,18 +364,25 @@ class TemplateAdmin(SyncedAdmin):
 
 
 @admin.register(TemplateApproval)
-class TemplateApprovalAdmin(admin.ModelAdmin):
-    list_display = ("template", "version", "decision", "decided_by", "decided_at")
+class TemplateApprovalAdmin(ReadOnlyAdmin):
+    list_display = ("template", "version", "decision", "decided_by", "decided_at", "content_hash")
     list_filter = ("decision", "template__channel")
-    search_fields = ("template__name", "content", "reason")
+    search_fields = ("template__name", "content", "reason", "content_hash")
     list_select_related = ("template", "decided_by")
-    show_full_result_count = False
 
-    def has_add_permission(self, request):
+    def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+
+@admin.register(TemplateEvent)
+class TemplateEventAdmin(ReadOnlyAdmin):
+    """The approval trail: read-only for everyone, superusers included."""
+
+    list_display = ("at", "template_label", "action", "actor", "version", "content_hash", "note")
+    list_filter = ("action",)
+    search_fields = ("template_label", "content_hash", "note", "actor__username")
+    list_select_related = ("actor",)
+    date_hierarchy = "at"
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -412,20 +443,18 @@ class BlockedTemplateAdmin(ListAdminMixin, SyncedAdmin):
         return lists.clean_phrase("blocked templates")
 
 
+PULL_PRICING = PullButton("pricing", "Pull pricing and balance from BICS", start_sync_pull(PRICING_JOB))
+
+
 @admin.register(Price)
-class PriceAdmin(SyncRunActionsMixin, ReadOnlyAdmin):
+class PriceAdmin(PullButtonsMixin, ReadOnlyAdmin):
     list_display = ("channel", "iso", "country", "service", "subservice", "price", "currency", "status", "fetched_at")
     list_filter = ("channel", "service", "status")
     search_fields = ("iso", "country", "service")
-    actions = ["pull_pricing"]
-
-    @admin.action(description="Pull pricing and balance from BICS", permissions=["view"])
-    def pull_pricing(self, request, queryset):
-        from messaging.catalogue.services.pricing import PRICING_JOB
-
-        self.start_sync_run(request, PRICING_JOB, "pull")
+    pull_buttons = (PULL_PRICING,)
 
 
 @admin.register(AccountBalance)
-class AccountBalanceAdmin(ReadOnlyAdmin):
+class AccountBalanceAdmin(PullButtonsMixin, ReadOnlyAdmin):
+    pull_buttons = (PULL_PRICING,)
     list_display = ("balance", "currency", "fetched_at")

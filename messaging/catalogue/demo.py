@@ -82,7 +82,10 @@ def seed(stdout=None):
         template, created = Template.objects.get_or_create(
             channel=channel, name=name,
             defaults={"sender": senders.get(sender), "template_type": kind, "content": content,
-                      "channel_payload": payload, "author": author})
+                      "channel_payload": payload, "author": author, "last_edited_by": author,
+                      # linked before submission: the consent template is part of the approved version
+                      "consent_template": Template.objects.filter(channel=Channel.SMS, name="otp_login").first()
+                      if kind == "SE" else None})
         if not created:
             continue
         made += 1
@@ -94,9 +97,6 @@ def seed(stdout=None):
         elif outcome == "rejected":
             services.template_reject(template=template, user=approver,
                                      reason="Promotional wording needs the legal opt-out text of the sender.")
-    consent = Template.objects.filter(channel=Channel.SMS, name="otp_login").first()
-    Template.objects.filter(channel=Channel.SMS, name="consent_marketing", consent_template=None).update(
-        consent_template=consent)
     for channel, number, kind, value in UNSUBSCRIBERS:
         Unsubscriber.objects.get_or_create(channel=channel, number=number, type=kind, value=value,
                                            defaults={"iso": normalise_phone(number)[1]})

@@ -6,6 +6,9 @@ wins). ``bics_*`` fields are BICS's values we only mirror. Workflows live in
 ``messaging.services``; models hold data, constraints and small derived properties.
 """
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -53,8 +56,8 @@ class Sender(SyncedModel, TimeStampedModel):
     open_status = models.CharField(max_length=32, blank=True)
     purpose = models.CharField(max_length=200, blank=True)
     country_notes = models.TextField(blank=True)
-    bics_created_at = models.DateTimeField(null=True, blank=True)
-    bics_updated_at = models.DateTimeField(null=True, blank=True)
+    bics_created_at = models.DateTimeField("created at BICS", null=True, blank=True)
+    bics_updated_at = models.DateTimeField("updated at BICS", null=True, blank=True)
 
     class Meta:
         ordering = ["name", "country_code"]
@@ -82,6 +85,19 @@ class Sender(SyncedModel, TimeStampedModel):
 
 
 # --------------------------------------------------------------------------- templates
+def content_hash_of(*, channel, name, content, sender_id, sender_name, template_type, message_type,
+                    is_english, consent_template_id, channel_payload) -> str:
+    """The fingerprint of one version: every field that is sent to BICS or shown to recipients.
+    An approval is of one fingerprint; any other fingerprint needs a new approval."""
+    version = {
+        "channel": channel, "name": name, "content": content or "", "sender": [sender_id, sender_name or ""],
+        "template_type": template_type or "", "message_type": message_type or "", "is_english": bool(is_english),
+        "consent_template": consent_template_id, "channel_payload": channel_payload or {},
+    }
+    text = json.dumps(version, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class Template(SyncedModel, TimeStampedModel):
     """One model for every channel, so there is one approval workflow.
 
@@ -119,24 +135,33 @@ class Template(SyncedModel, TimeStampedModel):
                                      help_text="SMS only.")
     message_type = models.CharField(max_length=1, choices=MessageType.choices, default=MessageType.AUTO,
                                     help_text="SMS encoding used when sending.")
-    is_english = models.BooleanField(default=True, help_text="SMS: sent as is_english on edit.")
+    is_english = models.BooleanField("English text", default=True, help_text="SMS: tells BICS the text is in English (is_english) when the template is edited.")
     consent_template = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="+", help_text="SMS service-explicit templates.")
-    channel_payload = models.JSONField(default=dict, blank=True)
+    channel_payload = models.JSONField("channel options (JSON)", default=dict, blank=True)
     # our four-eyes workflow
     approval_state = models.CharField(max_length=10, choices=Approval.choices, default=Approval.DRAFT)
     rejection_reason = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
+    last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+", help_text="Who last changed the words, here or by a pull.")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
     submitted_at = models.DateTimeField(null=True, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, editable=False,
+                                    help_text="Fingerprint of this version (every field sent or shown).")
+    submitted_hash = models.CharField(max_length=64, blank=True, editable=False)
+    approved_hash = models.CharField(max_length=64, blank=True, editable=False,
+                                     help_text="The fingerprint that was approved; any other needs a new approval.")
     # the provider's side
     provider_status = models.CharField(max_length=16, blank=True,
                                        help_text="BICS/provider status as returned by the API.")
-    bics_sender_id = models.CharField(max_length=64, blank=True)
+    bics_sender_id = models.CharField("BICS sender id", max_length=64, blank=True)
     body_length = models.PositiveIntegerField(null=True, blank=True)
-    bics_created_at = models.DateTimeField(null=True, blank=True)
-    bics_updated_at = models.DateTimeField(null=True, blank=True)
+    bics_created_at = models.DateTimeField("created at BICS", null=True, blank=True)
+    bics_updated_at = models.DateTimeField("updated at BICS", null=True, blank=True)
 
     # The content fields: changing one of them needs a new approval.
     CONTENT_FIELDS = ("content", "channel_payload", "sender_id", "template_type", "name")
@@ -155,6 +180,32 @@ class Template(SyncedModel, TimeStampedModel):
 
     def __str__(self):
         return f"{self.get_channel_display()} · {self.name}"
+
+    def compute_content_hash(self) -> str:
+        sender = self.sender if self.sender_id else None
+        return content_hash_of(
+            channel=self.channel, name=self.name, content=self.content, sender_id=self.sender_id,
+            sender_name=sender.name if sender else "", template_type=self.template_type,
+            message_type=self.message_type, is_english=self.is_english,
+            consent_template_id=self.consent_template_id, channel_payload=self.channel_payload)
+
+    def save(self, *args, **kwargs):
+        # The fingerprint always describes the saved words, whoever saves them.
+        self.content_hash = self.compute_content_hash()
+        if self._state.adding:  # a row written straight in a state (fixtures, data loads) is in it for these words
+            if self.approval_state in (self.Approval.SUBMITTED, self.Approval.APPROVED):
+                self.submitted_hash = self.submitted_hash or self.content_hash
+            if self.approval_state == self.Approval.APPROVED:
+                self.approved_hash = self.approved_hash or self.content_hash
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
+        super().save(*args, **kwargs)
+
+    @property
+    def approval_current(self) -> bool:
+        """Approved here, and the approval is of these exact words."""
+        return (self.approval_state == self.Approval.APPROVED and bool(self.approved_hash)
+                and self.approved_hash == self.compute_content_hash())
 
     # provider status: SMS like senders (0 pending, 1 approved, 2 rejected);
     # WhatsApp and Viber: 1 approved, 2 pending, 3 rejected (View All Templates of each channel).
@@ -225,6 +276,7 @@ class TemplateApproval(models.Model):
     channel_payload = models.JSONField(default=dict, blank=True)
     sender_name = models.CharField(max_length=20, blank=True)
     template_type = models.CharField(max_length=2, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, help_text="Fingerprint of the version decided on.")
 
     class Meta:
         ordering = ["-decided_at"]
@@ -232,6 +284,37 @@ class TemplateApproval(models.Model):
 
     def __str__(self):
         return f"{self.template} v{self.version} {self.decision}"
+
+
+class TemplateEvent(models.Model):
+    """The approval trail: every submit, decision, void, pull and push of a template, with who,
+    when and the fingerprint of the version it concerned. Written by the services only; it
+    outlives the template (``template_label`` keeps its name)."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", "Submitted"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        VOID = "void", "Approval voided"
+        PULL = "pull", "Pulled from BICS"
+        PUSH = "push", "Pushed to BICS"
+
+    template = models.ForeignKey(Template, null=True, on_delete=models.SET_NULL, related_name="events")
+    template_label = models.CharField(max_length=120)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text="Empty: the system (a scheduled pull or push).")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    version = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["template", "-at"])]
+
+    def __str__(self):
+        return f"{self.template_label} v{self.version} {self.action}"
 
 
 # --------------------------------------------------------------------------- opt-outs
@@ -263,7 +346,7 @@ class Unsubscriber(SyncedModel, TimeStampedModel):
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.ALL)
     value = models.CharField(max_length=100, blank=True)
     iso = models.CharField("country", max_length=2, blank=True)
-    bics_created_at = models.DateTimeField(null=True, blank=True)
+    bics_created_at = models.DateTimeField("created at BICS", null=True, blank=True)
 
     class Meta:
         ordering = ["channel", "number"]
@@ -324,14 +407,14 @@ class Price(models.Model):
     we keep the raw item too."""
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    iso = models.CharField(max_length=2)
+    iso = models.CharField("country code", max_length=2)
     country = models.CharField(max_length=100, blank=True)
     service = models.CharField(max_length=8, blank=True)
     subservice = models.CharField(max_length=16, blank=True)
-    price = models.DecimalField(max_digits=12, decimal_places=6)
+    price = models.DecimalField("unit price", max_digits=12, decimal_places=6)
     currency = models.CharField(max_length=3, blank=True)
     status = models.CharField(max_length=2, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField("as pulled from BICS", default=dict, blank=True)
     fetched_at = models.DateTimeField()
 
     class Meta:
@@ -350,7 +433,7 @@ class AccountBalance(models.Model):
 
     balance = models.DecimalField(max_digits=14, decimal_places=4)
     currency = models.CharField(max_length=3, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField("as pulled from BICS", default=dict, blank=True)
     fetched_at = models.DateTimeField(db_index=True)
 
     class Meta:

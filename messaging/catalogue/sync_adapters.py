@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from core.bics_time import parse_bics_time
 from core.phones import e164_from_bics
-from core.sync import SyncAdapter, register
+from core.sync import SyncAdapter, acting_user, register
 from messaging.catalogue.models import BlockedTemplate, Channel, Sender, Template, Unsubscriber
 
 
@@ -67,12 +67,22 @@ class _TemplateAdapter(SyncAdapter):
     def find_unlinked(self, values):
         return Template.objects.filter(channel=self.channel, name=values["name"], bics_id__isnull=True).first()
 
-    def after_pull(self, obj, changed):
-        from messaging.catalogue.services.templates import template_content_updated
+    def skip_push(self, obj):
+        # Only the approved words go to BICS; an approval queues their push.
+        from messaging.catalogue.services.templates import push_refusal
 
-        content_changed = [f for f in changed if f in ("content", "channel_payload", "sender", "template_type")]
-        if content_changed:
-            template_content_updated(template=obj, fields=content_changed, user=None)
+        return push_refusal(obj)
+
+    def after_push(self, obj, data, *, action):
+        from messaging.catalogue.services.templates import template_pushed
+
+        template_pushed(template=obj, action=action, user=acting_user())
+
+    def after_pull(self, obj, changed):
+        from messaging.catalogue.services.templates import template_pulled
+
+        template_pulled(template=obj, changed=changed, created=getattr(obj, "_pulled_new", False),
+                        user=acting_user())
 
     def _status(self, data) -> dict:
         return {

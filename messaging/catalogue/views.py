@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -15,6 +16,7 @@ from messaging.catalogue.tables import PriceFilter, PriceTable
 
 
 @staff_member_required
+@permission_required("messaging.view_template", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def template_preview(request):
     """Character set, length, parts, rule results and price per recipient for a draft."""
@@ -48,6 +50,7 @@ def template_preview(request):
 
 
 @staff_member_required
+@permission_required("messaging.view_price", raise_exception=True)
 def pricing(request):
     filterset = PriceFilter(request.GET or None, queryset=selectors.prices())
     table = PriceTable(filterset.qs)

@@ -10,6 +10,7 @@ import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template import engines
@@ -53,14 +54,17 @@ CONNECT_PAGE = """{% extends "admin/base_site.html" %}
 class WebhookAdminForm(forms.ModelForm):
     new_secret = forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False),
                                  help_text="Write-only: type a new secret, or tick 'generate'. Empty keeps it.")
-    generate_secret = forms.BooleanField(required=False, help_text="Generate a new secret (shown once).")
+    generate_secret = forms.BooleanField(
+        required=False, label="Generate a new secret",
+        help_text="Shown once. Save, then 'Push to BICS': BICS sends it with every callback "
+                  "(Authorization: Bearer …). A webhook without a secret refuses every callback.")
     new_token = forms.CharField(label="New verification token", required=False,
                                 widget=forms.PasswordInput(render_value=False),
                                 help_text="Write-only; used by the verification handshake on creation.")
 
     class Meta:
         model = Webhook
-        fields = ("name", "uri", "status", "slug")
+        fields = ("name", "uri", "status")
 
 
 @admin.register(Webhook)
@@ -72,6 +76,8 @@ class WebhookAdmin(SyncedAdmin):
     list_filter = ("status", "sync_state")
     search_fields = ("name", "uri", "bics_id")
     readonly_fields = ("secret_state", "token_state", "verified_at", "receiver_path")
+    no_secret_warning = ("Without a secret this webhook refuses every callback. Tick 'Generate a new secret', "
+                         "save, then push it to BICS (or use 'Connect this back-office').")
     actions = ["push_to_bics", "pull_from_bics", "connect_back_office"]
 
     @property
@@ -87,7 +93,21 @@ class WebhookAdmin(SyncedAdmin):
 
     @admin.display(description="Secret")
     def secret_state(self, obj):
-        return MASK if obj.secret else "not set"
+        return MASK if obj.secret else "not set: callbacks refused"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        hook = self.get_object(request, object_id)
+        if request.method == "GET" and hook is not None and not hook.secret:
+            self.message_user(request, self.no_secret_warning, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET" and self.has_view_or_change_permission(request):
+            without = Webhook.objects.filter(secret="").count()
+            if without:
+                self.message_user(request, f"{without} webhook(s) without a secret: their callbacks are refused. "
+                                           + self.no_secret_warning, messages.WARNING)
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="Verification token")
     def token_state(self, obj):
@@ -131,6 +151,8 @@ class WebhookAdmin(SyncedAdmin):
             self.message_user(request, f"Subscription refused: {failure}", messages.ERROR)
 
     def connect_view(self, request):
+        if not (self.has_change_permission(request) and self.has_add_permission(request)):
+            raise PermissionDenied
         if request.method == "POST":
             self._connect(request)
             return HttpResponseRedirect(reverse("admin:webhooks_webhook_changelist"))
@@ -180,7 +202,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def short_error(self, obj):
         return (obj.error or "")[:120]
 
-    @admin.action(description="Process again", permissions=["view"])
+    @admin.action(description="Process again", permissions=["change"])
     def process_again(self, request, queryset):
         counts = webhook_services.webhook_events_reprocess(queryset=queryset)
         level = messages.ERROR if counts["failed"] else messages.SUCCESS

@@ -35,9 +35,10 @@ _cache_lock = threading.Lock()
 
 
 def find_webhook(key: str, *, fresh: bool = False) -> Webhook | None:
-    """By our slug, else by BICS id (``/webhooks/bics/<webhook id or slug>/``). Kept in this
-    process for ``BICS_WEBHOOK_CACHE_SECONDS`` (a query less per delivery under load); a
-    changed secret applies after that (the handshake always reads it fresh)."""
+    """By our random slug only (``/webhooks/bics/<slug>/``), never by the BICS id, which BICS
+    shows in its answers and uses as the documented Signature key. Kept in this process for
+    ``BICS_WEBHOOK_CACHE_SECONDS`` (a query less per delivery under load); a changed secret
+    applies after that (the handshake always reads it fresh)."""
     ttl = float(getattr(settings, "BICS_WEBHOOK_CACHE_SECONDS", 5))
     now = time.monotonic()
     if not fresh and ttl > 0:
@@ -45,9 +46,7 @@ def find_webhook(key: str, *, fresh: bool = False) -> Webhook | None:
             hit = _cache.get(key)
         if hit and now - hit[0] < ttl:
             return hit[1]
-    hook = Webhook.objects.filter(slug=key).first()
-    if hook is None and key:
-        hook = Webhook.objects.filter(bics_id=key).first()
+    hook = Webhook.objects.filter(slug=key).first() if key else None
     if hook is not None and ttl > 0:
         with _cache_lock:
             _cache[key] = (now, hook)
@@ -59,35 +58,39 @@ def forget_webhooks() -> None:
         _cache.clear()
 
 
-def signature_key(hook: Webhook) -> str:
-    """HMAC key of the ``Signature`` header: the webhook id (documented, 146) or its secret
-    (``BICS_WEBHOOK_SIGNATURE_KEY = "secret"``); see bics/README.md "Webhook signature"."""
-    if getattr(settings, "BICS_WEBHOOK_SIGNATURE_KEY", "id") == "secret":
-        return hook.secret or ""
-    return hook.bics_id or ""
+NO_SECRET = ("webhook has no secret, so its callbacks cannot be authenticated: in the admin, open the "
+             "webhook, tick 'Generate a new secret', save, then push it to BICS (or use 'Connect this back-office')")
+
+
+def signs_with_secret() -> bool:
+    """The documentation keys ``Signature`` by the webhook id (Webhooks: Signature), which BICS
+    shows in its answers: such a signature proves nothing and is not checked. A deployment whose
+    BICS account signs with the secret says so (``BICS_WEBHOOK_SIGNATURE_KEY = "secret"``)."""
+    return getattr(settings, "BICS_WEBHOOK_SIGNATURE_KEY", "id") == "secret"
 
 
 def authenticate(request: HttpRequest, hook: Webhook, body: bytes) -> None:
-    """Bearer secret (Webhook Verification: Validating a Webhook) and ``Signature`` when present (or required), both compared
-    in constant time. At least one credential must be checked: an open endpoint is refused."""
+    """Raises ``WebhookAuthError`` unless the callback proves it knows the webhook's secret:
+    the Bearer secret (Webhook Verification: Validating a Webhook) or, when BICS signs with the
+    secret, the ``Signature``; every credential present must match (constant-time compares).
+    A webhook without a secret refuses every callback. The receiver calls this first."""
+    if not hook.secret:
+        raise WebhookAuthError(403, NO_SECRET)
     checked = False
     authorization = request.headers.get("Authorization")
-    if hook.secret:
-        if not authorization:
-            raise WebhookAuthError(401, "authorization missing")
+    if authorization:
         if not bics_webhooks.verify_bearer(authorization, hook.secret):
             raise WebhookAuthError(403, "authorization mismatch")
         checked = True
     signature = request.headers.get("Signature")
-    if signature:
-        key = signature_key(hook)
-        if not key or not bics_webhooks.verify_signature(body, signature, key):
+    if signature and signs_with_secret():
+        if not bics_webhooks.verify_signature(body, signature, hook.secret):
             raise WebhookAuthError(403, "bad signature")
         checked = True
-    elif getattr(settings, "BICS_WEBHOOK_REQUIRE_SIGNATURE", False):
+    elif not signature and getattr(settings, "BICS_WEBHOOK_REQUIRE_SIGNATURE", False):
         raise WebhookAuthError(401, "missing signature")
     if not checked:
-        raise WebhookAuthError(401, "no credential (set a secret on the webhook)")
+        raise WebhookAuthError(401, "authorization missing")
     if hook.status != Webhook.Status.ACTIVE:
         raise WebhookAuthError(403, "webhook inactive")
 

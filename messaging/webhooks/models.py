@@ -40,8 +40,9 @@ def new_slug() -> str:
 class Webhook(SyncedModel, TimeStampedModel):
     """A BICS webhook (name, uri, status, secret, verification token).
 
-    ``slug`` is our receiver's path segment (``/webhooks/bics/<slug>/``); the BICS id is only
-    known after creation, so the URL cannot carry it. ``secret`` is write-only in the admin.
+    ``slug`` is our receiver's path segment (``/webhooks/bics/<slug>/``): random, never the
+    BICS id (public, and the documented Signature key). ``secret`` is write-only in the admin;
+    without one, callbacks are refused.
     """
 
     class Status(models.TextChoices):
@@ -52,16 +53,19 @@ class Webhook(SyncedModel, TimeStampedModel):
     uri = models.URLField("URL", max_length=500)
     status = models.CharField(max_length=1, choices=Status.choices, default=Status.ACTIVE)
     secret = models.CharField(max_length=200, blank=True,
-                              help_text="Sent by BICS as 'Authorization: Bearer <secret>'.")
+                              help_text="Sent by BICS as 'Authorization: Bearer <secret>'. Without a secret "
+                                        "every callback is refused: generate one, save, then push to BICS.")
     token = models.CharField("verification token", max_length=200, blank=True,
                              help_text="Validation key of the verification handshake.")
     slug = models.SlugField(max_length=40, unique=True, default=new_slug,
-                            help_text="Path segment of our receiver: /webhooks/bics/<slug>/.")
+                            help_text="Random path segment of our receiver: /webhooks/bics/<slug>/.")
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "messaging_webhook"
         ordering = ["name", "pk"]
+        constraints = [models.CheckConstraint(condition=~models.Q(slug=models.F("bics_id")),
+                                              name="webhook_url_key_is_not_bics_id")]
 
     def __str__(self):
         return self.name
@@ -128,7 +132,7 @@ class InboundMessage(models.Model):
     from_number = models.CharField("from", max_length=32, db_index=True)
     to_number = models.CharField("to", max_length=32, blank=True)
     text = models.TextField(blank=True)
-    bics_id = models.CharField(max_length=100, blank=True)
+    bics_id = models.CharField("BICS id", max_length=100, blank=True)
     received_at = models.DateTimeField(db_index=True)
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="inbound_messages")

@@ -23,9 +23,12 @@
         })
         .catch(function () { out.textContent = "The count is not available right now."; });
     }
-    form.addEventListener("change", function (e) {
+    function changed(e) {
       if (e.target.name === "segments" || e.target.name === "tags") { clearTimeout(timer); timer = setTimeout(refresh, 250); }
-    });
+    }
+    form.addEventListener("change", changed);
+    // The searchable multi-selects (the admin's select2) announce changes through jQuery only.
+    if (window.django && window.django.jQuery) { window.django.jQuery(form).on("change", "select", changed); }
     refresh();
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }

@@ -8,7 +8,7 @@ import hmac
 import json
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -188,7 +188,7 @@ def test_dlr_pull_by_each_key(sbapi):
     group = sbapi.call("sms.messages.dlr", params={"group_id": other["group_id"]}).json()
     assert [d["mobile"] for d in group["data"]] == ["32470000003"]
     assert group["meta"]["per_page"] == 100
-    today = datetime.now().strftime("%Y-%m-%d")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")  # the sandbox writes UTC unless told a zone
     assert len(_dlrs(sbapi, date=today)) == 3
     assert _dlrs(sbapi, date="2000-01-01") == []
     assert sbapi.call("sms.messages.dlr").status_code == 422  # one key is needed
@@ -257,7 +257,7 @@ def test_unsubscribed_number_gets_optout_rejection(sbapi):
 
 
 def test_scheduled_send_delivers_after_its_time(sbapi):
-    when = datetime.fromtimestamp(time.time() + 3600).strftime("%Y-%m-%d %H:%M:%S")
+    when = datetime.fromtimestamp(time.time() + 3600, UTC).strftime("%Y-%m-%d %H:%M:%S")
     sent = _send(sbapi, time=when)
     sbapi.tick(60)
     assert _dlrs(sbapi, id=sent["data"][0]["id"])[0]["status"] == "SUBMITTED"
@@ -395,6 +395,12 @@ class Receiver:
         return self.calls
 
 
+def settled(sbapi) -> None:
+    """Every callback the sandbox has queued so far was attempted (its deliverer is idle), so
+    "nothing more arrived" is a fact, not a guess after a sleep."""
+    assert sbapi.inspect("wait", "POST", timeout=10)["idle"]
+
+
 @pytest.fixture
 def receiver():
     r = Receiver()
@@ -455,7 +461,7 @@ def test_webhook_retries_twice_after_10_and_100_seconds(sbapi, receiver):
     assert len(receiver.wait(1)) == 1
     sbapi.inspect("wait", "POST")
     sbapi.tick(9)
-    time.sleep(0.2)
+    settled(sbapi)
     assert len(receiver.calls) == 1
     sbapi.tick(1.1)
     assert len(receiver.wait(2)) == 2
@@ -464,7 +470,7 @@ def test_webhook_retries_twice_after_10_and_100_seconds(sbapi, receiver):
     assert len(receiver.wait(3)) == 3
     sbapi.inspect("wait", "POST")
     sbapi.tick(100000)
-    time.sleep(0.3)
+    settled(sbapi)
     assert len(receiver.calls) == 3  # three attempts in all
     log = sbapi.inspect("webhooks")["items"]
     assert [e["attempt"] for e in log] == [1, 2, 3] and not any(e["ok"] for e in log)
@@ -487,8 +493,9 @@ def test_no_handshake_without_token_and_deleted_webhook_gets_nothing(sbapi, rece
     assert sbapi.call("webhooks.webhooks.get", id=hook["id"]).status_code == 404
     _send(sbapi, webhook_id=hook["id"])
     sbapi.tick(2)
-    time.sleep(0.2)
+    settled(sbapi)
     assert receiver.calls == []
+    assert sbapi.inspect("webhooks")["items"] == []  # not even attempted
 
 
 def test_subscription_needs_an_existing_webhook(sbapi):
@@ -761,8 +768,7 @@ def test_slow_receiver_counts_as_failed_and_is_retried(sbapi, receiver):
     _send(sbapi, webhook_id=hook["id"])
     sbapi.tick(1.1)
     receiver.wait(1)
-    sbapi.inspect("wait", "POST")
-    time.sleep(0.5)
+    settled(sbapi)
     sbapi.tick(10)
     receiver.wait(2)
     sbapi.inspect("wait", "POST")

@@ -27,12 +27,13 @@ def sender(db):
 def approve(template: Template, *, provider_status: str = "1", bics_id: str | None = None) -> Template:
     """Make ``template`` usable: approved here (a TemplateApproval row) and at the provider."""
     Template.objects.filter(pk=template.pk).update(approval_state="approved", provider_status=provider_status,
+                                                   approved_hash=template.compute_content_hash(), sync_state="synced",
                                                    bics_id=bics_id or template.bics_id or f"t{template.pk}")
     template.refresh_from_db()
     TemplateApproval.objects.create(template=template, version=template.version, decision="approved",
                                     content=template.content, channel_payload=template.channel_payload,
                                     sender_name=template.sender.name if template.sender else "",
-                                    template_type=template.template_type)
+                                    template_type=template.template_type, content_hash=template.content_hash)
     return template
 
 

@@ -57,7 +57,7 @@ def test_campaign_page_has_the_product_header_and_the_staff_navigation(client, m
     assert "BICS CPaaS back-office" in body and "Django administration" not in body
     assert 'class="staff-nav"' in body and 'id="user-tools"' in body  # the admin's user tools
     assert body.count(f"<h1>{campaign.name}</h1>") == 1 and body.count("<h1") == 1  # the title once
-    assert 'id="chart" role="img"' in body
+    assert 'id="timeline-title"' in body and 'id="outcomes-country"' in body and 'id="outcomes-operator"' in body
     assert "Statuses as of page load" in body
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.models import SyncRun
 from messaging.catalogue.models import AccountBalance, Price, Sender, Template, Unsubscriber
+from tests import sandbox_helpers as sb
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ def test_author_approving_in_admin_gets_the_four_eyes_message(client, make_user,
     assert template.approval_state == "submitted"
 
 
-def test_push_action_reports_counts_and_records_a_run(client, admin_user, fake_bics, sender):
+def test_push_action_reports_counts_and_records_a_run(client, admin_user, bics_sandbox, sender):
     client.force_login(admin_user)
     response = client.post(reverse("admin:messaging_sender_changelist"),
                            {"action": "push_to_bics", "_selected_action": [sender.pk]}, follow=True)
@@ -94,18 +95,18 @@ def test_push_action_reports_counts_and_records_a_run(client, admin_user, fake_b
     assert (run.state, run.counts["created"], run.requested_by) == ("done", 1, admin_user)
 
 
-def test_push_action_shows_failures_with_reason(client, admin_user, fake_bics, sender):
-    fake_bics.refuse["sms.senders.create"] = "Invalid country"
+def test_push_action_shows_failures_with_reason(client, admin_user, bics_sandbox, sender):
+    sb.refuse(bics_sandbox, "sms.senders.create", 422)
     client.force_login(admin_user)
     response = client.post(reverse("admin:messaging_sender_changelist"),
                            {"action": "push_to_bics", "_selected_action": [sender.pk]}, follow=True)
-    assert any("1 failed" in m and "Invalid country" in m for m in msgs(response))
+    assert any("1 failed" in m and "sandbox fault" in m for m in msgs(response))
     sender.refresh_from_db()
-    assert sender.sync_state == "failed" and "Invalid country" in sender.sync_error
+    assert sender.sync_state == "failed" and "422" in sender.sync_error
 
 
-def test_pull_action(client, admin_user, fake_bics, sender):
-    fake_bics.items["sms.senders"] = {"9": {"id": "9", "name": "NEWONE", "country_code": "DE", "service": "ENT"}}
+def test_pull_action(client, admin_user, bics_sandbox, sender):
+    sb.created(bics_sandbox, "sms.senders.create", {"name": "NEWONE", "country_code": "DE", "service": "ENT"})
     client.force_login(admin_user)
     response = client.post(reverse("admin:messaging_sender_changelist"),
                            {"action": "pull_from_bics", "_selected_action": [sender.pk]}, follow=True)
@@ -121,15 +122,15 @@ def test_editing_a_synced_sender_marks_it_dirty(client, admin_user, sender):
     assert (sender.service, sender.sync_state, sender.name) == ("MKT", "dirty", "BICSIN")
 
 
-def test_delete_refused_by_bics_keeps_the_record(client, admin_user, fake_bics, sender):
+def test_delete_refused_by_bics_keeps_the_record(client, admin_user, bics_sandbox, sender):
     Sender.objects.filter(pk=sender.pk).update(bics_id="1", sync_state="synced")
-    fake_bics.refuse["sms.senders.delete"] = "in use"
+    sb.refuse(bics_sandbox, "sms.senders.delete", 422)
     client.force_login(admin_user)
     response = client.post(reverse("admin:messaging_sender_delete", args=[sender.pk]), {"post": "yes"}, follow=True)
     assert not any("deleted successfully" in m for m in msgs(response))
     assert any("BICS refused the delete" in m for m in msgs(response))
     sender.refresh_from_db()
-    assert sender.sync_state == "failed" and "in use" in sender.sync_error
+    assert sender.sync_state == "failed" and "422" in sender.sync_error
 
 
 # --------------------------------------------------------------------------- lists
@@ -175,7 +176,7 @@ def test_clean_is_for_superusers_only(client, marketing):
     assert client.get(reverse("admin:messaging_unsubscriber_clean")).status_code == 403
 
 
-def test_clean_needs_an_export_then_the_typed_phrase(client, admin_user, fake_bics):
+def test_clean_needs_an_export_then_the_typed_phrase(client, admin_user, bics_sandbox):
     Unsubscriber.objects.create(channel="sms", number="+32470000001", type="all")
     Unsubscriber.objects.create(channel="viber", number="+380501234567", type="all")
     url = reverse("admin:messaging_unsubscriber_clean")
@@ -189,19 +190,19 @@ def test_clean_needs_an_export_then_the_typed_phrase(client, admin_user, fake_bi
     assert "Type CLEAN SMS UNSUBSCRIBERS exactly" in response.content.decode()
     client.post(url, {"kind": "sms", "confirmation": "CLEAN SMS UNSUBSCRIBERS"})
     assert list(Unsubscriber.objects.values_list("channel", flat=True)) == ["viber"]
-    assert ("sms.unsubscribers.clean", None, None) in fake_bics.calls
+    assert sb.request_counts(bics_sandbox)["sms.unsubscribers.clean"] == 1
 
 
-def test_clean_refused_by_bics_deletes_nothing(client, admin_user, fake_bics):
+def test_clean_refused_by_bics_deletes_nothing(client, admin_user, bics_sandbox):
     Unsubscriber.objects.create(channel="sms", number="+32470000001", type="all")
-    fake_bics.refuse["sms.unsubscribers.clean"] = "not allowed"
+    sb.refuse(bics_sandbox, "sms.unsubscribers.clean", 422)
     client.force_login(admin_user)
     client.get(reverse("admin:messaging_unsubscriber_export", args=["csv"]))
     client.post(reverse("admin:messaging_unsubscriber_clean"), {"kind": "sms", "confirmation": "CLEAN SMS UNSUBSCRIBERS"})
     assert Unsubscriber.objects.count() == 1
 
 
-def test_blocked_template_import_and_clean(client, admin_user, fake_bics):
+def test_blocked_template_import_and_clean(client, admin_user, bics_sandbox):
     client.force_login(admin_user)
     client.post(reverse("admin:messaging_blockedtemplate_import"),
                 {"file": SimpleUploadedFile("b.csv", b"template_id,status\n986458,1\n986459,0\n,1\n")})
@@ -240,13 +241,14 @@ def test_pricing_page_filters(client, marketing):
     assert "Belgium" in text and "India" not in text
 
 
-def test_pricing_pull_and_balance_on_admin_index(client, admin_user, fake_bics):
-    fake_bics.items["sms.pricing"] = {"a": {"iso": "BE", "country": "Belgium", "service": "ENT", "price": "0.05",
-                                            "currency": "EUR", "status": "1"}}
+def test_pricing_pull_and_balance_on_admin_index(client, admin_user, bics_sandbox):
+    sb.configure(bics_sandbox, balance=123.45)  # before the account's first request
+    row = sb.listed(bics_sandbox, "sms.pricing.list", **{"filter[iso]": "US", "filter[service]": "ENT"})[0]
     client.force_login(admin_user)
-    response = client.post(reverse("admin:messaging_price_changelist"),
-                           {"action": "pull_pricing", "_selected_action": [0]}, follow=True)
-    assert Price.objects.get().price == Decimal("0.05")
+    assert "Pull pricing and balance from BICS" in client.get(reverse("admin:messaging_price_changelist")).content.decode()
+    response = client.post(reverse("admin:messaging_price_pull", args=["pricing"]), follow=True)  # no selection
+    assert "sync run #" in response.content.decode()
+    assert Price.objects.get(channel="sms", iso="US", service="ENT").price == Decimal(row["price"])
     assert AccountBalance.objects.get().balance == Decimal("123.45")
     assert response.status_code == 200
     assert "123.45" in client.get("/admin/").content.decode()
@@ -264,13 +266,33 @@ def test_push_action_without_eager_celery_says_queued(client, admin_user, sender
     assert any("queued" in m and f"sync run #{run.pk}" in m for m in msgs(response))
 
 
-def test_sync_run_records_failures_for_the_admin(fake_bics, sender):
+def test_pull_button_of_a_synced_list_needs_no_selection_and_checks_permission(
+        client, admin_user, django_user_model, bics_sandbox):
+    from django.contrib.auth.models import Permission
+
+    client.force_login(admin_user)
+    url = reverse("admin:messaging_sender_pull", args=["bics"])
+    assert url in client.get(reverse("admin:messaging_sender_changelist")).content.decode()
+    assert client.get(url).status_code == 405  # a pull changes data: POST only
+    response = client.post(url, follow=True)
+    run = SyncRun.objects.get()
+    assert (run.resource, run.direction, run.requested_by) == ("senders", "pull", admin_user)
+    assert any(f"sync run #{run.pk}" in m for m in msgs(response))
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_sender"))
+    client.force_login(viewer)
+    assert url not in client.get(reverse("admin:messaging_sender_changelist")).content.decode()
+    assert client.post(url).status_code == 403
+    assert SyncRun.objects.count() == 1
+
+
+def test_sync_run_records_failures_for_the_admin(bics_sandbox, sender):
     from core.sync_runs import sync_run_start
 
-    fake_bics.refuse["sms.senders.create"] = "Invalid country"
+    sb.refuse(bics_sandbox, "sms.senders.create", 422)
     run = sync_run_start(resource="senders", direction="push")
     assert run.state == "failed" and run.counts["failed"] == 1
-    assert "Invalid country" in run.failures[0][1]
+    assert "422" in run.failures[0][1]
 
 
 def test_editing_message_type_of_a_pushed_template_does_not_mark_it_dirty(make_template, marketing):
@@ -325,7 +347,7 @@ def test_author_sees_why_they_cannot_decide(client, make_user, make_template):
     assert template.approval_state == "submitted"
 
 
-def test_exporting_a_selection_is_not_a_backup_for_clean(client, admin_user, fake_bics):
+def test_exporting_a_selection_is_not_a_backup_for_clean(client, admin_user, bics_sandbox):
     u = Unsubscriber.objects.create(channel="sms", number="+32470000001", type="all")
     client.force_login(admin_user)
     client.post(reverse("admin:messaging_unsubscriber_changelist"),
@@ -342,3 +364,21 @@ def test_a_second_push_joins_the_one_in_flight(admin_user, sender, monkeypatch):
     first = sync_run_start(resource="senders", direction="push", user=admin_user)
     second = sync_run_start(resource="senders", direction="push", user=admin_user)
     assert first.pk == second.pk and SyncRun.objects.count() == 1
+
+
+def test_approval_page_shows_the_rendered_message_and_the_changes_first(client, admin_user, make_template):
+    from messaging.catalogue.models import TemplateApproval
+
+    template = make_template(content="Hello {{first_name}}, your order {{order}} ships today.", version=2)
+    TemplateApproval.objects.create(template=template, version=1, decision="approved", decided_by=admin_user,
+                                    content="Hello {{first_name}}, your order ships today.")
+    client.force_login(admin_user)
+    body = client.get(reverse("admin:messaging_template_change", args=[template.pk])).content.decode()
+    review = body.index('id="review-title"')
+    assert review < body.index('name="content"') and review < body.index("Channel options (JSON")
+    assert "Hello Anna, your order [order] ships today." in body
+    assert "<strong>43</strong> characters" in body and "<strong>1</strong> part " in body
+    assert 'diff-add">+Hello {{first_name}}, your order {{order}} ships today.</span>' in body
+    assert 'diff-del">-Hello {{first_name}}, your order ships today.</span>' in body
+    for heading in ("Channel options (JSON: WhatsApp and Viber)</h2>", ">BICS</h2>"):  # folded away
+        assert "<details" in body[:body.index(heading)][-300:], heading

@@ -121,7 +121,7 @@ def test_usability_names_each_missing_condition(make_template, approver):
     services.template_submit(template=template, user=template.author)
     services.template_approve(template=template, user=approver)
     template.refresh_from_db()
-    Template.objects.filter(pk=template.pk).update(bics_id="77", provider_status="1")
+    Template.objects.filter(pk=template.pk).update(bics_id="77", provider_status="1", sync_state="synced")
     template.refresh_from_db()
     assert services.template_usability(template) == []
     BlockedTemplate.objects.create(template_id="77", status="1")

@@ -20,7 +20,8 @@ try:
 except ImportError:  # pragma: no cover - until the sandbox lands
     pytest.skip("bics.sandbox.SandboxServer is not available yet", allow_module_level=True)
 
-from tests.catalogue import sandbox_helpers
+from tests import sandbox_helpers as sb
+from tests.catalogue.conftest import approved_here
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sandbox]
 
@@ -61,7 +62,7 @@ def test_senders_push_pull_and_approval_status(bics_sandbox, sender):
     assert push_ok("senders").counts()["created"] == 1
     sender.refresh_from_db()
     assert sender.bics_id and sender.sync_state == SyncState.SYNCED
-    sandbox_helpers.advance_clock(bics_sandbox)
+    sb.tick(bics_sandbox, 3600)
     pull_ok("senders")
     sender.refresh_from_db()
     assert sender.status == Sender.Status.APPROVED
@@ -73,11 +74,12 @@ def test_senders_push_pull_and_approval_status(bics_sandbox, sender):
 
 
 def test_sms_template_push_pull(bics_sandbox, make_template):
-    template = make_template(template_type="T")
+    template = approved_here(make_template(template_type="T"))
     push_ok("senders")
-    sandbox_helpers.advance_clock(bics_sandbox)
+    sb.tick(bics_sandbox, 3600)
     assert push_ok("templates").counts()["created"] == 1
     Template.objects.filter(pk=template.pk).update(content="Your order {{order}} has shipped.", sync_state="dirty")
+    approved_here(template)
     assert push_ok("templates").counts()["updated"] == 1
     wipe_local()
     pull_ok("senders")
@@ -89,10 +91,10 @@ def test_sms_template_push_pull(bics_sandbox, make_template):
 
 
 def test_whatsapp_and_viber_templates_push_pull(bics_sandbox, make_template):
-    make_template(channel=Channel.WHATSAPP, name="wa_update", content="Hello {{name}}, your parcel ships.",
-                  channel_payload=WA_PAYLOAD)
-    make_template(channel=Channel.VIBER, name="viber_bill", content="Dear {{name}}, your bill is ready.",
-                  channel_payload=VIBER_PAYLOAD)
+    approved_here(make_template(channel=Channel.WHATSAPP, name="wa_update",
+                                content="Hello {{name}}, your parcel ships.", channel_payload=WA_PAYLOAD))
+    approved_here(make_template(channel=Channel.VIBER, name="viber_bill",
+                                content="Dear {{name}}, your bill is ready.", channel_payload=VIBER_PAYLOAD))
     assert push_ok("templates").counts()["created"] == 2
     wipe_local()
     pull_ok("templates")
@@ -125,9 +127,9 @@ def test_blocked_templates_push_pull(bics_sandbox):
 
 
 def test_bics_refusal_keeps_local_data(bics_sandbox, make_template):
-    template = make_template(content="Your order {{order}} is confirmed.")
+    template = approved_here(make_template(content="Your order {{order}} is confirmed."))
     push_ok("senders")
-    sandbox_helpers.refuse(bics_sandbox, "sms.templates.create")
+    sb.refuse(bics_sandbox, "sms.templates.create")
     result = sync.push("templates")
     assert [r for r, _ in result.failed] == [template]
     template.refresh_from_db()
@@ -139,7 +141,7 @@ def test_bics_refusal_keeps_local_data(bics_sandbox, make_template):
 def test_bics_refusal_of_an_update_keeps_the_local_edit(bics_sandbox, sender):
     push_ok("senders")
     Sender.objects.filter(pk=sender.pk).update(service="MKT", sync_state=SyncState.DIRTY)
-    sandbox_helpers.refuse(bics_sandbox, "sms.senders.update")
+    sb.refuse(bics_sandbox, "sms.senders.update")
     assert not sync.push("senders").ok
     sender.refresh_from_db()
     assert (sender.service, sender.sync_state) == ("MKT", SyncState.FAILED)
@@ -190,14 +192,18 @@ def sync_all(direction, capsys):
 
 def test_acceptance_seed_push_all_then_pull_all_into_an_empty_database(bics_sandbox, capsys):
     call_command("seed_demo")
-    sandbox_helpers.advance_clock(bics_sandbox)
+    sb.tick(bics_sandbox, 3600)
     sync_all("push", capsys)
-    seeded = counts()
-    assert Template.objects.filter(bics_id__isnull=True).count() == 0
+    # only the approved words go to BICS; drafts, submitted and rejected ones stay here
+    pushed = set(Template.objects.filter(bics_id__isnull=False).values_list("name", flat=True))
+    assert pushed == set(Template.objects.filter(approval_state="approved").values_list("name", flat=True))
+    assert len(pushed) == 4
+    senders, _, unsubscribers, blocked = counts()
     wipe_local()
     assert counts() == (0, 0, 0, 0)
     sync_all("pull", capsys)
-    assert counts() == seeded
+    assert counts() == (senders, len(pushed), unsubscribers, blocked)
+    assert set(Template.objects.values_list("name", flat=True)) == pushed
     assert not Template.objects.exclude(sync_state=SyncState.SYNCED).exists()
 
 
@@ -207,12 +213,12 @@ def test_periodic_status_pull_makes_an_approved_template_usable(bics_sandbox, ma
 
     template = make_template(template_type="T")
     push_ok("senders")
-    push_ok("templates")
     template_submit(template=template, user=template.author)
     template_approve(template=template, user=approver)
+    push_ok("templates")  # what the approval queued
     template.refresh_from_db()
     assert template_usability(template) == ["Not approved by the provider: pending."]
-    sandbox_helpers.advance_clock(bics_sandbox)
+    sb.tick(bics_sandbox, 3600)
     counts = pull_statuses.delay().get()
     assert counts["templates"]["updated"] == 1 and counts["senders"]["updated"] == 1
     template.refresh_from_db()
@@ -221,7 +227,7 @@ def test_periodic_status_pull_makes_an_approved_template_usable(bics_sandbox, ma
 
 
 def test_dropped_create_answer_is_reconciled_not_duplicated(bics_sandbox, sender):
-    sandbox_helpers.drop_answer(bics_sandbox, "sms.senders.create")
+    sb.drop_answer(bics_sandbox, "sms.senders.create")
     result = push_ok("senders")
     assert result.counts()["created"] == 1
     push_ok("senders")

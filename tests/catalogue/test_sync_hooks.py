@@ -1,12 +1,14 @@
-"""core.sync hooks other apps rely on: after_pull on create, after_push, push_many."""
+"""core.sync hooks other apps rely on: after_pull on create, after_push, push_many (against
+the BICS sandbox over HTTP)."""
 
 import pytest
 
 from core import sync
 from messaging.catalogue.models import Sender
 from messaging.catalogue.sync_adapters import SenderAdapter
+from tests import sandbox_helpers as sb
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sandbox]
 
 
 class Recording(SenderAdapter):
@@ -22,21 +24,21 @@ class Recording(SenderAdapter):
         self.pushed.append((obj.name, action, data["id"]))
 
 
-def test_after_pull_runs_on_create_with_the_raw_item(fake_bics):
-    fake_bics.items["sms.senders"] = {"1": {"id": "1", "name": "ACME", "country_code": "GB", "service": "A2P"}}
+def test_after_pull_runs_on_create_with_the_raw_item(bics_sandbox):
+    item = sb.created(bics_sandbox, "sms.senders.create", {"name": "ACME", "country_code": "GB", "service": "A2P"})
     adapter = Recording()
-    sync.pull_item(adapter, fake_bics.items["sms.senders"]["1"], sync.SyncResult(), set())
-    assert adapter.pulled == [("ACME", ["bics_created_at", "bics_updated_at"], "1")]
+    sync.pull_item(adapter, item, sync.SyncResult(), set())
+    assert adapter.pulled == [("ACME", ["bics_created_at", "bics_updated_at"], item["id"])]
 
 
-def test_after_push_sees_the_response(fake_bics, sender):
+def test_after_push_sees_the_response(bics_sandbox, sender):
     adapter = Recording()
     result = sync.SyncResult()
     sync.push_one(adapter, sender, result)
     assert adapter.pushed == [("BICSIN", "create", Sender.objects.get().bics_id)]
 
 
-def test_push_many_replaces_the_loop(fake_bics, sender, monkeypatch):
+def test_push_many_replaces_the_loop(bics_sandbox, sender, monkeypatch):
     seen = []
 
     class Bulk(SenderAdapter):
@@ -54,7 +56,7 @@ def test_push_many_replaces_the_loop(fake_bics, sender, monkeypatch):
         sync.registry().pop("bulk_senders")
 
 
-def test_skip_push_is_reported_but_not_a_failure(fake_bics, sender):
+def test_skip_push_is_reported_but_not_a_failure(bics_sandbox, sender):
     class LocalOnly(SenderAdapter):
         resource = "local_senders"
 
@@ -65,6 +67,6 @@ def test_skip_push_is_reported_but_not_a_failure(fake_bics, sender):
     try:
         result = sync.push("local_senders")
         assert result.ok and result.counts()["skipped"] == 1 and "stays here" in result.summary()  # the reason is named
-        assert not fake_bics.calls
+        assert sb.request_counts(bics_sandbox) == {}
     finally:
         sync.registry().pop("local_senders")

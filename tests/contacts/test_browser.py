@@ -50,7 +50,7 @@ def test_import_page_shows_progress_until_done(page, login, live_server, tmp_pat
     page.click("input[name=_save]")
     page.wait_for_function(
         "document.querySelector('.import-progress-text') && "
-        "document.querySelector('.import-progress-text').textContent.startsWith('done')"
+        "document.querySelector('.import-progress-text').textContent.startsWith('Done')"
     )
     text = page.locator(".import-progress-text").text_content()
     assert "1 imported" in text and "1 rejected" in text

@@ -13,7 +13,7 @@ def test_command_prints_summary_and_each_rejected_row(write_file, capsys):
     out = capsys.readouterr().out
     assert "line 3: rejected: invalid number '0470'" in out
     assert "line 4: rejected: invalid email 'nope'" in out
-    assert "3 rows read, 1 imported, 0 updated, 2 rejected" in out
+    assert "3 rows read, 1 imported, 0 updated, 0 duplicate(s), 2 rejected" in out
 
 
 def test_command_tag_and_default_country(write_file, capsys):
@@ -28,8 +28,8 @@ def test_command_counts_updates_on_reimport(write_file, capsys):
     call_command("import_contacts", path)
     call_command("import_contacts", path)
     out = capsys.readouterr().out
-    assert "2 rows read, 1 imported, 1 updated, 0 rejected" in out
-    assert "2 rows read, 0 imported, 2 updated, 0 rejected" in out
+    assert "2 rows read, 1 imported, 0 updated, 1 duplicate(s), 0 rejected" in out
+    assert "2 rows read, 0 imported, 1 updated, 1 duplicate(s), 0 rejected" in out
     assert Contact.objects.count() == 1
 
 

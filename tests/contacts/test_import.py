@@ -122,24 +122,27 @@ def test_formula_looking_cells_are_data(write_file):
     assert list(contact.tags.values_list("name", flat=True)) == ["@home"]
 
 
-def test_same_number_twice_in_a_file_updates_one_contact(write_file):
+def test_same_number_twice_in_a_file_is_one_contact_and_one_duplicate(write_file):
     path = write_file(
         HEADER + "+32470123456,Anna,,anna@example.com,vip,\n"
         "+32 470 12 34 56,,Peeters,,gold,Gent\n"
     )
-    _, result = run(path)
-    assert (result.imported, result.updated, result.rejected) == (1, 1, 0)
+    contact_import, result = run(path)
+    assert (result.imported, result.updated, result.duplicates, result.rejected) == (1, 0, 1, 0)
+    assert (contact_import.rows_updated, contact_import.rows_duplicate) == (0, 1)
     contact = Contact.objects.get()
     assert (contact.first_name, contact.last_name, contact.email) == ("Anna", "Peeters", "anna@example.com")
     assert contact.attributes == {"city": "Gent"}
     assert sorted(contact.tags.values_list("name", flat=True)) == ["gold", "vip"]
 
 
-def test_same_number_in_different_chunks_updates_one_contact(write_file):
-    path = write_file(HEADER + "+32470123456,Anna,,,,\n+33612345678,Hugo,,,,\n+32470123456,Anna,Peeters,,,\n")
+def test_same_number_in_different_chunks_is_a_duplicate_and_an_existing_one_an_update(write_file):
+    Contact.objects.create(phone="+33612345679", first_name="Old")
+    path = write_file(HEADER + "+32470123456,Anna,,,,\n+33612345678,Hugo,,,,\n+32470123456,Anna,Peeters,,,\n"
+                      "+33612345679,New,,,,\n")
     contact_import = ContactImport.objects.create(original_name="x")
     result = imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=1)
-    assert (result.imported, result.updated) == (2, 1)
+    assert (result.imported, result.updated, result.duplicates) == (2, 1, 1)
     assert Contact.objects.get(phone="+32470123456").last_name == "Peeters"
 
 
@@ -217,7 +220,7 @@ def test_parallel_workers_give_the_same_result_as_in_process(write_file):
     result = imports.contacts_import(contact_import=contact_import, path=path, workers=2, block_bytes=300)
     assert (result.rows_read, result.rejected) == (300, 30)
     assert result.imported == Contact.objects.count() == 225
-    assert result.updated == 300 - 30 - 225
+    assert (result.updated, result.duplicates) == (0, 300 - 30 - 225)
     assert [line for line, _ in result.rejections] == sorted(line for line, _ in result.rejections)
     assert Contact.objects.get(phone="+32470000011").first_name == "First261"
 

@@ -230,8 +230,11 @@ def test_workers_racing_for_one_batch_only_one_wins(harness):
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_engine_on_postgresql():
-    """This module (and the voice bulk tests) again, on a throwaway PostgreSQL cluster."""
+    """This module (and the voice bulk and campaign engine tests) again, on a throwaway
+    PostgreSQL cluster."""
     if on_postgresql():
         assert connection.features.has_select_for_update_skip_locked
         return
-    run_on_postgresql(["tests/core/test_batches.py", "tests/voice/test_bulk.py"], name="batches")
+    run_on_postgresql(["tests/core/test_batches.py", "tests/voice/test_bulk.py",
+                       "tests/campaigns/test_engine_sandbox.py", "tests/campaigns/test_lifecycle.py"],
+                      name="batches")

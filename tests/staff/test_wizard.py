@@ -41,11 +41,12 @@ def test_unapproved_templates_are_not_offered(staff, make_template):
     draft = make_template(usable=False, name="draft_one")
     start(staff)
     body = staff.get(reverse("wizard:template-new")).content.decode()
-    assert "draft_one" not in body
+    assert "draft_one</option>" not in body  # shown greyed with its next step, not offered
+    assert "draft_one</span>: <span class=\"template-next-step\">A draft is not pushed" in body
     body = staff.post(
         reverse("wizard:template-new"), {"template": draft.pk, "action": "next"}
     ).content.decode()
-    assert "not approved for this channel" in body
+    assert "That template cannot be sent now" in body
 
 
 def test_variables_must_say_where_values_come_from(staff, make_template):
@@ -184,3 +185,14 @@ def test_next_with_a_new_template_asks_for_its_variables_first(staff, make_templ
     ).content.decode()
     assert "now say where each variable" in body and "var_first_name_source" in body
     assert "This field is required" not in body and not Campaign.objects.exists()
+
+
+def test_audience_is_a_searchable_multi_select_served_by_the_admin(staff):
+    Tag.objects.create(name="spring-buyers")
+    Tag.objects.create(name="autumn")
+    body = staff.get(reverse("wizard:start")).content.decode()
+    assert 'class="admin-autocomplete' in body and "admin/js/vendor/select2/select2.full" in body
+    assert 'data-placeholder="Type to search tags"' in body and "multiple" in body
+    found = staff.get(reverse("admin:autocomplete"), {
+        "app_label": "campaigns", "model_name": "campaign", "field_name": "tags", "term": "spri"}).json()
+    assert [r["text"] for r in found["results"]] == ["spring-buyers"]

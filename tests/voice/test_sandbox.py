@@ -2,7 +2,7 @@
 calls surviving a worker crash (checked with the sandbox's own record of calls placed), the
 exclusion of voice unsubscribers and the reports' paging."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -82,6 +82,29 @@ def test_status_lookup_by_id_number_and_date(bics_sandbox):
     assert call_status_lookup(id=call.call_id)
     assert call_status_lookup(mobile="+32470000003")
     assert call_status_lookup(date=timezone.now())
+
+
+def _pin_both_clocks_at(bics_sandbox, monkeypatch, hour: int, minute: int) -> datetime:
+    """Move the sandbox's clock and the product's ``timezone.now`` to the next hh:mm UTC."""
+    now = datetime.now(UTC)
+    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if target <= now:
+        target += timedelta(days=1)
+    shift = target - now
+    tick(bics_sandbox, shift.total_seconds())
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + shift)
+    return target
+
+
+def test_status_lookup_by_date_half_an_hour_before_midnight_utc(bics_sandbox, monkeypatch):
+    # BICS timestamps carry no zone; BICS_TIME_ZONE (UTC here) names it on both sides, so at
+    # 23:30 UTC the call is on the same BICS day as the product asks for, whatever TIME_ZONE is.
+    target = _pin_both_clocks_at(bics_sandbox, monkeypatch, 23, 30)
+    call = call_send(call_create(kind=Call.Kind.FLOW, bridge=BRIDGE, to="+32470000013", flow_id="1"))
+    items = call_status_lookup(mobile="+32470000013", date=timezone.now())
+    assert [i.get("id") for i in items] == [call.call_id]
+    assert target.strftime("%Y-%m-%d") == timezone.now().strftime("%Y-%m-%d")
 
 
 @pytest.fixture

@@ -52,19 +52,31 @@ def test_good_secret_and_signature_are_stored_and_answered_200(deliver, hook):
     assert event.payload["id"] == "m-1" and len(event.dedupe_key) == 64
 
 
-def test_webhook_is_found_by_its_bics_id_too(deliver, hook):
-    assert deliver(dlr(), path_key=BICS_ID).status_code == 200
+def test_webhook_is_never_found_by_its_bics_id(deliver, hook):
+    assert deliver(dlr(), path_key=BICS_ID).status_code == 404
+    assert not WebhookEvent.objects.exists()
 
 
 @pytest.mark.parametrize(("auth", "status"), [
-    ({"secret": None}, 401),  # no Authorization
+    ({"secret": None}, 401),  # no Authorization, a signature keyed by the (public) webhook id
+    ({"secret": None, "key": None}, 401),
     ({"secret": "wrong"}, 403),
-    ({"signature": "deadbeef"}, 403),
-    ({"key": "not-the-webhook-id"}, 403),
 ])
 def test_bad_or_missing_credentials_are_refused_and_nothing_stored(deliver, hook, auth, status):
     assert deliver(dlr(), **auth).status_code == status
     assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize(("auth", "status"), [
+    ({"signature": "deadbeef"}, 403),
+    ({"key": BICS_ID}, 403),
+    ({"secret": None, "key": BICS_ID}, 403),
+    ({"secret": None, "key": SECRET}, 200),
+])
+def test_signatures_keyed_by_the_secret_are_checked_when_configured(deliver, hook, settings, auth, status):
+    settings.BICS_WEBHOOK_SIGNATURE_KEY = "secret"
+    assert deliver(dlr(), **auth).status_code == status
+    assert WebhookEvent.objects.exists() == (status == 200)
 
 
 def test_signature_is_optional_unless_required(deliver, hook, settings):
@@ -79,10 +91,13 @@ def test_signature_keyed_by_the_secret_when_configured(deliver, hook, settings):
     assert deliver(dlr("m-2"), key=BICS_ID).status_code == 403
 
 
-def test_signature_alone_authenticates_a_webhook_without_secret(deliver, hook):
+def test_a_webhook_without_secret_refuses_every_callback(deliver, hook, caplog):
     Webhook.objects.filter(pk=hook.pk).update(secret="")
-    assert deliver(dlr("m-1"), secret=None).status_code == 200
-    assert deliver(dlr("m-2"), secret=None, key=None).status_code == 401  # no credential at all
+    with caplog.at_level(logging.WARNING, logger="messaging.webhooks"):
+        assert deliver(dlr("m-1"), secret=None).status_code == 403  # signed with the webhook id
+        assert deliver(dlr("m-2"), secret="", key=None).status_code == 403
+    assert not WebhookEvent.objects.exists()
+    assert "webhook has no secret" in caplog.text and "Generate a new secret" in caplog.text
 
 
 def test_inactive_webhook_is_refused(deliver, hook):

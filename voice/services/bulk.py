@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from core.phones import PhoneError, normalise_phone
 from core.tabular import TableRefused, header_key, number_column, open_upload
-from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient, RequestState, VoiceUnsubscriber
+from voice.models import (
+    BULK_CALL_STATES,
+    BulkCall,
+    BulkCallBatch,
+    BulkCallRecipient,
+    RequestState,
+    VoiceUnsubscriber,
+)
 from voice.services.bulk_batches import enqueue as enqueue_batches
 from voice.services.bulk_batches import matches
 from voice.services.calls import apply_call_data, call_status_lookup
@@ -198,8 +205,7 @@ def bulk_call_launch(bulk: BulkCall, *, enqueue: bool = True) -> BulkCall:
         raise BulkCallError("Nobody to call: the audience is empty after exclusions.")
     size = max(1, bulk.batch_size or 100)
     with transaction.atomic():
-        if not BulkCall.objects.filter(pk=bulk.pk, state=BulkCall.State.DRAFT).update(
-                state=BulkCall.State.SENDING, launched_at=timezone.now()):
+        if not BULK_CALL_STATES.move(BulkCall.objects, bulk.pk, BulkCall.State.SENDING, launched_at=timezone.now()):
             raise BulkCallError("This bulk call was already launched.")
         batches = BulkCallBatch.objects.bulk_create(
             [BulkCallBatch(bulk_call=bulk, number=n + 1)
@@ -227,8 +233,7 @@ def bulk_call_cancel(bulk: BulkCall) -> int:
     with transaction.atomic():
         count = BulkCallBatch.objects.filter(bulk_call=bulk, state=BulkCallBatch.State.PENDING).update(
             state=BulkCallBatch.State.CANCELLED, error="Cancelled.")
-        BulkCall.objects.filter(pk=bulk.pk, state__in=[BulkCall.State.DRAFT, BulkCall.State.SENDING]).update(
-            state=BulkCall.State.CANCELLED, finished_at=timezone.now())
+        BULK_CALL_STATES.move(BulkCall.objects, bulk.pk, BulkCall.State.CANCELLED, finished_at=timezone.now())
     return count
 
 

@@ -23,7 +23,7 @@ from core import batches as engine
 from core.batches import BatchKind, BatchState, Claim, Lookup, Outcome, Skip, SkipAction
 from core.bics import get_client
 from core.bics_time import format_bics_date
-from voice.models import BulkCall, BulkCallBatch, BulkCallRecipient, RequestState
+from voice.models import BULK_CALL_STATES, BulkCall, BulkCallBatch, BulkCallRecipient, RequestState
 from voice.services.calls import apply_call_data, call_status_lookup
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ def bulk_finish_if_done(bulk_call_id: int) -> None:
     if BulkCallBatch.objects.filter(bulk_call_id=bulk_call_id, state__in=engine.OPEN_STATES).exists():
         return
     any_sent = BulkCallBatch.objects.filter(bulk_call_id=bulk_call_id, state=BatchState.SENT).exists()
-    BulkCall.objects.filter(pk=bulk_call_id, state=BulkCall.State.SENDING).update(
-        state=BulkCall.State.SENT if any_sent else BulkCall.State.FAILED, finished_at=timezone.now())
+    BULK_CALL_STATES.move(BulkCall.objects, bulk_call_id, BulkCall.State.SENT if any_sent else BulkCall.State.FAILED,
+                          finished_at=timezone.now())
 
 
 def enqueue(batch_ids) -> None:

@@ -60,6 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Import #{contact_import.pk} ({result.description}): {result.rows_read} rows read, "
-                f"{result.imported} imported, {result.updated} updated, {result.rejected} rejected."
+                f"{result.imported} imported, {result.updated} updated, {result.duplicates} duplicate(s), "
+                f"{result.rejected} rejected."
             )
         )

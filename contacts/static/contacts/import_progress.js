@@ -8,8 +8,9 @@
     var link = box.querySelector(".import-rejections");
     function render(data) {
       bar.value = data.percent;
-      text.textContent = data.state + " \u2014 " + data.percent + "% \u2014 " + data.rows_read +
+      text.textContent = data.state_display + " \u2014 " + data.percent + "% \u2014 " + data.rows_read +
         " rows read, " + data.imported + " imported, " + data.updated + " updated, " +
+        data.duplicates + " duplicate" + (data.duplicates === 1 ? "" : "s") + ", " +
         data.rejected + " rejected" + (data.error ? " \u2014 " + data.error : "");
       if (link) { link.hidden = !(data.rejected > 0); }
       box.setAttribute("data-state", data.state);

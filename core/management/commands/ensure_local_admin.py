@@ -1,3 +1,4 @@
+import os
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -25,6 +26,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"{bar}\nLocal admin created (shown once):\n"
                 f"  user:     {username}\n  password: {password}\n"
-                f"  login at: http://127.0.0.1:8000/admin/\n{bar}"
+                f"  login at: http://127.0.0.1:{os.environ.get('PORT', '8000')}/admin/\n{bar}"
             )
         )

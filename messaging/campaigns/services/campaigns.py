@@ -442,7 +442,7 @@ def one_off_send(*, channel: str, number: str, text: str = "", template=None, va
     ``time``); a template with ``variables`` uses Send Template (SMS/WhatsApp/Viber)."""
     import uuid
 
-    from messaging.campaigns.services import engine
+    from messaging.campaigns.tasks import send_batch
 
     if template is not None:
         problems = template_usability(template)  # approved here and at BICS, not blocked
@@ -464,6 +464,6 @@ def one_off_send(*, channel: str, number: str, text: str = "", template=None, va
             batch=batch, channel=channel, number=number, custom_id=custom, text=text,
             variables={"_template": template.pk if template else None, "_sender": sender.pk if sender else None,
                        "_options": options or {}, "_label": label, **(variables or {})})
-    engine.batch_send(batch.pk)
+    send_batch(batch.pk)  # run here, not queued: the caller shows BICS's answer
     message.refresh_from_db()
     return message

@@ -8,9 +8,9 @@ the in-process runner (``campaign_run``, used by ``send_campaign --wait``) both 
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from core.batches import OPEN_STATES, Claim
 from messaging.campaigns import dlr_codes
 from messaging.campaigns import selectors as sel
-from messaging.campaigns.models import Campaign, Message, SendBatch
+from messaging.campaigns.models import FINAL_STATUSES, Campaign, Message, SendBatch
 from messaging.campaigns.services.engine import (
     batches_reconcile,
     batches_send,
@@ -33,26 +34,62 @@ B = SendBatch.State
 log = logging.getLogger(__name__)
 
 
+class StepReason(enum.Enum):
+    """Why a step claimed what it claimed, or waits."""
+
+    INACTIVE = "the campaign is not sampling or sending"
+    NOT_YET = "not yet (the next batch's time has not come)"
+    SAMPLE = "sending the sample"
+    SAMPLE_IN_FLIGHT = "the sample is in flight"
+    SAMPLE_WAIT = "waiting for the sample's DLRs"
+    CANCELLED = "cancelled by smart delivery"
+    SENT = "sent"
+    SETTLING = "waiting for batches in flight or unknown"
+    PREVIOUS_IN_FLIGHT = "previous batch in flight"
+    WAVE = "a wave of the batch interval"
+    IN_FLIGHT_LIMIT = "in-flight limit"
+    BATCHES = "batches"
+
+    @property
+    def timed(self) -> bool:
+        """The campaign goes on at a time of its own (the caller schedules it), not when a
+        batch in flight comes back."""
+        return self in (StepReason.NOT_YET, StepReason.WAVE)
+
+
 @dataclass
 class Step:
-    claims: list[tuple[int, uuid.UUID]] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
     wait: float | None = None  # seconds until something may happen; None = finished
-    note: str = ""
+    reason: StepReason = StepReason.BATCHES
 
 
-def _sample_verdict(campaign: Campaign, now: datetime) -> str:
-    """'cancel' (a DLT rejection in the sample), 'go' or 'wait'."""
+class SampleAction(enum.Enum):
+    GO = "go"
+    WAIT = "wait"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class SampleVerdict:
+    action: SampleAction
+    status: str = ""  # the DLT rejection status (or code) that cancels
+
+
+def _sample_verdict(campaign: Campaign, now: datetime) -> SampleVerdict:
+    """Cancel on a DLT rejection in the sample; go once every sample message is final or the
+    smart wait has passed; wait otherwise."""
     sample = Message.objects.filter(campaign=campaign, is_sample=True)
     dlt = sample.filter(Q(bics_status__in=dlr_codes.DLT_REJECTION_STATUSES)
                         | Q(error_code__in=dlr_codes.DLT_REJECTION_CODES)).first()
     if dlt is not None:
-        return f"cancel:{dlt.bics_status or dlt.error_code}"
-    if not sample.exclude(status__in=("delivered", "read", "failed", "rejected", "expired")).exists():
-        return "go"
+        return SampleVerdict(SampleAction.CANCEL, dlt.bics_status or dlt.error_code)
+    if not sample.exclude(status__in=FINAL_STATUSES).exists():
+        return SampleVerdict(SampleAction.GO)
     started = campaign.sample_sent_at or now
     if now >= started + timedelta(minutes=campaign.smart_wait_minutes):
-        return "go"
-    return "wait"
+        return SampleVerdict(SampleAction.GO)
+    return SampleVerdict(SampleAction.WAIT)
 
 
 def _sampling_step(campaign: Campaign, now: datetime, limit: int) -> Step | None:
@@ -61,27 +98,26 @@ def _sampling_step(campaign: Campaign, now: datetime, limit: int) -> Step | None
     from messaging.campaigns.services.campaigns import campaign_cancel, campaign_transition, notify_owner
 
     campaign_id = campaign.pk
-    open_states = (B.PENDING, B.CLAIMED, B.UNKNOWN)
     batches = SendBatch.objects.filter(campaign_id=campaign_id, is_sample=True)
     if batches.filter(state=B.PENDING).exists():
         claims = claim_next(campaign_id=campaign_id, sample=True, limit=limit)
-        return Step(claims=claims, wait=1.0, note="sample")
-    if batches.filter(state__in=open_states).exists():
-        return Step(wait=1.0, note="sample in flight")
+        return Step(claims=claims, wait=1.0, reason=StepReason.SAMPLE)
+    if batches.filter(state__in=OPEN_STATES).exists():
+        return Step(wait=1.0, reason=StepReason.SAMPLE_IN_FLIGHT)
     if campaign.sample_sent_at is None:
         Campaign.objects.filter(pk=campaign_id, sample_sent_at__isnull=True).update(sample_sent_at=now)
         campaign.sample_sent_at = now
     verdict = _sample_verdict(campaign, now)
-    if verdict.startswith("cancel"):
-        status = verdict.split(":", 1)[1]
+    if verdict.action is SampleAction.CANCEL:
+        status = verdict.status
         reason = (f"Smart delivery: a sample message came back with the DLT rejection status {status} "
                   f"({dlr_codes.describe(status)}); nobody else was messaged.")
         campaign_cancel(campaign=campaign, reason=reason, force=True)
         notify_owner(campaign=campaign, subject=f"Campaign cancelled by smart delivery: {campaign.name}",
                      body=reason)
-        return Step(wait=None, note="cancelled")
-    if verdict == "wait":
-        return Step(wait=5.0, note="waiting for the sample's DLRs")
+        return Step(wait=None, reason=StepReason.CANCELLED)
+    if verdict.action is SampleAction.WAIT:
+        return Step(wait=5.0, reason=StepReason.SAMPLE_WAIT)
     campaign_transition(campaign=campaign, to=Campaign.State.SENDING, from_states=[Campaign.State.SAMPLING],
                         note="sample clean: sending to everyone else", next_batch_at=now)
     return None
@@ -95,9 +131,9 @@ def campaign_step(campaign_id: int, *, now: datetime | None = None, in_flight_li
     campaign = Campaign.objects.get(pk=campaign_id)
     limit = in_flight_limit or concurrency()
     if campaign.state not in Campaign.ACTIVE_STATES:
-        return Step(wait=None, note=campaign.state)
+        return Step(wait=None, reason=StepReason.INACTIVE)
     if campaign.next_batch_at and now < campaign.next_batch_at:
-        return Step(wait=(campaign.next_batch_at - now).total_seconds(), note="not yet")
+        return Step(wait=(campaign.next_batch_at - now).total_seconds(), reason=StepReason.NOT_YET)
     if campaign.state == Campaign.State.SAMPLING:
         step = _sampling_step(campaign, now, limit)
         if step is not None:
@@ -105,24 +141,24 @@ def campaign_step(campaign_id: int, *, now: datetime | None = None, in_flight_li
     in_flight = SendBatch.objects.filter(campaign_id=campaign_id, state=B.CLAIMED).count()
     if not SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=False).exists():
         if campaign_finish_if_done(campaign_id):
-            return Step(wait=None, note="sent")
-        return Step(wait=2.0, note="waiting for batches in flight or unknown")
+            return Step(wait=None, reason=StepReason.SENT)
+        return Step(wait=2.0, reason=StepReason.SETTLING)
     interval = campaign.batch_interval or 0
     if interval:
         if in_flight:
-            return Step(wait=1.0, note="previous batch in flight")
+            return Step(wait=1.0, reason=StepReason.PREVIOUS_IN_FLIGHT)
         # one wave: one identical batch, or batch_size personalised batches of one
         first = SendBatch.objects.filter(campaign_id=campaign_id, state=B.PENDING, is_sample=False).order_by(
             "number").values_list("size", flat=True).first() or 1
         wave = 1 if first > 1 else max(1, campaign.batch_size or 1)
         claims = claim_next(campaign_id=campaign_id, sample=False, limit=wave)
         Campaign.objects.filter(pk=campaign_id).update(next_batch_at=now + timedelta(seconds=interval))
-        return Step(claims=claims, wait=float(interval), note="wave")
+        return Step(claims=claims, wait=float(interval), reason=StepReason.WAVE)
     free = max(limit - in_flight, 0)
     if not free:
-        return Step(wait=0.5, note="in-flight limit")
+        return Step(wait=0.5, reason=StepReason.IN_FLIGHT_LIMIT)
     claims = claim_next(campaign_id=campaign_id, sample=False, limit=free)
-    return Step(claims=claims, wait=0.0, note="batches")
+    return Step(claims=claims, wait=0.0, reason=StepReason.BATCHES)
 
 
 def campaigns_due(*, now: datetime | None = None) -> list[int]:
@@ -221,6 +257,6 @@ def _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll
             last_poll = time.monotonic()
         if deadline and time.monotonic() > deadline:
             if out:
-                out(f"gave up waiting after {timeout}s ({step.note})")
+                out(f"gave up waiting after {timeout}s ({step.reason.value})")
             break
         sleep(min(max(step.wait, 0.05), 1.0))

@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.catalogue.models import Channel, Sender, Template
+from messaging.catalogue.services.templates import templates_for_choice
 
 CHANNELS = [(Channel.SMS, "SMS"), (Channel.WHATSAPP, "WhatsApp"), (Channel.VIBER, "Viber")]
 ATTRIBUTE, FIXED = "attribute", "fixed"
@@ -21,6 +23,17 @@ SOURCE_CHOICES = [
     (ATTRIBUTE, "Contact attribute (name it below)"),
     (FIXED, "The same text for everyone (write it below)"),
 ]
+
+
+class SearchableMultiple(AutocompleteSelectMultiple):
+    """The admin's autocomplete multi-select with a placeholder (the admin's sets an empty one)."""
+
+    def __init__(self, field, admin_site, *, placeholder: str):
+        super().__init__(field, admin_site, attrs={"style": "width: 100%; max-width: 40rem"})
+        self.placeholder = placeholder
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        return {**super().build_attrs(base_attrs, extra_attrs), "data-placeholder": self.placeholder}
 
 
 class AudienceForm(forms.Form):
@@ -38,10 +51,18 @@ class AudienceForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        from django.contrib import admin
+
         from contacts.models import Segment, Tag
+        from messaging.campaigns.models import Campaign
 
         super().__init__(*args, **kwargs)
-        self.fields["segments"].queryset = Segment.objects.order_by("name")
+        # The admin's searchable multi-select (select2, served by the admin's autocomplete view):
+        # type to find a segment or tag among thousands, no Ctrl-click.
+        for name, what in (("segments", "segments"), ("tags", "tags")):
+            self.fields[name].widget = SearchableMultiple(
+                Campaign._meta.get_field(name), admin.site, placeholder=f"Type to search {what}")
+        self.fields["segments"].queryset = Segment.objects.order_by("name")  # after the widget: its choices
         self.fields["tags"].queryset = Tag.objects.order_by("name")
 
     def clean_name(self):
@@ -60,15 +81,17 @@ class AudienceForm(forms.Form):
 
 
 class TemplateStepForm(forms.Form):
-    """The template (approved ones of the campaign's channel), the SMS sender, and one pair of
-    fields per template variable: where its value comes from, and a key, text or default."""
+    """The template (the usable ones of the campaign's channel: approved here and at BICS, not
+    blocked), the SMS sender, and one pair of fields per template variable: where its value
+    comes from, and a key, text or default. ``not_usable``: the other templates of the channel,
+    each with what it waits for."""
 
     template = forms.ModelChoiceField(
         queryset=None,
-        empty_label="Choose an approved template",
+        empty_label="Choose a template ready to send",
         error_messages={
             "required": "Choose the template to send.",
-            "invalid_choice": "That template is not approved for this channel any more: choose another.",
+            "invalid_choice": "That template cannot be sent now (see why below the list): choose another.",
         },
     )
     sender = forms.ModelChoiceField(
@@ -80,10 +103,10 @@ class TemplateStepForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         self.channel = channel
+        # Only templates one can send now; the others are listed with what they wait for.
+        usable, self.not_usable = templates_for_choice(channel)
         self.fields["template"].queryset = (
-            Template.objects.filter(channel=channel, approval_state=Template.Approval.APPROVED)
-            .select_related("sender")
-            .order_by("name")
+            Template.objects.filter(pk__in=[t.pk for t in usable]).select_related("sender").order_by("name")
         )
         if channel == Channel.SMS:
             self.fields["sender"].queryset = Sender.objects.order_by("name")

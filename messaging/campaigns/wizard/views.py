@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import JsonResponse
@@ -26,6 +27,7 @@ from messaging.campaigns.services import campaigns as services
 from messaging.campaigns.services.writer import default_batch_size
 from messaging.campaigns.wizard.forms import AudienceForm, ScheduleStepForm, TemplateStepForm
 from messaging.catalogue.models import Template
+from messaging.catalogue.services.templates import template_next_step
 
 SESSION_KEY = "campaign_wizard"
 STEPS = [
@@ -125,6 +127,7 @@ def audience(request, pk: int | None = None):
 
 
 @staff_member_required
+@permission_required("campaigns.add_campaign", raise_exception=True)
 @require_http_methods(["GET"])
 def audience_count(request):
     """Live count for the audience step: contacts in any chosen segment or tag (each once), and
@@ -152,9 +155,8 @@ def audience_count(request):
 def _chosen_template(request, channel: str, fallback: Template | None) -> Template | None:
     raw = request.POST.get("template") or request.GET.get("template")
     if raw and str(raw).isdigit():
-        return Template.objects.filter(
-            pk=raw, channel=channel, approval_state=Template.Approval.APPROVED
-        ).first()
+        chosen = Template.objects.filter(pk=raw, channel=channel).select_related("sender").first()
+        return chosen if chosen is not None and template_next_step(chosen) is None else None
     return fallback if fallback is not None and fallback.channel == channel else None
 
 
@@ -175,6 +177,8 @@ def template_step(request, pk: int | None = None):
     campaign = _draft(request, pk) if pk else None
     if campaign is not None and (response := _not_a_draft(request, campaign)):
         return response
+    if campaign is None and not request.user.has_perm("campaigns.add_campaign"):
+        raise PermissionDenied
     pending = request.session.get(SESSION_KEY) if campaign is None else None
     if campaign is None and not pending:
         flash.info(request, "Start with the audience.")
@@ -335,7 +339,8 @@ def test_send(request, pk: int):
         else:
             sent = [
                 {
-                    "number": number_for(request.user, m.number),
+                    # the user has just typed these numbers: masking them would hide nothing
+                    "number": m.number,
                     "status": m.get_status_display(),
                     "error": m.error_description,
                 }

@@ -1,0 +1,155 @@
+"""What one send batch asks of BICS: read from the database, checked again at send time.
+
+A campaign batch goes out only while its campaign may send (sampling for the sample, sending
+for the rest) and its template is still usable; numbers that opted out since the launch
+leave it. Identical SMS text goes as one Send Message with a ``to`` array under the batch's
+``custom``; every other campaign message (and every one-off message) is a batch of one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.batches import Skip, SkipAction
+from messaging.campaigns import selectors as sel
+from messaging.campaigns.models import Campaign, Message, MessageStatus, SendBatch
+from messaging.campaigns.services import dlr as dlr_service
+
+BATCH_RELATED = ("campaign", "campaign__template", "campaign__sender", "campaign__template__sender")
+MESSAGE_FIELDS = ("pk", "number", "text", "variables", "custom_id")
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One request: ``func(client, **kwargs)`` of ``bics.sms``/``whatsapp``/``viber``, and the
+    messages it carries (number -> message id)."""
+
+    func: Callable
+    kwargs: dict
+    messages: dict[str, int]
+    campaign_id: int | None = None
+
+
+def queued_messages(batch_ids: list[int]) -> dict[int, list[tuple]]:
+    """The queued messages of each batch (``MESSAGE_FIELDS`` rows), in one query."""
+    grouped: dict[int, list[tuple]] = {batch_id: [] for batch_id in batch_ids}
+    rows = Message.objects.filter(batch_id__in=batch_ids, status=MessageStatus.QUEUED).order_by("pk")
+    for row in rows.values_list("batch_id", *MESSAGE_FIELDS):
+        grouped[row[0]].append(row[1:])
+    return grouped
+
+
+def request_for(batch: SendBatch, messages: list[tuple]) -> SendRequest | Skip:
+    """The request of a claimed batch, or why it must not go out now."""
+    if not messages:
+        return Skip(SkipAction.DONE)
+    campaign = batch.campaign
+    if campaign is None:
+        return _one_off(messages[0])
+    allowed = (Campaign.State.SAMPLING, Campaign.State.SENDING) if batch.is_sample else (Campaign.State.SENDING,)
+    if campaign.state not in allowed:
+        return Skip(SkipAction.RELEASE)
+    problems = _usability_problems(campaign)
+    if problems:  # checked again at send time
+        from messaging.campaigns.services.campaigns import campaign_pause
+
+        reason = " ".join(problems)
+        campaign_pause(campaign=campaign, reason="Refused at send time: " + reason)
+        return Skip(SkipAction.RELEASE, reason)
+    messages = _drop_opted_out(campaign, messages)
+    if not messages:
+        return Skip(SkipAction.DONE)
+    return _campaign_request(batch, campaign, messages)
+
+
+_usability: dict[tuple, tuple[float, list[str]]] = {}
+
+
+def _usability_problems(campaign: Campaign) -> list[str]:
+    """The send-time usability check, cached per campaign for a second (a batch of one per
+    recipient would otherwise check it for every message)."""
+    from messaging.campaigns.services.campaigns import usability_problems
+
+    template = campaign.template
+    key = (campaign.pk, template.pk, template.approval_state, template.provider_status, template.version)
+    hit = _usability.get(key)
+    if hit and time.monotonic() - hit[0] < 1.0:
+        return hit[1]
+    problems = usability_problems(campaign)
+    if len(_usability) > 1000:  # noqa: PLR2004 - a bound, not a tuning knob
+        _usability.clear()
+    _usability[key] = (time.monotonic(), problems)
+    return problems
+
+
+def _drop_opted_out(campaign: Campaign, messages: list[tuple]) -> list[tuple]:
+    """Opt-outs recorded since launch (admin, import, pull, webhook) are honoured at send time:
+    their queued messages fail as "opted out" and leave the batch."""
+    from contacts.models import Contact
+    from messaging.catalogue.models import Unsubscriber
+
+    numbers = [row[1] for row in messages]
+    opted = set(Contact.objects.filter(phone__in=numbers).filter(sel.unsubscribed_q(campaign))
+                .values_list("phone", flat=True))
+    opted |= set(Unsubscriber.objects.filter(channel=campaign.channel, type=Unsubscriber.Type.ALL,
+                                             number__in=numbers).values_list("number", flat=True))
+    for pk, number, *_ in messages:
+        if number in opted:
+            dlr_service.message_apply_status(message=pk, status=MessageStatus.FAILED, code="",
+                                             description="Opted out before sending")
+    return [row for row in messages if row[1] not in opted]
+
+
+def _template_ref(template) -> dict:
+    return {"alias": template.alias} if template.alias else {"id": template.bics_id}
+
+
+def _campaign_request(batch: SendBatch, campaign: Campaign, messages: list[tuple]) -> SendRequest:
+    from bics import sms, viber, whatsapp
+
+    template = campaign.template
+    numbers = {number: pk for pk, number, *_ in messages}
+    if campaign.channel == "sms":
+        sender = campaign.sender or template.sender
+        kwargs = {"to": list(numbers), "message": batch.text or messages[0][2], "sender": sender.name,
+                  "service": sender.service, "custom": batch.custom, "type": template.message_type or "N"}
+        return SendRequest(sms.send_message, kwargs, numbers, campaign.pk)
+    _pk, number, _text, variables, custom_id = messages[0]
+    data = {k: v for k, v in (variables or {}).items() if not k.startswith("_")}
+    if campaign.channel == "viber":
+        kwargs = {"to": number, "data": data, "meta": {"custom": custom_id}, **_template_ref(template)}
+        return SendRequest(viber.send_template, kwargs, numbers, campaign.pk)
+    kwargs = {"to": number, "data": data, **_template_ref(template)}
+    return SendRequest(whatsapp.send_template, kwargs, numbers, campaign.pk)
+
+
+def _one_off(row: tuple) -> SendRequest:
+    """A one-off message (the test send, the "send one message" page): its template, sender
+    and SMS options travel in its variables under ``_``-prefixed keys."""
+    from bics import sms, viber, whatsapp
+    from messaging.catalogue.models import Sender, Template
+
+    pk, number, text, variables, custom_id = row
+    variables = dict(variables or {})
+    template = Template.objects.filter(pk=variables.pop("_template", None)).first()
+    sender = Sender.objects.filter(pk=variables.pop("_sender", None)).first()
+    options = variables.pop("_options", {}) or {}
+    variables.pop("_label", None)
+    numbers = {number: pk}
+    channel = Message.objects.filter(pk=pk).values_list("channel", flat=True).get()
+    if template is not None:
+        kwargs = {"to": number, "data": variables, **_template_ref(template)}
+        if channel == "whatsapp":
+            return SendRequest(whatsapp.send_template, kwargs, numbers)
+        func = sms.send_template if channel == "sms" else viber.send_template
+        return SendRequest(func, {**kwargs, "meta": {"custom": custom_id}}, numbers)
+    sender = sender or Sender.objects.filter(status=Sender.Status.APPROVED).first()
+    kwargs = {"to": [number], "message": text, "sender": sender.name if sender else "",
+              "service": sender.service if sender else "ENT", "custom": custom_id,
+              "type": options.get("type") or "A"}
+    for key in ("flash", "max_units", "port", "time"):
+        if options.get(key) not in (None, ""):
+            kwargs[key] = options[key]
+    return SendRequest(sms.send_message, kwargs, numbers)
