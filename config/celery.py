@@ -20,6 +20,7 @@ app.conf.update(
     task_routes={
         "messaging.tasks.send_batch": {"queue": "sends"},
         "messaging.tasks.process_webhook_event": {"queue": "webhooks"},
+        "messaging.tasks.drain_webhook_events": {"queue": "webhooks"},
         "voice.tasks.*": {"queue": "sends"},
         "*.tasks.sync_*": {"queue": "sync"},
     },

@@ -20,6 +20,6 @@ PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
     "Campaigns: poll DLRs": ("messaging.tasks.poll_dlrs", 60, {}),
     "Alerts: sync failures, DLR lag, GET budget, token expiry, balance": ("core.tasks.check_alerts", 300, {}),
     "Retention: purge old payloads and deleted contacts' data": ("core.tasks.purge_old_data", 86400, {}),
-    "Webhooks: queue events left unprocessed": ("messaging.tasks.sweep_webhook_events", 300, {}),
+    "Webhooks: queue events left unprocessed": ("messaging.tasks.sweep_webhook_events", 15, {}),
     "Webhooks: pull smart-link visits reports": ("messaging.tasks.pull_smart_link_visits", 3600, {}),
 }

@@ -271,6 +271,16 @@ CAMPAIGN_MAX_SCHEDULE_DAYS = env.int("CAMPAIGN_MAX_SCHEDULE_DAYS", default=30)  
 CAMPAIGN_CANCEL_CUTOFF_MINUTES = env.int("CAMPAIGN_CANCEL_CUTOFF_MINUTES", default=5)  # documented
 CAMPAIGN_TEST_NUMBERS = env.list("CAMPAIGN_TEST_NUMBERS", default=[])  # set: test sends go only to these
 CAMPAIGN_TEST_MAX_NUMBERS = env.int("CAMPAIGN_TEST_MAX_NUMBERS", default=3)  # numbers per test send
+# Launch preparation: contacts per chunk transaction (identical text / personalised), a pause
+# between chunks (leaves SQLite's one write lock to other writers), and after how many seconds
+# without a chunk a preparation counts as stopped (the beat resumes it).
+CAMPAIGN_LAUNCH_CHUNK = env.int("CAMPAIGN_LAUNCH_CHUNK", default=5000)
+CAMPAIGN_LAUNCH_CHUNK_PERSONAL = env.int("CAMPAIGN_LAUNCH_CHUNK_PERSONAL", default=2000)
+CAMPAIGN_LAUNCH_CHUNK_PAUSE = env.float("CAMPAIGN_LAUNCH_CHUNK_PAUSE", default=0.0)
+CAMPAIGN_PREPARE_STALE = env.int("CAMPAIGN_PREPARE_STALE", default=60)
+# Webhook events applied per set (one transaction), and how often a receiving process nudges the drain.
+BICS_WEBHOOK_APPLY_SET = env.int("BICS_WEBHOOK_APPLY_SET", default=500)
+BICS_WEBHOOK_KICK_SECONDS = env.float("BICS_WEBHOOK_KICK_SECONDS", default=0.5)
 
 # --- Staff experience -----------------------------------------------------------------------
 from datetime import timedelta as _timedelta  # noqa: E402

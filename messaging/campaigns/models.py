@@ -98,6 +98,17 @@ class Campaign(models.Model):
     traffic = models.CharField(max_length=13, blank=True, default="", choices=[
         ("", "From the template (SMS type P, WhatsApp/Viber marketing: promotional)"),
         ("promotional", "Promotional"), ("transactional", "Transactional (no frequency cap)")])
+    # launch preparation: the audience is written in chunks by contact key, each its own
+    # transaction; these say how far it got, so a restart resumes without duplicating
+    preparing = models.BooleanField(default=False, editable=False,
+                                    help_text="The audience is still being written (sending may have started).")
+    audience_total = models.PositiveIntegerField(null=True, blank=True, editable=False,
+                                                 help_text="Recipients expected when the launch was checked.")
+    prepared_count = models.PositiveIntegerField(default=0, editable=False)
+    launch_cursor = models.BigIntegerField(default=0, editable=False, help_text="Last contact id written.")
+    upload_cursor = models.PositiveIntegerField(default=0, editable=False, help_text="Uploaded rows consumed.")
+    prepared_beat_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                            help_text="Last chunk written (a stale one is resumed by the beat).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -182,8 +193,18 @@ class SendBatch(ClaimableBatch):
 
 
 class Message(models.Model):
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
-    batch = models.ForeignKey(SendBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    """One recipient. Indexes are the ones a query needs (each costs every insert of a
+    million-row launch): ``custom_id`` (unique: one row per recipient; DLRs by our id),
+    (campaign, status) (progress, filters, cancel), (batch, number) (the engine reads a batch;
+    DLRs by batch ``custom`` + number), contact (erasure, SET NULL), number (search, erasure),
+    and partial ones that stay empty while a launch writes queued rows: BICS's id (DLRs by
+    id), and of the submitted messages waiting for a report their time (lag alert, poll
+    order) and group (the poll by group)."""
+
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages",
+                                 db_index=False)  # (campaign, status) leads with it
+    batch = models.ForeignKey(SendBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
+                              db_index=False)  # (batch, number) leads with it
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
     channel = models.CharField(max_length=10, default="sms")
@@ -212,10 +233,14 @@ class Message(models.Model):
         ordering = ["pk"]
         indexes = [
             models.Index(fields=["campaign", "status"]),
-            models.Index(fields=["status", "submitted_at"]),
-            models.Index(fields=["bics_message_id"]),
-            models.Index(fields=["group_id"]),
+            models.Index(fields=["batch", "number"], name="message_batch_number"),
             models.Index(fields=["number"]),
+            models.Index(fields=["bics_message_id"], name="message_bics_id",
+                         condition=~models.Q(bics_message_id="")),
+            models.Index(fields=["submitted_at"], name="message_submitted_waiting",
+                         condition=models.Q(status="submitted")),
+            models.Index(fields=["group_id"], name="message_group_waiting",
+                         condition=models.Q(status="submitted")),
         ]
 
     def __str__(self):

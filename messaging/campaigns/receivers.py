@@ -26,6 +26,23 @@ def message_status(event) -> dict:
     return {"delivery_report": report.pk, "message": report.message_id, "applied": report.applied}
 
 
+def message_statuses(events) -> list[dict]:
+    """``*:message:status`` in sets (the webhook drain): one ``dlr_apply_set`` per channel."""
+    from messaging.campaigns.models import DeliveryReport
+    from messaging.campaigns.services.dlr_sets import dlr_apply_set
+
+    results: dict[int, dict] = {}
+    by_channel: dict[str, list] = {}
+    for event in events:
+        by_channel.setdefault(event.event_type.split(":")[0], []).append(event)
+    for channel, group in by_channel.items():
+        applied = dlr_apply_set(channel=channel, items=[e.payload for e in group],
+                                source=DeliveryReport.Source.WEBHOOK)
+        for event, (message_id, moved) in zip(group, applied, strict=True):
+            results[event.pk] = {"message": message_id, "applied": moved}
+    return [results[event.pk] for event in events]
+
+
 def unsubscription(event) -> dict:
     """``sms|whatsapp|viber:unsubscription``: the channel's unsubscribers at once, and the
     number's queued messages of running campaigns leave the next batches."""
@@ -51,9 +68,10 @@ def smart_link_visit(event) -> dict:
 def connect() -> None:
     from messaging.catalogue.signals import template_content_changed
     from messaging.webhooks.parsing import SMART_LINK_VISIT
-    from messaging.webhooks.registry import register
+    from messaging.webhooks.registry import register, register_set
 
     template_content_changed.connect(pause_on_template_change, dispatch_uid="campaigns_pause_on_template_change")
     register(STATUSES, message_status)
+    register_set(STATUSES, message_statuses)
     register(UNSUBSCRIPTIONS, unsubscription)
     register(SMART_LINK_VISIT, smart_link_visit)

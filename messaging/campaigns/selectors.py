@@ -120,19 +120,22 @@ def campaign_sources(campaign: Campaign) -> list[QuerySet]:
     return sources
 
 
-def campaign_contacts(campaign: Campaign) -> QuerySet:
-    """Every contact of the campaign's segments and tags, each once (one query)."""
+def campaign_contacts(campaign: Campaign, keys: tuple[int, int] | None = None) -> QuerySet:
+    """Every contact of the campaign's segments and tags, each once (one query); ``keys``
+    (low, high]: only contacts in that primary-key range, the range inside every source's
+    subquery too (a launch chunk then reads its range, not the whole audience)."""
     from contacts.models import Contact
 
     sources = campaign_sources(campaign)
     if not sources:
         return Contact.objects.none()
+    bounds = Q(pk__gt=keys[0], pk__lte=keys[1]) if keys else Q()
     q = Q()
     for source in sources:
-        q |= Q(pk__in=source.values("pk"))
+        q |= Q(pk__in=source.filter(bounds).values("pk"))
     from messaging.campaigns.link_selectors import click_condition_q  # "clicked campaign X"
 
-    return Contact.objects.filter(q).filter(click_condition_q(campaign))
+    return Contact.objects.filter(bounds, q).filter(click_condition_q(campaign))
 
 
 def opt_out_scope(channel: str, sender=None, template=None, *, tag_names=None) -> Q:
@@ -297,11 +300,11 @@ class AudiencePlan:
                 "frequency_cap": self.frequency_capped}
 
 
-def eligible_contacts(campaign: Campaign) -> QuerySet:
-    """The audience after every exclusion, resolved in the database."""
+def eligible_contacts(campaign: Campaign, keys: tuple[int, int] | None = None) -> QuerySet:
+    """The audience after every exclusion, resolved in the database (``keys``: a key range)."""
     from messaging.campaigns.frequency_selectors import cap_excluded_q  # left out by the frequency cap
 
-    contacts = campaign_contacts(campaign)
+    contacts = campaign_contacts(campaign, keys)
     return (contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign))
             .exclude(cap_excluded_q(campaign)))
 

@@ -58,7 +58,26 @@ def campaigns_tick() -> dict:
     unknown batches, and nudge every active campaign (the safety net of the countdowns)."""
     from messaging.campaigns.services import dispatch
 
-    return dispatch.campaigns_tick(advance=_advance)
+    counts = dispatch.campaigns_tick(advance=_advance)
+    counts["resumed"] = _resume_preparations()
+    return counts
+
+
+def _resume_preparations() -> int:
+    from messaging.campaigns.services.writer import stale_preparations
+
+    stale = stale_preparations()
+    for campaign_id in stale:
+        campaign_prepare.delay(campaign_id)
+    return len(stale)
+
+
+@shared_task(name="messaging.tasks.campaign_prepare", acks_late=True, soft_time_limit=3600, time_limit=3700)
+def campaign_prepare(campaign_id: int) -> int:
+    """Finish writing a launch's audience from where it stopped (chunks; safe to run twice)."""
+    from messaging.campaigns.services.campaigns import campaign_prepare_resume
+
+    return campaign_prepare_resume(campaign_id)
 
 
 @shared_task(name="messaging.tasks.poll_dlrs", soft_time_limit=240, time_limit=280)

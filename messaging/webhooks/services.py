@@ -1,11 +1,13 @@
 """Webhooks: store what BICS pushes, process it once.
 
-* ``webhook_event_receive`` stores an event (unique dedupe key: a BICS retry is stored once)
-  and queues the ``process_webhook_event`` task after commit. The receiver answers
-  200 right after it (BICS gives up after 3 s).
-* ``webhook_event_process`` applies a stored event once: the event row is locked and marked
-  processed in the same transaction as the processor's writes. A failure leaves it
-  ``failed`` with its error; ``webhook_events_reprocess`` (admin "Process again") retries.
+* ``webhook_event_receive`` stores an event (one INSERT; unique dedupe key: a BICS retry is
+  stored once) and nudges the drain after commit. The receiver answers 200 right after it
+  (BICS gives up after 3 s); nothing else happens inside the request.
+* ``apply_pending_events`` (``ingest.py``) applies the stored events in sets, each set marked
+  in the transaction of its effects; the drain task and the beat run it.
+* ``webhook_event_process`` applies one stored event once (the admin's "Process again",
+  ``webhook_events_reprocess``): the event row is locked and marked in the same transaction
+  as the processor's writes. A failure leaves it ``failed`` with its error.
 
 Connecting this back-office to BICS (``webhook_connect``) is ``messaging.webhooks.connect``.
 """
@@ -15,12 +17,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from datetime import timedelta
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from messaging.webhooks.ingest import apply_pending_events  # noqa: F401 - the drain's entry point, named here
 from messaging.webhooks.models import Webhook, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -28,16 +31,9 @@ E = WebhookEvent.State
 
 
 # --------------------------------------------------------------------------- receive
-def _enqueue(event_id: int) -> None:
-    from messaging.webhooks.tasks import process_webhook_event
-
-    try:
-        process_webhook_event.delay(event_id)
-    except Exception as exc:  # broker down: the beat sweeper picks the event up
-        log.warning("webhook event %s not queued (%s); the sweeper will process it", event_id, type(exc).__name__)
-
-
 _sqlite_writes = threading.Lock()
+_last_kick = 0.0
+_kick_lock = threading.Lock()
 
 
 def _write_lock():
@@ -46,6 +42,27 @@ def _write_lock():
     from django.db import connection
 
     return _sqlite_writes if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+
+def kick() -> None:
+    """Queue the drain (from the receiver, after its commit): at most every
+    ``BICS_WEBHOOK_KICK_SECONDS`` per process; eager set-ups (tests) drain at once. A
+    broker that is down loses nothing: the event is stored and the beat drains it."""
+    global _last_kick  # noqa: PLW0603 - one timestamp per process
+    from celery import current_app
+
+    eager = current_app.conf.task_always_eager
+    now = time.monotonic()
+    with _kick_lock:
+        if not eager and now - _last_kick < float(getattr(settings, "BICS_WEBHOOK_KICK_SECONDS", 0.5)):
+            return
+        _last_kick = now
+    from messaging.webhooks.tasks import drain_webhook_events
+
+    try:
+        drain_webhook_events.delay()
+    except Exception as exc:  # noqa: BLE001 - broker down: the beat drains the stored events
+        log.warning("webhook drain not queued (%s); the beat will drain", type(exc).__name__)
 
 
 def webhook_event_receive(*, webhook: Webhook | None, event) -> WebhookEvent | None:
@@ -57,7 +74,7 @@ def webhook_event_receive(*, webhook: Webhook | None, event) -> WebhookEvent | N
             row.save(force_insert=True)
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: _enqueue(row.pk))
+    transaction.on_commit(kick)
     return row
 
 
@@ -106,11 +123,12 @@ def webhook_events_reprocess(*, queryset) -> dict[str, int]:
     return counts
 
 
-def webhook_events_sweep(*, older_than: timedelta | None = None, limit: int = 5000) -> int:
-    """Beat: queue events still ``received`` after a while (a lost task or a broker outage)."""
-    age = older_than or timedelta(seconds=getattr(settings, "BICS_WEBHOOK_SWEEP_AFTER", 300))
-    ids = list(WebhookEvent.objects.filter(state=E.RECEIVED, received_at__lt=timezone.now() - age)
-               .order_by("received_at").values_list("pk", flat=True)[:limit])
-    for event_id in ids:
-        _enqueue(event_id)
-    return len(ids)
+def webhook_events_sweep(*, budget_seconds: float = 20.0) -> int:
+    """Beat: drain what is stored and not applied (a lost nudge, a broker outage, a worker
+    that died); queues the drain again while events remain. Returns how many it applied."""
+    from messaging.webhooks.ingest import drain
+
+    applied, more = drain(budget_seconds=budget_seconds)
+    if more:
+        kick()
+    return applied

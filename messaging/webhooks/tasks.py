@@ -26,6 +26,22 @@ def process_webhook_event(event_id: int) -> str:
 
 @shared_task(name="messaging.tasks.sweep_webhook_events", soft_time_limit=120, time_limit=150)
 def sweep_webhook_events() -> int:
+    """Beat: drain stored events that nothing applied yet."""
     from messaging.webhooks.services import webhook_events_sweep
 
     return webhook_events_sweep()
+
+
+@shared_task(name="messaging.tasks.drain_webhook_events", acks_late=True, soft_time_limit=60, time_limit=90,
+             autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=5)
+def drain_webhook_events() -> int:
+    """Apply stored events in sets for up to 20 s, then queue itself again while events
+    remain (idempotent: each set is marked in the transaction of its effects)."""
+    from celery import current_app
+
+    from messaging.webhooks.ingest import drain
+
+    applied, more = drain(budget_seconds=20.0)
+    if more and not current_app.conf.task_always_eager:
+        drain_webhook_events.delay()
+    return applied

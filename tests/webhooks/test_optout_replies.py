@@ -11,8 +11,8 @@ from django.urls import reverse
 from messaging.campaigns.services import dispatch, engine
 from messaging.campaigns.services.campaigns import campaign_launch
 from messaging.catalogue.models import OptOutChange, OptOutKeyword, Unsubscriber, keyword_normalise
-from messaging.webhooks.models import InboundMessage, WebhookEvent
 from messaging.webhooks.connect import webhook_connect
+from messaging.webhooks.models import InboundMessage, WebhookEvent
 from tests.conftest import SANDBOX_TOKEN
 from tests.webhooks.test_sandbox_e2e import wait_for
 

@@ -24,8 +24,7 @@ from messaging.campaigns import selectors as sel
 from messaging.campaigns import states
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
 from messaging.campaigns.services.frequency_caps import frequency_cap_reserve
-from messaging.campaigns.services.windows import windows_assign
-from messaging.campaigns.services.writer import write_messages
+from messaging.campaigns.services.writer import campaign_prepare, write_messages  # noqa: F401 - bench imports it here
 from messaging.campaigns.windows import window_preview
 from messaging.catalogue.services.templates import template_usability
 
@@ -189,9 +188,12 @@ def template_provider_refresh(*, campaign: Campaign, wait: float = 0.0, sleep=No
 
 
 def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue: bool = True,
-                    provider_wait: float | None = None) -> Campaign:
-    """Launch: checks, audience resolved once (streamed from the database), Messages and
-    SendBatches bulk-written, then the engine takes over.
+                    provider_wait: float | None = None, prepare: bool = True) -> Campaign:
+    """Launch: checks, the state change (one short transaction: ``preparing``, the expected
+    audience), then the audience written in chunks (``writer.campaign_prepare``: each chunk
+    its own transaction; with ``enqueue`` sending is queued after each, so it starts on the
+    first chunks). ``prepare=False`` leaves the writing to the ``campaign_prepare`` task. A
+    launch that stops half-way is resumed by the beat.
 
     ``now`` sends immediately even when ``scheduled_at`` lies ahead; without it a draft with a
     future ``scheduled_at`` is scheduled instead. Launching a campaign that is sending, sampling
@@ -215,21 +217,44 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
     start = timezone.now()
     first_state = State.SAMPLING if campaign.smart_delivery else State.SENDING
     next_at = start + timedelta(minutes=campaign.smart_delay_minutes) if campaign.smart_delivery else start
-    with transaction.atomic():
+    with transaction.atomic():  # the frequency-cap reservation commits with the launch
         if not campaign_transition(campaign=campaign, to=first_state, from_states=[State.DRAFT, State.SCHEDULED],
                                    user=user, note="launched", launched_at=start, next_batch_at=next_at,
-                                   template_approval=campaign.template.last_approval):
+                                   template_approval=campaign.template.last_approval, preparing=True,
+                                   audience_total=preview.plan.eligible, prepared_count=0, launch_cursor=0,
+                                   upload_cursor=0, prepared_beat_at=start, exclusions=preview.plan.exclusions,
+                                   estimated_cost=preview.estimate.total):
             raise CampaignAlreadyLaunched("The campaign was launched meanwhile: nothing changed.")
-        capped = frequency_cap_reserve(campaign=campaign, eligible=sel.eligible_contacts(campaign))  # frequency caps
-        written = write_messages(campaign=campaign, plan=preview.plan)
-        windows_assign(campaign=campaign)  # sending windows: batches per window, held until it opens
-        Campaign.objects.filter(pk=campaign.pk).update(
-            audience_size=written, exclusions={**preview.plan.exclusions, **capped},
-            estimated_cost=preview.estimate.total)
-        campaign.audience_size = written
+        capped = frequency_cap_reserve(campaign=campaign, eligible=sel.eligible_contacts(campaign))
+        if capped:
+            Campaign.objects.filter(pk=campaign.pk).update(exclusions={**preview.plan.exclusions, **capped})
+    campaign_id = campaign.pk
+    if not prepare:  # the campaign_prepare task writes it (queued here unless the caller drives)
         if enqueue:
-            transaction.on_commit(lambda: _enqueue_advance(campaign.pk))
+            transaction.on_commit(lambda: _enqueue_prepare(campaign_id))
+        return campaign
+    after_chunk = (lambda: transaction.on_commit(lambda: _enqueue_advance(campaign_id))) if enqueue else None
+    campaign.audience_size = campaign_prepare(campaign_id, after_chunk=after_chunk)
+    campaign.preparing = False
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_advance(campaign_id))
     return campaign
+
+
+def campaign_prepare_resume(campaign_id: int, *, enqueue: bool = True) -> int:
+    """Finish the preparation of a launch that stopped (a crash, a restart) from where it
+    got; the rows already written stay as they are."""
+    after_chunk = (lambda: transaction.on_commit(lambda: _enqueue_advance(campaign_id))) if enqueue else None
+    written = campaign_prepare(campaign_id, after_chunk=after_chunk)
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_advance(campaign_id))
+    return written
+
+
+def _enqueue_prepare(campaign_id: int) -> None:
+    from messaging.campaigns.tasks import campaign_prepare as prepare_task
+
+    prepare_task.delay(campaign_id)
 
 
 def _enqueue_advance(campaign_id: int) -> None:
@@ -302,8 +327,8 @@ def campaign_cancel(*, campaign: Campaign, user=None, reason: str = "", now: dat
 def campaign_finish_if_done(campaign_id: int) -> bool:
     open_states = (SendBatch.State.PENDING, SendBatch.State.CLAIMED, SendBatch.State.UNKNOWN)
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.state != State.SENDING:
-        return False
+    if campaign.state != State.SENDING or campaign.preparing:
+        return False  # still preparing: later chunks bring more batches
     if SendBatch.objects.filter(campaign_id=campaign_id, state__in=open_states).exists():
         return False
     any_sent = SendBatch.objects.filter(campaign_id=campaign_id, state=SendBatch.State.SENT).exists()

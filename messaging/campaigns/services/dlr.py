@@ -123,7 +123,7 @@ def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobi
     the message's own ``custom_id``, or its batch's ``custom`` with the number)."""
     qs = Message.objects.filter(channel=channel) if channel else Message.objects.all()
     if bics_message_id:
-        found = qs.filter(bics_message_id=bics_message_id).first()
+        found = qs.exclude(bics_message_id="").filter(bics_message_id=bics_message_id).first()  # partial index
         if found:
             return found
     if cid:

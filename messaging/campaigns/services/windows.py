@@ -1,6 +1,6 @@
 """Sending windows at launch and at send time.
 
-``windows_assign`` runs after the writer, in the launch's transaction: each batch is split so
+``windows_assign`` runs in each launch chunk's transaction: each new batch is split so
 that it holds recipients of one window (country and time zones; identical-text batching still
 applies inside a window) and gets a ``BatchWindow`` with its next opening; the engine claims no
 batch before that moment. ``window_closed`` is the engine's check right before a send: a batch
@@ -29,7 +29,8 @@ def windows_assign(*, campaign: Campaign) -> int:
         return 0
     start = max(timezone.now(), campaign.next_batch_at or timezone.now())
     groups: dict[int, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
-    rows = (Message.objects.filter(campaign=campaign, status=MessageStatus.QUEUED, batch__isnull=False)
+    rows = (Message.objects.filter(campaign=campaign, status=MessageStatus.QUEUED, batch__isnull=False,
+                                   batch__window__isnull=True)  # called per launch chunk: new batches only
             .values_list("pk", "batch_id", "number").iterator(chunk_size=5000))
     for pk, batch_id, number in rows:
         groups[batch_id][place_of(number)].append(pk)

@@ -1,187 +1,334 @@
-"""Launch writes the audience once: ``Message`` rows (one per recipient, unique ``custom_id``)
-and their ``SendBatch``es, streamed in chunks with one prepared INSERT per chunk."""
+"""Launch preparation: the audience becomes ``Message`` rows and their ``SendBatch``es in
+chunks by contact key, each chunk its own short transaction.
+
+A chunk covers the next contacts by primary key after ``Campaign.launch_cursor``; the same
+transaction moves the cursor (a conditional UPDATE: two preparers cannot both write a chunk)
+and adds to ``prepared_count``. A crash rolls back the chunk it was writing; a restart
+resumes at the cursor. ``custom_id`` is derived from the campaign and the contact (unique),
+so a recipient can never be written twice. Identical text is one ``INSERT … SELECT`` per
+chunk from the segment's query (batches of ``batch_size`` numbers formed per chunk);
+personalised text is rendered in a streaming pass over the chunk's rows (a batch of one per
+message). The uploaded list follows the contacts, in chunks of rows (``upload_cursor``).
+Sending may start as soon as the first chunk is committed.
+"""
 
 from __future__ import annotations
 
-import random
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from types import SimpleNamespace
 
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, Message, MessageStatus, SendBatch
 from messaging.campaigns.services.short_links import links_issue
+from messaging.campaigns.services.windows import windows_assign
 
 UPLOAD_CHUNK = 900
+MESSAGE_COLUMNS = ("campaign_id", "batch_id", "contact_id", "channel", "number", "custom_id", "text", "variables",
+                   "is_sample", "status", "bics_status", "bics_message_id", "group_id", "parts", "error_code",
+                   "error_description", "created_at")
+
+
+class PreparationRaced(RuntimeError):
+    """Another preparer moved the cursor first: this chunk is rolled back."""
 
 
 def default_batch_size() -> int:
     return int(sel.setting("CAMPAIGN_BATCH_SIZE", 1000))
 
 
-def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, chunk: int = 5000) -> int:
-    """Stream the eligible contacts (ordered by pk, ``chunk`` at a time) into ``Message`` rows
-    and their ``SendBatch``es. Identical text: batches of ``batch_size`` numbers under the
-    batch's own ``custom``; personalised: a batch of one per message (its ``custom_id``).
-    A random sample (smart delivery) goes into batches of its own, flagged ``is_sample``."""
-    return _Writer(campaign, plan, chunk).run()
+def chunk_size(identical: bool) -> int:
+    """Contacts per chunk transaction: an identical-text chunk is one INSERT … SELECT (5,000
+    rows took 90-160 ms on SQLite on a loaded 2-core machine); a personalised one also writes
+    a batch per row (rendered before the transaction)."""
+    if identical:
+        return int(sel.setting("CAMPAIGN_LAUNCH_CHUNK", 5000))
+    return int(sel.setting("CAMPAIGN_LAUNCH_CHUNK_PERSONAL", 2000))
 
 
+def custom_id_for(campaign_id: int, contact_id: int) -> str:
+    return f"c{campaign_id}-{contact_id:012d}"  # zero-padded: the unique index grows at its end
+
+
+def _chunk_written(campaign_id: int, rows: int) -> None:
+    """Called inside each chunk's transaction once the cursor moved (tests raise here to
+    simulate a crash)."""
+
+
+# --------------------------------------------------------------------------- entry points
+def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, chunk: int | None = None) -> int:
+    """Prepare the whole audience now, in this process (chunked); returns the rows written."""
+    if not Campaign.objects.filter(pk=campaign.pk, preparing=True).exists():
+        total = plan.eligible if plan is not None else None
+        Campaign.objects.filter(pk=campaign.pk).update(preparing=True, audience_total=total, prepared_count=0,
+                                                       launch_cursor=0, upload_cursor=0)
+    return campaign_prepare(campaign.pk, chunk=chunk)
+
+
+def campaign_prepare(campaign_id: int, *, chunk: int | None = None,
+                     after_chunk: Callable[[], None] | None = None) -> int:
+    """Write the rest of a campaign's audience (resuming at its cursors), then end the
+    preparing phase. ``after_chunk`` runs after each committed chunk (it queues sending).
+    Returns the campaign's ``prepared_count`` (also when there was nothing left to write)."""
+    writer = _Writer(campaign_id, chunk)
+    if writer.campaign is not None:
+        writer.write_sample()
+        _write_chunks(writer, after_chunk)
+    return Campaign.objects.filter(pk=campaign_id).values_list("prepared_count", flat=True).first() or 0
+
+
+def _write_chunks(writer: _Writer, after_chunk: Callable[[], None] | None) -> None:
+    pause = float(sel.setting("CAMPAIGN_LAUNCH_CHUNK_PAUSE", 0))
+    while writer.next_chunk():
+        if after_chunk is not None:
+            after_chunk()
+        if pause:
+            time.sleep(pause)
+    Campaign.objects.filter(pk=writer.campaign.pk, preparing=True).update(
+        preparing=False, audience_size=F("prepared_count"), prepared_beat_at=timezone.now())
+
+
+def stale_preparations(*, now=None) -> list[int]:
+    """Campaigns still preparing whose last chunk is older than ``CAMPAIGN_PREPARE_STALE``
+    seconds (the process writing them died): the beat resumes them."""
+    now = now or timezone.now()
+    age = timedelta(seconds=int(sel.setting("CAMPAIGN_PREPARE_STALE", 60)))
+    return list(Campaign.objects.filter(preparing=True, prepared_beat_at__lt=now - age)
+                .exclude(state__in=Campaign.FINAL_STATES).values_list("pk", flat=True))
+
+
+# --------------------------------------------------------------------------- the writer
 class _Writer:
-    def __init__(self, campaign: Campaign, plan: sel.AudiencePlan | None, chunk: int):
-        self.campaign = Campaign.objects.select_related("template", "template_approval", "sender").get(pk=campaign.pk)
-        self.chunk = chunk
-        self.content = sel.campaign_content(self.campaign)
-        self.sources = sel.variable_sources(self.campaign)
-        self.identical = sel.is_identical(self.campaign) and self.campaign.channel == "sms"
-        self.size = max(1, min(self.campaign.batch_size or default_batch_size(), 1000))
-        self.qs = sel.eligible_contacts(self.campaign).order_by("pk")
-        count = self.qs.count() if plan is None else plan.eligible
-        self.sample: set[int] = set()
-        if self.campaign.smart_delivery and count:
-            self.sample = set(random.sample(range(count), min(self.campaign.smart_sample_size or 10, count)))
-        self.prefix = f"c{self.campaign.pk}"
-        self.batch_no = self.seq = self.written = 0
-        self.current: SendBatch | None = None
-        self.sample_batch: SendBatch | None = None
+    def __init__(self, campaign_id: int, chunk: int | None):
+        self.campaign = (Campaign.objects.select_related("template", "template_approval", "sender")
+                         .filter(pk=campaign_id, preparing=True).first())
+        if self.campaign is None:
+            return
+        c = self.campaign
+        self.content = sel.campaign_content(c)
+        self.sources = sel.variable_sources(c)
+        self.identical = sel.is_identical(c) and c.channel == "sms"
+        self.chunk = chunk or chunk_size(self.identical)
+        self.size = max(1, min(c.batch_size or default_batch_size(), 1000))
         if self.identical:
             self.content = sel.render(self.content, sel.recipient_values(self.sources, {}) or {})
-        self.parts = sel.parts_of(self.campaign, self.content) if self.identical else None
-        self.batches_with_size: list[SendBatch] = []
+        self.parts = sel.parts_of(c, self.content) if self.identical else None
+        self.eligible = sel.eligible_contacts(c)
+        self.prefix = f"c{c.pk}"
+        self.upload: Iterator | None = None
+        self.upload_done = not c.upload
 
-    def run(self) -> int:
-        self._write(self._pages(), self.chunk)
-        if self.campaign.upload:
-            self._write(_upload_candidates(self.campaign, self.sources), UPLOAD_CHUNK)
-        if self.batches_with_size:
-            SendBatch.objects.bulk_update(self.batches_with_size, ["size"], batch_size=1000)
-        return self.written
+    # ---- smart delivery sample
+    def write_sample(self) -> None:
+        """Smart delivery: a random sample of the eligible contacts, written first in batches
+        of its own (``is_sample``) so the sample can go out while the rest is written."""
+        c = self.campaign
+        if c.smart_delivery and not SendBatch.objects.filter(campaign_id=c.pk, is_sample=True).exists():
+            rows = self._render(list(self.eligible.order_by("?").values(*sel.SAMPLE_FIELDS)[:c.smart_sample_size or 10]))
+            with transaction.atomic():
+                self._insert_rows(rows, sample=True)
+                Campaign.objects.filter(pk=c.pk).update(prepared_count=F("prepared_count") + len(rows))
+        self.sample_ids = [pk for pk in Message.objects.filter(campaign_id=c.pk, is_sample=True)
+                           .values_list("contact_id", flat=True) if pk]
 
-    def _pages(self):
-        """Keyset pages of ``chunk`` rows, each read to the end before anything is written:
-        no cursor stays open across the inserts (SQLite could not checkpoint its WAL)."""
-        last = 0
-        while True:
-            page = list(self.qs.filter(pk__gt=last).values_list(*sel.SAMPLE_FIELDS)[:self.chunk])
-            if not page:
-                return
-            last = page[-1][0]
-            yield from page
-
-    def _write(self, rows, chunk: int) -> None:
-        buffer: list = []
-        for row in rows:
-            buffer.append(row)
-            if len(buffer) >= chunk:
-                self._flush(buffer)
-                buffer = []
-        if buffer:
-            self._flush(buffer)
-
-    def _flush(self, buffer) -> None:
-        messages: list[Message] = []
-        personal: list[tuple[Message, SendBatch]] = []
-        for row in buffer:
-            data = row if isinstance(row, dict) else dict(zip(sel.SAMPLE_FIELDS, row, strict=True))
-            values = sel.recipient_values(self.sources, data)
-            if values is None:
-                continue  # a value went missing since the count: skip
-            is_sample = self.seq in self.sample
-            self.seq += 1
-            custom_id = f"{self.prefix}-{self.seq:08d}"  # zero-padded: the unique index grows at its end
-            message = Message(campaign_id=self.campaign.pk, contact_id=data["pk"], channel=self.campaign.channel,
-                              number=data["phone"], custom_id=custom_id, is_sample=is_sample)
+    # ---- one chunk
+    def next_chunk(self) -> bool:
+        """Write the next chunk; False when nothing is left. What can be read and rendered is
+        done before the chunk's transaction, which only writes and moves the cursor."""
+        state = (Campaign.objects.filter(pk=self.campaign.pk, preparing=True)
+                 .exclude(state__in=Campaign.FINAL_STATES).values_list("launch_cursor", "upload_cursor").first())
+        if state is None:
+            return False  # finished or cancelled meanwhile
+        cursor, upload_cursor = state
+        high, keys = self._chunk_end(cursor)
+        if high is not None:
+            qs = sel.eligible_contacts(self.campaign, (cursor, high))
+            if self.sample_ids:
+                qs = qs.exclude(pk__in=self.sample_ids)
             if self.identical:
-                self._into_shared_batch(message, is_sample)
+                return self._commit(lambda: self._insert_select(qs, keys), "launch_cursor", cursor, high)
+            rows = self._render(list(qs.order_by("pk").values(*sel.SAMPLE_FIELDS)))
+            return self._commit(lambda: self._insert_rows(rows), "launch_cursor", cursor, high)
+        if self.upload_done:
+            return False
+        raw = self._upload_rows(upload_cursor)
+        if not raw:
+            self.upload_done = True
+            return True
+        rows = self._render(_upload_candidates(self.campaign, self.sources, raw), upload_at=upload_cursor)
+        return self._commit(lambda: self._insert_rows(rows), "upload_cursor", upload_cursor, upload_cursor + len(raw))
+
+    def _commit(self, write: Callable[[], int], cursor_field: str, old: int, new: int) -> bool:
+        """The chunk's transaction: its rows, and the cursor moved only if nobody moved it."""
+        with transaction.atomic():
+            written = write()
+            windows_assign(campaign=self.campaign)  # sending windows: tagged before anyone can claim the batches
+            moved = Campaign.objects.filter(pk=self.campaign.pk, preparing=True, **{cursor_field: old}).update(
+                **{cursor_field: new}, prepared_count=F("prepared_count") + written, prepared_beat_at=timezone.now())
+            if not moved:
+                raise PreparationRaced(f"campaign {self.campaign.pk}: another preparer moved the cursor")
+            _chunk_written(self.campaign.pk, written)
+        return True
+
+    def _chunk_end(self, cursor: int) -> tuple[int | None, int]:
+        """The last contact key of the next chunk and how many keys it spans (keys, not
+        eligible rows: one index range); (None, 0) after the last contact."""
+        from contacts.models import Contact
+
+        after = Contact.objects.filter(pk__gt=cursor).order_by("pk").values_list("pk", flat=True)
+        end = after[self.chunk - 1:self.chunk].first()
+        if end is not None:
+            return end, self.chunk
+        rest = after.aggregate(last=Max("pk"), keys=Count("pk"))
+        return rest["last"], rest["keys"]
+
+    # ---- identical text: set-based
+    def _insert_select(self, qs: QuerySet, keys: int) -> int:
+        """One INSERT … SELECT of the chunk's eligible contacts; each row joins the batch of
+        its position (``row_number / batch_size``). Batches for every key of the range are
+        made first; the ones left empty are deleted and the last one sized after."""
+        base = self._new_batches(keys)
+        sql, params = qs.order_by().annotate(r_id=F("pk"), r_phone=F("phone")).values_list(
+            "r_id", "r_phone").query.get_compiler(connection=connection).as_sql()
+        pg = connection.vendor == "postgresql"
+        padded = "lpad(CAST(a.id AS TEXT), 12, '0')" if pg else "printf('%%012d', a.id)"
+        empty_json = "'{}'::jsonb" if pg else "'{}'"
+        insert = (
+            f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608 - names are ours
+            f"SELECT %s, b.id, a.id, %s, a.phone, %s || {padded}, '', {empty_json}, %s, %s, '', '', '', %s, '', '', %s "
+            f"FROM (SELECT s.r_id AS id, s.r_phone AS phone, ROW_NUMBER() OVER (ORDER BY s.r_id) - 1 AS rn "
+            f"FROM ({sql}) s) a JOIN {SendBatch._meta.db_table} b ON b.campaign_id = %s AND b.state = %s "
+            f"AND b.is_sample = %s AND b.number = %s + 1 + a.rn / %s")
+        c = self.campaign
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        values = [c.pk, c.channel, f"{self.prefix}-", False, MessageStatus.QUEUED, self.parts or 1, now,
+                  *params, c.pk, SendBatch.State.PENDING, False, base, self.size]
+        with connection.cursor() as cursor:
+            cursor.execute(insert, values)
+            written = cursor.rowcount
+        self._trim_batches(base, written)
+        return written
+
+    def _new_batches(self, rows: int, *, sizes: bool = False) -> int:
+        """``ceil(rows / size)`` pending batches after the campaign's last; returns the number
+        before the first."""
+        base = self._last_number()
+        SendBatch.objects.bulk_create([
+            SendBatch(campaign_id=self.campaign.pk, number=base + i + 1, custom=f"{self.prefix}-b{base + i + 1}",
+                      text=self.content, size=min(self.size, rows - i * self.size) if sizes else 0)
+            for i in range(math.ceil(rows / self.size))])
+        return base
+
+    def _trim_batches(self, base: int, written: int) -> None:
+        used = math.ceil(written / self.size)
+        mine = SendBatch.objects.filter(campaign_id=self.campaign.pk, is_sample=False, number__gt=base)
+        mine.filter(number__gt=base + used).delete()
+        mine.filter(number__lt=base + used).update(size=self.size)
+        mine.filter(number=base + used).update(size=written - (used - 1) * self.size)
+
+    def _last_number(self) -> int:
+        return SendBatch.objects.filter(campaign_id=self.campaign.pk, is_sample=False).aggregate(
+            n=Max("number"))["n"] or 0
+
+    # ---- rows in Python: personalised text, the sample, the uploaded list
+    def _render(self, rows: list[dict], *, upload_at: int = 0) -> list[tuple]:
+        """(contact, number, custom_id, text, variables, parts) per row that still has its
+        values; identical text leaves text and variables to the batch."""
+        c = self.campaign
+        out = []
+        for offset, row in enumerate(rows):
+            values = sel.recipient_values(self.sources, row)
+            if values is None:
+                continue  # a value went missing since the count
+            custom_id = custom_id_for(c.pk, row["pk"]) if row.get("pk") else f"{self.prefix}-u{upload_at + offset:09d}"
+            if self.identical:
+                out.append((row.get("pk"), row["phone"], custom_id, "", "{}", self.parts or 1))
             else:
-                personal.append((message, self._own_batch(message, values, is_sample)))
-            messages.append(message)
-        links_issue(campaign=self.campaign, messages=messages)  # tracked short links (services.short_links)
-        if personal:
-            made = SendBatch.objects.bulk_create([b for _m, b in personal])
-            for (message, _b), batch in zip(personal, made, strict=True):
-                message.batch = batch
-        _insert_messages(messages)
-        self.written += len(messages)
+                out.append((row.get("pk"), row["phone"], custom_id, sel.render(self.content, values),
+                            json.dumps(values), None))
+        if self.identical:
+            return out
+        # tracked short links: each recipient's own codes, counted at their short length
+        holders = [SimpleNamespace(custom_id=row[2], text=row[3]) for row in out]
+        links_issue(campaign=c, messages=holders)
+        return [(*row[:3], held.text, row[4], sel.parts_of(c, held.text)) for row, held in zip(out, holders, strict=True)]
 
-    def _into_shared_batch(self, message: Message, is_sample: bool) -> None:
-        pk = self.campaign.pk
-        if is_sample:
-            if self.sample_batch is None:
-                self.sample_batch = SendBatch.objects.create(campaign_id=pk, number=0, is_sample=True,
-                                                             custom=f"{self.prefix}-s", text=self.content)
-                self.batches_with_size.append(self.sample_batch)
-            batch = self.sample_batch
+    def _insert_rows(self, rows: list[tuple], *, sample: bool = False) -> int:
+        """Write rendered rows. Identical text: batches of ``batch_size`` (the sample: one of
+        its own); personalised: a batch of one per message, whose ``custom`` is the
+        message's ``custom_id`` (the message finds it by that unique key)."""
+        if not rows:
+            return 0
+        c = self.campaign
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        if self.identical:
+            if sample:
+                ids = [SendBatch.objects.create(campaign_id=c.pk, number=0, is_sample=True, custom=f"{self.prefix}-s",
+                                                text=self.content, size=len(rows)).pk] * len(rows)
+            else:
+                base = self._new_batches(len(rows), sizes=True)
+                made = dict(SendBatch.objects.filter(campaign_id=c.pk, is_sample=False, number__gt=base)
+                            .values_list("number", "pk"))
+                ids = [made[base + 1 + i // self.size] for i in range(len(rows))]
+            batch = "%s"
         else:
-            if self.current is None or self.current.size >= self.size:
-                self.batch_no += 1
-                self.current = SendBatch.objects.create(campaign_id=pk, number=self.batch_no,
-                                                        custom=f"{self.prefix}-b{self.batch_no}", text=self.content)
-                self.batches_with_size.append(self.current)
-            batch = self.current
-        message.batch = batch
-        batch.size += 1
-        message.parts = self.parts
+            base = 0 if sample else self._last_number()
+            _insert_batches([(c.pk, 0 if sample else base + i + 1, row[2], sample) for i, row in enumerate(rows)])
+            ids = [row[2] for row in rows]
+            batch = f"(SELECT id FROM {SendBatch._meta.db_table} WHERE custom = %s)"  # noqa: S608 - our table
+        jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+        sql = (f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608 - names are ours
+               f"VALUES (%s, {batch}, %s, %s, %s, %s, %s, {jsonb}, %s, %s, '', '', '', %s, '', '', %s)")
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [(c.pk, ref, contact, c.channel, number, custom_id, text, variables, sample,
+                                      MessageStatus.QUEUED, parts, now)
+                                     for ref, (contact, number, custom_id, text, variables, parts) in zip(ids, rows,
+                                                                                                          strict=True)])
+        return len(rows)
 
-    def _own_batch(self, message: Message, values: dict, is_sample: bool) -> SendBatch:
-        message.text = sel.render(self.content, values)
-        message.variables = values
-        message.parts = sel.parts_of(self.campaign, message.text)
-        self.batch_no += 1
-        return SendBatch(campaign_id=self.campaign.pk, number=0 if is_sample else self.batch_no,
-                         custom=message.custom_id, is_sample=is_sample, size=1)
-
-
-MESSAGE_COLUMNS = ("campaign_id", "batch_id", "contact_id", "channel", "number", "custom_id", "text", "variables",
-                   "is_sample", "status", "bics_status", "bics_message_id", "group_id", "parts", "error_code",
-                   "error_description", "created_at")
-
-
-def _upload_candidates(campaign: Campaign, sources):
-    """Rows of the uploaded list that pass the exclusions (valid, not already a recipient, not
-    opted out in scope, variables present), in chunks checked against the database."""
-    import re
-
-    seen: set[str] = set()
-    chunk: list[dict] = []
-
-    def check(chunk):
-        numbers = [r["phone"] for r in chunk]
-        opted = sel.upload_unsubscribed(campaign, numbers)
-        known = set(Message.objects.filter(campaign_id=campaign.pk, number__in=numbers)
-                    .values_list("number", flat=True))
-        return [r for r in chunk if r["phone"] not in opted and r["phone"] not in known
-                and sel.recipient_values(sources, r) is not None]
-
-    for row in sel.upload_rows(campaign):
-        if not row["phone"] or not re.match(sel.VALID_NUMBER, row["phone"]) or row["phone"] in seen:
-            continue
-        seen.add(row["phone"])
-        chunk.append(row)
-        if len(chunk) >= UPLOAD_CHUNK:
-            yield from check(chunk)
-            chunk = []
-    if chunk:
-        yield from check(chunk)
+    def _upload_rows(self, upload_cursor: int) -> list[dict]:
+        """The next ``UPLOAD_CHUNK`` rows of the uploaded list (none: the list is done)."""
+        if self.upload is None:
+            self.upload = _skip(sel.upload_rows(self.campaign), upload_cursor)
+        try:
+            return [row for _i, row in zip(range(UPLOAD_CHUNK), self.upload, strict=False)]
+        except ValueError:  # no number column: the preview warned about it; the list is left out
+            return []
 
 
-def _insert_messages(messages: list[Message]) -> None:
-    """One prepared INSERT run over the rows (``executemany``): Django's ``bulk_create``
-    spends most of a million-row launch compiling statements."""
-    import json
-
-    from django.db import connection
-
-    if not messages:
-        return
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = ", ".join(jsonb if c == "variables" else "%s" for c in MESSAGE_COLUMNS)
-    sql = (f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608
-           f"VALUES ({placeholders})")
-    rows = [(m.campaign_id, m.batch_id, m.contact_id, m.channel, m.number, m.custom_id, m.text or "",
-             json.dumps(m.variables or {}), m.is_sample, MessageStatus.QUEUED, "", "", "", m.parts or 1, "", "", now)
-            for m in messages]
+def _insert_batches(rows: list[tuple]) -> None:
+    """Batches of one (campaign, number, custom, is_sample): one prepared INSERT."""
+    sql = (f"INSERT INTO {SendBatch._meta.db_table} (campaign_id, number, custom, text, is_sample, size, "  # noqa: S608
+           "state, attempts, claimed_by, group_id, error) VALUES (%s, %s, %s, '', %s, 1, %s, 0, '', '', '')")
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, [(*row, SendBatch.State.PENDING) for row in rows])
 
 
+def _skip(rows: Iterator, count: int) -> Iterator:
+    for index, row in enumerate(rows):
+        if index >= count:
+            yield row
+
+
+def _upload_candidates(campaign: Campaign, sources, raw: list[dict]) -> list[dict]:
+    """Rows of an uploaded chunk that pass the exclusions: valid, once, not already a
+    recipient (a contact or an earlier row), not opted out in scope, variables present."""
+    seen: set[str] = set()
+    rows = []
+    for row in raw:
+        if row["phone"] and re.match(sel.VALID_NUMBER, row["phone"]) and row["phone"] not in seen:
+            seen.add(row["phone"])
+            rows.append(row)
+    numbers = [r["phone"] for r in rows]
+    opted = sel.upload_unsubscribed(campaign, numbers)
+    known = set(Message.objects.filter(campaign_id=campaign.pk, number__in=numbers).values_list("number", flat=True))
+    return [r for r in rows if r["phone"] not in opted and r["phone"] not in known
+            and sel.recipient_values(sources, r) is not None]

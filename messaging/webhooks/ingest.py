@@ -1,0 +1,126 @@
+"""Delivery-report ingest as a stream: the receiver stores each event (one INSERT) and
+answers; a drain applies the stored events in sets.
+
+``apply_pending_events`` takes the events still ``received``, oldest first, ``SET_SIZE`` at
+a time. Each set is one transaction: the processors' writes and the marking of the events
+(processed, ignored or failed) commit together, so a worker killed in between leaves the
+whole set ``received`` and it is applied once, later. Event types with a set processor
+(``registry.register_set``: the message statuses) are applied hundreds per statement; the
+others one by one, each in a savepoint so one bad event fails alone.
+
+The drain runs from a task that re-queues itself while work remains, nudged by the receiver
+(at most every ``BICS_WEBHOOK_KICK_SECONDS`` per process) and by the beat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from messaging.webhooks.models import WebhookEvent
+from messaging.webhooks.registry import processor_for, set_processor_for
+
+log = logging.getLogger(__name__)
+E = WebhookEvent.State
+
+
+def set_size() -> int:
+    return int(getattr(settings, "BICS_WEBHOOK_APPLY_SET", 500))
+
+
+def apply_pending_events(limit: int | None = None) -> int:
+    """Apply stored, unprocessed events in sets; returns how many were taken (at most
+    ``limit``; every pending one when None)."""
+    total = 0
+    while limit is None or total < limit:
+        taken = apply_event_set(set_size() if limit is None else min(set_size(), limit - total))
+        if not taken:
+            break
+        total += taken
+    return total
+
+
+def apply_event_set(size: int) -> int:
+    """One set of up to ``size`` received events, in one transaction; returns how many."""
+    with transaction.atomic():
+        pending = WebhookEvent.objects.filter(state=E.RECEIVED).order_by("received_at", "pk")
+        if connection.vendor == "postgresql":  # two drains take different sets
+            pending = pending.select_for_update(skip_locked=True)
+        events = [Stored(*row) for row in pending.values_list("pk", "event_type", "payload")[:size]]
+        if not events:
+            return 0
+        outcomes: dict[int, tuple[str, dict, str]] = {}
+        by_type: dict[str, list[Stored]] = {}
+        for event in events:
+            by_type.setdefault(event.event_type, []).append(event)
+        for event_type, group in by_type.items():
+            outcomes.update(_apply_group(event_type, group))
+        _mark(outcomes)
+    return len(events)
+
+
+class Stored(NamedTuple):
+    """What a set processor reads of a stored event (no model instance per event)."""
+
+    pk: int
+    event_type: str
+    payload: dict
+
+
+def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, dict, str]]:
+    processor = set_processor_for(event_type)
+    if processor is not None:
+        try:
+            with transaction.atomic():
+                results = processor(group)
+            return {event.pk: (E.PROCESSED, result or {}, "") for event, result in zip(group, results, strict=True)}
+        except Exception:  # noqa: BLE001 - one by one below, so only the bad event fails
+            log.warning("webhook set of %d %s failed; applying one by one", len(group), event_type, exc_info=True)
+    if processor_for(event_type) is None:
+        return {event.pk: (E.IGNORED, {"reason": f"no processing for {event_type}"}, "") for event in group}
+    return {event.pk: _apply_one(event) for event in WebhookEvent.objects.filter(pk__in=[e.pk for e in group])}
+
+
+def _apply_one(event: WebhookEvent) -> tuple[str, dict, str]:
+    processor = processor_for(event.event_type)
+    try:
+        with transaction.atomic():
+            return E.PROCESSED, processor(event) or {}, ""
+    except Exception as exc:  # noqa: BLE001 - recorded on the event for "Process again"
+        # The error names the exception and its message; payload values stay in the row.
+        log.warning("webhook event %s failed: %s", event.pk, type(exc).__name__)
+        return E.FAILED, {}, f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _mark(outcomes: dict[int, tuple[str, dict, str]]) -> None:
+    """Mark the set in the transaction of its effects (one prepared statement)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    sql = (f"UPDATE {WebhookEvent._meta.db_table} SET state = %s, result = {jsonb}, error = %s, "  # noqa: S608
+           "attempts = attempts + 1, processed_at = %s WHERE id = %s AND state = %s")
+    rows = [(state, json.dumps(result), error, now, pk, E.RECEIVED) for pk, (state, result, error) in outcomes.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+# --------------------------------------------------------------------------- the drain
+def pending_exists() -> bool:
+    return WebhookEvent.objects.filter(state=E.RECEIVED).exists()
+
+
+def drain(*, budget_seconds: float = 20.0) -> tuple[int, bool]:
+    """Apply sets until none is left or the time budget is spent: (applied, more left)."""
+    deadline = time.monotonic() + budget_seconds
+    total = 0
+    while time.monotonic() < deadline:
+        taken = apply_event_set(set_size())
+        if not taken:
+            return total, False
+        total += taken
+    return total, pending_exists()
