@@ -46,7 +46,7 @@ def test_a_worker_on_another_machine_imports_the_upload_from_the_storage(tmp_pat
     done = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"imported": ROWS, "updated": 0, "rejected": 0}
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"imported": ROWS, "updated": 0, "duplicates": 0, "rejected": 0}
     item.refresh_from_db()
     assert item.state == ImportState.DONE and item.rows_imported == ROWS
     assert Contact.objects.count() == ROWS

@@ -32,7 +32,8 @@ READ_ONLY = {"axes.AccessAttempt", "axes.AccessFailureLog", "axes.AccessLog", "c
              "campaigns.Message", "campaigns.SendBatch", "campaigns.SmartLinkVisit", "messaging.AccountBalance",
              "messaging.Price", "messaging.TemplateApproval", "verify.OtpRequest", "voice.BulkCallBatch",
              "voice.BulkCallRecipient", "voice.CallLog", "voice.CallRecording", "voice.VoicePrice",
-             "webhooks.InboundMessage", "webhooks.WebhookEvent", "campaigns.CampaignTestSend"}
+             "webhooks.InboundMessage", "webhooks.WebhookEvent", "campaigns.CampaignTestSend",
+             "messaging.TemplateEvent", "messaging.OptOutChange", "campaigns.CapExclusion"}
 
 
 def perm(user, model, action: str) -> bool:

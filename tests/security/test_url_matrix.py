@@ -95,6 +95,8 @@ PAGES: dict[str, tuple] = {
     "admin:catch_all": (LOGIN, 404, 404, 404, 404),
     "admin:moved": (301, 301, 301, 301, 301),  # old bookmarks of models that left "messaging"
     "media": (404, 404, 404, 404, 404),  # served by Django only with DEBUG
+    # public: a live code redirects (302) and records the click (tests/campaigns/test_tracked_links.py)
+    "short-link": (404, 404, 404, 404, 404),
     # custom admin views
     "admin:messaging_template_decide": (LOGIN, DENY, DENY, DENY, DENY),  # a decision is a POST
     "admin:messaging_unsubscriber_import": (LOGIN, DENY, OK, DENY, OK),  # messaging.add_unsubscriber
@@ -108,6 +110,16 @@ PAGES: dict[str, tuple] = {
     "admin:voice_voiceunsubscriber_clean": (LOGIN, DENY, DENY, DENY, OK),
     "admin:webhooks_webhook_connect": (LOGIN, DENY, DENY, DENY, OK),  # webhooks.change_webhook
     "admin:auth_user_password_change": (LOGIN, DENY, DENY, DENY, OK),  # auth.change_user
+    # pull buttons: POST only (who may press them: tests/catalogue/test_admin.py)
+    "admin:campaigns_smartlink_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:messaging_accountbalance_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:messaging_blockedtemplate_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:messaging_price_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:messaging_sender_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:messaging_template_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:messaging_unsubscriber_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:webhooks_subscription_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
+    "admin:webhooks_webhook_pull": (LOGIN, NOPE, NOPE, NOPE, NOPE),
 }
 # Admins that refuse more than the model permissions say: (label, page) pairs.
 ADMIN_NARROWED = {
@@ -117,7 +129,7 @@ ADMIN_NARROWED = {
         "messaging.Price", "messaging.TemplateApproval", "verify.OtpRequest", "voice.BulkCallBatch",
         "voice.BulkCallRecipient", "voice.CallLog", "voice.CallRecording", "voice.VoicePrice",
         "webhooks.InboundMessage", "webhooks.WebhookEvent", "core.SyncRun", "campaigns.CampaignTestSend",
-        "messaging.TemplateEvent",
+        "messaging.TemplateEvent", "messaging.OptOutChange", "campaigns.CapExclusion",
     )},
     ("messaging.TemplateApproval", "delete"): "the approval trail is never deleted",
     ("messaging.TemplateEvent", "delete"): "the approval trail is never deleted",
@@ -241,6 +253,9 @@ def objects(users):
     }
 
 
+PULL_KEYS = {"campaigns_smartlink": "visits", "messaging_accountbalance": "pricing", "messaging_blockedtemplate": "bics", "messaging_price": "pricing", "messaging_sender": "bics", "messaging_template": "bics", "messaging_unsubscriber": "bics", "webhooks_subscription": "bics", "webhooks_webhook": "bics"}
+
+
 def url_of(name: str, objects) -> str:
     """The URL of a table row, its arguments filled from the created objects."""
     special = {
@@ -256,11 +271,14 @@ def url_of(name: str, objects) -> str:
         "admin:catch_all": lambda: "/admin/no/such/page/",
         "admin:moved": lambda: "/admin/messaging/campaign/",
         "media": lambda: "/media/nothing.txt",
+        "short-link": lambda: reverse(name, args=["no-such-code"]),
         "admin:messaging_template_decide": lambda: reverse(name, args=[objects["admin"][_model("messaging.Template")].pk,
                                                                        "approve"]),
         "admin:auth_user_password_change": lambda: reverse(name, args=[objects["admin"][_model("auth.User")].pk]),
         "admin:messaging_unsubscriber_export": lambda: reverse(name, args=["csv"]),
         "admin:messaging_blockedtemplate_export": lambda: reverse(name, args=["csv"]),
+        **{f"admin:{model}_pull": (lambda model=model, key=key: reverse(f"admin:{model}_pull", args=[key]))
+           for model, key in PULL_KEYS.items()},
     }
     if name in special:
         return special[name]()
