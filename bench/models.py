@@ -45,20 +45,11 @@ def campaign_send(campaign_id: int) -> dict:
 
 
 def webhook_events_drain() -> int:
-    """Apply every stored, unprocessed webhook event with the product's processing function;
-    returns how many were taken. Today the product applies one event per call
-    (``webhook_event_process(event_id=…)``), so this loops over the ids. With the set-based
-    processing the loop becomes ``while (n := webhook_events_apply(limit=1000)): total += n``
-    (``webhook_events_apply(*, limit: int = 1000) -> int``: apply up to ``limit`` received
-    events in one set, return how many it took, 0 when none is left)."""
-    from messaging.webhooks.models import WebhookEvent
-    from messaging.webhooks.services import webhook_event_process
+    """Apply every stored, unprocessed webhook event with the product's processing (in sets,
+    as the drain task does); returns how many were taken."""
+    from messaging.webhooks.ingest import apply_pending_events
 
-    ids = list(WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED).order_by("pk")
-               .values_list("pk", flat=True))
-    for event_id in ids:
-        webhook_event_process(event_id=event_id)
-    return len(ids)
+    return apply_pending_events()
 
 
 def sign(body: bytes, key: str) -> str:
