@@ -139,7 +139,7 @@ def push_and_pull(page, base, sandbox, template):
     assert Template.objects.get(pk=template.pk).provider_approved
     visit(page, f"{base}/admin/messaging/price/")  # an empty list: the button needs no selection
     page.get_by_role("button", name="Pull pricing and balance from BICS").click()
-    page.wait_for_selector("text=Pull of pricing and balance: done.")
+    page.wait_for_selector(".messagelist .success:has-text(\"Pull of pricing\")")
     assert_accessible(page)
     assert page.locator("#result_list tbody tr").count() > 0
 
