@@ -93,7 +93,7 @@ def seed(stdout=None):
             continue
         services.template_submit(template=template, user=author)
         if outcome == "approved":
-            services.template_approve(template=template, user=approver)
+            services.template_approve(template=template, user=approver, push=False)
         elif outcome == "rejected":
             services.template_reject(template=template, user=approver,
                                      reason="Promotional wording needs the legal opt-out text of the sender.")

@@ -224,9 +224,11 @@ def _decision_target(template: Template, user, content_hash: str | None, verb: s
 
 
 @transaction.atomic
-def template_approve(*, template: Template, user, content_hash: str | None = None) -> TemplateApproval:
+def template_approve(*, template: Template, user, content_hash: str | None = None,
+                     push: bool = True) -> TemplateApproval:
     """Approve the version the approver saw (``content_hash``; default: the one ``template``
-    was loaded with). The approval queues the push to BICS."""
+    was loaded with). The approval queues the push to BICS (``push=False``: the demo data, seeded
+    before any worker or broker runs, is pushed by staff)."""
     current = _decision_target(template, user, content_hash, "approved")
     _rule_errors(current)
     seen = current.content_hash
@@ -238,7 +240,8 @@ def template_approve(*, template: Template, user, content_hash: str | None = Non
         template=current, version=current.version, decision=TemplateApproval.Decision.APPROVED,
         decided_by=user, **_content_snapshot(current))
     _trail(current, TemplateEvent.Action.APPROVE, user)
-    transaction.on_commit(lambda: template_push_queue(template=current, user=user))
+    if push:
+        transaction.on_commit(lambda: template_push_queue(template=current, user=user))
     return decision
 
 
