@@ -169,25 +169,3 @@ def login(live_server, django_user_model):
     return sign_in
 
 
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    """Every transactional test rolls back by restoring the migrated database (serialized
-    rollback): a transactional test without it ends with a flush that re-creates content types
-    and permissions under new ids, and the next serialized test cannot restore the groups and
-    grants the data migrations made. The browser tests run first among the transactional ones
-    (after pytest-django's own ordering): their live server then reads the restored groups."""
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
-            item.add_marker(pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
-                            append=False)
-
-    def transactional(item):
-        marker = item.get_closest_marker("django_db")
-        return bool(marker and marker.kwargs.get("transaction"))
-
-    plain = [i for i in items if not transactional(i)]
-    browser = [i for i in items if transactional(i) and i.get_closest_marker("e2e")]
-    rest = [i for i in items if transactional(i) and not i.get_closest_marker("e2e")]
-    items[:] = plain + browser + rest
