@@ -18,14 +18,14 @@ def test_seed_demo_is_idempotent():
     assert set(Unsubscriber.objects.values_list("channel", flat=True)) == {"sms", "whatsapp", "viber"}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_seed_demo_queues_no_push_before_the_worker_and_broker_run(settings):
+def test_seed_demo_queues_no_push_before_the_worker_and_broker_run(settings, django_capture_on_commit_callbacks):
     """`make run` seeds before Redis and the worker start: an approval's push queued then failed
     ("Not queued: … connection refused") and a fresh install opened on a sync-failure alert."""
     from core.models import SyncRun
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens there
-    call_command("seed_demo")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
     assert Template.objects.filter(approval_state="approved").exists()
     assert not SyncRun.objects.exists()
