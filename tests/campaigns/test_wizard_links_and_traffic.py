@@ -78,3 +78,20 @@ def test_a_test_send_delivers_the_link_target(admin_client, sandbox, make_contac
     assert sandbox.sent_numbers() == ["32470999001"]
     text = sandbox.get("requests")["last"]["sms.messages.send"]["message"]
     assert LONG in text and "{{link:" not in text and "/s/" not in text
+
+
+@pytest.mark.django_db
+def test_the_schedule_step_sets_the_validity_and_the_preview_says_it(staff, make_contacts, make_campaign):
+    make_contacts(1)
+    campaign = make_campaign()
+    url = reverse("wizard:schedule", args=[campaign.pk])
+    page = staff.post(url, {**SCHEDULE, "validity_hours": "0"}).content.decode()
+    assert "A validity is at least one hour." in page
+    assert staff.post(url, {**SCHEDULE, "validity_hours": "6"}).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.validity_hours == 6
+    preview = staff.get(reverse("wizard:preview", args=[campaign.pk])).content.decode()
+    assert 'valid for <span id="validity">6 h</span> after the launch' in preview
+    staff.post(url, {**SCHEDULE, "validity_hours": ""})
+    campaign.refresh_from_db()
+    assert campaign.validity_hours is None

@@ -211,6 +211,16 @@ class ScheduleStepForm(forms.Form):
             "max_value": "Keep the pause between batches under a day.",
         },
     )
+    validity_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=30 * 24,
+        label="Validity (hours)",
+        help_text="Messages not sent this long after the launch are not sent at all, e.g. when a "
+        "sending window opens too late. Empty: no limit.",
+        error_messages={"min_value": "A validity is at least one hour.",
+                        "max_value": "A validity is at most 720 hours (30 days)."},
+    )
     traffic = forms.ChoiceField(
         required=False,
         widget=forms.RadioSelect,

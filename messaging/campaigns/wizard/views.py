@@ -278,6 +278,7 @@ def schedule(request, pk: int):
         "smart_sample_size": campaign.smart_sample_size,
         "smart_wait_minutes": campaign.smart_wait_minutes,
         "traffic": campaign.traffic,
+        "validity_hours": campaign.validity_hours,
     }
     form = ScheduleStepForm(
         request.POST or None, initial=initial, zone=zone, max_days=services.max_schedule_days(),
@@ -293,9 +294,11 @@ def schedule(request, pk: int):
         campaign.smart_sample_size = data["smart_sample_size"] or campaign.smart_sample_size
         campaign.smart_wait_minutes = data["smart_wait_minutes"] or campaign.smart_wait_minutes
         campaign.traffic = data["traffic"] or ""
+        campaign.validity_hours = data["validity_hours"]
         campaign.save(
             update_fields=[
                 "traffic",
+                "validity_hours",
                 "scheduled_at",
                 "time_zone",
                 "batch_size",
