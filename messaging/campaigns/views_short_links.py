@@ -39,7 +39,7 @@ class ShortLinkMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        match = SHORT_PATH.fullmatch(request.path_info)
-        if match is None:
+        match = SHORT_PATH.fullmatch(request.path_info) if request.method in ("GET", "HEAD") else None
+        if match is None:  # other methods take the whole stack (CSRF refuses a POST as anywhere else)
             return self.get_response(request)
         return short_link_redirect(request, match["code"])
