@@ -62,7 +62,7 @@ def test_the_preview_shows_a_tracked_link_in_its_short_form(staff, settings, mak
     page = staff.get(reverse("wizard:preview", args=[campaign.pk])).content.decode()
     shown = re.search(r'<p class="sample-text">([^<]*)</p>', page).group(1)
     assert "{{link:" not in shown and LONG not in shown
-    assert re.search(r"https://go\.example/s/A{%d} until Sunday\." % CODE_LENGTH, shown)
+    assert re.search(rf"https://go\.example/s/A{{{CODE_LENGTH}}} until Sunday\.", shown)
     assert re.search(r"· 1 part<", page)  # the long URL would make it two
     page = staff.get(reverse("campaigns:preview", args=[campaign.pk])).content.decode()
     assert "https://go.example/s/" + "A" * CODE_LENGTH in page and "{{link:" not in page

@@ -8,7 +8,6 @@ from core import sync
 from core.models import SyncState
 from messaging.catalogue import rules
 from messaging.catalogue.links import as_bics_body, local_content_of
-from messaging.catalogue.models import Template
 from tests import sandbox_helpers as sb
 from tests.catalogue.conftest import approved_here
 
