@@ -352,7 +352,8 @@ class ShortLink(models.Model):
 
 
 class LinkClick(models.Model):
-    """A visit of a short link: one INSERT by the redirect, nothing else."""
+    """A visit of a short link: stored in sets by ``short_links.link_clicks_drain`` from the Redis
+    list the redirect appends to (by the redirect itself when Redis is unavailable)."""
 
     link = models.ForeignKey(ShortLink, on_delete=models.CASCADE, related_name="clicks")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
