@@ -28,15 +28,18 @@ class Tracker:
         self.lock = threading.Lock()
         self.active = False
         self.spans: list[float] = []  # write transactions, ms
+        self.longest: tuple[float, str] = (0.0, "")  # and the first write statement of the longest
 
-    def record(self, ms: float) -> None:
+    def record(self, ms: float, sql: str = "") -> None:
         if self.active:
             with self.lock:
                 self.spans.append(ms)
+                if ms > self.longest[0]:
+                    self.longest = (ms, " ".join(sql.split())[:120])
 
     def start(self) -> None:
         with self.lock:
-            self.spans, self.active = [], True
+            self.spans, self.active, self.longest = [], True, (0.0, "")
 
     def stop(self) -> dict:
         with self.lock:
@@ -45,7 +48,7 @@ class Tracker:
         if not spans:
             return {"max_write_tx_ms": 0.0, "write_tx": 0}
         return {"max_write_tx_ms": round(spans[-1], 1), "p99_write_tx_ms": round(spans[int(len(spans) * 0.99)], 1),
-                "write_tx": len(spans)}
+                "write_tx": len(spans), "max_write_tx_sql": self.longest[1]}
 
 
 TRACKER = Tracker()
@@ -58,6 +61,7 @@ class _ConnectionTrace:
         self.wrapper, self.tracker = wrapper, tracker
         self.started: float | None = None
         self.wrote = False
+        self.first_write = self.first_sql = ""  # what the transaction did first (to name the longest)
         commit, rollback = wrapper._commit, wrapper._rollback
 
         def _commit():
@@ -77,8 +81,9 @@ class _ConnectionTrace:
 
     def close(self) -> None:
         if self.started is not None and self.wrote:
-            self.tracker.record((time.perf_counter() - self.started) * 1000)
-        self.started, self.wrote = None, False
+            label = self.first_write or f"(reads only under the write lock) {self.first_sql}"
+            self.tracker.record((time.perf_counter() - self.started) * 1000, label)
+        self.started, self.wrote, self.first_write, self.first_sql = None, False, "", ""
 
     def __call__(self, execute, sql, params, many, context):
         now = time.perf_counter()
@@ -93,9 +98,12 @@ class _ConnectionTrace:
                 return execute(sql, params, many, context)
             finally:
                 if writes:
-                    self.tracker.record((time.perf_counter() - now) * 1000)
+                    self.tracker.record((time.perf_counter() - now) * 1000, sql)
         if self.started is None:
             self.started = now
+        if writes and not self.first_write:
+            self.first_write = sql
+        self.first_sql = self.first_sql or sql or ""
         self.wrote = self.wrote or writes
         return execute(sql, params, many, context)
 

@@ -314,15 +314,18 @@ def audience_plan(campaign: Campaign) -> AudiencePlan:
     sources = campaign_sources(campaign)
     contacts = campaign_contacts(campaign)
     plan = AudiencePlan()
-    plan.total = contacts.count()
+    # one pass over the audience: each exclusion counted in the order it is applied
+    valid = ~invalid_q()
+    subscribed = valid & ~unsubscribed_q(campaign)
+    counts = contacts.aggregate(total=Count("pk"), valid=Count("pk", filter=valid),
+                                subscribed=Count("pk", filter=subscribed),
+                                eligible=Count("pk", filter=subscribed & ~missing_q(campaign)))
+    plan.total, plan.eligible = counts["total"], counts["eligible"]
     plan.duplicates = max(sum(s.count() for s in sources) - plan.total, 0) if len(sources) > 1 else 0
-    valid = contacts.exclude(invalid_q())
-    plan.invalid = plan.total - valid.count()
-    subscribed = valid.exclude(unsubscribed_q(campaign))
-    plan.unsubscribed = valid.count() - subscribed.count()
-    eligible = subscribed.exclude(missing_q(campaign))
-    plan.eligible = eligible.count()
-    plan.missing_variables = subscribed.count() - plan.eligible
+    plan.invalid = plan.total - counts["valid"]
+    plan.unsubscribed = counts["valid"] - counts["subscribed"]
+    plan.missing_variables = counts["subscribed"] - plan.eligible
+    eligible = contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign))
     from messaging.campaigns.frequency_selectors import capped_count  # the frequency cap
 
     plan.frequency_capped = capped_count(campaign, eligible)
