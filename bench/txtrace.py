@@ -1,13 +1,15 @@
 """Write transactions of this process, timed: ``max_write_tx_ms`` of the dispatch benchmarks.
 
 Installed on every database connection Django opens (any thread) through the
-``connection_created`` signal. A transaction is timed from its first statement (SQLite's
-``BEGIN IMMEDIATE`` under Django's atomic, or the statement that makes PostgreSQL begin
-one) to the driver's commit or rollback; it counts as a *write* transaction when it took
-SQLite's write lock (``BEGIN IMMEDIATE``) or ran a write statement. A write outside any
-transaction (autocommit) is its own transaction, timed by its ``execute``. Times are wall
-clock, so they include what the process did in Python between statements while the
-transaction stayed open: exactly how long other writers were kept waiting.
+``connection_created`` signal. A transaction is timed from its first statement (SQLite: once
+Django's ``BEGIN IMMEDIATE`` under atomic has taken the write lock, so waiting for another
+process's writer is not counted; PostgreSQL: the statement that makes it begin one) to the
+driver's commit or rollback; it counts as a *write* transaction when it took SQLite's write
+lock (``BEGIN IMMEDIATE``) or ran a write statement. A write outside any transaction
+(autocommit) is its own transaction, timed by its ``execute``. Times are wall clock, so they
+include what the process did in Python between statements while the transaction stayed open:
+exactly how long other writers were kept waiting. The longest one is named by its first
+write statement (``max_write_tx_sql``).
 """
 
 from __future__ import annotations
@@ -90,8 +92,10 @@ class _ConnectionTrace:
         writes = bool(_WRITE.search(sql or ""))
         if _BEGIN.match(sql or ""):  # SQLite under atomic: Django's explicit BEGIN [IMMEDIATE]
             self.close()
-            self.started, self.wrote = now, writes
-            return execute(sql, params, many, context)
+            try:
+                return execute(sql, params, many, context)
+            finally:  # timed once the lock is ours: waiting for another writer is not holding it
+                self.started, self.wrote = time.perf_counter(), writes
         in_tx = self.started is not None or not self.wrapper.get_autocommit() or self.wrapper.in_atomic_block
         if not in_tx:  # autocommit: each statement is its own transaction
             try:

@@ -227,7 +227,7 @@ class Pipeline:
     (``record_many``) of at most ``RECORD_WEIGHT`` members (``kind.weight``), each group its
     own short transaction. Only this thread touches the database."""
 
-    RECORD_WEIGHT = 2000
+    RECORD_WEIGHT = 1000
 
     def __init__(self, kind: BatchKind, pool: ThreadPoolExecutor | None):
         self.kind, self.pool = kind, pool
