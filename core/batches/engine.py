@@ -132,7 +132,8 @@ def _record_accepted(kind: BatchKind, accepted: list[tuple[Claim, Any, Answer]])
                      .values_list("pk", flat=True))
     if not moved:
         return
-    kind.model.objects.filter(pk__in=moved).update(state=S.SENT, sent_at=timezone.now(), error="")
+    kind.model.objects.filter(pk__in=moved).exclude(state=S.SENT).update(state=S.SENT, sent_at=timezone.now(),
+                                                                          error="")
     extras = kind.on_sent_many([(c, r, a.result) for c, r, a in accepted if c.batch_id in moved])
     by_fields: dict[tuple, list] = {}
     for batch_id, extra in extras.items():
