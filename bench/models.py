@@ -28,18 +28,17 @@ def models() -> SimpleNamespace:
 
 
 def campaign_launch(campaign) -> int:
-    """The product's launch (checks, the state change, the expected audience), without
-    queueing the Celery tasks: the benchmark drives the preparation (the Message rows, in
-    chunks) and the sending itself, in ``campaign_send``. Returns the expected audience."""
+    """The product's launch as staff trigger it (checks, audience, Message rows), without
+    queueing the Celery task: the benchmark drives the sending itself. Returns the audience."""
     from messaging.campaigns.services.campaigns import campaign_launch as launch
 
-    return launch(campaign=campaign, now=True, enqueue=False, prepare=False).audience_total
+    return launch(campaign=campaign, now=True, enqueue=False).audience_size
 
 
 def campaign_send(campaign_id: int) -> dict:
-    """Write the launched campaign's audience and send it to its end in this process (what
-    ``send_campaign --wait`` does: chunks written between sends, in this process, so
-    ``max_write_tx_ms`` sees their transactions)."""
+    """Send a launched campaign to its end in this process (what ``send_campaign --wait`` does).
+    When the launch becomes chunked work that a task continues, this must also finish the
+    preparation (in this process, so ``max_write_tx_ms`` sees its transactions)."""
     from messaging.campaigns.services.dispatch import campaign_run
 
     return campaign_run(campaign_id, poll_every=10**9)

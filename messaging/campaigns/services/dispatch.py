@@ -224,9 +224,10 @@ def campaigns_tick(*, advance, now: datetime | None = None) -> dict:
 def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: float = 2.0,
                  sleep=time.sleep, out=None) -> dict[str, int]:
     """Drive a launched campaign to its end in this process (``send_campaign --wait``): writes
-    what is left of its audience (chunks, between sends), sends batches (``CAMPAIGN_CONCURRENCY``
-    requests in flight, the next claimed and the answers recorded while they fly), sweeps,
-    reconciles and polls the DLRs smart delivery waits for. Returns the message counts by status."""
+    what is left of its audience (chunks, when no request is in flight), sends batches
+    (``CAMPAIGN_CONCURRENCY`` requests in flight, the next claimed and the answers recorded
+    while they fly), sweeps, reconciles and polls the DLRs smart delivery waits for. Returns
+    the message counts by status."""
     runner = _Runner(campaign_id, poll_every=poll_every, sleep=sleep)
     pool = ThreadPoolExecutor(max_workers=concurrency())
     try:
@@ -281,10 +282,12 @@ class _Runner:
                 if step.claims:
                     pipe.submit(step.claims)
                     continue
-            if self.prepare_chunk():
-                continue
             if pipe.in_flight:
                 pipe.collect(timeout=1.0, linger=self.LINGER)
+                continue
+            # nothing in flight: the next chunk now (written while requests fly, on one
+            # interpreter shared with their threads, a chunk held the lock ten times longer)
+            if self.prepare_chunk():
                 continue
             pipe.finish()
             if step is None or step.wait is None:
