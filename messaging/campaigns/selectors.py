@@ -378,17 +378,23 @@ SAMPLE_FIELDS = ("pk", "phone", "country", "first_name", "last_name", "email", "
 
 
 def rendered_samples(campaign: Campaign, limit: int = 3) -> list[dict]:
+    """A few recipients' texts as they will read them: a tracked link in its short form (a
+    placeholder code of the real length, ``catalogue.links``). ``test_text``: what a test send
+    delivers, each link its target at once (a staff test is no campaign click)."""
+    from messaging.catalogue.links import as_short_form, as_targets
+
     content = campaign_content(campaign)
     sources = variable_sources(campaign)
+    rows = [(row["phone"], recipient_values(sources, row) or {})
+            for row in eligible_contacts(campaign).order_by("pk").values(*SAMPLE_FIELDS)[:limit]]
+    if not rows:
+        rows = [("", {s.name: s.default or f"<{s.name}>" for s in sources})]
     out = []
-    for row in eligible_contacts(campaign).order_by("pk").values(*SAMPLE_FIELDS)[:limit]:
-        values = recipient_values(sources, row) or {}
+    for number, values in rows:
         text = render(content, values)
-        out.append({"number": row["phone"], "text": text, "parts": parts_of(campaign, text), "values": values})
-    if not out:
-        values = {s.name: s.default or f"<{s.name}>" for s in sources}
-        text = render(content, values)
-        out.append({"number": "", "text": text, "parts": parts_of(campaign, text), "values": values})
+        shown = as_short_form(text)
+        out.append({"number": number, "text": shown, "test_text": as_targets(text),
+                    "parts": parts_of(campaign, shown), "values": values})
     return out
 
 

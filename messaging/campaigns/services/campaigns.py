@@ -431,7 +431,7 @@ def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> 
                 results[number] = f"not sent: {refused}"
                 continue
             sms = campaign.channel == "sms"  # SMS: the rendered text through Send Message, like the campaign
-            message = one_off_send(channel=campaign.channel, number=number, text=sample["text"],
+            message = one_off_send(channel=campaign.channel, number=number, text=sample["test_text"],
                                    template=None if sms else campaign.template, variables=sample["values"],
                                    sender=sender, user=user, label=f"test of campaign {campaign.pk}")
             results[number] = message.status

@@ -104,8 +104,10 @@ def request_for(batch: SendBatch, messages: list[tuple], opted: set[str]) -> Sen
         reason = " ".join(problems)
         campaign_pause(campaign=campaign, reason="Refused at send time: " + reason)
         return Skip(SkipAction.RELEASE, reason)
-    from messaging.campaigns.services.windows import window_closed
+    from messaging.campaigns.services.windows import validity_passed, window_closed
 
+    if validity_passed(batch):  # the campaign's validity: its queued messages are not sent
+        return Skip(SkipAction.DONE)
     if window_closed(batch):  # sending windows: given back until the next opening
         return Skip(SkipAction.RELEASE)
     messages = _drop_opted_out(messages, opted)
