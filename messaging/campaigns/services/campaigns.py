@@ -107,7 +107,8 @@ class Preview:
 def campaign_preview(campaign: Campaign) -> Preview:
     plan = sel.audience_plan(campaign)
     samples = sel.rendered_samples(campaign)
-    estimate = sel.cost_estimate(campaign, parts=max(s["parts"] for s in samples))
+    counted = plan.eligible_by_country if not plan.frequency_capped else None  # the plan's scan, reused
+    estimate = sel.cost_estimate(campaign, parts=max(s["parts"] for s in samples), by_country=counted)
     problems = usability_problems(campaign)
     if not plan.eligible:
         problems.append("Nobody to send to: the audience is empty after exclusions.")
