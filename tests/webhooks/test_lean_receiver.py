@@ -19,6 +19,7 @@ from messaging.webhooks.append import append_event
 from messaging.webhooks.base import OK_BODY
 from messaging.webhooks.models import Webhook, WebhookEvent
 from messaging.webhooks.parsing import parse_body
+from tests.concurrency import on_postgresql, run_on_postgresql
 
 from .conftest import SECRET, TOKEN, dlr, headers_for
 
@@ -165,3 +166,13 @@ def test_a_duplicate_append_keeps_the_callers_transaction_usable(hook):
         assert append_event(webhook_id=hook.pk, event=event) is True
         assert append_event(webhook_id=hook.pk, event=event) is False
         assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_receive_and_apply_paths_on_postgresql():
+    """The lean path, the append (``ON CONFLICT``, jsonb) and the drain in sets on PostgreSQL."""
+    if on_postgresql():
+        return
+    run_on_postgresql(["tests/webhooks/test_lean_receiver.py", "tests/webhooks/test_ingest_sets.py",
+                       "tests/webhooks/test_receiver.py", "tests/campaigns/test_dlr_poll_sets.py"], name="webhooks")
