@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from messaging.webhooks import parsing
 from messaging.webhooks.base import OK_BODY, WebhookAuthError, check_credentials, find_webhook
@@ -46,13 +46,7 @@ HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(OK_B
 def receiver_prefix() -> str:
     """``/webhooks/bics/`` as the URLconf mounts the receiver (PATH_INFO, no script prefix)."""
     url = reverse("webhooks:receive", kwargs={"key": "KEY"}, urlconf=settings.ROOT_URLCONF)
-    return "/" + url[len(_script_prefix()):].removesuffix("KEY/")
-
-
-def _script_prefix() -> str:
-    from django.urls import get_script_prefix
-
-    return get_script_prefix()
+    return "/" + url[len(get_script_prefix()):].removesuffix("KEY/")
 
 
 class LeanReceiver:
