@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sys
 import time
 
@@ -41,13 +42,15 @@ def _p99(samples: list[float]) -> float:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1)
 
 
-def _loop(stop, send, timeout: float) -> tuple[list[float], int, list[str]]:
-    """``send(i)`` every EVERY seconds (never two at once) until ``stop`` is set."""
-    times, errors, reasons = [], 0, []
+def _loop(stop, send, timeout: float) -> tuple[list[float], int, list[str], list[float]]:
+    """``send(i)`` every EVERY seconds (never two at once) until ``stop`` is set; the answer
+    times (ms), the errors, their first reasons and each probe's wall-clock start."""
+    times, errors, reasons, starts = [], 0, [], []
     i = 0
     next_at = time.monotonic()
     while not stop.is_set():
         started = time.perf_counter()
+        starts.append(time.time())
         try:
             status = send(i)
             ok = status == 200
@@ -63,7 +66,26 @@ def _loop(stop, send, timeout: float) -> tuple[list[float], int, list[str]]:
         i += 1
         next_at += EVERY
         stop.wait(max(0.0, next_at - time.monotonic()))
-    return times, errors, reasons
+    return times, errors, reasons, starts
+
+
+def _slow_overlaps(times: list[float], starts: list[float], timeline: list[tuple[float, float, str]],
+                   slow_ms: float = 300.0) -> dict:
+    """Which of this process's long write transactions were open while a webhook probe was
+    slow: per statement (its first 60 characters), how many slow probes it overlapped."""
+    slow = [(s, s + ms / 1000) for ms, s in zip(times, starts, strict=True) if ms > slow_ms]
+    by_sql: dict[str, int] = {}
+    alone, held = 0, 0.0
+    for begin, end in slow:
+        spans = [(a, b, sql) for (a, b, sql) in timeline if a < end and b > begin]
+        held += sum(min(b, end) - max(a, begin) for a, b, _sql in spans) / (end - begin)
+        hits = {sql[:60] for (a, b, sql) in spans if b - a >= 0.05}
+        alone += not hits
+        for sql in hits:
+            by_sql[sql] = by_sql.get(sql, 0) + 1
+    return {"webhook_slow": len(slow), "webhook_slow_without_long_tx": alone,
+            "webhook_slow_launch_held_share": round(held / len(slow), 2) if slow else 0.0,
+            "webhook_slow_overlaps": dict(sorted(by_sql.items(), key=lambda kv: -kv[1])[:6])}
 
 
 def probe(base_url: str, hook_path: str, changelist: str, cookie: tuple[str, str], stop, results) -> None:
@@ -154,7 +176,10 @@ def run() -> dict:
         stop.set()
         server.stop()
         sandbox.stop()
-    (hook_times, hook_errors, hook_reasons), (page_times, page_errors, page_reasons) = out["webhook"], out["changelist"]
+    from bench.txtrace import TRACKER
+
+    (hook_times, hook_errors, hook_reasons, hook_starts) = out["webhook"]
+    (page_times, page_errors, page_reasons, _page_starts) = out["changelist"]
     figures = {
         "recipients": launch["recipients"], "per_s": launch["per_s"], "seconds": launch["seconds"],
         "write_s": launch["write_s"], "max_write_tx_ms": launch["max_write_tx_ms"],
@@ -164,7 +189,11 @@ def run() -> dict:
         "webhook_max_ms": round(max(hook_times, default=0.0), 1), "changelist_max_ms": round(max(page_times, default=0.0), 1),
         "webhook_probes": len(hook_times), "changelist_probes": len(page_times),
         "errors": hook_errors + page_errors, "error_reasons": hook_reasons + page_reasons,
+        **_slow_overlaps(hook_times, hook_starts, TRACKER.timeline),
     }
+    if os.environ.get("BENCH_PROBE_TIMELINE"):  # for a closer look: both sides' times, wall clock
+        with open(os.environ["BENCH_PROBE_TIMELINE"], "w") as f:
+            json.dump({"write_tx": TRACKER.timeline, "webhook": list(zip(hook_starts, hook_times, strict=True))}, f)
     print(f"launch_probe_1m: {json.dumps(figures)}", file=sys.stderr)
     return {"launch_probe_1m": figures}
 

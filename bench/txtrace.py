@@ -31,13 +31,18 @@ class Tracker:
         self.active = False
         self.spans: list[float] = []  # write transactions, ms
         self.longest: tuple[float, str] = (0.0, "")  # and the first write statement of the longest
+        self.timeline: list[tuple[float, float, str]] = []  # (wall start, end, statement): long ones, kept across start()
 
     def record(self, ms: float, sql: str = "") -> None:
         if self.active:
+            label = " ".join(sql.split())[:120]
             with self.lock:
                 self.spans.append(ms)
                 if ms > self.longest[0]:
-                    self.longest = (ms, " ".join(sql.split())[:120])
+                    self.longest = (ms, label)
+                if ms >= TIMELINE_MS:
+                    end = time.time()
+                    self.timeline.append((end - ms / 1000, end, label))
 
     def start(self) -> None:
         with self.lock:
@@ -53,6 +58,7 @@ class Tracker:
                 "write_tx": len(spans), "max_write_tx_sql": self.longest[1]}
 
 
+TIMELINE_MS = 0.0  # write transactions at least this long are kept with their wall-clock span
 TRACKER = Tracker()
 
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.batches import OPEN_STATES, Claim, Pipeline
+from core.batches.turns import writer_turns
 from messaging.campaigns import dlr_codes
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import FINAL_STATUSES, Campaign, Message, SendBatch
@@ -231,7 +232,8 @@ def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: 
     runner = _Runner(campaign_id, poll_every=poll_every, sleep=sleep)
     pool = ThreadPoolExecutor(max_workers=concurrency())
     try:
-        runner.run(Pipeline(KIND, pool), timeout, out)
+        with writer_turns():  # the receiver's appends get in between two of its transactions
+            runner.run(Pipeline(KIND, pool), timeout, out)
     finally:
         pool.shutdown(wait=True)
     return sel.status_counts(Campaign.objects.get(pk=campaign_id))

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
+from core.batches.turns import writer_turns
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, Message, MessageStatus, SendBatch
 from messaging.campaigns.services.short_links import links_issue
@@ -81,11 +82,12 @@ def campaign_prepare(campaign_id: int, *, chunk: int | None = None,
     Returns the campaign's ``prepared_count`` (also when there was nothing left to write)."""
     preparation = Preparation(campaign_id, chunk)
     pause = float(sel.setting("CAMPAIGN_LAUNCH_CHUNK_PAUSE", 0))
-    while preparation.step():
-        if after_chunk is not None:
-            after_chunk()
-        if pause:
-            time.sleep(pause)
+    with writer_turns():  # the receiver's appends get in between two chunks
+        while preparation.step():
+            if after_chunk is not None:
+                after_chunk()
+            if pause:
+                time.sleep(pause)
     return Campaign.objects.filter(pk=campaign_id).values_list("prepared_count", flat=True).first() or 0
 
 

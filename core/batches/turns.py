@@ -1,0 +1,118 @@
+"""Taking turns at SQLite's one write lock with the other processes' short writers.
+
+SQLite lets one writer at a time; one that finds the lock taken polls it from SQLite's busy
+handler, sleeping 1, 2, 5 … up to 100 ms between tries. A launch or a send in one process
+writes transaction after transaction with well under a millisecond between two of them, so a
+poller from another process (the webhook receiver, whose caller gives it 3 s) finds the lock
+free only by chance: measured during a launch, a receiver's single INSERT waited through a
+dozen of the launch's transactions, over a second.
+
+The receiver's appends take turns on an advisory file lock beside the database file
+(``<database>-append.lock``, ``flock``), on which a waiter sleeps in the kernel and wakes when
+the holder lets go. ``writer_turns`` makes this connection take the same file lock around each
+of its write transactions (``BEGIN`` to commit or rollback; a write in autocommit around its
+statement) and pause a moment after letting go: a receiver waiting meanwhile then writes
+between two of its transactions, after at most one of them. A no-op on another database or
+on an in-memory one (no file to lock beside), and where ``flock`` does not exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Iterator
+
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None
+
+_WRITE = re.compile(r"^\s*(BEGIN|INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)
+_BEGIN = re.compile(r"^\s*BEGIN\b", re.IGNORECASE)
+YIELD_S = 0.002  # after a turn: time for a woken waiter to be scheduled and take the file lock
+
+
+def turn_path(connection) -> str | None:
+    """The file the SQLite writers of ``connection``'s database take turns on (None: none)."""
+    if connection.vendor != "sqlite" or fcntl is None or connection.is_in_memory_db():
+        return None
+    return f"{connection.settings_dict['NAME']}-append.lock"
+
+
+class _Turns:
+    """The execute wrapper of one connection: the file lock held from a write transaction's
+    ``BEGIN`` (Django's ``BEGIN IMMEDIATE`` takes the write lock there) to its end."""
+
+    def __init__(self, connection, path: str):
+        self.connection = connection
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.held = False
+
+    def take(self) -> None:
+        if not self.held:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.held = True
+
+    def give(self) -> None:
+        if self.held:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.held = False
+            time.sleep(YIELD_S)
+
+    def __call__(self, execute, sql, params, many, context):
+        if not _WRITE.match(sql or ""):
+            return execute(sql, params, many, context)
+        conn = self.connection
+        if self.held or (not _BEGIN.match(sql) and (conn.in_atomic_block or not conn.get_autocommit())):
+            return execute(sql, params, many, context)  # inside a transaction: its turn is taken
+        self.take()
+        try:
+            result = execute(sql, params, many, context)
+        except BaseException:
+            self.give()
+            raise
+        if not _BEGIN.match(sql):  # autocommit: the statement was the transaction
+            self.give()
+        return result
+
+
+@contextlib.contextmanager
+def writer_turns(connection=None, *, path: str | None = None) -> Iterator[None]:
+    """While inside, ``connection`` (the default one) takes turns with the receiver's appends
+    (``path``: another lock file, for tests)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the proxy
+    path = path or turn_path(connection)
+    if path is None or fcntl is None or getattr(connection, "_writer_turns", None) is not None:
+        yield  # nothing to take turns on, or already taking them (an outer call)
+        return
+    turns = _Turns(connection, path)
+    commit, rollback = connection._commit, connection._rollback
+
+    def _commit():
+        try:
+            return commit()
+        finally:
+            turns.give()
+
+    def _rollback():
+        try:
+            return rollback()
+        finally:
+            turns.give()
+
+    connection._commit, connection._rollback = _commit, _rollback
+    connection.execute_wrappers.append(turns)
+    connection._writer_turns = turns
+    try:
+        yield
+    finally:
+        connection.execute_wrappers.remove(turns)
+        if connection._commit is _commit:  # (unless another wrapper came on top meanwhile)
+            connection._commit, connection._rollback = commit, rollback
+        connection._writer_turns = None
+        turns.give()
+        os.close(turns.fd)

@@ -1,0 +1,99 @@
+"""``core.batches.turns``: a launch's write transactions take turns with the receiver's appends."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+
+from core.batches.turns import turn_path, writer_turns
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _free(path: str) -> bool:
+    """Whether another holder (another open file, as another process would have) could take
+    the turn now."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def lock_path(tmp_path):
+    return str(tmp_path / "db.sqlite3-append.lock")
+
+
+def test_a_write_transaction_holds_the_turn_until_it_commits(lock_path):
+    with writer_turns(path=lock_path):
+        with transaction.atomic():
+            Group.objects.create(name="turn-a")
+            assert not _free(lock_path)
+            Group.objects.create(name="turn-b")
+            assert not _free(lock_path)
+        assert _free(lock_path)
+    assert Group.objects.filter(name__startswith="turn-").count() == 2
+
+
+def test_a_rolled_back_transaction_gives_the_turn_back(lock_path):
+    with writer_turns(path=lock_path):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Group.objects.create(name="turn-rolled-back")
+            assert not _free(lock_path)
+            raise RuntimeError("rolled back")
+        assert _free(lock_path)
+    assert not Group.objects.filter(name="turn-rolled-back").exists()
+
+
+def test_a_write_in_autocommit_holds_the_turn_for_its_statement_only(lock_path):
+    seen = []
+
+    def inner(execute, sql, params, many, context):  # runs inside the turn's wrapper
+        seen.append((sql.split()[0].upper(), _free(lock_path)))
+        return execute(sql, params, many, context)
+
+    with writer_turns(path=lock_path), connection.execute_wrapper(inner):
+        Group.objects.create(name="turn-auto")
+        list(Group.objects.filter(name="turn-auto"))
+        assert _free(lock_path)
+    assert ("INSERT", False) in seen
+    assert ("SELECT", True) in seen
+
+
+def test_leaving_restores_the_connection(lock_path):
+    commit, wrappers = connection._commit, list(connection.execute_wrappers)
+    with writer_turns(path=lock_path):
+        assert connection._commit != commit
+        with writer_turns(path=lock_path):  # nested: the outer one's turns go on
+            with transaction.atomic():
+                Group.objects.create(name="turn-nested")
+                assert not _free(lock_path)
+            assert _free(lock_path)
+    assert connection._commit == commit
+    assert connection.execute_wrappers == wrappers
+    with transaction.atomic():
+        Group.objects.create(name="turn-after")
+        assert _free(lock_path)  # not taking turns any more
+
+
+def test_the_turns_are_taken_on_the_file_beside_the_database():
+    if connection.is_in_memory_db():
+        assert turn_path(connection) is None
+    else:
+        assert turn_path(connection) == f"{connection.settings_dict['NAME']}-append.lock"
+    other = SimpleNamespace(vendor="postgresql", is_in_memory_db=lambda: False, settings_dict={"NAME": "x"})
+    assert turn_path(other) is None  # row locks there: nothing to take turns on
+    with writer_turns(other), transaction.atomic():  # and so a no-op
+        Group.objects.create(name="turn-other")
+    assert Group.objects.filter(name="turn-other").exists()
