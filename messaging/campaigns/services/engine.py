@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from core import batches
 from core.batches import BatchState, Claim
+from core.batches.turns import writer_turns
 from messaging.campaigns.models import SendBatch
 from messaging.campaigns.services.send_kind import (
     KIND,
@@ -57,15 +58,19 @@ def claim_next(*, campaign_id: int, sample: bool, limit: int) -> list[Claim]:
 
 def batch_send(batch_id: int, *, token: uuid.UUID | None = None) -> BatchState | None:
     """Claim (unless ``token`` says we hold it), send and record one batch: its new state, or
-    None when it is not ours (a redelivered task, or the sweeper took the claim over)."""
-    return batches.send(KIND, batch_id, token=token)
+    None when it is not ours (a redelivered task, or the sweeper took the claim over). Its
+    transactions take turns with the webhook receiver's appends (``writer_turns``)."""
+    with writer_turns():
+        return batches.send(KIND, batch_id, token=token)
 
 
 def batches_send(claims: list[Claim], *, workers: int | None = None,
                  pool: ThreadPoolExecutor | None = None) -> Counter:
     """Send claimed batches: the requests in a bounded thread pool, the database touched by
-    this thread only. Counts by the batches' new state."""
-    return batches.send_many(KIND, claims, workers=workers or concurrency(), pool=pool)
+    this thread only, taking turns with the webhook receiver's appends. Counts by the
+    batches' new state."""
+    with writer_turns():
+        return batches.send_many(KIND, claims, workers=workers or concurrency(), pool=pool)
 
 
 def batches_sweep(*, now: datetime | None = None) -> int:
