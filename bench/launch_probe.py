@@ -189,6 +189,7 @@ def run() -> dict:
         "webhook_max_ms": round(max(hook_times, default=0.0), 1), "changelist_max_ms": round(max(page_times, default=0.0), 1),
         "webhook_probes": len(hook_times), "changelist_probes": len(page_times),
         "errors": hook_errors + page_errors, "error_reasons": hook_reasons + page_reasons,
+        "max_commit_ms": round(TRACKER.commit_ms, 1),
         **_slow_overlaps(hook_times, hook_starts, TRACKER.timeline),
     }
     if os.environ.get("BENCH_PROBE_TIMELINE"):  # for a closer look: both sides' times, wall clock

@@ -31,6 +31,7 @@ class Tracker:
         self.active = False
         self.spans: list[float] = []  # write transactions, ms
         self.longest: tuple[float, str] = (0.0, "")  # and the first write statement of the longest
+        self.commit_ms = 0.0  # the longest commit alone (SQLite: with the automatic checkpoint it may run)
         self.timeline: list[tuple[float, float, str]] = []  # (wall start, end, statement): long ones, kept across start()
 
     def record(self, ms: float, sql: str = "") -> None:
@@ -73,9 +74,12 @@ class _ConnectionTrace:
         commit, rollback = wrapper._commit, wrapper._rollback
 
         def _commit():
+            started = time.perf_counter()
             try:
                 return commit()
             finally:
+                if tracker.active:
+                    tracker.commit_ms = max(tracker.commit_ms, (time.perf_counter() - started) * 1000)
                 self.close()
 
         def _rollback():

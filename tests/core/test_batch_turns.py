@@ -71,10 +71,18 @@ def test_a_write_in_autocommit_holds_the_turn_for_its_statement_only(lock_path):
     assert ("SELECT", True) in seen
 
 
+def _autocheckpoint() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        return cursor.fetchone()[0]
+
+
 def test_leaving_restores_the_connection(lock_path):
-    commit, wrappers = connection._commit, list(connection.execute_wrappers)
+    commit, wrappers, automatic = connection._commit, list(connection.execute_wrappers), _autocheckpoint()
+    assert automatic > 0
     with writer_turns(path=lock_path):
         assert connection._commit != commit
+        assert _autocheckpoint() == 0  # checkpoints after the turns instead
         with writer_turns(path=lock_path):  # nested: the outer one's turns go on
             with transaction.atomic():
                 Group.objects.create(name="turn-nested")
@@ -82,6 +90,7 @@ def test_leaving_restores_the_connection(lock_path):
             assert _free(lock_path)
     assert connection._commit == commit
     assert connection.execute_wrappers == wrappers
+    assert _autocheckpoint() == automatic
     with transaction.atomic():
         Group.objects.create(name="turn-after")
         assert _free(lock_path)  # not taking turns any more
