@@ -1,9 +1,11 @@
 import pytest
+from django.db import connection
 
 from contacts.models import Contact, ContactImport, ContactImportRejection, ImportState, Tag
 from contacts.services import imports
 from contacts.services.imports import ImportRefused, contacts_import_file
 from core.models import SyncState
+from tests.concurrency import on_postgresql, run_on_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -229,14 +231,14 @@ def test_progress_is_written_while_the_import_runs(write_file, monkeypatch):
     path = write_file("phone\n" + "".join(f"+3247{n:07d}\n" for n in range(50)) + "bad\n")
     contact_import = ContactImport.objects.create(original_name="progress")
     seen = []
-    original = imports._Writer.flush_progress
+    original = imports.ImportWriter.flush_progress
 
     def spy(self, force=False):
         original(self, force=True)
         item = ContactImport.objects.get(pk=contact_import.pk)
         seen.append((item.state, item.rows_read, item.rows_imported, item.bytes_read))
 
-    monkeypatch.setattr(imports._Writer, "flush_progress", spy)
+    monkeypatch.setattr(imports.ImportWriter, "flush_progress", spy)
     imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=130)
     running = [s for s in seen if s[0] == ImportState.RUNNING]
     assert [s[1] for s in running][:5] == [10, 20, 30, 40, 50]
@@ -253,7 +255,7 @@ def test_a_failing_import_is_marked_failed(write_file, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(imports._Writer, "write", boom)
+    monkeypatch.setattr(imports.ImportWriter, "write", boom)
     with pytest.raises(RuntimeError):
         imports.contacts_import(contact_import=contact_import, path=path, workers=0)
     contact_import.refresh_from_db()
@@ -317,3 +319,14 @@ def test_old_mac_line_ends_are_read_in_blocks(write_file):
         result = imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=block_bytes)
         assert (result.rows_read, result.rejections[0][0]) == (3, 3), block_bytes
     assert Contact.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_import_on_postgresql():
+    """This module and the storage/sync tests of the import again, on a throwaway PostgreSQL
+    cluster: the writer's SQL differs there (arrays instead of JSON lists, `||` for attributes)."""
+    if on_postgresql():
+        assert connection.vendor == "postgresql"
+        return
+    run_on_postgresql(["tests/contacts/test_import.py", "tests/contacts/test_import_storage.py"], name="contact_import")
