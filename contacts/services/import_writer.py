@@ -130,7 +130,11 @@ class ImportWriter:
         return f"{connection.ops.quote_name(column)} IN (SELECT value FROM json_each(%s))"
 
     def _list(self, values: list):
-        return values if self.vendor == "postgresql" else json.dumps(values)
+        if self.vendor == "postgresql":
+            return values
+        if values and isinstance(values[0], str) and values[0].startswith("+"):
+            return '["' + '","'.join(values) + '"]'  # numbers in E.164: nothing to escape
+        return json.dumps(values)
 
     # --- writing ----------------------------------------------------------------------
     def write(self, parsed, position: int) -> None:
