@@ -28,7 +28,6 @@ __all__ = ["ImportResult", "ImportWriter"]
 TX_ROWS = 2000  # contacts (and rejections) per write transaction: ~30 ms of work on SQLite
 PROGRESS_EVERY_S = 0.5
 SQLITE_CACHE_KB = 32 * 1024  # page cache of the importing connection (bounded memory)
-SQLITE_WAL_CHECKPOINT_PAGES = 10_000  # fewer, larger checkpoints while importing
 
 
 @dataclass
@@ -69,10 +68,12 @@ class ImportWriter:
         )
         self.any_synced = False  # read again for every transaction (see _synced_yet)
         if self.vendor == "sqlite":
-            # A bigger page cache keeps the phone index in memory during a large import.
+            # A bigger page cache keeps the phone index in memory during a large import. The
+            # WAL is copied back by `_checkpoint` between chunks, not by the commit that
+            # crosses the automatic threshold (that commit would wait for the copy).
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-                cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES}")
+                cursor.execute("PRAGMA wal_autocheckpoint = 0")
 
     # --- SQL ---------------------------------------------------------------------------
     def _upsert_sql(self) -> str:
@@ -160,9 +161,17 @@ class ImportWriter:
                     self.duplicates += duplicates
                     self.position = position
                     self.flush_progress()
+        self._checkpoint()
         room = self.keep_rejections - len(self.result.rejections)
         if room > 0:
             self.result.rejections.extend((line, reason) for line, reason, _ in rejections[:room])
+
+    def _checkpoint(self) -> None:
+        """SQLite: copies the WAL into the database file between transactions. PASSIVE: it
+        neither waits for nor blocks other readers and writers."""
+        if self.vendor == "sqlite" and not connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _write_contacts(self, cursor, records: list, tags: dict[str, tuple]) -> int:
         """Upserts `records` and links their tags; returns how many repeat a number that an
