@@ -148,6 +148,31 @@ def test_same_number_in_different_chunks_is_a_duplicate_and_an_existing_one_an_u
     assert Contact.objects.get(phone="+32470123456").last_name == "Peeters"
 
 
+def test_a_chunk_is_written_in_several_short_transactions_with_the_same_result(write_file, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts.services import import_writer
+
+    monkeypatch.setattr(import_writer, "TX_ROWS", 3)
+    Contact.objects.create(phone="+32470000003", first_name="Old")
+    good = "".join(f"+3247000000{n},P{n},,,{'vip' if n % 2 else ''},\n" for n in range(8))
+    path = write_file(HEADER + good + "bad 1,,,,,\nbad 2,,,,,\n+32470000001,Again,,,gold,\n"
+                      + "".join(f"bad {n},,,,,\n" for n in range(3, 8)))
+    contact_import = ContactImport.objects.create(original_name="x", tag="spring")
+    with CaptureQueriesContext(connection) as queries:
+        result = imports.contacts_import(contact_import=contact_import, path=path, workers=0)
+    # One chunk of 8 contacts and 7 rejections: 3 of each per transaction, one upsert each.
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert sum('INSERT INTO "contacts_contact" (' in sql for sql in sqls) == 3
+    assert sum('INSERT INTO "contacts_contactimportrejection"' in sql for sql in sqls) == 3
+    assert (result.rows_read, result.imported, result.updated, result.duplicates, result.rejected) == (16, 7, 1, 1, 7)
+    assert ContactImportRejection.objects.filter(contact_import=contact_import).count() == 7
+    assert Contact.objects.get(phone="+32470000001").first_name == "Again"
+    assert sorted(Contact.objects.get(phone="+32470000001").tags.values_list("name", flat=True)) == [
+        "gold", "spring", "vip"]
+    assert Contact.objects.filter(tags__name="spring").count() == 8
+    assert Contact.objects.filter(tags__name="vip").count() == 4
+
 def test_reimport_updates_contacts_and_keeps_values_missing_from_the_file(write_file):
     run(write_file(HEADER + "+32470123456,Anna,Peeters,anna@example.com,vip,Gent\n"))
     _, result = run(write_file("phone,first_name,zip\n+32470123456,Annie,9000\n", name="2.csv"), tag="spring")
