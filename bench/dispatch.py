@@ -123,6 +123,7 @@ def product(sandbox: Sandbox, campaign) -> dict:
             "per_s": round(written / elapsed, 1), "http_requests": sandbox.sends(), "peak_rss_mb": peak,
             "max_write_tx_ms": max(launch_tx["max_write_tx_ms"], send_tx["max_write_tx_ms"]),
             "launch_max_write_tx_ms": launch_tx["max_write_tx_ms"],
+            "max_write_tx_sql": max(launch_tx, send_tx, key=lambda t: t["max_write_tx_ms"]).get("max_write_tx_sql", ""),
             "write_tx": launch_tx["write_tx"] + send_tx["write_tx"], "left_queued": queued}
 
 

@@ -158,6 +158,7 @@ def run() -> dict:
     figures = {
         "recipients": launch["recipients"], "per_s": launch["per_s"], "seconds": launch["seconds"],
         "write_s": launch["write_s"], "max_write_tx_ms": launch["max_write_tx_ms"],
+        "max_write_tx_sql": launch["max_write_tx_sql"],
         "http_requests": launch["http_requests"],
         "webhook_p99_ms": _p99(hook_times), "changelist_p99_ms": _p99(page_times),
         "webhook_max_ms": round(max(hook_times, default=0.0), 1), "changelist_max_ms": round(max(page_times, default=0.0), 1),

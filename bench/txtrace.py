@@ -1,13 +1,15 @@
 """Write transactions of this process, timed: ``max_write_tx_ms`` of the dispatch benchmarks.
 
 Installed on every database connection Django opens (any thread) through the
-``connection_created`` signal. A transaction is timed from its first statement (SQLite's
-``BEGIN IMMEDIATE`` under Django's atomic, or the statement that makes PostgreSQL begin
-one) to the driver's commit or rollback; it counts as a *write* transaction when it took
-SQLite's write lock (``BEGIN IMMEDIATE``) or ran a write statement. A write outside any
-transaction (autocommit) is its own transaction, timed by its ``execute``. Times are wall
-clock, so they include what the process did in Python between statements while the
-transaction stayed open: exactly how long other writers were kept waiting.
+``connection_created`` signal. A transaction is timed from its first statement (SQLite: once
+Django's ``BEGIN IMMEDIATE`` under atomic has taken the write lock, so waiting for another
+process's writer is not counted; PostgreSQL: the statement that makes it begin one) to the
+driver's commit or rollback; it counts as a *write* transaction when it took SQLite's write
+lock (``BEGIN IMMEDIATE``) or ran a write statement. A write outside any transaction
+(autocommit) is its own transaction, timed by its ``execute``. Times are wall clock, so they
+include what the process did in Python between statements while the transaction stayed open:
+exactly how long other writers were kept waiting. The longest one is named by its first
+write statement (``max_write_tx_sql``).
 """
 
 from __future__ import annotations
@@ -28,15 +30,18 @@ class Tracker:
         self.lock = threading.Lock()
         self.active = False
         self.spans: list[float] = []  # write transactions, ms
+        self.longest: tuple[float, str] = (0.0, "")  # and the first write statement of the longest
 
-    def record(self, ms: float) -> None:
+    def record(self, ms: float, sql: str = "") -> None:
         if self.active:
             with self.lock:
                 self.spans.append(ms)
+                if ms > self.longest[0]:
+                    self.longest = (ms, " ".join(sql.split())[:120])
 
     def start(self) -> None:
         with self.lock:
-            self.spans, self.active = [], True
+            self.spans, self.active, self.longest = [], True, (0.0, "")
 
     def stop(self) -> dict:
         with self.lock:
@@ -45,7 +50,7 @@ class Tracker:
         if not spans:
             return {"max_write_tx_ms": 0.0, "write_tx": 0}
         return {"max_write_tx_ms": round(spans[-1], 1), "p99_write_tx_ms": round(spans[int(len(spans) * 0.99)], 1),
-                "write_tx": len(spans)}
+                "write_tx": len(spans), "max_write_tx_sql": self.longest[1]}
 
 
 TRACKER = Tracker()
@@ -58,6 +63,7 @@ class _ConnectionTrace:
         self.wrapper, self.tracker = wrapper, tracker
         self.started: float | None = None
         self.wrote = False
+        self.first_write = self.first_sql = ""  # what the transaction did first (to name the longest)
         commit, rollback = wrapper._commit, wrapper._rollback
 
         def _commit():
@@ -77,25 +83,31 @@ class _ConnectionTrace:
 
     def close(self) -> None:
         if self.started is not None and self.wrote:
-            self.tracker.record((time.perf_counter() - self.started) * 1000)
-        self.started, self.wrote = None, False
+            label = self.first_write or f"(reads only under the write lock) {self.first_sql}"
+            self.tracker.record((time.perf_counter() - self.started) * 1000, label)
+        self.started, self.wrote, self.first_write, self.first_sql = None, False, "", ""
 
     def __call__(self, execute, sql, params, many, context):
         now = time.perf_counter()
         writes = bool(_WRITE.search(sql or ""))
         if _BEGIN.match(sql or ""):  # SQLite under atomic: Django's explicit BEGIN [IMMEDIATE]
             self.close()
-            self.started, self.wrote = now, writes
-            return execute(sql, params, many, context)
+            try:
+                return execute(sql, params, many, context)
+            finally:  # timed once the lock is ours: waiting for another writer is not holding it
+                self.started, self.wrote = time.perf_counter(), writes
         in_tx = self.started is not None or not self.wrapper.get_autocommit() or self.wrapper.in_atomic_block
         if not in_tx:  # autocommit: each statement is its own transaction
             try:
                 return execute(sql, params, many, context)
             finally:
                 if writes:
-                    self.tracker.record((time.perf_counter() - now) * 1000)
+                    self.tracker.record((time.perf_counter() - now) * 1000, sql)
         if self.started is None:
             self.started = now
+        if writes and not self.first_write:
+            self.first_write = sql
+        self.first_sql = self.first_sql or sql or ""
         self.wrote = self.wrote or writes
         return execute(sql, params, many, context)
 

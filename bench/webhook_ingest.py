@@ -5,7 +5,8 @@ and through a bare handler, same server, same load generator; then their process
   envelopes, each a different message, each with ``Authorization: Bearer <secret>`` and its
   own ``Signature`` (HMAC-SHA256 of the body keyed by the webhook's BICS id), each once, to
   gunicorn (``bench/servers.py``: the one configuration) serving the product.
-  ``receive_per_s`` (answered 200 per second), ``p99_ms`` (wrk's latency distribution).
+  ``receive_per_s`` (answered 200 per second), ``p99_ms`` (wrk's latency distribution),
+  ``cpu_us_per_answer`` (the workers' CPU time per answer: steadier on a shared machine).
 * baseline: the same N requests, same wrk, same gunicorn configuration, serving
   ``bench/webhook_baseline.py``: Bearer + HMAC checked, raw body inserted.
   ``baseline_receive_per_s``, ``receive_ratio`` = product / baseline.
@@ -84,12 +85,22 @@ def receiver_url(server: Gunicorn) -> str:
     return server.url.rstrip("/") + WEBHOOK_RECEIVER.format(key=SLUG)
 
 
+def cpu_per_answer(server: Gunicorn, post) -> dict:
+    """``post()``'s figures, with ``cpu_us``: the workers' CPU time per answer."""
+    before = server.worker_cpu_seconds()
+    figures = post()
+    after = server.worker_cpu_seconds()
+    figures["cpu_us"] = (round((after - before) / figures["answered"] * 1e6) if None not in (before, after)
+                         and figures["answered"] else None)
+    return figures
+
+
 def receive_product(n: int) -> dict:
     from bench.wrk import post_events
 
     server = product_server()
     try:
-        return post_events(receiver_url(server), signed_events(n), SECRET)
+        return cpu_per_answer(server, lambda: post_events(receiver_url(server), signed_events(n), SECRET))
     finally:
         server.stop()
 
@@ -105,7 +116,8 @@ def receive_baseline(n: int) -> dict:
     server = Gunicorn("bench.webhook_baseline:application", env={
         "BENCH_BASELINE_DATABASE_URL": url, "BENCH_BASELINE_SECRET": SECRET, "BENCH_BASELINE_SIGNING_KEY": BICS_ID})
     try:
-        figures = post_events(server.url + "webhook/", signed_events(n, prefix="base"), SECRET)
+        figures = cpu_per_answer(server, lambda: post_events(server.url + "webhook/", signed_events(n, prefix="base"),
+                                                             SECRET))
     finally:
         server.stop()
     figures["stored"] = db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]  # noqa: S608
@@ -147,6 +159,7 @@ def run() -> dict:
         "receive_per_s": received["per_s"], "baseline_receive_per_s": base["per_s"],
         "receive_ratio": round(received["per_s"] / base["per_s"], 3) if base["per_s"] else None,
         "p99_ms": received["p99_ms"], "p50_ms": received["p50_ms"], "baseline_p99_ms": base["p99_ms"],
+        "cpu_us_per_answer": received["cpu_us"], "baseline_cpu_us_per_answer": base["cpu_us"],
         "process_per_s": round(processed / process_s, 1) if process_s else 0.0,
         "per_s": round(n / (received["seconds"] + process_s), 1),
         "accepted": received["ok"], "errors": received["answered"] - received["ok"],

@@ -22,4 +22,5 @@ PERIODIC_TASKS: dict[str, tuple[str, int, dict]] = {
     "Retention: purge old payloads and deleted contacts' data": ("core.tasks.purge_old_data", 86400, {}),
     "Webhooks: queue events left unprocessed": ("messaging.tasks.sweep_webhook_events", 15, {}),
     "Webhooks: pull smart-link visits reports": ("messaging.tasks.pull_smart_link_visits", 3600, {}),
+    "Campaigns: store tracked-link clicks": ("messaging.tasks.drain_link_clicks", 10, {}),
 }

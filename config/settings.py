@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /s/<code> (tracked short links) answered here: recipients need no session, CSRF, user or lockout
+    "messaging.campaigns.views_short_links.ShortLinkMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -332,6 +334,8 @@ BICS_WEBHOOK_REQUIRE_SIGNATURE = env.bool("BICS_WEBHOOK_REQUIRE_SIGNATURE", defa
 BICS_WEBHOOK_NAME = env.str("BICS_WEBHOOK_NAME", default="BICS back-office")  # "Connect this back-office"
 BICS_WEBHOOK_SWEEP_AFTER = env.int("BICS_WEBHOOK_SWEEP_AFTER", default=300)  # seconds before a stored event is re-queued
 SHORT_LINK_DAYS = env.int("SHORT_LINK_DAYS", default=90)  # a tracked short link (/s/<code>) works this long
+# Visits append their click here; the beat drains them to the database. Empty: inserted at once.
+SHORT_LINK_CLICKS_REDIS_URL = env.str("SHORT_LINK_CLICKS_REDIS_URL", default=CELERY_BROKER_URL)
 BICS_SMART_LINK_PULL_DAYS = env.int("BICS_SMART_LINK_PULL_DAYS", default=30)  # visits pulled this long after a campaign
 BICS_WEBHOOK_CACHE_SECONDS = env.float("BICS_WEBHOOK_CACHE_SECONDS", default=5)  # receiver's in-process webhook cache
 

@@ -16,12 +16,14 @@ The kernel imports no app.
 """
 
 from core.batches.engine import (
+    Pipeline,
     claim,
     claim_next,
     finish,
     owned,
     reconcile,
     reconcile_all,
+    record_many,
     send,
     send_many,
     sweep,
@@ -39,6 +41,7 @@ __all__ = [
     "ClaimableBatch",
     "Lookup",
     "Outcome",
+    "Pipeline",
     "Skip",
     "SkipAction",
     "claim",
@@ -48,6 +51,7 @@ __all__ = [
     "owned",
     "reconcile",
     "reconcile_all",
+    "record_many",
     "send",
     "send_many",
     "sweep",

@@ -9,8 +9,9 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
@@ -98,29 +99,86 @@ def call(kind: BatchKind, request) -> Answer:
     return Answer(Outcome.SENT, result=result)
 
 
-def record(kind: BatchKind, claim: Claim, request, answer: Answer) -> BatchState:
-    """Write an answer: only while ``claim`` holds the batch, except that an accepted request
-    is recorded even after the sweeper took the claim over (BICS has it: it is sent). The
-    state moves in one conditional UPDATE; the kind's extra fields (group id...) follow."""
+def _for_update(queryset: QuerySet) -> QuerySet:
+    """Rows locked until the transaction ends, waiting for another holder (PostgreSQL);
+    SQLite's write lock, taken when the transaction began, already covers them."""
+    if connection.features.has_select_for_update:
+        return queryset.select_for_update(of=("self",))
+    return queryset
+
+
+def _record_not_sent(kind: BatchKind, claim: Claim, answer: Answer) -> BatchState:
     error = answer.error[:ERROR_MAX]
+    if answer.outcome is Outcome.RETRY:
+        owned(kind, claim).update(state=S.PENDING, claim_token=None, error=error)
+        return S.PENDING
+    state = S.UNKNOWN if answer.outcome is Outcome.UNKNOWN else S.FAILED
+    if owned(kind, claim).update(state=state, error=error):
+        kind.on_failed([claim.batch_id], answer.outcome, answer.error)
+    return state
+
+
+def _record_accepted(kind: BatchKind, accepted: list[tuple[Claim, Any, Answer]]) -> None:
+    """BICS accepted these batches: sent, even those the sweeper took over meanwhile, but not
+    those a reconciliation recorded first. The state moves in one UPDATE for the lot (the ids
+    read under lock are the ids moved); the kind records their members in sets."""
+    ids = {claim.batch_id for claim, _request, _answer in accepted}
+    by_token = Q(pk__in=[])
+    for token in {claim.token for claim, _request, _answer in accepted}:
+        by_token |= Q(claim_token=token, pk__in=[c.batch_id for c, _r, _a in accepted if c.token == token])
+    moved = set(_for_update(kind.model.objects.filter(by_token, state=S.CLAIMED)).values_list("pk", flat=True))
+    if len(moved) < len(ids):
+        moved |= set(_for_update(kind.model.objects.filter(pk__in=ids - moved).exclude(state=S.SENT))
+                     .values_list("pk", flat=True))
+    if not moved:
+        return
+    kind.model.objects.filter(pk__in=moved).exclude(state=S.SENT).update(state=S.SENT, sent_at=timezone.now(),
+                                                                          error="")
+    extras = kind.on_sent_many([(c, r, a.result) for c, r, a in accepted if c.batch_id in moved])
+    by_fields: dict[tuple, list] = {}
+    for batch_id, extra in extras.items():
+        if extra:
+            fields = tuple(sorted(extra))
+            by_fields.setdefault(fields, []).append((batch_id, *(extra[f] for f in fields)))
+    for fields, rows in by_fields.items():
+        _update_from_values(kind.model, fields, rows)
+
+
+def _update_from_values(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """``UPDATE … SET f = v.columnN FROM (VALUES (pk, value…), …)``: each row its own values,
+    one statement per 500 rows (SQLite ≥ 3.33 and PostgreSQL name VALUES columns column1…)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    key = connection.ops.quote_name(model._meta.pk.column)
+    columns = [model._meta.get_field(name) for name in fields]
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = v.column{i + 2}" for i, f in enumerate(columns))
+    for start in range(0, len(rows), 500):
+        part = rows[start:start + 500]
+        values = ", ".join(["(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"] * len(part))
+        params = [value for row in part for value in
+                  (row[0], *(f.get_db_prep_save(v, connection) for f, v in zip(columns, row[1:], strict=True)))]
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v "  # noqa: S608 - our names
+                           f"WHERE {table}.{key} = v.column1", params)
+
+
+def record_many(kind: BatchKind, answered: list[tuple[Claim, Any, Answer]]) -> list[BatchState]:
+    """Write answers in one transaction, each only while its claim holds the batch, except
+    that an accepted request is recorded even after the sweeper took the claim over (BICS has
+    it: it is sent). Every state change is a conditional UPDATE; the accepted ones are
+    recorded together (``_record_accepted``). Returns the new states, in order."""
+    states: list[BatchState] = []
     with transaction.atomic():
-        if answer.outcome is Outcome.RETRY:
-            owned(kind, claim).update(state=S.PENDING, claim_token=None, error=error)
-            return S.PENDING
-        if answer.outcome in (Outcome.UNKNOWN, Outcome.FAILED):
-            state = S.UNKNOWN if answer.outcome is Outcome.UNKNOWN else S.FAILED
-            if owned(kind, claim).update(state=state, error=error):
-                kind.on_failed([claim.batch_id], answer.outcome, answer.error)
-            return state
-        sent = {"state": S.SENT, "sent_at": timezone.now(), "error": ""}
-        # BICS accepted it: sent, even when the sweeper took the claim over meanwhile
-        moved = owned(kind, claim).update(**sent) or kind.model.objects.filter(
-            pk=claim.batch_id).exclude(state=S.SENT).update(**sent)
-        if moved:  # not when a reconciliation recorded it first
-            extra = kind.on_sent(claim, request, answer.result)
-            if extra:
-                kind.model.objects.filter(pk=claim.batch_id).update(**extra)
-    return S.SENT
+        for claim, _request, answer in answered:
+            states.append(S.SENT if answer.outcome is Outcome.SENT else _record_not_sent(kind, claim, answer))
+        accepted = [item for item in answered if item[2].outcome is Outcome.SENT]
+        if accepted:
+            _record_accepted(kind, accepted)
+    return states
+
+
+def record(kind: BatchKind, claim: Claim, request, answer: Answer) -> BatchState:
+    """Write one answer (``record_many`` of one)."""
+    return record_many(kind, [(claim, request, answer)])[0]
 
 
 def send(kind: BatchKind, batch_id: int, *, token: uuid.UUID | None = None) -> BatchState | None:
@@ -146,31 +204,96 @@ def send(kind: BatchKind, batch_id: int, *, token: uuid.UUID | None = None) -> B
 
 def send_many(kind: BatchKind, claims: list[Claim], *, workers: int = 8,
               pool: ThreadPoolExecutor | None = None) -> Counter:
-    """Send claimed batches: preparation and recording in this thread, one transaction each
-    for the lot (SQLite: one commit, not dozens), the requests in a thread pool (``pool``,
-    or one of ``workers`` threads for this call)."""
-    counts: Counter = Counter()
-    ready = []
-    with transaction.atomic():
-        for current, request in zip(claims, kind.prepare(claims), strict=True):
-            if isinstance(request, Skip):
-                counts[_apply_skip(kind, current, request)] += 1
+    """Send claimed batches: preparation and recording in this thread, the requests in a
+    thread pool (``pool``, or one of ``workers`` threads for this call; a single request, or
+    ``workers`` 1, is sent in this thread). Counts by the batches' new state."""
+    own = None
+    if pool is None and workers > 1 and len(claims) > 1:
+        own = pool = ThreadPoolExecutor(max_workers=min(workers, len(claims)))
+    try:
+        pipe = Pipeline(kind, pool)
+        pipe.submit(claims)
+        pipe.drain()
+    finally:
+        if own is not None:
+            own.shutdown(wait=True)
+    pipe.finish()
+    return pipe.counts
+
+
+class Pipeline:
+    """Batches in flight: the requests run in a thread pool while this thread prepares the
+    next claims and records the answers that came back, so the pool need not wait for the
+    database (and the database for the slowest request). Answers are recorded in groups
+    (``record_many``) of at most ``RECORD_WEIGHT`` members (``kind.weight``), each group its
+    own short transaction. Only this thread touches the database."""
+
+    RECORD_WEIGHT = 1000
+
+    def __init__(self, kind: BatchKind, pool: ThreadPoolExecutor | None):
+        self.kind, self.pool = kind, pool
+        self.flying: dict[Future, tuple[Claim, Any]] = {}
+        self.counts: Counter = Counter()
+        self.settled: list[int] = []  # batch ids whose parent may be finished
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.flying)
+
+    def submit(self, claims: list[Claim]) -> None:
+        """Prepare the claims (outside any transaction: on SQLite one would hold the write lock
+        while reading), apply the skips in one transaction, and start the requests."""
+        ready, skipped = [], []
+        for current, request in zip(claims, self.kind.prepare(claims), strict=True):  # reads: no write lock held
+            (skipped if isinstance(request, Skip) else ready).append((current, request))
+        if skipped:
+            with transaction.atomic():
+                for current, skip in skipped:
+                    self.counts[_apply_skip(self.kind, current, skip)] += 1
+                    self.settled.append(current.batch_id)
+        for current, request in ready:
+            if self.pool is None:  # in this thread
+                future: Future = Future()
+                future.set_result(call(self.kind, request))
             else:
-                ready.append((current, request))
-    if ready:
-        requests = [request for _claim, request in ready]
-        if pool is not None and len(ready) > 1:
-            answers = list(pool.map(lambda r: call(kind, r), requests))
-        elif workers <= 1 or len(ready) == 1:
-            answers = [call(kind, r) for r in requests]
-        else:
-            with ThreadPoolExecutor(max_workers=min(workers, len(ready))) as own:
-                answers = list(own.map(lambda r: call(kind, r), requests))
-        with transaction.atomic():
-            for (current, request), answer in zip(ready, answers, strict=True):
-                counts[record(kind, current, request, answer)] += 1
-    finish(kind, [c.batch_id for c in claims])
-    return counts
+                future = self.pool.submit(call, self.kind, request)
+            self.flying[future] = (current, request)
+
+    def collect(self, timeout: float | None = None, linger: float = 0.0) -> int:
+        """Wait up to ``timeout`` for an answer (None: until one comes), and ``linger`` more
+        for others (fewer, larger transactions), then record every answer in; returns how many."""
+        if not self.flying:
+            return 0
+        done, _pending = wait(list(self.flying), timeout=timeout, return_when=FIRST_COMPLETED)
+        if done and linger and len(done) < len(self.flying):
+            done, _pending = wait(list(self.flying), timeout=linger, return_when=ALL_COMPLETED)
+        answered = [(*self.flying.pop(future), future.result()) for future in done]
+        group: list = []
+        weight = 0
+        for item in answered:
+            if group and weight + self.kind.weight(item[1]) > self.RECORD_WEIGHT:
+                self._record(group)
+                group, weight = [], 0
+            group.append(item)
+            weight += self.kind.weight(item[1])
+        if group:
+            self._record(group)
+        return len(answered)
+
+    def _record(self, group: list) -> None:
+        for (current, _request, _answer), state in zip(group, record_many(self.kind, group), strict=True):
+            self.counts[state] += 1
+            if state in (S.SENT, S.FAILED):
+                self.settled.append(current.batch_id)
+
+    def drain(self) -> None:
+        while self.flying:
+            self.collect()
+
+    def finish(self) -> None:
+        """Close the parents of the batches settled so far (the kind decides)."""
+        settled, self.settled = self.settled, []
+        finish(self.kind, settled)
 
 
 def finish(kind: BatchKind, batch_ids: list[int]) -> None:

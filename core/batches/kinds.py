@@ -74,6 +74,17 @@ class BatchKind(ABC, Generic[Request]):
         batch's own extra fields (``group_id``, a total...). Not called when a reconciliation
         had already recorded the batch."""
 
+    def weight(self, request: Request) -> int:
+        """How many members a request carries (answers are recorded in groups of bounded
+        weight, each its own short transaction)."""
+        return 1
+
+    def on_sent_many(self, sent: list[tuple[Claim, Request, Any]]) -> dict[int, dict[str, Any]]:
+        """``on_sent`` for several batches that just became ``sent`` (claim, request, BICS's
+        result each), in one transaction: batch id -> its extra fields. A kind overrides it
+        to record the members of all of them in a few set statements."""
+        return {claim.batch_id: self.on_sent(claim, request, result) for claim, request, result in sent}
+
     @abstractmethod
     def on_failed(self, batch_ids: list[int], outcome: Outcome, error: str) -> None:
         """The batches moved to ``failed`` or ``unknown``: mark their members."""

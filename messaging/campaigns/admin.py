@@ -79,7 +79,7 @@ class CampaignAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "channel", "sender", "template", "variable_mapping", "owner", "traffic")}),
         ("Audience", {"fields": ("segments", "tags", "upload")}),
-        ("Schedule", {"fields": ("scheduled_at", "time_zone", "batch_size", "batch_interval")}),
+        ("Schedule", {"fields": ("scheduled_at", "time_zone", "batch_size", "batch_interval", "validity_hours")}),
         ("Smart delivery", {"fields": ("smart_delivery", "smart_delay_minutes", "smart_sample_size",
                                        "smart_wait_minutes")}),
         ("Progress", {"fields": ("state", "state_reason", "last_error", "last_error_at", "template_approval", "launched_at", "finished_at",

@@ -17,10 +17,13 @@ NON_MARKETING = {"utility", "authentication", "transaction", "transactional"}
 
 
 def traffic_kind(campaign: Campaign) -> str:
-    """The campaign's own choice, else its template's: SMS type P (promotional) or T/SI/SE;
-    WhatsApp/Viber: any category but utility/authentication/transaction is marketing."""
-    if campaign.traffic:
-        return campaign.traffic
+    """The campaign's own choice (the wizard's schedule step), else its template's."""
+    return campaign.traffic or template_traffic_kind(campaign)
+
+
+def template_traffic_kind(campaign: Campaign) -> str:
+    """What the template says: SMS type P (promotional) or T/SI/SE; WhatsApp/Viber: any
+    category but utility/authentication/transaction is marketing."""
     template = campaign.template
     if campaign.channel == "sms":
         return PROMOTIONAL if template.template_type == "P" else TRANSACTIONAL

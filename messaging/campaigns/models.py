@@ -94,6 +94,11 @@ class Campaign(models.Model):
     last_error = models.TextField(blank=True, editable=False,
                                   help_text="The last unexpected error of the beat tick for this campaign.")
     last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # BICS's Send Message takes no validity period: this one is kept here (services.windows).
+    validity_hours = models.PositiveIntegerField(
+        "validity (hours)", null=True, blank=True,
+        help_text="Messages not sent this long after the launch are not sent at all (e.g. a sale that "
+                  "ends). Empty: no limit.")
     # Frequency caps count promotional traffic only (frequency_selectors.traffic_kind).
     traffic = models.CharField(max_length=13, blank=True, default="", choices=[
         ("", "From the template (SMS type P, WhatsApp/Viber marketing: promotional)"),
@@ -347,7 +352,8 @@ class ShortLink(models.Model):
 
 
 class LinkClick(models.Model):
-    """A visit of a short link: one INSERT by the redirect, nothing else."""
+    """A visit of a short link: stored in sets by ``short_links.link_clicks_drain`` from the Redis
+    list the redirect appends to (by the redirect itself when Redis is unavailable)."""
 
     link = models.ForeignKey(ShortLink, on_delete=models.CASCADE, related_name="clicks")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")

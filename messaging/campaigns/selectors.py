@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Func, OuterRef, Q, QuerySet, Sum
 
 from messaging.campaigns import dlr_codes, reports
 from messaging.campaigns.models import Campaign, Message
@@ -171,8 +172,25 @@ def unsubscribed_q(campaign: Campaign) -> Q:
     return Q(Exists(Unsubscriber.objects.filter(channel=campaign.channel, number=OuterRef("phone")).filter(scope)))
 
 
+class ValidNumber(Func):
+    """``VALID_NUMBER`` ('+', a digit 1-9, 6 to 14 more digits) tested in SQL. On SQLite
+    without REGEXP, which is a Python callback there (the interpreter once per row, and the
+    GIL taken back from every other thread of the process for it): '+', the first digit,
+    the length, and no character but digits after the '+' (GLOB)."""
+
+    conditional = True
+    output_field = BooleanField()
+    template = "(%(expressions)s ~ '^\\+[1-9][0-9]{6,14}$')"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        text = "%(expressions)s"
+        template = (f"(substr({text}, 1, 1) = '+' AND substr({text}, 2, 1) BETWEEN '1' AND '9' AND "
+                    f"length({text}) BETWEEN 8 AND 16 AND substr({text}, 2) NOT GLOB '*[^0-9]*')")
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
 def invalid_q() -> Q:
-    return ~Q(phone__regex=VALID_NUMBER)
+    return ~Q(ValidNumber("phone"))
 
 
 def missing_q(campaign: Campaign) -> Q:
@@ -291,6 +309,7 @@ class AudiencePlan:
     missing_variables: int = 0
     eligible: int = 0
     frequency_capped: int = 0  # promotional contacts at the frequency cap (frequency_selectors)
+    eligible_by_country: dict = field(default_factory=dict)  # before the frequency cap
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -309,20 +328,39 @@ def eligible_contacts(campaign: Campaign, keys: tuple[int, int] | None = None) -
             .exclude(cap_excluded_q(campaign)))
 
 
+def _audience_counts(campaign: Campaign, contacts: QuerySet) -> dict[str, list[int]]:
+    """Per country: [contacts, valid, also subscribed, also with their variables], in one
+    scan of the audience (each contact's exclusions evaluated once, not once per count)."""
+    def flag(q: Q) -> ExpressionWrapper:
+        return ExpressionWrapper(q, output_field=BooleanField())
+
+    flags = contacts.order_by().annotate(
+        f_valid=flag(~invalid_q()), f_subscribed=flag(~unsubscribed_q(campaign)),
+        f_complete=flag(~missing_q(campaign))).values("country", "f_valid", "f_subscribed", "f_complete")
+    sql, params = flags.query.sql_with_params()
+    one = "SUM(CASE WHEN {} THEN 1 ELSE 0 END)"
+    outer = (f"SELECT f.country, COUNT(*), {one.format('f.f_valid')}, "  # noqa: S608 - built from our queryset
+             f"{one.format('f.f_valid AND f.f_subscribed')}, "
+             f"{one.format('f.f_valid AND f.f_subscribed AND f.f_complete')} FROM ({sql}) f GROUP BY f.country")
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        return {country or "": [int(n or 0) for n in counts] for country, *counts in cursor.fetchall()}
+
+
 def audience_plan(campaign: Campaign) -> AudiencePlan:
     """Counts for the preview (each exclusion counted in the order it is applied)."""
     sources = campaign_sources(campaign)
     contacts = campaign_contacts(campaign)
     plan = AudiencePlan()
-    plan.total = contacts.count()
+    by_country = _audience_counts(campaign, contacts)
+    total, valid, subscribed, plan.eligible = (sum(c[i] for c in by_country.values()) for i in range(4))
+    plan.total = total
     plan.duplicates = max(sum(s.count() for s in sources) - plan.total, 0) if len(sources) > 1 else 0
-    valid = contacts.exclude(invalid_q())
-    plan.invalid = plan.total - valid.count()
-    subscribed = valid.exclude(unsubscribed_q(campaign))
-    plan.unsubscribed = valid.count() - subscribed.count()
-    eligible = subscribed.exclude(missing_q(campaign))
-    plan.eligible = eligible.count()
-    plan.missing_variables = subscribed.count() - plan.eligible
+    plan.invalid = total - valid
+    plan.unsubscribed = valid - subscribed
+    plan.missing_variables = subscribed - plan.eligible
+    plan.eligible_by_country = {country: c[3] for country, c in by_country.items() if c[3]}
+    eligible = contacts.exclude(invalid_q()).exclude(unsubscribed_q(campaign)).exclude(missing_q(campaign))
     from messaging.campaigns.frequency_selectors import capped_count  # the frequency cap
 
     plan.frequency_capped = capped_count(campaign, eligible)
@@ -340,17 +378,23 @@ SAMPLE_FIELDS = ("pk", "phone", "country", "first_name", "last_name", "email", "
 
 
 def rendered_samples(campaign: Campaign, limit: int = 3) -> list[dict]:
+    """A few recipients' texts as they will read them: a tracked link in its short form (a
+    placeholder code of the real length, ``catalogue.links``). ``test_text``: what a test send
+    delivers, each link its target at once (a staff test is no campaign click)."""
+    from messaging.catalogue.links import as_short_form, as_targets
+
     content = campaign_content(campaign)
     sources = variable_sources(campaign)
+    rows = [(row["phone"], recipient_values(sources, row) or {})
+            for row in eligible_contacts(campaign).order_by("pk").values(*SAMPLE_FIELDS)[:limit]]
+    if not rows:
+        rows = [("", {s.name: s.default or f"<{s.name}>" for s in sources})]
     out = []
-    for row in eligible_contacts(campaign).order_by("pk").values(*SAMPLE_FIELDS)[:limit]:
-        values = recipient_values(sources, row) or {}
+    for number, values in rows:
         text = render(content, values)
-        out.append({"number": row["phone"], "text": text, "parts": parts_of(campaign, text), "values": values})
-    if not out:
-        values = {s.name: s.default or f"<{s.name}>" for s in sources}
-        text = render(content, values)
-        out.append({"number": "", "text": text, "parts": parts_of(campaign, text), "values": values})
+        shown = as_short_form(text)
+        out.append({"number": number, "text": shown, "test_text": as_targets(text),
+                    "parts": parts_of(campaign, shown), "values": values})
     return out
 
 
@@ -386,12 +430,17 @@ def unit_price(campaign: Campaign, iso: str) -> Price | None:
     return prices.order_by("price").first()
 
 
-def cost_estimate(campaign: Campaign, *, queryset: QuerySet | None = None, parts: int | None = None) -> CostEstimate:
-    """Recipients per country x unit price x parts (the first rendered sample's parts)."""
-    queryset = eligible_contacts(campaign) if queryset is None else queryset
+def cost_estimate(campaign: Campaign, *, queryset: QuerySet | None = None, parts: int | None = None,
+                  by_country: dict[str, int] | None = None) -> CostEstimate:
+    """Recipients per country (``by_country`` when already counted) x unit price x parts (the
+    first rendered sample's parts)."""
+    if by_country is None:
+        queryset = eligible_contacts(campaign) if queryset is None else queryset
+        by_country = {row["country"]: row["n"] for row in queryset.order_by().values("country").annotate(n=Count("pk"))}
     parts = parts or max((s["parts"] for s in rendered_samples(campaign, limit=5)), default=1)
     estimate = CostEstimate()
-    for row in queryset.order_by().values("country").annotate(n=Count("pk")):
+    for country, n in by_country.items():
+        row = {"country": country, "n": n}
         price = unit_price(campaign, row["country"])
         if price is None:
             estimate.unpriced += row["n"]

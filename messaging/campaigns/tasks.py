@@ -92,3 +92,11 @@ def pull_smart_link_visits() -> dict:
     from messaging.campaigns.services.smart_links import smart_links_visits_pull
 
     return smart_links_visits_pull()
+
+
+@shared_task(name="messaging.tasks.drain_link_clicks", soft_time_limit=240, time_limit=280)
+def drain_link_clicks() -> int:
+    """Tracked short links: the clicks the redirect appended to Redis, written to the database."""
+    from messaging.campaigns.services.short_links import link_clicks_drain
+
+    return link_clicks_drain()

@@ -116,10 +116,19 @@ class Windows:
         return None
 
 
+def validity_deadline(campaign, start: datetime | None = None) -> datetime | None:
+    """The moment after which the campaign's messages are not sent (its validity from the
+    launch, or from ``start`` before it); None without a validity."""
+    start = campaign.launched_at or start
+    if not campaign.validity_hours or start is None:
+        return None
+    return start + timedelta(hours=campaign.validity_hours)
+
+
 def window_preview(campaign, eligible, *, start: datetime, limit_days: int) -> list[str]:
     """The preview's lines for ``eligible`` (less whom the frequency cap leaves out): how many
     recipients go now, how many later and when, and a warning when a window pushes delivery
-    past the schedule limit or finds no opening."""
+    past the campaign's validity or the schedule limit, or finds no opening."""
     from messaging.campaigns.frequency_selectors import traffic_kind, without_capped
 
     windows = Windows()
@@ -147,6 +156,12 @@ def window_preview(campaign, eligible, *, start: datetime, limit_days: int) -> l
         when = f", at {first}" if first == last else f", from {first} to {last}"
     lines = [f"Sending windows ({traffic}): {now_count} recipient(s) go at the start, "
              f"{sum(later.values())} later{when}."]
+    deadline = validity_deadline(campaign, start)
+    expired = sum(count for opening, count in later.items() if deadline and opening > deadline)
+    if expired:
+        lines.append(f"{expired} recipient(s) wait for a sending window that opens after the campaign's "
+                     f"validity ({campaign.validity_hours} h, until {deadline:%Y-%m-%d %H:%M} UTC): "
+                     "they will not be sent to.")
     if later and max(later) > start + timedelta(days=limit_days):
         lines.append(f"A sending window pushes delivery past the {limit_days}-day schedule limit.")
     if never:

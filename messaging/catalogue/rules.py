@@ -166,8 +166,19 @@ def check_variable_syntax(facts: TemplateFacts) -> list[RuleResult]:
     return out
 
 
+def check_links_channel(facts: TemplateFacts) -> list[RuleResult]:
+    """Tracked links are issued into the SMS text; a WhatsApp or Viber template is registered
+    and sent by BICS with its own words and variables, so a link there would reach nobody."""
+    if facts.channel != "sms" and LINK_RE.search(facts.content or ""):
+        return [_r("link-sms-only", ERROR, "Tracked links {{link:…}} work in SMS templates only: "
+                   "write the URL itself, or a {{variable}} for it.")]
+    return []
+
+
 def check_variables_required(facts: TemplateFacts) -> list[RuleResult]:
-    if facts.channel == "sms" and facts.template_type in ("T", "SI", "SE") and not variables(facts.content):
+    # a tracked link is registered at BICS as a variable (catalogue.links.as_bics_body)
+    if (facts.channel == "sms" and facts.template_type in ("T", "SI", "SE") and not variables(facts.content)
+            and not LINK_RE.search(facts.content)):
         return [_r("variables-required", ERROR,
                    "Transactional and service templates must contain at least one {{variable}}.")]
     return []
@@ -296,7 +307,7 @@ def check_viber_payload(facts: TemplateFacts) -> list[RuleResult]:
 
 
 RULES = (
-    check_spaces, check_angle_brackets, check_variable_syntax, check_variables_required,
+    check_spaces, check_angle_brackets, check_variable_syntax, check_links_channel, check_variables_required,
     check_fixed_characters, check_promotional_sender, check_consent, check_charset,
     check_unique_variable_names, check_name, check_whatsapp_payload, check_viber_payload,
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from core.bics_time import parse_bics_time
 from core.phones import e164_from_bics
 from core.sync import SyncAdapter, acting_user, register
+from messaging.catalogue.links import as_bics_body, local_content_of
 from messaging.catalogue.models import BlockedTemplate, Channel, Sender, Template, Unsubscriber
 
 
@@ -109,7 +110,8 @@ class SmsTemplateAdapter(_TemplateAdapter):
         return None
 
     def to_payload(self, obj, *, action):
-        payload = {"body": obj.content, "name": obj.name, "type": obj.template_type or "T"}
+        # tracked links go as variables: BICS registers the words, the short URL varies (catalogue.links)
+        payload = {"body": as_bics_body(obj.content), "name": obj.name, "type": obj.template_type or "T"}
         if action == "create":
             payload["sender"] = obj.sender.name
         else:
@@ -130,8 +132,12 @@ class SmsTemplateAdapter(_TemplateAdapter):
             sender = Sender.objects.filter(bics_id=_s(data["sender_id"])).first()
         if sender is None and sender_name:
             sender = Sender.objects.filter(name=sender_name).order_by("-status", "pk").first()
+        body = _s(data.get("body"))
+        if "{{link_" in body:  # pushed from here with tracked links: keep their local form
+            local = Template.objects.filter(channel=self.channel, bics_id=_s(data.get("id"))).first()
+            body = local_content_of(body, local.content if local else "")
         values = {
-            "channel": self.channel, "name": _s(data.get("name")), "content": _s(data.get("body")),
+            "channel": self.channel, "name": _s(data.get("name")), "content": body,
             "template_type": _s(data.get("type")), "sender": sender,
             **self.from_payload_server_fields(data),
         }

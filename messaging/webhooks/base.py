@@ -74,15 +74,18 @@ def authenticate(request: HttpRequest, hook: Webhook, body: bytes) -> None:
     the Bearer secret (Webhook Verification: Validating a Webhook) or, when BICS signs with the
     secret, the ``Signature``; every credential present must match (constant-time compares).
     A webhook without a secret refuses every callback. The receiver calls this first."""
+    check_credentials(hook, body, request.headers.get("Authorization"), request.headers.get("Signature"))
+
+
+def check_credentials(hook: Webhook, body: bytes, authorization: str | None, signature: str | None) -> None:
+    """``authenticate`` on the raw header values (the lean path of ``receiver_wsgi`` has no request)."""
     if not hook.secret:
         raise WebhookAuthError(403, NO_SECRET)
     checked = False
-    authorization = request.headers.get("Authorization")
     if authorization:
         if not bics_webhooks.verify_bearer(authorization, hook.secret):
             raise WebhookAuthError(403, "authorization mismatch")
         checked = True
-    signature = request.headers.get("Signature")
     if signature and signs_with_secret():
         if not bics_webhooks.verify_signature(body, signature, hook.secret):
             raise WebhookAuthError(403, "bad signature")

@@ -28,6 +28,7 @@ from messaging.webhooks.registry import processor_for, set_processor_for
 
 log = logging.getLogger(__name__)
 E = WebhookEvent.State
+RECEIVED, PROCESSED, IGNORED, FAILED = (str(state) for state in (E.RECEIVED, E.PROCESSED, E.IGNORED, E.FAILED))
 
 
 def set_size() -> int:
@@ -49,10 +50,7 @@ def apply_pending_events(limit: int | None = None) -> int:
 def apply_event_set(size: int) -> int:
     """One set of up to ``size`` received events, in one transaction; returns how many."""
     with transaction.atomic():
-        pending = WebhookEvent.objects.filter(state=E.RECEIVED).order_by("received_at", "pk")
-        if connection.vendor == "postgresql":  # two drains take different sets
-            pending = pending.select_for_update(skip_locked=True)
-        events = [Stored(*row) for row in pending.values_list("pk", "event_type", "payload")[:size]]
+        events = _take(size)
         if not events:
             return 0
         outcomes: dict[int, tuple[str, dict, str]] = {}
@@ -63,6 +61,19 @@ def apply_event_set(size: int) -> int:
             outcomes.update(_apply_group(event_type, group))
         _mark(outcomes)
     return len(events)
+
+
+def _take(size: int) -> list[Stored]:
+    """The oldest received events (one query, payloads decoded here: no model fields);
+    on PostgreSQL locked, skipping rows another drain holds, so two drains take different sets."""
+    table = WebhookEvent._meta.db_table
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, event_type, payload FROM {table} WHERE state = %s "  # noqa: S608 - our table
+                       f"ORDER BY received_at, id LIMIT %s{lock}", [RECEIVED, size])
+        rows = cursor.fetchall()
+    return [Stored(pk, event_type, json.loads(payload) if isinstance(payload, str | bytes) else payload)
+            for pk, event_type, payload in rows]
 
 
 class Stored(NamedTuple):
@@ -79,11 +90,11 @@ def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, d
         try:
             with transaction.atomic():
                 results = processor(group)
-            return {event.pk: (E.PROCESSED, result or {}, "") for event, result in zip(group, results, strict=True)}
+            return {event.pk: (PROCESSED, result or {}, "") for event, result in zip(group, results, strict=True)}
         except Exception:  # noqa: BLE001 - one by one below, so only the bad event fails
             log.warning("webhook set of %d %s failed; applying one by one", len(group), event_type, exc_info=True)
     if processor_for(event_type) is None:
-        return {event.pk: (E.IGNORED, {"reason": f"no processing for {event_type}"}, "") for event in group}
+        return {event.pk: (IGNORED, {"reason": f"no processing for {event_type}"}, "") for event in group}
     return {event.pk: _apply_one(event) for event in WebhookEvent.objects.filter(pk__in=[e.pk for e in group])}
 
 
@@ -104,7 +115,7 @@ def _mark(outcomes: dict[int, tuple[str, dict, str]]) -> None:
     jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     sql = (f"UPDATE {WebhookEvent._meta.db_table} SET state = %s, result = {jsonb}, error = %s, "  # noqa: S608
            "attempts = attempts + 1, processed_at = %s WHERE id = %s AND state = %s")
-    rows = [(state, json.dumps(result), error, now, pk, E.RECEIVED) for pk, (state, result, error) in outcomes.items()]
+    rows = [(state, json.dumps(result), error, now, pk, RECEIVED) for pk, (state, result, error) in outcomes.items()]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 

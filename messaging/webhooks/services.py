@@ -1,8 +1,10 @@
 """Webhooks: store what BICS pushes, process it once.
 
-* ``webhook_event_receive`` stores an event (one INSERT; unique dedupe key: a BICS retry is
-  stored once) and nudges the drain after commit. The receiver answers 200 right after it
-  (BICS gives up after 3 s); nothing else happens inside the request.
+* ``webhook_event_receive`` stores an event (``append.append_event``: one INSERT … ON CONFLICT
+  DO NOTHING on the unique dedupe key, so a BICS retry is stored once) and nudges the drain after
+  commit. The receiver answers 200 right after it (BICS gives up after 3 s); nothing else
+  happens inside the request. ``receiver_wsgi`` serves the common case (a JSON POST) with
+  the same two calls and without Django's middleware stack.
 * ``apply_pending_events`` (``ingest.py``) applies the stored events in sets, each set marked
   in the transaction of its effects; the drain task and the beat run it.
 * ``webhook_event_process`` applies one stored event once (the admin's "Process again",
@@ -14,15 +16,16 @@ Connecting this back-office to BICS (``webhook_connect``) is ``messaging.webhook
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 
+from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from messaging.webhooks.append import append_event
 from messaging.webhooks.ingest import apply_pending_events  # noqa: F401 - the drain's entry point, named here
 from messaging.webhooks.models import Webhook, WebhookEvent
 
@@ -31,17 +34,8 @@ E = WebhookEvent.State
 
 
 # --------------------------------------------------------------------------- receive
-_sqlite_writes = threading.Lock()
 _last_kick = 0.0
 _kick_lock = threading.Lock()
-
-
-def _write_lock():
-    """SQLite has one writer: threads of one server process queue on a lock here instead of
-    in SQLite's busy handler, whose sleeps (up to 100 ms) made the answer time's tail."""
-    from django.db import connection
-
-    return _sqlite_writes if connection.vendor == "sqlite" else contextlib.nullcontext()
 
 
 def kick() -> None:
@@ -49,12 +43,10 @@ def kick() -> None:
     ``BICS_WEBHOOK_KICK_SECONDS`` per process; eager set-ups (tests) drain at once. A
     broker that is down loses nothing: the event is stored and the beat drains it."""
     global _last_kick  # noqa: PLW0603 - one timestamp per process
-    from celery import current_app
-
-    eager = current_app.conf.task_always_eager
     now = time.monotonic()
+    window = float(getattr(settings, "BICS_WEBHOOK_KICK_SECONDS", 0.5))
     with _kick_lock:
-        if not eager and now - _last_kick < float(getattr(settings, "BICS_WEBHOOK_KICK_SECONDS", 0.5)):
+        if now - _last_kick < window and not current_app.conf.task_always_eager:
             return
         _last_kick = now
     from messaging.webhooks.tasks import drain_webhook_events
@@ -65,17 +57,14 @@ def kick() -> None:
         log.warning("webhook drain not queued (%s); the beat will drain", type(exc).__name__)
 
 
-def webhook_event_receive(*, webhook: Webhook | None, event) -> WebhookEvent | None:
-    """Store one normalised ``BicsEvent``; None when it was already stored (a retry)."""
-    row = WebhookEvent(webhook=webhook, received_at=timezone.now(), event_type=event.event_type,
-                       method=event.method, payload=event.payload, raw=event.raw, dedupe_key=event.dedupe_key)
-    try:
-        with _write_lock(), transaction.atomic():
-            row.save(force_insert=True)
-    except IntegrityError:
-        return None
-    transaction.on_commit(kick)
-    return row
+def webhook_event_receive(*, webhook: Webhook | None, event) -> bool:
+    """Store one normalised ``BicsEvent`` with one INSERT, committed before the caller answers
+    (autocommit, or the caller's transaction); False when it was already stored (a retry: the
+    unique dedupe key keeps one row). The drain is nudged after the commit."""
+    stored = append_event(webhook_id=webhook.pk if webhook else None, event=event)
+    if stored:
+        transaction.on_commit(kick)
+    return stored
 
 
 # --------------------------------------------------------------------------- process

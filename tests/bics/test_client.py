@@ -216,8 +216,8 @@ def test_send_is_retried_when_the_connection_was_refused(no_sleep):
 
 
 def test_read_is_retried_after_a_read_timeout(fake_bics, no_sleep):
-    fake_bics.queue(Reply(delay=1.0), ok({"id": "1"}))
-    with BicsClient(fake_bics.url, TOKEN, timeout=(1, 0.3), sleep=no_sleep) as c:
+    fake_bics.queue(Reply(delay=3.0), ok({"id": "1"}))  # the retry's answer must beat the timeout, even under load
+    with BicsClient(fake_bics.url, TOKEN, timeout=(2, 1.0), sleep=no_sleep) as c:
         resp = c.call("sms.senders.get", path_params={"id": "1"})
     assert resp.data == {"id": "1"}
     assert len(fake_bics.requests) == 2

@@ -14,7 +14,7 @@ from .conftest import Reply
 @pytest.fixture
 def client(fake_bics, no_sleep):
     with BicsClient(fake_bics.url, "t0ken-verify-123456", sleep=no_sleep,
-                    timeout=(1, 0.3)) as c:
+                    timeout=(2, 1.0)) as c:
         yield c
 
 
@@ -49,7 +49,7 @@ def test_unauthenticated_is_an_auth_error(client, fake_bics):
 
 
 def test_verify_is_not_retried_after_a_timeout(client, fake_bics):
-    fake_bics.queue(Reply(delay=1.0))
+    fake_bics.queue(Reply(delay=3.0))
     with pytest.raises(BicsOutcomeUnknown):
         verify.verify_otp(client, id="165c", token="1234")
     assert len(fake_bics.requests) == 1

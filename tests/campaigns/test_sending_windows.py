@@ -130,3 +130,65 @@ def test_sending_windows_on_postgresql():
     if on_postgresql():
         return
     run_on_postgresql(["tests/campaigns/test_sending_windows.py"], name="sending_windows")
+
+
+# --------------------------------------------------------------------------- the campaign's validity
+def us_messages(campaign):
+    return Message.objects.filter(campaign=campaign, number__startswith="+1")
+
+
+@pytest.mark.django_db
+def test_the_preview_warns_when_a_window_opens_after_the_campaigns_validity(two_countries, make_campaign,
+                                                                            make_template):
+    campaign = make_campaign(template=make_template("Spring sale: 20% off everything this week."),
+                             traffic="promotional", validity_hours=1)  # the US window opens in about 3 hours
+    lines = " ".join(campaign_preview(campaign).warnings)
+    assert "2 recipient(s) wait for a sending window that opens after the campaign's validity (1 h" in lines
+    campaign.validity_hours = 5
+    assert "validity" not in " ".join(campaign_preview(campaign).warnings)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.sandbox
+def test_recipients_whose_window_opens_after_the_validity_are_not_sent_to(sandbox, two_countries, make_campaign,
+                                                                          make_template):
+    from messaging.campaigns.services.windows import PAST_VALIDITY
+
+    belgians, americans = two_countries
+    campaign = make_campaign(template=make_template("Spring sale: 20% off everything this week."),
+                             traffic="promotional", validity_hours=1)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    assert set(us_messages(campaign).values_list("status", "error_description")) == {("failed", PAST_VALIDITY)}
+    dispatch.campaign_run(campaign.pk, timeout=20)
+    assert {n.lstrip("+") for n in sandbox.sent_numbers()} == {c.phone.lstrip("+") for c in belgians}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.sandbox
+def test_a_batch_still_waiting_when_the_validity_runs_out_is_not_sent(sandbox, two_countries, make_campaign,
+                                                                      make_template):
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services.windows import EXPIRED, PAST_VALIDITY
+
+    campaign = make_campaign(template=make_template("Spring sale: 20% off everything this week."),
+                             traffic="promotional", validity_hours=5)
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    dispatch.campaign_run(campaign.pk, timeout=3, poll_every=0.5)
+    assert len(sandbox.sent_numbers()) == 2 and us_messages(campaign).filter(status="queued").count() == 2
+    waiting = BatchWindow.objects.get(country="US")
+    # due again, window still closed, and its next opening now falls after the validity
+    Campaign.objects.filter(pk=campaign.pk).update(launched_at=timezone.now() - timedelta(hours=4))
+    BatchWindow.objects.filter(pk=waiting.pk).update(opens_at=timezone.now() - timedelta(seconds=1))
+    dispatch.campaign_run(campaign.pk, timeout=20)
+    assert len(sandbox.sent_numbers()) == 2
+    assert set(us_messages(campaign).values_list("status", "error_description")) == {("failed", PAST_VALIDITY)}
+
+    # without windows: whatever is still queued once the validity has passed is not sent either
+    other = make_campaign(template=make_template("Spring sale ends tonight: 20% off everything."),
+                          traffic="transactional", validity_hours=1)
+    campaign_launch(campaign=other, now=True, enqueue=False)
+    Campaign.objects.filter(pk=other.pk).update(launched_at=timezone.now() - timedelta(hours=2))
+    dispatch.campaign_run(other.pk, timeout=20)
+    assert len(sandbox.sent_numbers()) == 2
+    assert set(Message.objects.filter(campaign=other).values_list("status", "error_description")) == {
+        ("failed", EXPIRED)}

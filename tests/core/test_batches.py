@@ -112,6 +112,42 @@ def test_send_many_sends_each_claimed_batch_once_from_a_pool(harness, bics_sandb
 
 
 @pytest.mark.django_db
+def test_the_pipeline_keeps_the_requests_in_flight_and_records_answers_in_bounded_groups(
+        harness, bics_sandbox, monkeypatch):
+    """Eight slow requests from a pool of eight take about one request's time, not eight; the
+    answers are written in groups of at most ``RECORD_WEIGHT`` members, each its own transaction."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.batches import engine as kernel
+
+    parent = harness.make(batches=8)
+    sb.fault(bics_sandbox, kind="latency", seconds=0.5, rate=1.0, routes=[harness.route])
+    groups = []
+    original = kernel.record_many
+
+    def counted(kind, answered):
+        groups.append(len(answered))
+        return original(kind, answered)
+
+    monkeypatch.setattr(kernel, "record_many", counted)
+    monkeypatch.setattr(kernel.Pipeline, "RECORD_WEIGHT", 3)
+    claims = engine.claim_next(harness.kind, harness.batches(parent), limit=8)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pipe = engine.Pipeline(harness.kind, pool)
+        pipe.submit(claims)
+        assert pipe.in_flight == 8
+        while pipe.in_flight:
+            pipe.collect(timeout=5, linger=0.2)
+    pipe.finish()
+    assert time.monotonic() - started < 2.5  # noqa: PLR2004 - eight in a row would take 4 s
+    assert pipe.counts == {S.SENT: 8} and sum(groups) == 8 and max(groups) <= 3  # noqa: PLR2004
+    assert harness.finished(parent)
+    assert_each_once(harness, bics_sandbox, parent)
+
+
+@pytest.mark.django_db
 def test_a_refused_batch_fails_with_its_recipients(harness, bics_sandbox):
     parent = harness.make(batches=1, size=3)
     sb.refuse(bics_sandbox, harness.route, 422)

@@ -1,6 +1,7 @@
 """The four features beyond the BICS portal, in a real browser, for the README's screenshots:
 a campaign with tracked links and clicks, one country waiting for its sending window; the
-wizard's preview of a follow-up with the frequency cap and the windows; the opt-out changes a
+wizard's preview of a follow-up with the frequency cap, the windows and a tracked link in its
+short form; its schedule step (kind of traffic, validity); the opt-out changes a
 STOP reply made; the sending windows with their shipped defaults."""
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def _setup(live_server, settings, bics_sandbox, make_contacts, make_campaign, ma
     for message in list(sent)[:2]:
         code = ShortLink.objects.get(custom_id=message.custom_id).code
         assert requests.get(f"{live_server.url}/s/{code}", allow_redirects=False, timeout=5).status_code == 302
-    follow_up = make_campaign(template=make_template("Last days of the spring sale: 20% off."), name="Follow-up",
-                              traffic="promotional")
+    follow_up = make_campaign(template=make_template("Last days of the spring sale, 20% off: {{link:" + LINK + "}}"),
+                              name="Follow-up", traffic="promotional", validity_hours=24)
     return campaign, follow_up
 
 
@@ -71,7 +72,14 @@ def test_screens_of_links_windows_caps_and_stop_replies(page, login, live_server
 
     page.goto(f"{live_server.url}/campaigns/new/{follow_up.pk}/preview/")
     assert page.inner_text("#frequency-capped") == "4"  # all had the spring sale; the one who said STOP is out anyway
+    assert f"{live_server.url}/s/AAAAAAAAAAA" in page.inner_text(".sample-text")  # the short form, counted as sent
+    assert page.inner_text("#traffic-kind") == "promotional" and page.inner_text("#validity") == "24 h"
     screenshot(page, "wizard-cap-windows")
+
+    page.goto(f"{live_server.url}/campaigns/new/{follow_up.pk}/schedule/")
+    assert page.is_checked("input[name=traffic][value=promotional]")
+    assert page.input_value("input[name=validity_hours]") == "24"
+    screenshot(page, "wizard-traffic-validity")
 
     page.goto(f"{live_server.url}/admin/messaging/optoutchange/")
     assert "Opted out" in page.inner_text("body")

@@ -135,3 +135,49 @@ def test_database_briefly_locked_during_a_send_loses_nothing(sandbox, settings, 
     sandbox.configure(faults=[])
     assert locked_mid_send == [True], "the lock came after the send"
     assert_exactly_once(sandbox, campaign, phones)
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("where", ["between two chunks", "inside a chunk"])
+def test_launch_written_while_sending_and_resumed_after_a_crash_is_sent_exactly_once(  # noqa: PLR0913
+        sandbox, settings, audience, make_campaign, make_template, monkeypatch, where):
+    """``campaign_run`` writes the launch's chunks between its sends; the process dies after
+    some batches went out (their answers in flight are never recorded), and another run
+    resumes the preparation at the campaign's cursor and finishes the send under faults."""
+    from messaging.campaigns.services import writer
+
+    phones = audience(max(RECIPIENTS // 2, 400))
+    settings.CAMPAIGN_LAUNCH_CHUNK = 60
+    settings.CAMPAIGN_CLAIM_TIMEOUT = 2  # the dead run's claims are swept soon
+    settings.CAMPAIGN_RECONCILE_GRACE = 0
+    campaign = make_campaign(template=make_template(IDENTICAL), batch_size=20)
+    campaign_launch(campaign=campaign, now=True, enqueue=False, prepare=False)  # the run writes it
+    faulty(sandbox, settings)
+    target, name = (writer._Writer, "_chunk_end") if where.startswith("between") else (writer, "_chunk_written")
+    original, calls = getattr(target, name), []
+
+    def dies_on_the_fourth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # noqa: PLR2004 - three chunks committed, sending under way
+            raise Crash(where)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, dies_on_the_fourth)
+    with pytest.raises(Crash):
+        dispatch.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
+    monkeypatch.undo()
+    campaign.refresh_from_db()
+    assert campaign.preparing and campaign.prepared_count == 180 == Message.objects.filter(campaign=campaign).count()
+    assert SendBatch.objects.filter(campaign=campaign).exclude(state="pending").exists(), "nothing was sent yet"
+    for _ in range(10):  # the beat's next ticks: the preparation resumed, the dead run's claims reconciled
+        dispatch.campaign_run(campaign.pk, timeout=RUN_TIMEOUT, poll_every=30)
+        campaign.refresh_from_db()
+        if campaign.state == Campaign.State.SENT:
+            break
+    sandbox.configure(faults=[])
+    assert not campaign.preparing and campaign.audience_size == len(phones) == campaign.audience_total
+    assert_exactly_once(sandbox, campaign, phones)

@@ -107,7 +107,8 @@ class Preview:
 def campaign_preview(campaign: Campaign) -> Preview:
     plan = sel.audience_plan(campaign)
     samples = sel.rendered_samples(campaign)
-    estimate = sel.cost_estimate(campaign, parts=max(s["parts"] for s in samples))
+    counted = plan.eligible_by_country if not plan.frequency_capped else None  # the plan's scan, reused
+    estimate = sel.cost_estimate(campaign, parts=max(s["parts"] for s in samples), by_country=counted)
     problems = usability_problems(campaign)
     if not plan.eligible:
         problems.append("Nobody to send to: the audience is empty after exclusions.")
@@ -430,7 +431,7 @@ def campaign_test_send(*, campaign: Campaign, numbers: list[str], user=None) -> 
                 results[number] = f"not sent: {refused}"
                 continue
             sms = campaign.channel == "sms"  # SMS: the rendered text through Send Message, like the campaign
-            message = one_off_send(channel=campaign.channel, number=number, text=sample["text"],
+            message = one_off_send(channel=campaign.channel, number=number, text=sample["test_text"],
                                    template=None if sms else campaign.template, variables=sample["values"],
                                    sender=sender, user=user, label=f"test of campaign {campaign.pk}")
             results[number] = message.status

@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from core.batches import OPEN_STATES, Claim
+from core.batches import OPEN_STATES, Claim, Pipeline
 from messaging.campaigns import dlr_codes
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import FINAL_STATUSES, Campaign, Message, SendBatch
 from messaging.campaigns.services.engine import (
+    KIND,
     batches_reconcile,
-    batches_send,
     batches_sweep,
     claim_next,
     concurrency,
@@ -223,40 +223,80 @@ def campaigns_tick(*, advance, now: datetime | None = None) -> dict:
 
 def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: float = 2.0,
                  sleep=time.sleep, out=None) -> dict[str, int]:
-    """Drive a launched campaign to its end in this process (``send_campaign --wait``): sends
-    batches (personalised ones concurrently), sweeps, reconciles and polls the DLRs smart
-    delivery waits for. Returns the message counts by status."""
-    deadline = time.monotonic() + timeout if timeout else None
-    last_poll = 0.0
+    """Drive a launched campaign to its end in this process (``send_campaign --wait``): writes
+    what is left of its audience (chunks, when no request is in flight), sends batches
+    (``CAMPAIGN_CONCURRENCY`` requests in flight, the next claimed and the answers recorded
+    while they fly), sweeps, reconciles and polls the DLRs smart delivery waits for. Returns
+    the message counts by status."""
+    runner = _Runner(campaign_id, poll_every=poll_every, sleep=sleep)
     pool = ThreadPoolExecutor(max_workers=concurrency())
     try:
-        _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll)
+        runner.run(Pipeline(KIND, pool), timeout, out)
     finally:
         pool.shutdown(wait=True)
     return sel.status_counts(Campaign.objects.get(pk=campaign_id))
 
 
-def _run(campaign_id, pool, deadline, timeout, poll_every, sleep, out, last_poll) -> None:  # noqa: PLR0913
-    from messaging.campaigns.services.dlr import dlr_poll
+class _Runner:
+    UPKEEP_EVERY = 1.0  # seconds between two sweeps/reconciliations while sending
+    LINGER = 0.02  # a blocking collect waits this much more for further answers (fewer transactions)
 
-    # Batches of one: a step claims a larger window (the pool bounds the requests in flight);
-    # batches of many numbers: one step claims as many batches as there are threads.
-    personal = not SendBatch.objects.filter(campaign_id=campaign_id, size__gt=1).exists()
-    window = concurrency() * 8 if personal else concurrency()
-    while True:
-        batches_sweep()
-        batches_reconcile(campaign_id=campaign_id)
-        step = campaign_step(campaign_id, in_flight_limit=window)
-        if step.claims:
-            batches_send(step.claims, pool=pool)
-            continue
-        if step.wait is None:
-            break
-        if time.monotonic() - last_poll >= poll_every:
-            dlr_poll(campaign_id=campaign_id)
-            last_poll = time.monotonic()
-        if deadline and time.monotonic() > deadline:
-            if out:
-                out(f"gave up waiting after {timeout}s ({step.reason.value})")
-            break
-        sleep(min(max(step.wait, 0.05), 1.0))
+    def __init__(self, campaign_id: int, *, poll_every: float, sleep):
+        from messaging.campaigns.services.writer import Preparation
+
+        self.campaign_id, self.poll_every, self.sleep = campaign_id, poll_every, sleep
+        self.preparation = Preparation(campaign_id)
+        self.upkeep_at = self.polled_at = 0.0
+
+    def window(self) -> int:
+        """Batches claimed ahead of the pool: of one recipient, eight per thread (they are
+        quick); of many, two per thread (one in flight, one waiting)."""
+        personal = not SendBatch.objects.filter(campaign_id=self.campaign_id, size__gt=1).exists()
+        return concurrency() * (8 if personal else 2)
+
+    def prepare_chunk(self) -> bool:
+        from messaging.campaigns.services.writer import PreparationRaced
+
+        try:
+            return self.preparation.step()
+        except PreparationRaced:  # another process (the prepare task) writes it
+            self.preparation.done = True
+            return False
+
+    def run(self, pipe: Pipeline, timeout: float | None, out) -> None:
+        from messaging.campaigns.services.dlr import dlr_poll
+
+        deadline = time.monotonic() + timeout if timeout else None
+        window = self.window()
+        while True:
+            if time.monotonic() - self.upkeep_at >= self.UPKEEP_EVERY or not pipe.in_flight:
+                batches_sweep()
+                batches_reconcile(campaign_id=self.campaign_id)
+                self.upkeep_at = time.monotonic()
+            pipe.collect(timeout=0)
+            step = None
+            if pipe.in_flight <= window // 2:
+                if not self.preparation.done and not pipe.in_flight:
+                    window = self.window()  # the first chunks tell which kind of batches
+                step = campaign_step(self.campaign_id, in_flight_limit=window)
+                if step.claims:
+                    pipe.submit(step.claims)
+                    continue
+            if pipe.in_flight:
+                pipe.collect(timeout=1.0, linger=self.LINGER)
+                continue
+            # nothing in flight: the next chunk now (written while requests fly, on one
+            # interpreter shared with their threads, a chunk held the lock ten times longer)
+            if self.prepare_chunk():
+                continue
+            pipe.finish()
+            if step is None or step.wait is None:
+                break
+            if time.monotonic() - self.polled_at >= self.poll_every:
+                dlr_poll(campaign_id=self.campaign_id)
+                self.polled_at = time.monotonic()
+            if deadline and time.monotonic() > deadline:
+                if out:
+                    out(f"gave up waiting after {timeout}s ({step.reason.value})")
+                break
+            self.sleep(min(max(step.wait, 0.05), 1.0))

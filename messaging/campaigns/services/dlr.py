@@ -10,21 +10,22 @@ raw DLRs (pulled, pushed by webhook, or found by a reconciliation).
 
 ``delivered`` stays delivered (only ``read`` follows it); failed, rejected and expired are
 final. A report that arrives late is still stored (``DeliveryReport.applied`` = False).
+The rules (``ALLOWED_FROM``) and the reading of a report (``parse_dlr``) are in ``dlr_rules``.
 
-The webhooks processor calls ``dlr_record(channel=..., item=payload, source="webhook")``
-for ``sms:message:status``, ``whatsapp:message:status`` and ``viber:message:status``.
+``dlr_record`` stores and applies one report (the reconciliation of a send, a single webhook
+event processed again); the DLR poll applies each page it pulls as a set, through
+``dlr_sets.dlr_apply_set``, the apply path of the webhook drain.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -33,28 +34,12 @@ from core.bics_time import parse_bics_time
 from core.phones import e164_from_bics
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, MessageStatus
+from messaging.campaigns.services.dlr_rules import ALLOWED_FROM, as_dict, can_move, parse_dlr  # noqa: F401 - named here too
+from messaging.campaigns.services.dlr_sets import dlr_apply_set
 
 S = MessageStatus
 log = logging.getLogger(__name__)
-# new status -> the statuses it may replace. ``unreported`` is our giving up on a report (never
-# BICS's word): a report that still comes later replaces it.
-ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    S.QUEUED: (),
-    S.UNKNOWN: (S.QUEUED,),
-    S.SUBMITTED: (S.QUEUED, S.UNKNOWN),
-    S.DELIVERED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
-    S.READ: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.DELIVERED, S.UNREPORTED),
-    S.FAILED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
-    S.REJECTED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
-    S.EXPIRED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
-    S.UNREPORTED: (S.SUBMITTED,),
-}
-
-
-def can_move(old: str, new: str) -> bool:
-    return old in ALLOWED_FROM.get(new, ())
-
-
+POLL_SET = 500  # pulled reports applied per transaction
 def message_apply_status(
     *,
     message: Message | int,
@@ -108,16 +93,6 @@ def message_apply_status(
     return bool(moved)
 
 
-def _as_dict(item) -> dict:
-    if isinstance(item, Mapping):
-        return dict(item)
-    if is_dataclass(item):
-        raw = dict(getattr(item, "raw", {}) or {})
-        data = {k: v for k, v in asdict(item).items() if k != "raw" and v is not None}
-        return {**raw, **data}
-    raise TypeError(f"not a DLR item: {type(item).__name__}")
-
-
 def find_message(*, channel: str, bics_message_id: str = "", cid: str = "", mobile: str = "") -> Message | None:
     """The message a DLR is about: by BICS's message id, then by ``cid`` (our ``custom``:
     the message's own ``custom_id``, or its batch's ``custom`` with the number)."""
@@ -145,42 +120,17 @@ def dlr_record(*, channel: str, item, source: str = DeliveryReport.Source.PULL,
     ``group_id``. Returns the ``DeliveryReport`` (``applied`` tells whether the status moved;
     ``message`` is None when no message matched).
     """
-    data = _as_dict(item)
-    if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
-        data = dict(data["payload"])
-    bics_id = str(data.get("id") or data.get("message_id") or "")
-    # our id is the item's ``custom``; its ``cid`` need not equal it (the DLR sample differs)
-    cid = str(data.get("custom") or "")
-    mobile = e164_from_bics(data.get("mobile") or data.get("to") or "")
-    status_text = str(data.get("status") or "")
-    code = data.get("code")
-    code = str(code).zfill(3) if code not in (None, "") else ""
-    if not code:  # the documented DLR item has a status and no code: a status of one code names it
-        codes = [c for c, s in dlr_codes.STATUS_BY_CODE.items() if s == status_text.upper()]
-        code = codes[0] if len(codes) == 1 else ""
+    d = parse_dlr(channel, item)
     if message is None:
-        message = find_message(channel=channel, bics_message_id=bics_id, cid=cid, mobile=mobile)
-    new = dlr_codes.message_status_for(status_text, code, channel=channel)
+        message = find_message(channel=channel, bics_message_id=d.bics_id, cid=d.cid, mobile=d.mobile)
     applied = False
-    if message is not None and new:
-        at = parse_bics_time(data.get("deliv_time") or data.get("updated_at")) if new != S.SUBMITTED \
-            else parse_bics_time(data.get("submit_time") or data.get("updated_at"))
-        price = None
-        if data.get("credits") not in (None, ""):
-            try:
-                price = Decimal(str(data["credits"]))
-            except (InvalidOperation, ValueError):
-                price = None
-        units = data.get("units")
-        parts = int(units) if str(units or "").isdigit() and int(units) > 0 else None
+    if message is not None and d.new:
         applied = message_apply_status(
-            message=message, status=new, bics_status=status_text or dlr_codes.STATUS_BY_CODE.get(code, ""),
-            code=code, bics_message_id=bics_id, group_id=str(data.get("group_id") or ""),
-            at=at, price=price, parts=parts)
+            message=message, status=d.new, bics_status=d.bics_status, code=d.code, bics_message_id=d.bics_id,
+            group_id=str(d.data.get("group_id") or ""), at=d.at, price=d.price, parts=d.parts)
     return DeliveryReport.objects.create(
-        message=message, channel=channel, source=source, bics_message_id=bics_id[:100], cid=cid[:64],
-        mobile=mobile[:20], status=status_text[:32] or new or "", code=code[:8], applied=applied,
-        raw={k: v for k, v in data.items() if not str(k).startswith("_")})
+        message=message, channel=channel, source=source, bics_message_id=d.bics_id[:100], cid=d.cid[:64],
+        mobile=d.mobile[:20], status=d.status_text[:32] or d.new or "", code=d.code[:8], applied=applied, raw=d.raw)
 
 
 def pending_dlr_q() -> Q:
@@ -239,11 +189,16 @@ def dlr_poll(*, campaign_id: int | None = None, max_gets: int | None = None) -> 
     return counts
 
 
-def _count_report(counts: dict, channel: str, data: dict, message=None) -> None:
-    """Store a final (or intermediate past SUBMITTED) report and count it."""
-    report = dlr_record(channel=channel, item=data, source=DeliveryReport.Source.PULL, message=message)
-    counts["reports"] += 1
-    counts["applied"] += int(report.applied)
+def _apply_reports(counts: dict, channel: str, items: list[dict], message_ids: list[int] | None = None) -> None:
+    """Store and apply pulled reports as sets (``dlr_apply_set``, each set one transaction:
+    its status moves and its stored reports commit together) and count them."""
+    for start in range(0, len(items), POLL_SET):
+        ids = message_ids[start:start + POLL_SET] if message_ids is not None else None
+        with transaction.atomic():
+            results = dlr_apply_set(channel=channel, items=items[start:start + POLL_SET],
+                                    source=DeliveryReport.Source.PULL, message_ids=ids)
+        counts["reports"] += len(results)
+        counts["applied"] += sum(1 for _message, applied in results if applied)
 
 
 def _due_order(rows, limit: int):
@@ -279,31 +234,36 @@ def _poll_sms(client, pending, budget: int, counts: dict) -> bool:
         polled = pending.filter(group_id=value) if key == "group_id" else pending.filter(
             Q(batch__custom=value) | Q(custom_id=value), group_id="")
         polled.update(dlr_polled_at=timezone.now())
-        for item in items:
-            data = _as_dict(item)
-            if dlr_codes.message_status_for(data.get("status"), data.get("code"), channel="sms") not in (None, S.SUBMITTED):
-                _count_report(counts, "sms", data)
+        reports = [data for data in map(as_dict, items)
+                   if dlr_codes.message_status_for(data.get("status"), data.get("code"), channel="sms")
+                   not in (None, S.SUBMITTED)]
+        _apply_reports(counts, "sms", reports)
     return counts["gets"] < budget
 
 
 def _poll_chat_messages(client, pending, budget: int, counts: dict) -> None:
-    """WhatsApp and Viber: one GET per message, by its id or else its number."""
+    """WhatsApp and Viber: one GET per message, by its id or else its number; each channel's
+    reports applied as a set (the message is known: no matching by the set)."""
     from bics import viber, whatsapp
 
     for channel, module in (("whatsapp", whatsapp), ("viber", viber)):
+        found: list[tuple[dict, int]] = []
         rows = pending.filter(channel=channel).order_by(F("dlr_polled_at").asc(nulls_first=True), "-submitted_at")
         for message in rows[:budget]:
             if counts["gets"] >= budget:
-                return
+                break
             by_id = bool(message.bics_message_id)
-            items = [_as_dict(i) for i in (module.pull_dlr(client, id=message.bics_message_id) if by_id
-                                           else module.pull_dlr(client, mobile=message.number))]
+            items = [as_dict(i) for i in (module.pull_dlr(client, id=message.bics_message_id) if by_id
+                                          else module.pull_dlr(client, mobile=message.number))]
             counts["gets"] += 1
             Message.objects.filter(pk=message.pk).update(dlr_polled_at=timezone.now())
             item = (items[0] if items else None) if by_id else chat_item_for(message, items)
-            if item is None or dlr_codes.message_status_for(item.get("status"), channel=channel) in (None, S.SUBMITTED):
-                continue
-            _count_report(counts, channel, item, message=message)
+            if item is not None and dlr_codes.message_status_for(item.get("status"), channel=channel) not in (
+                    None, S.SUBMITTED):
+                found.append((item, message.pk))
+        _apply_reports(counts, channel, [item for item, _pk in found], [pk for _item, pk in found])
+        if counts["gets"] >= budget:
+            return
 
 
 def chat_item_for(message: Message, items: list[dict]) -> dict | None:

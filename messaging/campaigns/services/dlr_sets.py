@@ -1,14 +1,15 @@
 """Delivery reports applied in sets: hundreds of reports in a handful of statements.
 
-``dlr_apply_set`` is the apply path of the webhook drain; it follows the rules of
-``dlr.dlr_record`` (which the poll and the reconciliation use, one report at a time) and
-moves statuses by the same ``dlr.ALLOWED_FROM``. For a set of reports of one channel it
+``dlr_apply_set`` is the apply path of the webhook drain and of the DLR poll; it follows
+the rules of ``dlr.dlr_record`` (the reconciliation's, one report at a time): reports read
+by the same ``dlr_rules.parse_dlr``, statuses moved by the same ``dlr_rules.ALLOWED_FROM``.
+For a set of reports of one channel it
 
 * finds their messages with three set queries: BICS's message id, our ``custom_id``, then
   the batch's ``custom`` with the number (an identical-text batch needs no per-recipient id);
 * fills BICS's message id and group id where still blank (one prepared statement);
 * moves statuses with one ``UPDATE … FROM (VALUES …)`` per round whose ``WHERE`` lists, per
-  new status, the statuses it may replace (``dlr.ALLOWED_FROM``), so a status never moves
+  new status, the statuses it may replace (``ALLOWED_FROM``), so a status never moves
   backwards; a message with several reports in one set
   takes them in arrival order, one round each, as if they came one by one;
 * stores every report (``applied`` says whether it moved the status).
@@ -16,104 +17,24 @@ moves statuses by the same ``dlr.ALLOWED_FROM``. For a set of reports of one cha
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from django.db import connection
 from django.utils import timezone
 
-from core.bics_time import parse_bics_time
-from core.phones import e164_from_bics
 from messaging.campaigns import dlr_codes
-from messaging.campaigns.models import DeliveryReport, Message, MessageStatus, SendBatch
-from messaging.campaigns.services.dlr import ALLOWED_FROM, _as_dict
-
-S = MessageStatus
-FINAL_ERRORS = (S.FAILED, S.REJECTED, S.EXPIRED)
+from messaging.campaigns.models import DeliveryReport, Message, SendBatch
+from messaging.campaigns.models import MessageStatus as S
+from messaging.campaigns.services.dlr_rules import ALLOWED_FROM, FINAL_ERRORS, Dlr, parse_dlr
 
 
-@dataclass
-class Dlr:
-    data: dict
-    bics_id: str
-    cid: str
-    mobile: str
-    status_text: str
-    code: str
-    new: str | None
-    message_id: int | None = None
-    applied: bool = False
-    by_id: bool = False  # matched by BICS's id: the message has it already
-
-    @property
-    def at(self) -> datetime:
-        data = self.data
-        raw = data.get("submit_time") if self.new == S.SUBMITTED else data.get("deliv_time")
-        return parse_time(raw or data.get("updated_at")) or timezone.now()
-
-    @property
-    def raw(self) -> dict:
-        return {k: v for k, v in self.data.items() if not str(k).startswith("_")}
-
-    @property
-    def bics_status(self) -> str:
-        return (self.status_text or dlr_codes.STATUS_BY_CODE.get(self.code, ""))[:32]
-
-    @property
-    def price(self) -> Decimal | None:
-        if self.data.get("credits") in (None, ""):
-            return None
-        try:
-            return Decimal(str(self.data["credits"]))
-        except (InvalidOperation, ValueError):
-            return None
-
-    @property
-    def parts(self) -> int | None:
-        units = self.data.get("units")
-        return int(units) if str(units or "").isdigit() and int(units) > 0 else None
-
-
-def parse_time(value) -> datetime | None:
-    try:
-        return parse_bics_time(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
-@functools.cache
-def _code_of_status() -> dict[str, str]:
-    """Statuses that only one code has, and that code."""
-    codes: dict[str, list[str]] = {}
-    for code, status in dlr_codes.STATUS_BY_CODE.items():
-        codes.setdefault(status, []).append(code)
-    return {status: found[0] for status, found in codes.items() if len(found) == 1}
-
-
-def parse_dlr(channel: str, item) -> Dlr:
-    """One raw report (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr)."""
-    data = _as_dict(item)
-    if isinstance(data.get("payload"), Mapping) and "status" not in data:  # {event, payload}
-        data = dict(data["payload"])
-    status_text = str(data.get("status") or "")
-    code = data.get("code")
-    code = str(code).zfill(3) if code not in (None, "") else ""
-    if not code:  # the documented DLR item has a status and no code: a status of one code names it
-        code = _code_of_status().get(status_text.upper(), "")
-    return Dlr(data=data, bics_id=str(data.get("id") or data.get("message_id") or ""),
-               cid=str(data.get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
-               mobile=e164_from_bics(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
-               new=dlr_codes.message_status_for(status_text, code, channel=channel))
-
-
-def dlr_apply_set(*, channel: str, items: list, source: str) -> list[tuple[int | None, bool]]:
+def dlr_apply_set(*, channel: str, items: list, source: str,
+                  message_ids: list[int | None] | None = None) -> list[tuple[int | None, bool]]:
     """Apply and store a set of reports of one channel (the reports with one prepared INSERT,
-    no model instances); returns (message id, applied) per item, in order."""
-    dlrs = _apply(channel, items)
+    no model instances); returns (message id, applied) per item, in order. ``message_ids``:
+    the message of each item when the caller knows it (a WhatsApp/Viber report pulled for
+    one message); the others are matched."""
+    dlrs = _apply(channel, items, message_ids)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     sql = (f"INSERT INTO {DeliveryReport._meta.db_table} (message_id, channel, source, bics_message_id, cid, "  # noqa: S608
@@ -125,8 +46,11 @@ def dlr_apply_set(*, channel: str, items: list, source: str) -> list[tuple[int |
     return [(d.message_id, d.applied) for d in dlrs]
 
 
-def _apply(channel: str, items: list) -> list[Dlr]:
+def _apply(channel: str, items: list, message_ids: list[int | None] | None) -> list[Dlr]:
     dlrs = [parse_dlr(channel, item) for item in items]
+    if message_ids is not None:
+        for d, message_id in zip(dlrs, message_ids, strict=True):
+            d.message_id = message_id
     match_messages(channel, [d for d in dlrs if d.message_id is None])
     _fill_ids(dlrs)
     _apply_statuses(dlrs)

@@ -24,11 +24,12 @@ from core.bics_time import parse_bics_time
 from core.phones import e164_from_bics
 from messaging.campaigns import dlr_codes
 from messaging.campaigns import selectors as sel
-from messaging.campaigns.models import DeliveryReport, Message, MessageStatus, SendBatch
+from messaging.campaigns.models import Campaign, DeliveryReport, Message, MessageStatus, SendBatch
 from messaging.campaigns.services import dlr as dlr_service
 from messaging.campaigns.services.send_requests import (
-    BATCH_RELATED,
+    CAMPAIGN_RELATED,
     SendRequest,
+    opted_out,
     queued_messages,
     request_for,
 )
@@ -56,24 +57,37 @@ def channel_window() -> timedelta:
 
 
 # --------------------------------------------------------------------------- acknowledgements
-def record_acknowledgements(batch_id: int, messages: dict[str, int], items: list[dict], group_id: str) -> None:
-    """BICS accepted the batch: its per-recipient ids (matched by number, else by position) in
-    one statement, then its open messages submitted in another."""
+def acknowledgements_record(acks: list[tuple[int, dict[str, int], list[dict], str]]) -> None:
+    """BICS accepted these batches (batch id, number -> message id, its answer's items, group
+    id): each acknowledged message's BICS id, group and, while open, submitted status in one
+    statement per ``ACK_CHUNK`` messages (matched by number, else by position); then the
+    batches' open messages its answer left out (no id) submitted in one more."""
     now = timezone.now()
-    pairs = _ids_by_message(messages, items)
-    for start in range(0, len(pairs), ACK_CHUNK):
-        _set_bics_ids(pairs[start:start + ACK_CHUNK], group_id[:64])
-    if not pairs and group_id:
-        Message.objects.filter(pk__in=list(messages.values())).update(group_id=group_id[:64])
-    Message.objects.filter(batch_id=batch_id, status__in=OPEN_MESSAGE_STATES).update(
+    rows: list[tuple[int, str, str]] = []
+    for _batch_id, messages, items, group_id in acks:
+        pairs = _ids_by_message(messages, items)
+        rows.extend((message_id, bics_id, group_id) for message_id, bics_id in pairs)
+        if not pairs and group_id:
+            Message.objects.filter(pk__in=list(messages.values())).update(group_id=group_id)
+    for start in range(0, len(rows), ACK_CHUNK):
+        _acknowledge(rows[start:start + ACK_CHUNK], now)
+    Message.objects.filter(batch_id__in=[ack[0] for ack in acks], status__in=OPEN_MESSAGE_STATES).update(
         status=M.SUBMITTED, submitted_at=now, status_at=now)
+
+
+def _number_key(mobile) -> str:
+    """The stored form of a number in BICS's answer: digits are ours with '+' (the common
+    case, without a parse), anything else through ``e164_from_bics``."""
+    if isinstance(mobile, str) and mobile.isdigit() and not mobile.startswith("0"):
+        return "+" + mobile
+    return e164_from_bics(mobile)
 
 
 def _ids_by_message(messages: dict[str, int], items: list[dict]) -> list[tuple[int, str]]:
     by_position = list(messages.values()) if len(messages) == len(items) else None
     pairs = []
     for index, item in enumerate(items):
-        message_id = messages.get(e164_from_bics(item.get("mobile") or item.get("to")))
+        message_id = messages.get(_number_key(item.get("mobile") or item.get("to")))
         if message_id is None and by_position:
             message_id = by_position[index]
         if message_id is not None and item.get("id") not in (None, ""):
@@ -81,15 +95,23 @@ def _ids_by_message(messages: dict[str, int], items: list[dict]) -> list[tuple[i
     return pairs
 
 
-def _set_bics_ids(pairs: list[tuple[int, str]], group_id: str) -> None:
-    """``UPDATE … FROM (VALUES …)``: one statement for the lot (SQLite ≥ 3.33, PostgreSQL;
-    both name the columns of a VALUES list column1, column2…)."""
+def _acknowledge(rows: list[tuple[int, str, str]], now) -> None:
+    """``UPDATE … FROM (VALUES …)``: ids and group for the lot, the status moved only from
+    an open one, in one statement (SQLite ≥ 3.33, PostgreSQL; both name the columns of a
+    VALUES list column1, column2…; every SET sees the row as it was)."""
     table = connection.ops.quote_name(Message._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(pairs))
-    sql = (f"UPDATE {table} SET bics_message_id = acks.column2, group_id = %s "  # noqa: S608 - no user input
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    is_open = f"{table}.status IN (%s, %s)"
+    at = connection.ops.adapt_datetimefield_value(now)
+    sql = (f"UPDATE {table} SET bics_message_id = acks.column2, group_id = acks.column3, "  # noqa: S608 - no user input
+           f"status = CASE WHEN {is_open} THEN %s ELSE {table}.status END, "
+           f"submitted_at = CASE WHEN {is_open} THEN %s ELSE {table}.submitted_at END, "
+           f"status_at = CASE WHEN {is_open} THEN %s ELSE {table}.status_at END "
            f"FROM (VALUES {values}) AS acks WHERE {table}.id = acks.column1")
+    opened = [M.QUEUED, M.UNKNOWN]
+    params = [*opened, M.SUBMITTED, *opened, at, *opened, at, *(value for row in rows for value in row)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [group_id, *(value for pair in pairs for value in pair)])
+        cursor.execute(sql, params)
 
 
 # --------------------------------------------------------------------------- reconciliation
@@ -150,18 +172,34 @@ class CampaignSendKind(BatchKind[SendRequest]):
 
     def prepare(self, claims: list[Claim]) -> list[SendRequest | Skip]:
         ids = [c.batch_id for c in claims]
-        batches = SendBatch.objects.select_related(*BATCH_RELATED).in_bulk(ids)
-        grouped = queued_messages(ids)
-        return [request_for(batches[c.batch_id], grouped[c.batch_id]) for c in claims]
+        batches = SendBatch.objects.in_bulk(ids)
+        campaigns = Campaign.objects.select_related(*CAMPAIGN_RELATED).in_bulk(
+            {b.campaign_id for b in batches.values() if b.campaign_id})
+        for batch in batches.values():  # one campaign object for all its batches (read once)
+            if batch.campaign_id:
+                batch.campaign = campaigns[batch.campaign_id]
+        grouped, candidates = queued_messages(batches)
+        opted = opted_out(batches, grouped, candidates)
+        return [request_for(batches[c.batch_id], grouped[c.batch_id], opted) for c in claims]
 
     def send(self, request: SendRequest):
         return request.func(get_client(), **request.kwargs)
 
+    def weight(self, request: SendRequest) -> int:
+        return max(1, len(request.messages))
+
     def on_sent(self, claim: Claim, request: SendRequest, result) -> dict:
-        group_id = str(getattr(result, "group_id", "") or "")[:64]
-        items = [i for i in (getattr(result, "items", None) or []) if isinstance(i, dict)]
-        record_acknowledgements(claim.batch_id, request.messages, items, group_id)
-        return {"group_id": group_id}
+        return self.on_sent_many([(claim, request, result)])[claim.batch_id]
+
+    def on_sent_many(self, sent: list[tuple[Claim, SendRequest, object]]) -> dict[int, dict]:
+        acks, extras = [], {}
+        for claim, request, result in sent:
+            group_id = str(getattr(result, "group_id", "") or "")[:64]
+            items = [i for i in (getattr(result, "items", None) or []) if isinstance(i, dict)]
+            acks.append((claim.batch_id, request.messages, items, group_id))
+            extras[claim.batch_id] = {"group_id": group_id}
+        acknowledgements_record(acks)
+        return extras
 
     def on_failed(self, batch_ids: list[int], outcome: Outcome, error: str) -> None:
         queued = Message.objects.filter(batch_id__in=batch_ids, status=M.QUEUED)

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef
+
 from core.batches import Skip, SkipAction
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, Message, MessageStatus, SendBatch
 from messaging.campaigns.services import dlr as dlr_service
 
-BATCH_RELATED = ("campaign", "campaign__template", "campaign__sender", "campaign__template__sender")
+CAMPAIGN_RELATED = ("template", "sender", "template__sender")
 MESSAGE_FIELDS = ("pk", "number", "text", "variables", "custom_id")
 
 
@@ -32,17 +34,61 @@ class SendRequest:
     campaign_id: int | None = None
 
 
-def queued_messages(batch_ids: list[int]) -> dict[int, list[tuple]]:
-    """The queued messages of each batch (``MESSAGE_FIELDS`` rows), in one query."""
-    grouped: dict[int, list[tuple]] = {batch_id: [] for batch_id in batch_ids}
-    rows = Message.objects.filter(batch_id__in=batch_ids, status=MessageStatus.QUEUED).order_by("pk")
-    for row in rows.values_list("batch_id", *MESSAGE_FIELDS):
-        grouped[row[0]].append(row[1:])
-    return grouped
+def queued_messages(batches: dict[int, SendBatch]) -> tuple[dict[int, list[tuple]], set[str]]:
+    """The queued messages of each batch (``MESSAGE_FIELDS`` rows), in one query per shape,
+    and the numbers among them with an ``Unsubscriber`` row of their channel (read in the
+    same query: only those can have opted out since the launch). A batch of identical SMS
+    text (its text on the batch) needs only each message's id and number; the others read
+    text, variables and ``custom_id`` too."""
+    from messaging.catalogue.models import Unsubscriber
+
+    grouped: dict[int, list[tuple]] = {batch_id: [] for batch_id in batches}
+    candidates: set[str] = set()
+    lean = {pk for pk, b in batches.items() if b.text and b.campaign_id and b.campaign.channel == "sms"}
+    full = [pk for pk in batches if pk not in lean]
+    queued = Message.objects.filter(status=MessageStatus.QUEUED).order_by("pk").annotate(
+        listed=Exists(Unsubscriber.objects.filter(channel=OuterRef("channel"), number=OuterRef("number"))))
+    if lean:
+        for batch_id, pk, number, listed in queued.filter(batch_id__in=lean).values_list(
+                "batch_id", "pk", "number", "listed"):
+            grouped[batch_id].append((pk, number, "", None, ""))
+            if listed:
+                candidates.add(number)
+    if full:
+        for row in queued.filter(batch_id__in=full).values_list("batch_id", *MESSAGE_FIELDS, "listed"):
+            grouped[row[0]].append(row[1:-1])
+            if row[-1]:
+                candidates.add(row[2])
+    return grouped, candidates
 
 
-def request_for(batch: SendBatch, messages: list[tuple]) -> SendRequest | Skip:
-    """The request of a claimed batch, or why it must not go out now."""
+def opted_out(batches: dict[int, SendBatch], grouped: dict[int, list[tuple]], candidates: set[str]) -> set[str]:
+    """Numbers of these batches' messages that opted out since the launch: of the
+    ``candidates`` (numbers with an ``Unsubscriber`` row; usually none), those the row's
+    scope covers for the campaign."""
+    from contacts.models import Contact
+    from messaging.catalogue.models import Unsubscriber
+
+    if not candidates:
+        return set()
+    by_campaign: dict[int, tuple[Campaign, set[str]]] = {}
+    for batch_id, rows in grouped.items():
+        batch = batches[batch_id]
+        numbers = {row[1] for row in rows} & candidates
+        if batch.campaign_id and numbers:
+            by_campaign.setdefault(batch.campaign_id, (batch.campaign, set()))[1].update(numbers)
+    opted: set[str] = set()
+    for campaign, numbers in by_campaign.values():
+        opted |= set(Contact.objects.filter(phone__in=numbers).filter(sel.unsubscribed_q(campaign))
+                     .values_list("phone", flat=True))
+        opted |= set(Unsubscriber.objects.filter(channel=campaign.channel, type=Unsubscriber.Type.ALL,
+                                                 number__in=numbers).values_list("number", flat=True))
+    return opted
+
+
+def request_for(batch: SendBatch, messages: list[tuple], opted: set[str]) -> SendRequest | Skip:
+    """The request of a claimed batch, or why it must not go out now (``opted``: numbers
+    that opted out since the launch, ``opted_out``)."""
     if not messages:
         return Skip(SkipAction.DONE)
     campaign = batch.campaign
@@ -58,11 +104,13 @@ def request_for(batch: SendBatch, messages: list[tuple]) -> SendRequest | Skip:
         reason = " ".join(problems)
         campaign_pause(campaign=campaign, reason="Refused at send time: " + reason)
         return Skip(SkipAction.RELEASE, reason)
-    from messaging.campaigns.services.windows import window_closed
+    from messaging.campaigns.services.windows import validity_passed, window_closed
 
+    if validity_passed(batch):  # the campaign's validity: its queued messages are not sent
+        return Skip(SkipAction.DONE)
     if window_closed(batch):  # sending windows: given back until the next opening
         return Skip(SkipAction.RELEASE)
-    messages = _drop_opted_out(campaign, messages)
+    messages = _drop_opted_out(messages, opted)
     if not messages:
         return Skip(SkipAction.DONE)
     return _campaign_request(batch, campaign, messages)
@@ -88,17 +136,11 @@ def _usability_problems(campaign: Campaign) -> list[str]:
     return problems
 
 
-def _drop_opted_out(campaign: Campaign, messages: list[tuple]) -> list[tuple]:
+def _drop_opted_out(messages: list[tuple], opted: set[str]) -> list[tuple]:
     """Opt-outs recorded since launch (admin, import, pull, webhook) are honoured at send time:
     their queued messages fail as "opted out" and leave the batch."""
-    from contacts.models import Contact
-    from messaging.catalogue.models import Unsubscriber
-
-    numbers = [row[1] for row in messages]
-    opted = set(Contact.objects.filter(phone__in=numbers).filter(sel.unsubscribed_q(campaign))
-                .values_list("phone", flat=True))
-    opted |= set(Unsubscriber.objects.filter(channel=campaign.channel, type=Unsubscriber.Type.ALL,
-                                             number__in=numbers).values_list("number", flat=True))
+    if not opted:
+        return messages
     for pk, number, *_ in messages:
         if number in opted:
             dlr_service.message_apply_status(message=pk, status=MessageStatus.FAILED, code="",

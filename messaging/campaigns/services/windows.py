@@ -5,6 +5,10 @@ that it holds recipients of one window (country and time zones; identical-text b
 applies inside a window) and gets a ``BatchWindow`` with its next opening; the engine claims no
 batch before that moment. ``window_closed`` is the engine's check right before a send: a batch
 whose window is closed now goes back to pending with its next opening.
+
+A campaign's validity (``Campaign.validity_hours``; BICS's Send Message has no validity
+period, so it is kept here): recipients whose window opens after it are not sent to, and
+``validity_passed`` stops any batch still queued once it has passed.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from django.utils import timezone
 
 from messaging.campaigns.frequency_selectors import traffic_kind
 from messaging.campaigns.models import BatchWindow, Campaign, Message, MessageStatus, SendBatch
-from messaging.campaigns.windows import HORIZON_DAYS, Windows, place_of
+from messaging.campaigns.windows import HORIZON_DAYS, Windows, place_of, validity_deadline
 
 NO_WINDOW = f"Not sent: no sending window opens for this number in the next {HORIZON_DAYS} days."
+PAST_VALIDITY = "Not sent: its sending window opens after the campaign's validity."
+EXPIRED = "Not sent: the campaign's validity had passed."
 
 
 def windows_assign(*, campaign: Campaign) -> int:
@@ -28,6 +34,7 @@ def windows_assign(*, campaign: Campaign) -> int:
     if not windows.restricts(traffic):
         return 0
     start = max(timezone.now(), campaign.next_batch_at or timezone.now())
+    deadline = validity_deadline(campaign, start)
     groups: dict[int, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
     rows = (Message.objects.filter(campaign=campaign, status=MessageStatus.QUEUED, batch__isnull=False,
                                    batch__window__isnull=True)  # called per launch chunk: new batches only
@@ -35,7 +42,7 @@ def windows_assign(*, campaign: Campaign) -> int:
     for pk, batch_id, number in rows:
         groups[batch_id][place_of(number)].append(pk)
     next_number = (SendBatch.objects.filter(campaign=campaign).aggregate(n=Max("number"))["n"] or 0) + 1
-    tags, never, openings = [], [], {}
+    tags, never, late, openings = [], [], [], {}
     for batch in SendBatch.objects.filter(pk__in=list(groups)).order_by("pk"):
         for i, (place, message_ids) in enumerate(sorted(groups[batch.pk].items())):
             target = batch if i == 0 else _split_off(batch, message_ids, f"{batch.custom}-w{i}", next_number)
@@ -45,13 +52,30 @@ def windows_assign(*, campaign: Campaign) -> int:
             opening = openings[place]
             if opening is None:
                 never.extend(message_ids)
+            elif deadline is not None and opening > deadline:
+                late.extend(message_ids)
             tags.append(BatchWindow(batch=target, country=place[0], zone=place[1],
                                     opens_at=opening if opening and opening > start else None))
     BatchWindow.objects.bulk_create(tags, batch_size=1000)
-    if never:
-        Message.objects.filter(pk__in=never).update(status=MessageStatus.FAILED, error_description=NO_WINDOW,
-                                                    status_at=timezone.now())
+    for message_ids, reason in ((never, NO_WINDOW), (late, PAST_VALIDITY)):
+        _not_sent(Message.objects.filter(pk__in=message_ids), reason)
     return sum(1 for t in tags if t.opens_at)
+
+
+def _not_sent(messages, reason: str) -> int:
+    """Queued messages that will never go: failed with ``reason`` (one conditional UPDATE)."""
+    return messages.filter(status=MessageStatus.QUEUED).update(status=MessageStatus.FAILED,
+                                                               error_description=reason, status_at=timezone.now())
+
+
+def validity_passed(batch: SendBatch) -> bool:
+    """The engine's check before a send: True when the batch's campaign is past its validity,
+    its queued messages then marked not sent (the batch is done)."""
+    deadline = validity_deadline(batch.campaign) if batch.campaign_id else None
+    if deadline is None or timezone.now() <= deadline:
+        return False
+    _not_sent(Message.objects.filter(batch_id=batch.pk), EXPIRED)
+    return True
 
 
 def _split_off(batch: SendBatch, message_ids: list[int], custom: str, number: int) -> SendBatch:
@@ -92,7 +116,13 @@ def window_closed(batch: SendBatch) -> bool:
     rule = windows.rule(tag.country, traffic_kind(batch.campaign))
     if windows.is_open(rule, tag.zone, now):
         return False
-    BatchWindow.objects.filter(pk=tag.pk).update(opens_at=windows.next_opening(rule, tag.zone, now))
+    opening = windows.next_opening(rule, tag.zone, now)
+    deadline = validity_deadline(batch.campaign)
+    if deadline is not None and opening is not None and opening > deadline:
+        # it would wait past the validity: not sent, and the batch due at once (then done, nothing queued)
+        _not_sent(Message.objects.filter(batch_id=batch.pk), PAST_VALIDITY)
+        opening = None
+    BatchWindow.objects.filter(pk=tag.pk).update(opens_at=opening)
     return True
 
 

@@ -211,6 +211,23 @@ class ScheduleStepForm(forms.Form):
             "max_value": "Keep the pause between batches under a day.",
         },
     )
+    validity_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=30 * 24,
+        label="Validity (hours)",
+        help_text="Messages not sent this long after the launch are not sent at all, e.g. when a "
+        "sending window opens too late. Empty: no limit.",
+        error_messages={"min_value": "A validity is at least one hour.",
+                        "max_value": "A validity is at most 720 hours (30 days)."},
+    )
+    traffic = forms.ChoiceField(
+        required=False,
+        widget=forms.RadioSelect,
+        label="Kind of traffic",
+        help_text="Sending windows are set per kind; the frequency cap counts promotional messages only. "
+        "Transactional: what the recipient expects (order updates, reminders, codes).",
+    )
     smart_delivery = forms.BooleanField(
         required=False,
         label="Smart delivery: send to a sample first",
@@ -227,8 +244,14 @@ class ScheduleStepForm(forms.Form):
         min_value=1, max_value=1440, initial=30, label="Minutes to wait for the sample's delivery reports"
     )
 
-    def __init__(self, *args, zone=None, now=None, max_days: int = 30, **kwargs):
+    def __init__(self, *args, zone=None, now=None, max_days: int = 30, template_traffic: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        from messaging.campaigns.models import Campaign
+
+        choices = list(Campaign._meta.get_field("traffic").choices)
+        if template_traffic:  # say what "from the template" means for this template
+            choices[0] = ("", f"As the template says: {template_traffic}")
+        self.fields["traffic"].choices = choices
         self.zone = zone
         self.now = now or timezone.now()
         self.max_days = max_days

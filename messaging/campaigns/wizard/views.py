@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from core.masking import number_for
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.forms import TestSendForm
+from messaging.campaigns.frequency_selectors import template_traffic_kind, traffic_kind
 from messaging.campaigns.models import Campaign
 from messaging.campaigns.services import campaigns as services
 from messaging.campaigns.services.writer import default_batch_size
@@ -58,6 +59,8 @@ def _render(request, step: str, context: dict, campaign: Campaign | None = None)
         for i, (key, label) in enumerate(STEPS)
     ]
     title = f"New campaign: step {current + 1} of {len(STEPS)}, {STEPS[current][1].lower()}"
+    if campaign is not None and campaign.template_id:  # the summary's kind of traffic
+        context = {"traffic": traffic_kind(campaign), **context}
     return render(
         request,
         f"messaging/wizard/{step}.html",
@@ -274,9 +277,12 @@ def schedule(request, pk: int):
         "smart_delivery": campaign.smart_delivery,
         "smart_sample_size": campaign.smart_sample_size,
         "smart_wait_minutes": campaign.smart_wait_minutes,
+        "traffic": campaign.traffic,
+        "validity_hours": campaign.validity_hours,
     }
     form = ScheduleStepForm(
-        request.POST or None, initial=initial, zone=zone, max_days=services.max_schedule_days()
+        request.POST or None, initial=initial, zone=zone, max_days=services.max_schedule_days(),
+        template_traffic=template_traffic_kind(campaign),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -287,8 +293,12 @@ def schedule(request, pk: int):
         campaign.smart_delivery = data["smart_delivery"]
         campaign.smart_sample_size = data["smart_sample_size"] or campaign.smart_sample_size
         campaign.smart_wait_minutes = data["smart_wait_minutes"] or campaign.smart_wait_minutes
+        campaign.traffic = data["traffic"] or ""
+        campaign.validity_hours = data["validity_hours"]
         campaign.save(
             update_fields=[
+                "traffic",
+                "validity_hours",
                 "scheduled_at",
                 "time_zone",
                 "batch_size",

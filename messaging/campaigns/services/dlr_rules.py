@@ -1,0 +1,130 @@
+"""What every path that applies delivery reports shares (the webhook drain and the poll in
+sets, ``dlr_sets``; one report at a time, ``dlr``): how a report is read (``parse_dlr``) and
+which status may follow which (``ALLOWED_FROM``). Its own module, so that ``dlr`` (the poll)
+can apply through ``dlr_sets`` and ``dlr_sets`` needs nothing from ``dlr``.
+
+Statuses never move backwards::
+
+    queued -> unknown -> submitted -> delivered -> read
+                                   \\-> failed | rejected | expired   (final)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+from core.bics_time import parse_bics_time
+from core.phones import e164_from_bics
+from messaging.campaigns import dlr_codes
+from messaging.campaigns.models import MessageStatus
+
+S = MessageStatus
+FINAL_ERRORS = (S.FAILED, S.REJECTED, S.EXPIRED)
+# new status -> the statuses it may replace. ``unreported`` is our giving up on a report (never
+# BICS's word): a report that still comes later replaces it.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    S.QUEUED: (),
+    S.UNKNOWN: (S.QUEUED,),
+    S.SUBMITTED: (S.QUEUED, S.UNKNOWN),
+    S.DELIVERED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.READ: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.DELIVERED, S.UNREPORTED),
+    S.FAILED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.REJECTED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.EXPIRED: (S.QUEUED, S.UNKNOWN, S.SUBMITTED, S.UNREPORTED),
+    S.UNREPORTED: (S.SUBMITTED,),
+}
+
+
+def can_move(old: str, new: str) -> bool:
+    return old in ALLOWED_FROM.get(new, ())
+
+
+def as_dict(item) -> dict:
+    """A DLR item as a dict: a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr dataclass."""
+    if isinstance(item, Mapping):
+        return dict(item)
+    if is_dataclass(item):
+        raw = dict(getattr(item, "raw", {}) or {})
+        data = {k: v for k, v in asdict(item).items() if k != "raw" and v is not None}
+        return {**raw, **data}
+    raise TypeError(f"not a DLR item: {type(item).__name__}")
+
+
+@dataclass
+class Dlr:
+    data: dict
+    bics_id: str
+    cid: str
+    mobile: str
+    status_text: str
+    code: str
+    new: str | None
+    message_id: int | None = None
+    applied: bool = False
+    by_id: bool = False  # matched by BICS's id: the message has it already
+
+    @property
+    def at(self) -> datetime:
+        data = self.data
+        raw = data.get("submit_time") if self.new == S.SUBMITTED else data.get("deliv_time")
+        return parse_time(raw or data.get("updated_at")) or timezone.now()
+
+    @property
+    def raw(self) -> dict:
+        return {k: v for k, v in self.data.items() if not str(k).startswith("_")}
+
+    @property
+    def bics_status(self) -> str:
+        return (self.status_text or dlr_codes.STATUS_BY_CODE.get(self.code, ""))[:32]
+
+    @property
+    def price(self) -> Decimal | None:
+        if self.data.get("credits") in (None, ""):
+            return None
+        try:
+            return Decimal(str(self.data["credits"]))
+        except (InvalidOperation, ValueError):
+            return None
+
+    @property
+    def parts(self) -> int | None:
+        units = self.data.get("units")
+        return int(units) if str(units or "").isdigit() and int(units) > 0 else None
+
+
+def parse_time(value) -> datetime | None:
+    try:
+        return parse_bics_time(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+@functools.cache
+def _code_of_status() -> dict[str, str]:
+    """Statuses that only one code has, and that code."""
+    codes: dict[str, list[str]] = {}
+    for code, status in dlr_codes.STATUS_BY_CODE.items():
+        codes.setdefault(status, []).append(code)
+    return {status: found[0] for status, found in codes.items() if len(found) == 1}
+
+
+def parse_dlr(channel: str, item) -> Dlr:
+    """One raw report (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr)."""
+    data = dict(item) if type(item) is dict else as_dict(item)
+    if "status" not in data and isinstance(data.get("payload"), Mapping):  # {event, payload}
+        data = dict(data["payload"])
+    status_text = str(data.get("status") or "")
+    code = data.get("code")
+    code = str(code).zfill(3) if code not in (None, "") else ""
+    if not code:  # the documented DLR item has a status and no code: a status of one code names it
+        code = _code_of_status().get(status_text.upper(), "")
+    return Dlr(data=data, bics_id=str(data.get("id") or data.get("message_id") or ""),
+               cid=str(data.get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
+               mobile=e164_from_bics(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
+               new=dlr_codes.message_status_for(status_text, code, channel=channel))
