@@ -1,7 +1,8 @@
 """Contact import benchmark: a generated 1M-row CSV through the product's import.
 
-Figures: rows/s and peak RSS (main process plus its parser workers) of
-`contacts.services.imports.contacts_import_file`, and in the same run the baseline: the same
+Figures: rows/s, peak RSS (main process plus its parser workers) and the longest write
+transaction (`max_write_tx_ms`, bench/txtrace.py: how long the import kept SQLite's write lock
+at a time) of `contacts.services.imports.contacts_import_file`, and in the same run the baseline: the same
 file through the minimal correct loop (csv + phonenumbers parse/validate/format +
 executemany upsert into a fresh SQLite table, one process). The ratio is product/baseline.
 
@@ -130,19 +131,24 @@ def product_import(path: Path) -> dict:
     from bench import setup_django
 
     setup_django()
+    from bench.txtrace import TRACKER, install
     from contacts.models import Contact
     from contacts.services.imports import contacts_import_file
 
     Contact.objects.all().delete()
+    install()
     sampler = RssSampler()
     sampler.start()
+    TRACKER.start()
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
     contact_import, result = contacts_import_file(path=str(path))
     elapsed = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_before  # the parser processes have exited: counted as children
     peak = sampler.stop()
+    transactions = TRACKER.stop()  # how long the import kept SQLite's write lock at a time
     return {
+        **transactions,
         "seconds": round(elapsed, 2),
         "cpu_seconds": round(cpu, 1),  # main + workers: what the 2 cores had to do
         "cores_used": round(cpu / elapsed, 2),
@@ -215,6 +221,7 @@ def run() -> dict:
         "baseline_per_s": baseline["per_s"],
         "ratio": round(product["per_s"] / baseline["per_s"], 2),
         "peak_rss_mb": product["peak_rss_mb"],
+        "max_write_tx_ms": product["max_write_tx_ms"],
         "cores": os.cpu_count(),
         "product": product,
         "baseline": baseline,

@@ -14,10 +14,10 @@ Plain Python (no Django), so the contact import's worker processes can use it.
 from __future__ import annotations
 
 import enum
+import re
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata
-from phonenumbers import phonenumberutil as _util
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneMetadata
 
 from bics.numbers import to_e164 as _bics_to_e164
 from bics.numbers import to_notation
@@ -58,30 +58,126 @@ _PARSE_PROBLEMS = {
 # The number types a valid number matches one of; the likeliest in an audience file first.
 _TYPE_DESCS = ("mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip",
                "personal_number", "pager", "uan", "voicemail")  # fmt: skip
-_matches = getattr(_util, "_is_number_matching_desc", None)
+_NON_GEO = phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
 
 
 def is_valid_for_region(number, region: str) -> bool:
-    """`phonenumbers.is_valid_number_for_region`: the same rule, with the library's helper.
+    """`phonenumbers.is_valid_number_for_region`: the same rule, from the same metadata.
 
     The library works out which type a number is (premium rate, toll free, ... mobile last)
     and calls it valid unless no type matches; validity needs one match only, so mobile and
-    fixed line are tried first (a Dutch mobile costs a third). `tests/core/test_phones.py`
-    checks the agreement with `is_valid_number` on a large sample; a library version without
-    the helper gets its own function.
+    fixed line are tried first (a Dutch mobile costs a third), with each region's patterns
+    compiled once. `tests/core/test_phones.py` checks the agreement with `is_valid_number`
+    on a large sample.
     """
-    if _matches is None:
-        return phonenumbers.is_valid_number_for_region(number, region)
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region.upper())
-    if metadata is None or (
-        region != _util.REGION_CODE_FOR_NON_GEO_ENTITY
-        and number.country_code != phonenumbers.country_code_for_valid_region(region)
-    ):
+    return _valid_nsn(number.country_code, phonenumbers.national_significant_number(number), region)
+
+
+def _desc(desc) -> tuple[frozenset, re.Pattern] | None:
+    """A number description (`PhoneNumberDesc`) as (possible lengths, compiled pattern)."""
+    if desc is None or not desc.national_number_pattern:
+        return None  # no pattern: nothing matches it
+    return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
+
+
+_validators: dict[tuple[int, str], tuple | None] = {}
+
+
+def _validator(code: int, region: str) -> tuple | None:
+    """(general description, type descriptions) of `region` for calling code `code`; None
+    when the code is not the region's (then no number of the code is valid there)."""
+    key = (code, region)
+    if key not in _validators:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
+        general = None if metadata is None else _desc(metadata.general_desc)
+        if general is None or (region != _NON_GEO and code != phonenumbers.country_code_for_valid_region(region)):
+            _validators[key] = None
+        else:
+            types = tuple(d for d in (_desc(getattr(metadata, name)) for name in _TYPE_DESCS) if d is not None)
+            _validators[key] = (general, types)
+    return _validators[key]
+
+
+def _fits(nsn: str, desc: tuple[frozenset, re.Pattern]) -> bool:
+    lengths, pattern = desc  # as the library: lengths first, then the whole number must match
+    return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+
+
+def _valid_nsn(code: int, nsn: str, region: str) -> bool:
+    """`is_valid_for_region` of the number with calling code `code` and national significant
+    number `nsn` (leading zeros included)."""
+    validator = _validator(code, region)
+    if validator is None or not _fits(nsn, validator[0]):
         return False
-    nsn = phonenumbers.national_significant_number(number)
-    if not _matches(nsn, metadata.general_desc):
-        return False
-    return any(_matches(nsn, getattr(metadata, name)) for name in _TYPE_DESCS)
+    return any(_fits(nsn, desc) for desc in validator[1])
+
+
+# '+', a calling code and ASCII digits, with spaces, dots or hyphens between them.
+_PLAIN_INTERNATIONAL = re.compile(r"\+([1-9][0-9 .\-]*[0-9])")
+_SEPARATORS = str.maketrans("", "", " .-")
+_national_prefixes: dict[int, re.Pattern | None] = {}
+
+
+def _national_prefix(code: int) -> re.Pattern | None:
+    """The pattern of the national prefix (trunk '0', ...) that `phonenumbers.parse` strips
+    after the calling code of `code`, or None."""
+    if code not in _national_prefixes:
+        region = phonenumbers.region_code_for_country_code(code)
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        pattern = metadata.national_prefix_for_parsing if metadata is not None else None
+        _national_prefixes[code] = re.compile(pattern) if pattern else None
+    return _national_prefixes[code]
+
+
+def _plain_international(text: str) -> tuple[int, str] | None:
+    """(calling code, national significant number) of a plain '+CC NNN' text: what
+    `phonenumbers.parse(text, None)` finds, without its general passes (vanity letters,
+    extensions, RFC 3966, ...), which such a text never needs. The import's numbers are mostly
+    written so, and parsing is most of the cost of checking one. None for any text that is
+    not plain or where the library would do more than split off the calling code (a national
+    prefix or leading zero after it, an odd length): those take the general parser.
+    `tests/core/test_phones.py` holds the two paths to the same answers."""
+    match = _PLAIN_INTERNATIONAL.fullmatch(text) if len(text) <= 250 else None
+    if match is None:
+        return None
+    digits = match.group(1).translate(_SEPARATORS)
+    for size in (1, 2, 3):  # calling codes are prefix-free: the first one found is the one
+        code = int(digits[:size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    nsn = digits[size:]
+    if not 2 <= len(nsn) <= 17 or nsn[0] == "0":
+        return None
+    prefix = _national_prefix(code)
+    if prefix is not None and prefix.match(nsn):
+        return None
+    return code, nsn
+
+
+_leading_digits: dict[str, re.Pattern | None] = {}
+
+
+def _valid_region(code: int, nsn: str) -> str | None:
+    """The region of a valid number, else None: what `is_valid_number` does, keeping the
+    region it finds (`region_code_for_number`: for a calling code shared by several regions,
+    such as +1 or +44, the first whose leading digits or number ranges match)."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code, ())
+    if len(regions) == 1:
+        return regions[0] if _valid_nsn(code, nsn, regions[0]) else None
+    for region in regions:
+        if region not in _leading_digits:
+            metadata = PhoneMetadata.metadata_for_region(region, None)
+            pattern = metadata.leading_digits if metadata is not None else None
+            _leading_digits[region] = re.compile(pattern) if pattern is not None else None
+        leading = _leading_digits[region]
+        if leading is not None:
+            if leading.match(nsn):
+                return region if _valid_nsn(code, nsn, region) else None
+        elif _valid_nsn(code, nsn, region):  # its number ranges: valid there
+            return region
+    return None
 
 
 def _prepared(raw: str, region: str | None) -> str:
@@ -118,22 +214,22 @@ def normalise_phone(raw: str, default_country: str | None = None) -> tuple[str, 
     if not raw.strip():
         raise PhoneError(raw, PhoneProblem.EMPTY)
     region = default_country.upper() if default_country else None
-    number = _parse(raw, _prepared(raw, region), region)
-    # What is_valid_number does, keeping the region it finds (asked only once: for shared
-    # calling codes such as +1 or +44 it tries every region of the code).
-    region_code = phonenumbers.region_code_for_number(number)
-    if not region_code or not is_valid_for_region(number, region_code):
+    text = _prepared(raw, region)
+    plain = _plain_international(text)
+    if plain is None:
+        number = _parse(raw, text, region)
+        code, nsn = number.country_code, phonenumbers.national_significant_number(number)
+    else:
+        code, nsn = plain
+    region_code = _valid_region(code, nsn)
+    if region_code is None:
         raise PhoneError(raw, PhoneProblem.INVALID)
-    national = number.national_number
-    if number.country_code == 1 and str(national)[3:6] == "555" and 100 <= national % 10000 <= 199:
+    if code == 1 and nsn[3:6] == "555" and 100 <= int(nsn[-4:]) <= 199:
         # NANP 555-0100..0199 is reserved for fiction; phonenumbers calls it valid.
         raise PhoneError(raw, PhoneProblem.FICTIONAL)
     if len(region_code) != 2:  # "001": non-geographic (satellite, universal numbers)
         region_code = ""
-    digits = str(national)
-    if number.italian_leading_zero:
-        digits = "0" * (number.number_of_leading_zeros or 1) + digits
-    return f"+{number.country_code}{digits}", region_code
+    return f"+{code}{nsn}", region_code
 
 
 def e164_from_bics(value) -> str:

@@ -97,6 +97,7 @@ def row_text(cells: list[str], delimiter: str = ",") -> str:
 
 
 _TEXT_FIELDS = ("identity", "first_name", "last_name", "company", "postal_code")
+_SHORTEST_MAX = min(MAX_LENGTHS[name] for name in _TEXT_FIELDS)  # cells no longer need no check
 
 
 def _indexes(spec: dict) -> tuple:
@@ -121,9 +122,10 @@ def parse_row(cells: list[str], spec: dict) -> tuple:
     if email and not valid_email(email):
         raise ValueError(f"invalid email {email!r}")
     identity, first_name, last_name, company, postal_code = values[2:7]
-    for field, value in zip(_TEXT_FIELDS, values[2:7], strict=True):
-        if len(value) > MAX_LENGTHS[field]:
-            raise ValueError(f"{field} longer than {MAX_LENGTHS[field]} characters")
+    if max(len(identity), len(first_name), len(last_name), len(company), len(postal_code)) > _SHORTEST_MAX:
+        for field, value in zip(_TEXT_FIELDS, values[2:7], strict=True):
+            if len(value) > MAX_LENGTHS[field]:
+                raise ValueError(f"{field} longer than {MAX_LENGTHS[field]} characters")
     if identity and any(ch.isspace() for ch in identity):
         raise ValueError("identity contains spaces")
     birth_date, gender, raw_tags = values[7:10]
@@ -134,7 +136,10 @@ def parse_row(cells: list[str], spec: dict) -> tuple:
             raise ValueError(f"invalid gender {values[8]!r} (male or female)")
     tags: tuple[str, ...] = ()
     if raw_tags:
-        tags = tuple(dict.fromkeys(t.strip() for t in raw_tags.split(";") if t.strip()))
+        if ";" in raw_tags:
+            tags = tuple(dict.fromkeys(t.strip() for t in raw_tags.split(";") if t.strip()))
+        else:
+            tags = (raw_tags,)  # one tag, stripped with the cell
         if any(len(t) > TAG_MAX_LENGTH for t in tags):
             raise ValueError(f"tag longer than {TAG_MAX_LENGTH} characters")
     attributes = {}
@@ -189,7 +194,6 @@ def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, li
     """
     by_phone: dict[str, tuple] = {}
     rejections = []
-    valid = 0
     delimiter = spec.get("delimiter", ",")
     for line, cells in rows:
         try:
@@ -197,11 +201,30 @@ def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, li
         except ValueError as exc:
             rejections.append((line, str(exc)[:255], row_text(cells, delimiter)))
             continue
-        valid += 1
         previous = by_phone.get(record[0])
-        by_phone[record[0]] = merge_records(previous, record) if previous else record
+        by_phone[record[0]] = record if previous is None else merge_records(previous, record)
     # Sorted by number: the writer's inserts then walk the phone index in order. Each record
     # is ready to bind (attributes as JSON text); tags ride along as a dict by number.
-    records = [(*r[:10], _to_json(r[10]) if r[10] else "{}") for _, r in sorted(by_phone.items())]
-    tags = {phone: r[11] for phone, r in by_phone.items() if r[11]}
-    return (records, tags), rejections, valid
+    records = []
+    tags = {}
+    for phone in sorted(by_phone):
+        r = by_phone[phone]
+        records.append((*r[:10], _attributes_json(r[10])))
+        if r[11]:
+            tags[phone] = r[11]
+    return (records, tags), rejections, len(rows) - len(rejections)
+
+
+_json_texts: dict[tuple, str] = {}  # attributes -> JSON text: files repeat a few values (a city, a plan)
+
+
+def _attributes_json(attributes: dict) -> str:
+    if not attributes:
+        return "{}"
+    key = tuple(attributes.items())
+    text = _json_texts.get(key)
+    if text is None:
+        text = _to_json(attributes)
+        if len(_json_texts) < 4096:
+            _json_texts[key] = text
+    return text

@@ -79,9 +79,34 @@ def _purge_reports(before: datetime, result: PurgeResult, *, extra: Q | None = N
     result.add(key, qs.update(raw={}, mobile=cut_number("mobile")))
 
 
-def _purge_webhook_events(before: datetime, result: PurgeResult) -> None:
-    old = WebhookEvent.objects.filter(received_at__lt=before).exclude(payload={}, raw={})
-    result.add("webhook_events", old.update(payload={}, raw={}))
+def _purge_webhook_events(before: datetime, result: PurgeResult, *, chunk: int = 5000) -> None:
+    """Events are stored in order of arrival and ``received_at`` has no index of its own (each
+    callback's INSERT would write it): the last old event is found by pk, then the old ones are
+    blanked in pk ranges, each its own short UPDATE, so the receiver's inserts are never held long."""
+    last = _last_pk_before(WebhookEvent, "received_at", before)
+    first = WebhookEvent.objects.order_by("pk").values_list("pk", flat=True).first()
+    if last is None or first is None:
+        return
+    for start in range(first, last + 1, chunk):
+        old = WebhookEvent.objects.filter(pk__gte=start, pk__lte=min(start + chunk - 1, last), received_at__lt=before)
+        result.add("webhook_events", old.exclude(payload={}, raw={}).update(payload={}, raw={}))
+
+
+def _last_pk_before(model, time_field: str, before: datetime) -> int | None:
+    """The greatest pk whose ``time_field`` is before ``before``, for rows whose time grows with
+    their pk: a binary search on the primary key (a few dozen indexed lookups, no scan)."""
+    pks = model.objects.order_by("pk").values_list("pk", flat=True)
+    lo, hi = pks.first(), pks.last()
+    if lo is None or getattr(model.objects.only(time_field).get(pk=lo), time_field) >= before:
+        return None
+    while lo < hi:  # invariant: the row at ``lo`` is old; no row above ``hi`` is
+        mid = (lo + hi + 1) // 2
+        row = pks.filter(pk__gte=mid).values_list("pk", time_field).first()
+        if row is not None and row[0] <= hi and row[1] < before:
+            lo = row[0]
+        else:
+            hi = mid - 1
+    return lo
 
 
 def retention_purge(*, now: datetime | None = None) -> PurgeResult:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Func, OuterRef, Q, QuerySet, Sum
 
@@ -337,7 +338,10 @@ def _audience_counts(campaign: Campaign, contacts: QuerySet) -> dict[str, list[i
     flags = contacts.order_by().annotate(
         f_valid=flag(~invalid_q()), f_subscribed=flag(~unsubscribed_q(campaign)),
         f_complete=flag(~missing_q(campaign))).values("country", "f_valid", "f_subscribed", "f_complete")
-    sql, params = flags.query.sql_with_params()
+    try:
+        sql, params = flags.query.sql_with_params()
+    except EmptyResultSet:  # no segment or tag: Django will not write SQL for a set known empty
+        return {}
     one = "SUM(CASE WHEN {} THEN 1 ELSE 0 END)"
     outer = (f"SELECT f.country, COUNT(*), {one.format('f.f_valid')}, "  # noqa: S608 - built from our queryset
              f"{one.format('f.f_valid AND f.f_subscribed')}, "

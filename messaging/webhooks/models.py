@@ -105,7 +105,9 @@ class WebhookEvent(models.Model):
     # types instead of a DISTINCT; deleting a webhook, rare, scans).
     webhook = models.ForeignKey(Webhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="events",
                                 db_index=False)
-    received_at = models.DateTimeField(db_index=True)  # the admin's order, the retention
+    # No index of its own: the admin orders by pk (the order of arrival), the retention finds
+    # its boundary by pk (``core.ops.retention``), the drain uses (state, received_at).
+    received_at = models.DateTimeField()
     event_type = models.CharField(max_length=40)
     method = models.CharField(max_length=6, default="POST")
     payload = models.JSONField(default=dict, blank=True, help_text="The event's payload (normalised).")
@@ -120,7 +122,7 @@ class WebhookEvent(models.Model):
 
     class Meta:
         db_table = "messaging_webhookevent"
-        ordering = ["-received_at"]
+        ordering = ["-pk"]
         indexes = [models.Index(fields=["state", "received_at"], name="webhookevent_state_received")]
 
     def __str__(self):

@@ -93,6 +93,19 @@ def test_identical_text_is_written_in_batches_per_chunk(make_campaign, make_temp
     assert first.custom_id == writer.custom_id_for(campaign.pk, contacts[0].pk) and first.text == ""
 
 
+def test_an_audience_that_became_empty_writes_nothing_and_leaves_no_batch(make_campaign, make_template,
+                                                                          make_contacts, small_chunks):
+    """Its tag removed after the preview: the chunk's INSERT ... SELECT has no SQL (Django knows
+    the set is empty and raised EmptyResultSet); the preparation must end with nobody."""
+    make_contacts(5)
+    campaign = make_campaign(template=make_template(IDENTICAL), batch_size=4)
+    campaign.tags.clear()
+    assert writer.write_messages(campaign=campaign) == 0
+    assert not Message.objects.filter(campaign=campaign).exists()
+    assert not SendBatch.objects.filter(campaign=campaign).exists()
+    assert Campaign.objects.get(pk=campaign.pk).preparing is False
+
+
 def test_opted_out_and_invalid_contacts_are_left_out_of_the_insert(make_campaign, make_template, make_contacts,
                                                                    small_chunks):
     from contacts.models import Contact

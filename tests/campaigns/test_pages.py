@@ -53,6 +53,15 @@ def test_preview_shows_the_audience_and_launch_is_blocked_without_recipients(adm
     assert "Will receive" in body and "Launch blocked" in body
 
 
+def test_preview_of_a_campaign_with_no_segment_or_tag_says_nobody_instead_of_failing(admin_client, make_campaign):
+    """No source is an empty audience: its counts were compiled as SQL and raised EmptyResultSet (500)."""
+    campaign = make_campaign()
+    campaign.tags.clear()
+    response = admin_client.get(reverse("campaigns:preview", args=[campaign.pk]))
+    assert response.status_code == 200
+    assert "Launch blocked" in response.content.decode()
+
+
 @pytest.mark.sandbox
 def test_preview_launches(admin_client, make_contacts, make_campaign, sandbox, django_capture_on_commit_callbacks):
     make_contacts(2)

@@ -1,9 +1,11 @@
 import pytest
+from django.db import connection
 
 from contacts.models import Contact, ContactImport, ContactImportRejection, ImportState, Tag
 from contacts.services import imports
 from contacts.services.imports import ImportRefused, contacts_import_file
 from core.models import SyncState
+from tests.concurrency import on_postgresql, run_on_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +148,31 @@ def test_same_number_in_different_chunks_is_a_duplicate_and_an_existing_one_an_u
     assert Contact.objects.get(phone="+32470123456").last_name == "Peeters"
 
 
+def test_a_chunk_is_written_in_several_short_transactions_with_the_same_result(write_file, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts.services import import_writer
+
+    monkeypatch.setattr(import_writer, "TX_ROWS", 3)
+    Contact.objects.create(phone="+32470000003", first_name="Old")
+    good = "".join(f"+3247000000{n},P{n},,,{'vip' if n % 2 else ''},\n" for n in range(8))
+    path = write_file(HEADER + good + "bad 1,,,,,\nbad 2,,,,,\n+32470000001,Again,,,gold,\n"
+                      + "".join(f"bad {n},,,,,\n" for n in range(3, 8)))
+    contact_import = ContactImport.objects.create(original_name="x", tag="spring")
+    with CaptureQueriesContext(connection) as queries:
+        result = imports.contacts_import(contact_import=contact_import, path=path, workers=0)
+    # One chunk of 8 contacts and 7 rejections: 3 of each per transaction, one upsert each.
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert sum('INSERT INTO "contacts_contact" (' in sql for sql in sqls) == 3
+    assert sum('INSERT INTO "contacts_contactimportrejection"' in sql for sql in sqls) == 3
+    assert (result.rows_read, result.imported, result.updated, result.duplicates, result.rejected) == (16, 7, 1, 1, 7)
+    assert ContactImportRejection.objects.filter(contact_import=contact_import).count() == 7
+    assert Contact.objects.get(phone="+32470000001").first_name == "Again"
+    assert sorted(Contact.objects.get(phone="+32470000001").tags.values_list("name", flat=True)) == [
+        "gold", "spring", "vip"]
+    assert Contact.objects.filter(tags__name="spring").count() == 8
+    assert Contact.objects.filter(tags__name="vip").count() == 4
+
 def test_reimport_updates_contacts_and_keeps_values_missing_from_the_file(write_file):
     run(write_file(HEADER + "+32470123456,Anna,Peeters,anna@example.com,vip,Gent\n"))
     _, result = run(write_file("phone,first_name,zip\n+32470123456,Annie,9000\n", name="2.csv"), tag="spring")
@@ -229,14 +256,14 @@ def test_progress_is_written_while_the_import_runs(write_file, monkeypatch):
     path = write_file("phone\n" + "".join(f"+3247{n:07d}\n" for n in range(50)) + "bad\n")
     contact_import = ContactImport.objects.create(original_name="progress")
     seen = []
-    original = imports._Writer.flush_progress
+    original = imports.ImportWriter.flush_progress
 
     def spy(self, force=False):
         original(self, force=True)
         item = ContactImport.objects.get(pk=contact_import.pk)
         seen.append((item.state, item.rows_read, item.rows_imported, item.bytes_read))
 
-    monkeypatch.setattr(imports._Writer, "flush_progress", spy)
+    monkeypatch.setattr(imports.ImportWriter, "flush_progress", spy)
     imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=130)
     running = [s for s in seen if s[0] == ImportState.RUNNING]
     assert [s[1] for s in running][:5] == [10, 20, 30, 40, 50]
@@ -253,7 +280,7 @@ def test_a_failing_import_is_marked_failed(write_file, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(imports._Writer, "write", boom)
+    monkeypatch.setattr(imports.ImportWriter, "write", boom)
     with pytest.raises(RuntimeError):
         imports.contacts_import(contact_import=contact_import, path=path, workers=0)
     contact_import.refresh_from_db()
@@ -317,3 +344,14 @@ def test_old_mac_line_ends_are_read_in_blocks(write_file):
         result = imports.contacts_import(contact_import=contact_import, path=path, workers=0, block_bytes=block_bytes)
         assert (result.rows_read, result.rejections[0][0]) == (3, 3), block_bytes
     assert Contact.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_import_on_postgresql():
+    """This module and the storage/sync tests of the import again, on a throwaway PostgreSQL
+    cluster: the writer's SQL differs there (arrays instead of JSON lists, `||` for attributes)."""
+    if on_postgresql():
+        assert connection.vendor == "postgresql"
+        return
+    run_on_postgresql(["tests/contacts/test_import.py", "tests/contacts/test_import_storage.py"], name="contact_import")

@@ -76,7 +76,7 @@ def test_stored_files_are_read_back_in_chunks(monkeypatch):
 def test_tag_links_made_after_a_sync_started_mark_synced_contacts_dirty(write_file, monkeypatch):
     late = Contact.objects.create(phone="+32470000009")  # never synced when the import starts
     path = write_file("phone,tags\n" + "".join(f"+3247000000{n},vip\n" for n in range(10)))
-    original = imports._Writer.write
+    original = imports.ImportWriter.write
     calls = []
 
     def write(self, parsed, position):
@@ -85,7 +85,7 @@ def test_tag_links_made_after_a_sync_started_mark_synced_contacts_dirty(write_fi
         if len(calls) == 1:  # a sync pushed the contact while the import was running
             Contact.objects.filter(pk=late.pk).update(sync_state=SyncState.SYNCED, bics_id="c-9")
 
-    monkeypatch.setattr(imports._Writer, "write", write)
+    monkeypatch.setattr(imports.ImportWriter, "write", write)
     item = ContactImport.objects.create(original_name="tags.csv")
     imports.contacts_import(contact_import=item, path=path, workers=0, block_bytes=1)
     assert len(calls) > 2

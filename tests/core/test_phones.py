@@ -112,3 +112,81 @@ def test_wire_notations_come_from_the_bics_package():
     assert to_bics("+32470123456", "none") == "+32470123456"
     with pytest.raises(ValueError, match="unknown number notation"):
         to_bics("+32470123456", "dots")
+
+
+def _reference(text: str, region: str | None = None):
+    """normalise_phone's answer computed with phonenumbers' public functions only."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    national = parsed.national_number
+    if parsed.country_code == 1 and str(national)[3:6] == "555" and 100 <= national % 10000 <= 199:
+        return None
+    found = phonenumbers.region_code_for_number(parsed)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), found if len(found) == 2 else ""
+
+
+def test_plain_international_numbers_take_a_short_path_to_the_same_answers():
+    """'+CC NNN' texts skip the library's general parser: every region's example numbers, a
+    few digits changed, in several notations (with and without a national prefix after the
+    calling code, which the general parser strips) agree with phonenumbers itself."""
+    import random
+
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    from core.phones import _plain_international
+
+    rng = random.Random(11)
+    kinds = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE, PhoneNumberType.VOIP)
+    examples = [phonenumbers.example_number_for_type(region, kind)
+                for region in sorted(phonenumbers.SUPPORTED_REGIONS) for kind in kinds]
+    examples += [phonenumbers.example_number_for_non_geo_entity(code)
+                 for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)]
+    examples = [example for example in examples if example is not None]
+    short = valid = 0
+    for example in examples * 8:
+        nsn = phonenumbers.national_significant_number(example)
+        changed = rng.randint(0, min(4, len(nsn)))
+        nsn = nsn[: len(nsn) - changed] + "".join(rng.choice("0123456789") for _ in range(changed))
+        code = example.country_code
+        text = rng.choice([f"+{code}{nsn}", f"+{code} {nsn[:3]} {nsn[3:]}", f"+{code}.{nsn[:2]}-{nsn[2:]}",
+                           f"+{code} 0{nsn}", f"+{code}{rng.randrange(10)}{nsn}"])
+        expected = _reference(text)
+        try:
+            got = normalise_phone(text)
+        except PhoneError:
+            got = None
+        assert got == expected, text
+        plain = _plain_international(text)
+        if plain is not None:
+            parsed = phonenumbers.parse(text, None)
+            assert plain == (parsed.country_code, phonenumbers.national_significant_number(parsed)), text
+            short += 1
+        valid += expected is not None
+    assert short > len(examples) * 4 and valid > len(examples) * 4  # both paths and many valid numbers
+
+
+def test_national_notations_with_a_default_country_agree_with_phonenumbers():
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+        if example is None:
+            continue
+        for notation in (PhoneNumberFormat.NATIONAL, PhoneNumberFormat.INTERNATIONAL):
+            text = phonenumbers.format_number(example, notation)
+            try:
+                got = normalise_phone(text, region)
+            except PhoneError:
+                got = None  # e.g. the US example is a fictional 555-01XX number
+            assert got == _reference(text, region), (region, text)
+            checked += 1
+    assert checked > 400

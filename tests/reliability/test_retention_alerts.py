@@ -174,3 +174,28 @@ def test_smart_link_visitor_numbers_are_erased_and_purged():
     old.refresh_from_db()
     assert old.mobile != "32470000009" and old.mobile.startswith("3247")
     assert SmartLinkVisit.objects.count() == 2  # counts kept
+
+
+def test_webhook_purge_finds_the_last_old_event_by_pk_and_blanks_in_ranges():
+    """No index on received_at: the boundary is searched by pk (gaps included), old events are
+    blanked in pk ranges, recent ones keep their payload, and a second purge finds nothing."""
+    from messaging.webhooks.models import WebhookEvent
+
+    now = timezone.now()
+    for i in range(40):
+        WebhookEvent.objects.create(received_at=now - timedelta(days=40 if i < 23 else 1), event_type="sms:dlr",
+                                    dedupe_key=f"k{i}", payload={"mobile": "32470000001"}, raw={"n": i})
+    pks = list(WebhookEvent.objects.order_by("pk").values_list("pk", flat=True))
+    WebhookEvent.objects.filter(pk__in=[pks[5], pks[21], pks[22], pks[30]]).delete()  # gaps at the boundary
+    before = now - timedelta(days=30)
+    assert retention._last_pk_before(WebhookEvent, "received_at", before) == pks[20]
+    assert retention._last_pk_before(WebhookEvent, "received_at", now - timedelta(days=50)) is None
+    result = retention.PurgeResult()
+    retention._purge_webhook_events(before, result, chunk=4)
+    assert result.counts == {"webhook_events": 20}
+    blanked = set(WebhookEvent.objects.filter(payload={}, raw={}).values_list("pk", flat=True))
+    assert blanked == set(pks[:21]) - {pks[5]}
+    assert WebhookEvent.objects.exclude(payload={}).count() == 16
+    again = retention.PurgeResult()
+    retention._purge_webhook_events(before, again, chunk=4)
+    assert again.counts == {}

@@ -129,3 +129,25 @@ def test_forged_events_are_not_stored(client, hook):
                           **headers_for(body, secret=None, signature="0" * 64))
     assert resp.status_code in (401, 403)
     assert not WebhookEvent.objects.exists()
+
+
+def test_a_set_shares_times_keeps_raw_without_private_keys_and_matches_the_oldest_of_a_shared_id(db):
+    """Reports of a set with the same time, with none, with another channel's message of the
+    same BICS id: each stamped with its own time, raw stored without '_' keys, the sms one matched."""
+    from messaging.campaigns.services.dlr_sets import dlr_apply_set
+
+    old, newer, viber = Message.objects.bulk_create([
+        Message(channel="sms", number="+32470000001", custom_id="t-1", status="submitted", bics_message_id="dup"),
+        Message(channel="sms", number="+32470000002", custom_id="t-2", status="submitted", bics_message_id="dup"),
+        Message(channel="viber", number="+32470000003", custom_id="t-3", status="submitted", bics_message_id="v")])
+    items = [{"id": "dup", "status": "DELIVRD", "deliv_time": "2026-01-02 10:00:00", "_seen": 1},
+             {"id": "v", "status": "DELIVRD", "deliv_time": "2026-01-02 10:00:00"},
+             {"custom": "t-2", "status": "DELIVRD", "deliv_time": "2026-01-02 11:30:00"}]
+    assert dlr_apply_set(channel="sms", items=items, source="webhook") == [(old.pk, True), (None, False),
+                                                                         (newer.pk, True)]
+    old.refresh_from_db(), newer.refresh_from_db(), viber.refresh_from_db()
+    assert (old.delivered_at.hour, old.delivered_at.minute) == (10, 0)
+    assert (newer.delivered_at.hour, newer.delivered_at.minute) == (11, 30)
+    assert viber.status == "submitted"
+    assert DeliveryReport.objects.get(message=old).raw == {"id": "dup", "status": "DELIVRD",
+                                                          "deliv_time": "2026-01-02 10:00:00"}

@@ -70,14 +70,21 @@ class Dlr:
     by_id: bool = False  # matched by BICS's id: the message has it already
 
     @property
-    def at(self) -> datetime:
+    def at_raw(self):
+        """The report's time as BICS wrote it (None when it gave none)."""
         data = self.data
-        raw = data.get("submit_time") if self.new == S.SUBMITTED else data.get("deliv_time")
-        return parse_time(raw or data.get("updated_at")) or timezone.now()
+        return (data.get("submit_time") if self.new == S.SUBMITTED else data.get("deliv_time")) or data.get("updated_at")
+
+    @property
+    def at(self) -> datetime:
+        return parse_time(self.at_raw) or timezone.now()
 
     @property
     def raw(self) -> dict:
-        return {k: v for k, v in self.data.items() if not str(k).startswith("_")}
+        data = self.data
+        if "\n_" not in "\n" + "\n".join(map(str, data)):  # no key starts with "_" (one C-level scan)
+            return dict(data)
+        return {k: v for k, v in data.items() if not str(k).startswith("_")}
 
     @property
     def bics_status(self) -> str:

@@ -58,27 +58,45 @@ def _apply(channel: str, items: list, message_ids: list[int | None] | None) -> l
 
 
 def match_messages(channel: str, dlrs: list[Dlr]) -> None:
-    """Set ``message_id`` by BICS's id, then ``custom_id``, then batch ``custom`` + number."""
-    qs = Message.objects.filter(channel=channel) if channel else Message.objects.all()
-    ids = {d.bics_id for d in dlrs if d.bics_id}
-    if ids:
-        found = dict(qs.exclude(bics_message_id="").filter(bics_message_id__in=ids).order_by("-pk")
-                     .values_list("bics_message_id", "pk"))
+    """Set ``message_id`` by BICS's id, then ``custom_id``, then batch ``custom`` + number
+    (plain SQL: compiling the ORM's ``IN`` lists cost as much as running them)."""
+    table, on_channel = Message._meta.db_table, (" AND channel = %s", [channel]) if channel else ("", [])
+    ids = list({d.bics_id for d in dlrs if d.bics_id})
+    if ids:  # the oldest message with that id, as the poll's ``dlr_record`` finds it
+        found = dict(_rows(f"SELECT bics_message_id, id FROM {table} WHERE bics_message_id IN ({_marks(ids)})"  # noqa: S608
+                           f"{on_channel[0]} ORDER BY id DESC", [*ids, *on_channel[1]]))
         for d in dlrs:
             d.message_id = found.get(d.bics_id)
             d.by_id = d.message_id is not None
     left = [d for d in dlrs if d.message_id is None and d.cid]
     if left:
-        found = dict(qs.filter(custom_id__in={d.cid for d in left}).values_list("custom_id", "pk"))
+        cids = list({d.cid for d in left})
+        found = dict(_rows(f"SELECT custom_id, id FROM {table} WHERE custom_id IN ({_marks(cids)}){on_channel[0]}",  # noqa: S608
+                           [*cids, *on_channel[1]]))
         for d in left:
             d.message_id = found.get(d.cid)
     left = [d for d in left if d.message_id is None and d.mobile]
     if left:
-        batches = dict(SendBatch.objects.filter(custom__in={d.cid for d in left}).values_list("custom", "pk"))
-        rows = qs.filter(batch_id__in=set(batches.values()), number__in={d.mobile for d in left}).order_by("-pk")
-        found = {(b, n): pk for b, n, pk in rows.values_list("batch_id", "number", "pk")}
+        cids, numbers = list({d.cid for d in left}), list({d.mobile for d in left})
+        batches = dict(_rows(f"SELECT custom, id FROM {SendBatch._meta.db_table} "  # noqa: S608 - our table
+                             f"WHERE custom IN ({_marks(cids)})", cids))
+        batch_ids = list(set(batches.values()))
+        rows = _rows(f"SELECT batch_id, number, id FROM {table} WHERE batch_id IN ({_marks(batch_ids)}) "  # noqa: S608
+                     f"AND number IN ({_marks(numbers)}){on_channel[0]} ORDER BY id DESC",
+                     [*batch_ids, *numbers, *on_channel[1]]) if batch_ids else []
+        found = {(b, n): pk for b, n, pk in rows}
         for d in left:
             d.message_id = found.get((batches.get(d.cid), d.mobile))
+
+
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _fill_ids(dlrs: list[Dlr]) -> None:
@@ -125,11 +143,15 @@ def _update(group: list[Dlr]) -> set[int]:
     row = "(" + ", ".join(f"CAST(%s AS {t})" if pg else "%s" for t in types) + ")"
     adapt_time, adapt_decimal = connection.ops.adapt_datetimefield_value, connection.ops.adapt_decimalfield_value
     params: list = []
+    times: dict[str | None, str] = {}  # reports of a set share their times (seconds): each adapted once
     for d in group:
-        error = d.new in FINAL_ERRORS
-        params += [d.message_id, d.new, d.bics_status, adapt_time(d.at), d.code[:8] if error else "",
+        error, price, key = d.new in FINAL_ERRORS, d.price, str(d.at_raw)
+        when = times.get(key)
+        if when is None:
+            when = times[key] = adapt_time(d.at)
+        params += [d.message_id, d.new, d.bics_status, when, d.code[:8] if error else "",
                    dlr_codes.describe(d.bics_status, d.code)[:255] if error else "",
-                   adapt_decimal(d.price, 12, 6) if d.price is not None else None, d.parts]
+                   adapt_decimal(price, 12, 6) if price is not None else None, d.parts]
     table = Message._meta.db_table
     # the statuses each new one may replace (``dlr.ALLOWED_FROM``): never backwards
     allowed = " ".join(f"WHEN '{new}' THEN {table}.status IN ({', '.join(repr(str(o)) for o in old)})"

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from types import SimpleNamespace
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
@@ -214,9 +215,12 @@ class _Writer:
         """One INSERT … SELECT of the chunk's eligible contacts; each row joins the batch of
         its position (``row_number / batch_size``). Batches for every key of the range are
         made first; the ones left empty are deleted and the last one sized after."""
+        try:
+            sql, params = qs.order_by().annotate(r_id=F("pk"), r_phone=F("phone")).values_list(
+                "r_id", "r_phone").query.get_compiler(connection=connection).as_sql()
+        except EmptyResultSet:  # a set Django knows is empty has no SQL: nobody in this chunk
+            return 0
         base = self._new_batches(keys)
-        sql, params = qs.order_by().annotate(r_id=F("pk"), r_phone=F("phone")).values_list(
-            "r_id", "r_phone").query.get_compiler(connection=connection).as_sql()
         pg = connection.vendor == "postgresql"
         padded = "lpad(CAST(a.id AS TEXT), 12, '0')" if pg else "printf('%%012d', a.id)"
         empty_json = "'{}'::jsonb" if pg else "'{}'"

@@ -1,0 +1,319 @@
+"""The contact import's writer: parsed chunks into the database, in short transactions.
+
+Each chunk (see `contacts.services.imports`) is written in transactions of at most TX_ROWS
+contacts and TX_ROWS rejections: SQLite has one write lock, and every other writer (web
+requests, the webhook receiver, Celery workers) waits while an import transaction holds it.
+A transaction is a handful of statements whatever its size: the contacts in one upsert by
+number (`INSERT ... ON CONFLICT (phone) DO UPDATE`, executemany), the chunk's numbers passed
+as one list parameter (a JSON array read by `json_each` on SQLite, an array on PostgreSQL)
+to count duplicates and to link tags, the rejections in one executemany. Progress is saved
+with the last transaction of a chunk, at most every PROGRESS_EVERY_S.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from contacts.models import Contact, ContactImport, ContactImportRejection, Tag
+from core.models import SyncState
+
+__all__ = ["ImportResult", "ImportWriter"]
+
+TX_ROWS = 2000  # contacts (and rejections) per write transaction: ~30 ms of work on SQLite
+PROGRESS_EVERY_S = 0.5
+SQLITE_CACHE_KB = 32 * 1024  # page cache of the importing connection (bounded memory)
+
+
+@dataclass
+class ImportResult:
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0  # rows repeating a number seen earlier in the file (later values win)
+    rejected: int = 0
+    rejections: list = field(default_factory=list)  # (line, reason), capped
+    description: str = ""
+
+
+class ImportWriter:
+    """Writes parsed chunks and keeps the import's counters."""
+
+    def __init__(self, contact_import: ContactImport, *, tag: str, keep_rejections: int):
+        self.contact_import = contact_import
+        self.result = ImportResult()
+        self.valid = 0
+        self.imported = 0
+        self.counted_to = 0  # contact ids below this are counted in `imported`
+        self.duplicates = 0
+        self.first_new_id = (Contact.objects.aggregate(top=Max("id"))["top"] or 0) + 1  # of this run
+        self.keep_rejections = keep_rejections
+        self.position = 0
+        self.last_progress = 0.0
+        self.tag_ids: dict[str, int] = {}
+        self.global_tag = tag.strip()
+        self.vendor = connection.vendor
+        q = connection.ops.quote_name
+        self.contact_table = q(Contact._meta.db_table)
+        self.through = q(Contact.tags.through._meta.db_table)
+        self.upsert_sql = self._upsert_sql()
+        self.reject_sql = (
+            f"INSERT INTO {q(ContactImportRejection._meta.db_table)} "
+            f"({q('contact_import_id')}, {q('line')}, {q('reason')}, {q('raw')}) VALUES (%s, %s, %s, %s)"
+        )
+        self.any_synced = False  # read again for every transaction (see _synced_yet)
+        if self.vendor == "sqlite":
+            # A bigger page cache keeps the phone index in memory during a large import. The
+            # WAL is copied back by `_checkpoint` between chunks, not by the commit that
+            # crosses the automatic threshold (that commit would wait for the copy).
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+                cursor.execute("PRAGMA wal_autocheckpoint = 0")
+
+    # --- SQL ---------------------------------------------------------------------------
+    def _upsert_sql(self) -> str:
+        q = connection.ops.quote_name
+        table = self.contact_table
+        columns = [
+            "phone", "country", "identity", "email", "first_name", "last_name", "company",
+            "postal_code", "birth_date", "gender", "attributes", "source_import_id",
+            "created_at", "updated_at", "sync_state", "sync_error",
+        ]  # fmt: skip
+        # The parsed record binds the first 11 columns; the rest are the same for every row.
+        placeholders = ", ".join(
+            ["%s"] * 11
+            + [str(int(self.contact_import.pk)), "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP",
+               f"'{SyncState.NEVER}'", "''"]
+        )  # fmt: skip
+        texts = ["identity", "email", "first_name", "last_name", "company", "postal_code", "gender"]
+        sets, changed = [], []
+        for name in texts:
+            col, new = f"{table}.{q(name)}", f"EXCLUDED.{q(name)}"
+            given = f"{new} <> ''"
+            if name == "identity":  # derived from the number when the file has none: keep ours
+                given += f" AND {new} <> EXCLUDED.{q('phone')}"
+            sets.append(f"{q(name)} = CASE WHEN {given} THEN {new} ELSE {col} END")
+            changed.append(f"({given} AND {new} <> {col})")
+        bd, new_bd = f"{table}.{q('birth_date')}", f"EXCLUDED.{q('birth_date')}"
+        sets.append(f"{q('birth_date')} = COALESCE({new_bd}, {bd})")
+        changed.append(f"({new_bd} IS NOT NULL AND ({bd} IS NULL OR {new_bd} <> {bd}))")
+        attrs, new_attrs = f"{table}.{q('attributes')}", f"EXCLUDED.{q('attributes')}"
+        if self.vendor == "postgresql":
+            merged, current = f"({attrs} || {new_attrs})", attrs
+        else:
+            merged, current = f"json_patch({attrs}, {new_attrs})", f"json({attrs})"
+        sets.append(f"{q('attributes')} = {merged}")
+        changed.append(f"{merged} <> {current}")
+        sets.append(f"{q('country')} = EXCLUDED.{q('country')}")
+        sets.append(f"{q('updated_at')} = EXCLUDED.{q('updated_at')}")
+        # Edited here after a sync: it needs a push again. Never synced stays "never".
+        state = f"{table}.{q('sync_state')}"
+        sets.append(
+            f"{q('sync_state')} = CASE WHEN {state} = '{SyncState.NEVER}' "
+            f"THEN '{SyncState.NEVER}' ELSE '{SyncState.DIRTY}' END"
+        )
+        return (
+            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({q('phone')}) DO UPDATE SET {', '.join(sets)} "
+            f"WHERE {' OR '.join(changed)}"
+        )
+
+    def _among(self, column: str) -> str:
+        """`column` is one of a list given as one parameter (see `_list`): one statement and
+        one parameter however long the list, looked up through the column's index."""
+        if self.vendor == "postgresql":
+            return f"{connection.ops.quote_name(column)} = ANY(%s)"
+        return f"{connection.ops.quote_name(column)} IN (SELECT value FROM json_each(%s))"
+
+    def _list(self, values: list):
+        if self.vendor == "postgresql":
+            return values
+        if values and isinstance(values[0], str) and values[0].startswith("+"):
+            return '["' + '","'.join(values) + '"]'  # numbers in E.164: nothing to escape
+        return json.dumps(values)
+
+    # --- writing ----------------------------------------------------------------------
+    def write(self, parsed, position: int) -> None:
+        """Writes one parsed chunk, TX_ROWS contacts and rejections per transaction."""
+        (records, tags), rejections, valid, rows_in_chunk = parsed
+        duplicates = valid - len(records)  # repeated within the chunk (merged by the parser)
+        size = max(len(records), len(rejections), 1)
+        for start in range(0, size, TX_ROWS):
+            part, refused = records[start : start + TX_ROWS], rejections[start : start + TX_ROWS]
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    if part:
+                        duplicates += self._write_contacts(cursor, part, tags)
+                    if refused:
+                        import_id = self.contact_import.pk
+                        cursor.executemany(
+                            self.reject_sql, [(import_id, line, reason, raw[:2000]) for line, reason, raw in refused]
+                        )
+                if start + TX_ROWS >= size:  # the chunk's last transaction: counters and progress
+                    self.result.rows_read += rows_in_chunk
+                    self.result.rejected += len(rejections)
+                    self.valid += valid
+                    self.duplicates += duplicates
+                    self.position = position
+                    self.flush_progress()
+        self._checkpoint()
+        room = self.keep_rejections - len(self.result.rejections)
+        if room > 0:
+            self.result.rejections.extend((line, reason) for line, reason, _ in rejections[:room])
+
+    def _checkpoint(self) -> None:
+        """SQLite: copies the WAL into the database file between transactions. PASSIVE: it
+        neither waits for nor blocks other readers and writers."""
+        if self.vendor == "sqlite" and not connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _write_contacts(self, cursor, records: list, tags: dict[str, tuple]) -> int:
+        """Upserts `records` and links their tags; returns how many repeat a number that an
+        earlier chunk of this file created (a duplicate, not an update)."""
+        phones = [r[0] for r in records]
+        # Unary '+' keeps the planner on the phone index: the import's own index (or the id
+        # range) would scan every contact this import created, once per transaction.
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {self.contact_table} WHERE +{connection.ops.quote_name('source_import_id')} = %s "
+            f"AND +{connection.ops.quote_name('id')} >= %s AND {self._among('phone')}",
+            [self.contact_import.pk, self.first_new_id, self._list(phones)],
+        )
+        earlier = cursor.fetchone()[0]
+        cursor.executemany(self.upsert_sql, records)
+        if self.global_tag:
+            extra = (self.global_tag,)
+            wanted = {phone: tags.get(phone, ()) + extra for phone in phones}
+        else:
+            wanted = {phone: tags[phone] for phone in phones if phone in tags}
+        if wanted:
+            self._tag_id({t for names in wanted.values() for t in names})
+            if self._synced_yet():
+                self._link_by_id(cursor, wanted)
+            else:
+                self._link_by_number(cursor, wanted)
+        return earlier
+
+    def _tag_id(self, names: set[str]) -> None:
+        missing = [n for n in names if n not in self.tag_ids]
+        if not missing:
+            return
+        now = timezone.now()
+        Tag.objects.bulk_create(
+            [Tag(name=n, created_at=now, updated_at=now) for n in missing], ignore_conflicts=True
+        )
+        for tag_id, name in Tag.objects.filter(name__in=missing).values_list("id", "name"):
+            self.tag_ids[name] = tag_id
+
+    def _synced_yet(self) -> bool:
+        """Has any contact been synced? Asked again in every transaction until it is: a sync
+        may start while a long import runs, and from then on new tag links must mark the
+        synced contacts dirty."""
+        if not self.any_synced:
+            self.any_synced = Contact.objects.filter(
+                sync_state__in=[SyncState.SYNCED, SyncState.FAILED, SyncState.DIRTY]
+            ).exists()
+        return self.any_synced
+
+    def _link_by_number(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+        """Nothing was ever synced: no contact can turn dirty, so link by number in SQL, one
+        statement per tag."""
+        q = connection.ops.quote_name
+        phones_by_tag: dict[int, list[str]] = {}
+        for phone, names in wanted_by_phone.items():
+            for name in names:
+                phones_by_tag.setdefault(self.tag_ids[name], []).append(phone)
+        for tag_id, tag_phones in phones_by_tag.items():
+            cursor.execute(
+                f"INSERT INTO {self.through} ({q('contact_id')}, {q('tag_id')}) "
+                f"SELECT {q('id')}, {int(tag_id)} FROM {self.contact_table} "
+                f"WHERE {self._among('phone')} ON CONFLICT DO NOTHING",
+                [self._list(tag_phones)],
+            )
+
+    def _link_by_id(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+        """Only synced contacts need to know which links are new (they become dirty); the
+        others are linked with ON CONFLICT DO NOTHING, without reading first."""
+        q = connection.ops.quote_name
+        ids, synced = self._contact_ids(cursor, list(wanted_by_phone))
+        wanted = [(ids[phone], self.tag_ids[t]) for phone, names in wanted_by_phone.items() for t in names]
+        new_for_synced: list[int] = []
+        if synced:
+            cursor.execute(
+                f"SELECT {q('contact_id')}, {q('tag_id')} FROM {self.through} WHERE {self._among('contact_id')}",
+                [self._list(sorted(synced))],
+            )
+            existing = set(cursor.fetchall())
+            wanted = [pair for pair in wanted if pair not in existing]
+            new_for_synced = sorted({c for c, _ in wanted if c in synced})
+        if not wanted:
+            return
+        cursor.executemany(
+            f"INSERT INTO {self.through} ({q('contact_id')}, {q('tag_id')}) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            wanted,
+        )
+        if new_for_synced:
+            cursor.execute(
+                f"UPDATE {self.contact_table} SET {q('sync_state')} = %s WHERE {self._among('id')}",
+                [SyncState.DIRTY.value, self._list(new_for_synced)],
+            )
+
+    def _contact_ids(self, cursor, phones: list[str]) -> tuple[dict[str, int], set[int]]:
+        """({phone: contact id}, ids of the synced or failed ones) for `phones`."""
+        q = connection.ops.quote_name
+        cursor.execute(
+            f"SELECT {q('id')}, {q('phone')}, {q('sync_state')} FROM {self.contact_table} "
+            f"WHERE {self._among('phone')}",
+            [self._list(phones)],
+        )
+        ids: dict[str, int] = {}
+        synced: set[int] = set()
+        for pk, phone, state in cursor.fetchall():
+            ids[phone] = pk
+            if state in (SyncState.SYNCED, SyncState.FAILED):
+                synced.add(pk)
+        return ids, synced
+
+    def _counts(self) -> tuple[int, int]:
+        """Contacts created by this import so far, counted incrementally by id (cheap at 1M)."""
+        top = Contact.objects.aggregate(top=Max("id"))["top"] or 0
+        if top > self.counted_to:
+            self.imported += Contact.objects.filter(
+                source_import_id=self.contact_import.pk, id__gt=self.counted_to, id__lte=top
+            ).count()
+            self.counted_to = top
+        return self.imported, max(0, self.valid - self.imported - self.duplicates)
+
+    def flush_progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_progress < PROGRESS_EVERY_S:
+            return
+        self.last_progress = now
+        imported, updated = self._counts()
+        ContactImport.objects.filter(pk=self.contact_import.pk).update(
+            bytes_read=self.position,
+            rows_read=self.result.rows_read,
+            rows_imported=imported,
+            rows_updated=updated,
+            rows_duplicate=self.duplicates,
+            rows_rejected=self.result.rejected,
+        )
+
+    def restore(self) -> None:
+        """The connection outlives the import (web, worker): back to SQLite's defaults."""
+        if self.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size = -2000")
+                cursor.execute("PRAGMA wal_autocheckpoint = 1000")
+
+    def finish(self, size: int) -> ImportResult:
+        self.position = size
+        self.flush_progress(force=True)
+        self.result.imported, self.result.updated = self._counts()
+        self.result.duplicates = self.duplicates
+        return self.result
