@@ -42,7 +42,7 @@ def turn_path(connection) -> str | None:
     """The file the SQLite writers of ``connection``'s database take turns on (None: none)."""
     if connection.vendor != "sqlite" or fcntl is None or connection.is_in_memory_db():
         return None
-    return f"{connection.settings_dict['NAME']}-append.lock"
+    return f"{connection.settings_dict['NAME']}-append.lock"  # messaging.webhooks.append takes it too
 
 
 class _Turns:

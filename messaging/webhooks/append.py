@@ -23,6 +23,7 @@ import threading
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from core.batches.turns import turn_path
 from messaging.webhooks.models import WebhookEvent
 
 try:
@@ -70,14 +71,14 @@ def _lock_file(conn) -> int | None:
     """This process's descriptor of ``<database>-append.lock`` (opened after a fork: a
     descriptor inherited from the parent would share its lock), None without a file."""
     global _file  # noqa: PLW0603 - one descriptor per process, under _turn
-    name, pid = str(conn.settings_dict["NAME"]), os.getpid()
-    if _file is not None and _file[0] == pid and _file[1] == name:
+    path, pid = turn_path(conn), os.getpid()  # the file a launch takes turns on too (core.batches.turns)
+    if _file is not None and _file[0] == pid and _file[1] == path:
         return _file[2]
-    if fcntl is None or conn.is_in_memory_db():
+    if path is None:
         return None
     if _file is not None and _file[0] == pid:  # another database (tests)
         os.close(_file[2])
-    _file = (pid, name, os.open(f"{name}-append.lock", os.O_RDWR | os.O_CREAT, 0o600))
+    _file = (pid, path, os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     return _file[2]
 
 
