@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bics.routes import ROUTES  # noqa: E402
+from tools.throwaway_postgres import free_port  # noqa: E402
 
 TOKEN = "bench-token"
 
@@ -90,12 +91,6 @@ async def load(port: int, seconds: float, connections: int) -> dict:
         "seconds": round(elapsed, 2),
         "per_second": round(counts[0] / elapsed),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_transport(transport: str, seconds: float, connections: int) -> dict:

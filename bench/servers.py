@@ -7,7 +7,6 @@ the bare baseline handler are served by the same command line (workers × thread
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ from pathlib import Path
 import requests
 
 from bench import size
+from tools.throwaway_postgres import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = size("BENCH_GUNICORN_WORKERS", min(8, os.cpu_count() or 2), min(8, os.cpu_count() or 2))
 THREADS = size("BENCH_GUNICORN_THREADS", 4, 4)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(url: str, seconds: float, what: str, proc: subprocess.Popen) -> None:

@@ -32,7 +32,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import size
-from bench.servers import Gunicorn, free_port
+from bench.servers import Gunicorn
+from tools.throwaway_postgres import free_port
 
 VISITS = size("BENCH_SHORT_LINK_VISITS", 20_000, 3_000)
 CONNECTIONS = size("BENCH_SHORT_LINK_CONNECTIONS", 1000, 1000)

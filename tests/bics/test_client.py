@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +22,7 @@ from bics.errors import (
     BicsTransportError,
     BicsValidationError,
 )
+from tools.throwaway_postgres import free_port
 
 from .conftest import Reply
 
@@ -43,12 +43,6 @@ def client(fake_bics, no_sleep):
     c = BicsClient(fake_bics.url, TOKEN, sleep=no_sleep, backoff=0.01)
     yield c
     c.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ok(data=None, **extra) -> Reply:
