@@ -40,7 +40,11 @@ class BicsEvent:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _from_mapping(data: Mapping) -> BicsEvent:
+def from_mapping(data: Mapping) -> BicsEvent:
+    """The event of a decoded JSON object (or of query parameters); ParseError otherwise."""
+    event_type, payload = data.get("event"), data.get("payload")
+    if isinstance(event_type, str) and isinstance(payload, dict) and event_type != "sms:dlr":
+        return BicsEvent(event_type[:40], payload, dict(data))  # the documented envelope, as parse_event reads it
     try:
         parsed = bics_webhooks.parse_event(dict(data))
     except ValueError as exc:
@@ -61,7 +65,7 @@ def parse_body(body: bytes) -> BicsEvent:
         raise ParseError("body is not JSON") from exc
     if not isinstance(data, dict):
         raise ParseError("body is not a JSON object")
-    return _from_mapping(data)
+    return from_mapping(data)
 
 
 def parse_params(params: Mapping[str, str], *, method: str = "GET") -> BicsEvent:
@@ -73,7 +77,7 @@ def parse_params(params: Mapping[str, str], *, method: str = "GET") -> BicsEvent
     event_type = params.get("event") or DLR_EVENT_BY_CHANNEL.get(params.get("channel") or "")
     if event_type:
         return BicsEvent(str(event_type)[:40], data, dict(params), method)
-    event = _from_mapping(data)
+    event = from_mapping(data)
     return BicsEvent(event.event_type, event.payload, dict(params), method)
 
 
@@ -85,5 +89,9 @@ def is_handshake(query_token: str | None, body: bytes) -> bool:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return False
-    return isinstance(data, dict) and "challenge" in data and "event" not in data and (
-        bool(query_token) or "validation_key" in data)
+    return isinstance(data, dict) and is_handshake_object(query_token, data)
+
+
+def is_handshake_object(query_token: str | None, data: dict) -> bool:
+    """``is_handshake`` on a body already decoded (the receiver's lean path decodes once)."""
+    return "challenge" in data and "event" not in data and (bool(query_token) or "validation_key" in data)

@@ -35,20 +35,23 @@ E = WebhookEvent.State
 
 # --------------------------------------------------------------------------- receive
 _last_kick = 0.0
+_last_eager = False  # Celery's task_always_eager when the drain was last queued
 _kick_lock = threading.Lock()
 
 
 def kick() -> None:
     """Queue the drain (from the receiver, after its commit): at most every
     ``BICS_WEBHOOK_KICK_SECONDS`` per process; eager set-ups (tests) drain at once. A
-    broker that is down loses nothing: the event is stored and the beat drains it."""
-    global _last_kick  # noqa: PLW0603 - one timestamp per process
+    broker that is down loses nothing: the event is stored and the beat drains it.
+    Celery's configuration is read when the drain is queued, not on every call: a lookup
+    in it costs as much as the rest of the nudge."""
+    global _last_kick, _last_eager  # noqa: PLW0603 - one timestamp per process
     now = time.monotonic()
     window = float(getattr(settings, "BICS_WEBHOOK_KICK_SECONDS", 0.5))
     with _kick_lock:
-        if now - _last_kick < window and not current_app.conf.task_always_eager:
+        if now - _last_kick < window and not _last_eager:
             return
-        _last_kick = now
+        _last_kick, _last_eager = now, bool(current_app.conf.task_always_eager)
     from messaging.webhooks.tasks import drain_webhook_events
 
     try:
@@ -57,13 +60,18 @@ def kick() -> None:
         log.warning("webhook drain not queued (%s); the beat will drain", type(exc).__name__)
 
 
-def webhook_event_receive(*, webhook: Webhook | None, event) -> bool:
+def webhook_event_receive(*, webhook: Webhook | None, event, raw_json: str | None = None) -> bool:
     """Store one normalised ``BicsEvent`` with one INSERT, committed before the caller answers
     (autocommit, or the caller's transaction); False when it was already stored (a retry: the
-    unique dedupe key keeps one row). The drain is nudged after the commit."""
-    stored = append_event(webhook_id=webhook.pk if webhook else None, event=event)
+    unique dedupe key keeps one row). The drain is nudged after the commit. ``raw_json``: the
+    body as received, stored as the event's ``raw``."""
+    conn = transaction.get_connection()
+    stored = append_event(webhook_id=webhook.pk if webhook else None, event=event, raw_json=raw_json, conn=conn)
     if stored:
-        transaction.on_commit(kick)
+        if conn.in_atomic_block:
+            transaction.on_commit(kick)
+        else:  # autocommit: the row is committed already
+            kick()
     return stored
 
 

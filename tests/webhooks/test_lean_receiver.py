@@ -144,9 +144,9 @@ def test_an_error_in_the_lean_path_leaves_the_request_to_the_view(hook, to_djang
 
 def test_database_connections_are_checked_before_and_after_as_django_does(hook, monkeypatch):
     checks: list[str] = []
-    monkeypatch.setattr(receiver_wsgi, "close_old_connections", lambda: checks.append("checked"))
+    monkeypatch.setattr(receiver_wsgi, "close_old_connections", lambda conn: checks.append(conn.alias))
     assert post(dlr("m-1"))[0] == 200
-    assert checks == ["checked", "checked"]
+    assert checks == ["default", "default"]
 
 
 def test_an_event_stored_by_the_lean_path_is_applied_once_by_the_drain(hook):
@@ -176,3 +176,40 @@ def test_the_receive_and_apply_paths_on_postgresql():
         return
     run_on_postgresql(["tests/webhooks/test_lean_receiver.py", "tests/webhooks/test_ingest_sets.py",
                        "tests/webhooks/test_receiver.py", "tests/campaigns/test_dlr_poll_sets.py"], name="webhooks")
+
+
+def test_a_body_over_djangos_limit_is_left_to_django_unread(hook, to_django, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    body = json.dumps(dlr("m-1")).encode()
+    assert len(body) > 100
+    assert call("POST", PATH, body, **headers_for(body))[0] == 400  # Django's RequestDataTooBig
+    assert to_django == [PATH] and not WebhookEvent.objects.exists()
+
+
+def test_plain_http_when_https_is_required_is_left_to_django_and_https_is_served(hook, to_django, settings):
+    """(Django's SecurityMiddleware read SECURE_SSL_REDIRECT when the application was built,
+    so here it serves the plain request; in production it redirects it.)"""
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    body = json.dumps(dlr("m-1")).encode()
+    call("POST", PATH, body, **headers_for(body))
+    assert to_django == [PATH]
+    body = json.dumps(dlr("m-2")).encode()
+    assert call("POST", PATH, body, HTTP_X_FORWARDED_PROTO="https, http", **headers_for(body))[0] == 200
+    assert to_django == [PATH]
+    assert sorted(WebhookEvent.objects.values_list("payload__id", flat=True)) == ["m-1", "m-2"]
+
+
+def test_a_disallowed_forwarded_host_is_refused_by_django(hook, to_django, settings):
+    settings.USE_X_FORWARDED_HOST = True
+    body = json.dumps(dlr("m-1")).encode()
+    assert call("POST", PATH, body, HTTP_X_FORWARDED_HOST="evil.example", **headers_for(body))[0] == 400
+    assert to_django == [PATH] and not WebhookEvent.objects.exists()
+    assert call("POST", PATH, body, HTTP_X_FORWARDED_HOST="testserver", **headers_for(body))[0] == 200
+    assert to_django == [PATH] and WebhookEvent.objects.count() == 1
+
+
+def test_a_body_that_is_not_utf8_json_is_left_to_django(hook, to_django):
+    body = json.dumps(dlr("m-1")).encode("utf-16")
+    assert call("POST", PATH, body, **headers_for(body))[0] == 200  # JSON may be UTF-16: the view reads it
+    assert to_django == [PATH] and WebhookEvent.objects.get().payload["id"] == "m-1"

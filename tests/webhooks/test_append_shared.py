@@ -1,0 +1,92 @@
+"""``append.append_event`` on a database file (the server's case; the test database is in
+memory): the appends of a process take turns on the file lock and share one connection,
+opened as Django opens its own, reopened after a fork or an error."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from django.db import connection
+from django.db.backends.sqlite3.base import DatabaseWrapper
+from django.db.utils import OperationalError
+
+from messaging.webhooks import append
+from messaging.webhooks.models import Webhook, WebhookEvent
+from messaging.webhooks.parsing import parse_body
+from tests.concurrency import race
+
+from .conftest import dlr
+
+pytestmark = [pytest.mark.django_db, pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's shared append connection")]
+
+
+@pytest.fixture
+def file_db(tmp_path, monkeypatch):
+    """A Django connection to a database file holding the webhook tables; no shared
+    connection left over from another test."""
+    monkeypatch.setattr(append, "_shared", None)
+    monkeypatch.setattr(append, "_file", None)
+    conn = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / "db.sqlite3")}, alias="filedb")
+    with conn.schema_editor(atomic=False) as editor:
+        editor.create_model(Webhook)
+        editor.create_model(WebhookEvent)
+    yield conn
+    if append._shared is not None:
+        append._shared[2].close()
+    conn.close()
+
+
+def event(message_id: str):
+    return parse_body(json.dumps(dlr(message_id)).encode())
+
+
+def stored(conn) -> list[tuple]:
+    with sqlite3.connect(conn.settings_dict["NAME"]) as other:  # as another process reads it
+        return other.execute(f"SELECT payload, raw, state FROM {WebhookEvent._meta.db_table} ORDER BY id").fetchall()  # noqa: S608
+
+
+def test_appends_from_many_threads_are_each_stored_once_on_one_shared_connection(file_db):
+    events = [event(f"m-{i}") for i in range(60)]
+
+    def worker():
+        return [append.append_event(webhook_id=None, event=e, conn=file_db) for e in events]
+
+    results = race(worker, threads=6)
+    assert results.count(True) == 60 and results.count(False) == 300  # every retry answered, stored once
+    rows = stored(file_db)
+    assert len(rows) == 60 and {json.loads(p)["id"] for p, _, _ in rows} == {f"m-{i}" for i in range(60)}
+    assert {state for _, _, state in rows} == {"received"}
+    assert append._shared is not None and append._shared[2] is not file_db.connection
+
+
+def test_the_raw_body_is_stored_as_received(file_db):
+    body = b'{"event": "sms:message:status",  "payload": {"id": "m-1", "status": "DELIVRD"}}'
+    assert append.append_event(webhook_id=None, event=parse_body(body), raw_json=body.decode(), conn=file_db)
+    [(payload, raw, _)] = stored(file_db)
+    assert raw == body.decode() and json.loads(payload) == {"id": "m-1", "status": "DELIVRD"}
+
+
+def test_a_failed_append_raises_djangos_error_and_the_next_opens_a_new_connection(file_db):
+    assert append.append_event(webhook_id=None, event=event("m-1"), conn=file_db)
+    first = append._shared[2]
+    with sqlite3.connect(file_db.settings_dict["NAME"]) as other:
+        other.execute(f"ALTER TABLE {WebhookEvent._meta.db_table} RENAME TO moved")  # noqa: S608
+    with pytest.raises(OperationalError):
+        append.append_event(webhook_id=None, event=event("m-2"), conn=file_db)
+    assert append._shared is None
+    with sqlite3.connect(file_db.settings_dict["NAME"]) as other:
+        other.execute(f"ALTER TABLE moved RENAME TO {WebhookEvent._meta.db_table}")  # noqa: S608
+    assert append.append_event(webhook_id=None, event=event("m-2"), conn=file_db)
+    assert append._shared[2] is not first and len(stored(file_db)) == 2
+
+
+def test_a_forked_process_opens_its_own_connection_and_lock_file(file_db, monkeypatch):
+    assert append.append_event(webhook_id=None, event=event("m-1"), conn=file_db)
+    parents, parent_fd = append._shared[2], append._file[2]
+    monkeypatch.setattr(append.os, "getpid", lambda: -1)  # as seen from a child after fork
+    assert append.append_event(webhook_id=None, event=event("m-2"), conn=file_db)
+    assert append._shared[2] is not parents and append._file[2] != parent_fd
+    parents.execute("SELECT 1")  # the parent's connection was left alone, not closed
+    assert len(stored(file_db)) == 2
