@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from django.db import connection
 from django.db.backends.sqlite3.base import DatabaseWrapper
-from django.db.utils import OperationalError
+from django.db.utils import IntegrityError, OperationalError
 
 from messaging.webhooks import append
 from messaging.webhooks.models import Webhook, WebhookEvent
@@ -90,3 +90,50 @@ def test_a_forked_process_opens_its_own_connection_and_lock_file(file_db, monkey
     assert append._shared[2] is not parents and append._file[2] != parent_fd
     parents.execute("SELECT 1")  # the parent's connection was left alone, not closed
     assert len(stored(file_db)) == 2
+
+
+def _queued_behind_the_turn(file_db, events, monkeypatch) -> tuple[list, list[int]]:
+    """Append ``events`` from one thread each while the test holds the turn; release it when
+    all are queued. Returns their results and the sizes of the groups written."""
+    import threading
+    import time
+
+    sizes: list[int] = []
+    write_group = append._write_group
+    monkeypatch.setattr(append, "_write_group", lambda conn, group: (sizes.append(len(group)),
+                                                                    write_group(conn, group)))
+    results: list = []
+
+    def one(e):
+        try:
+            results.append(append.append_event(webhook_id=e[0], event=e[1], conn=file_db))
+        except Exception as exc:  # noqa: BLE001 - the caller's error, checked below
+            results.append(exc)
+
+    with append._turn:
+        threads = [threading.Thread(target=one, args=(e,)) for e in events]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while len(append._waiting) < len(events) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(append._waiting) == len(events)
+    for t in threads:
+        t.join(10)
+    return results, sizes
+
+
+def test_appends_queued_meanwhile_are_written_in_one_transaction(file_db, monkeypatch):
+    events = [(None, event(f"m-{i}")) for i in range(3)] + [(None, event("m-0"))]  # and a retry
+    results, sizes = _queued_behind_the_turn(file_db, events, monkeypatch)
+    assert sizes == [4] and sorted(results) == [False, True, True, True]
+    assert len(stored(file_db)) == 3 and append._waiting == []
+
+
+def test_a_failed_group_stores_nothing_and_fails_each_append(file_db, monkeypatch):
+    events = [(None, event("m-1")), (4242, event("m-2")), (None, event("m-3"))]  # no webhook 4242
+    results, sizes = _queued_behind_the_turn(file_db, events, monkeypatch)
+    assert sizes == [3] and len(results) == 3
+    assert all(isinstance(r, IntegrityError) for r in results), results
+    assert stored(file_db) == [] and append._shared is None
+    assert append.append_event(webhook_id=None, event=event("m-1"), conn=file_db)  # the next one is stored
