@@ -4,9 +4,10 @@ Each chunk (see `contacts.services.imports`) is written in transactions of at mo
 contacts and TX_ROWS rejections: SQLite has one write lock, and every other writer (web
 requests, the webhook receiver, Celery workers) waits while an import transaction holds it.
 A transaction is a handful of statements whatever its size: the contacts in one upsert by
-number (`INSERT ... ON CONFLICT (phone) DO UPDATE`, executemany), the chunk's numbers passed
+number (`INSERT ... ON CONFLICT (phone) DO UPDATE`: executemany on SQLite, where a row costs
+no round trip; one statement over column arrays on PostgreSQL), the chunk's numbers passed
 as one list parameter (a JSON array read by `json_each` on SQLite, an array on PostgreSQL)
-to count duplicates and to link tags, the rejections in one executemany. Progress is saved
+to count duplicates and to link tags, the rejections in one statement likewise. Progress is saved
 with the last transaction of a chunk, at most every PROGRESS_EVERY_S.
 """
 
@@ -62,10 +63,17 @@ class ImportWriter:
         self.contact_table = q(Contact._meta.db_table)
         self.through = q(Contact.tags.through._meta.db_table)
         self.upsert_sql = self._upsert_sql()
-        self.reject_sql = (
-            f"INSERT INTO {q(ContactImportRejection._meta.db_table)} "
-            f"({q('contact_import_id')}, {q('line')}, {q('reason')}, {q('raw')}) VALUES (%s, %s, %s, %s)"
-        )
+        rejection_columns = f"({q('contact_import_id')}, {q('line')}, {q('reason')}, {q('raw')})"
+        if self.vendor == "postgresql":  # as the upsert: arrays, one statement
+            self.reject_sql = (
+                f"INSERT INTO {q(ContactImportRejection._meta.db_table)} {rejection_columns} "
+                f"SELECT {int(contact_import.pk)}, * FROM unnest(%s::integer[], %s::text[], %s::text[])"
+            )
+        else:
+            self.reject_sql = (
+                f"INSERT INTO {q(ContactImportRejection._meta.db_table)} {rejection_columns} "
+                "VALUES (%s, %s, %s, %s)"
+            )
         self.any_synced = False  # read again for every transaction (see _synced_yet)
         if self.vendor == "sqlite":
             # A bigger page cache keeps the phone index in memory during a large import. The
@@ -85,11 +93,19 @@ class ImportWriter:
             "created_at", "updated_at", "sync_state", "sync_error",
         ]  # fmt: skip
         # The parsed record binds the first 11 columns; the rest are the same for every row.
-        placeholders = ", ".join(
-            ["%s"] * 11
-            + [str(int(self.contact_import.pk)), "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP",
-               f"'{SyncState.NEVER}'", "''"]
-        )  # fmt: skip
+        constants = [str(int(self.contact_import.pk)), "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP",
+                     f"'{SyncState.NEVER}'", "''"]  # fmt: skip
+        if self.vendor == "postgresql":
+            # One statement per transaction: the records as 11 arrays (one per column) read
+            # back as rows by unnest; executemany would be a round trip per row.
+            names = [f"c{i}" for i in range(11)]
+            values = [*names[:8], f"{names[8]}::date", names[9], f"{names[10]}::jsonb"]
+            rows = (
+                f"SELECT {', '.join(values + constants)} FROM unnest({', '.join(['%s::text[]'] * 11)}) "
+                f"AS v({', '.join(names)})"
+            )
+        else:
+            rows = f"VALUES ({', '.join(['%s'] * 11 + constants)})"
         texts = ["identity", "email", "first_name", "last_name", "company", "postal_code", "gender"]
         sets, changed = [], []
         for name in texts:
@@ -118,7 +134,7 @@ class ImportWriter:
             f"THEN '{SyncState.NEVER}' ELSE '{SyncState.DIRTY}' END"
         )
         return (
-            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({placeholders}) "
+            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) {rows} "
             f"ON CONFLICT ({q('phone')}) DO UPDATE SET {', '.join(sets)} "
             f"WHERE {' OR '.join(changed)}"
         )
@@ -150,10 +166,7 @@ class ImportWriter:
                     if part:
                         duplicates += self._write_contacts(cursor, part, tags)
                     if refused:
-                        import_id = self.contact_import.pk
-                        cursor.executemany(
-                            self.reject_sql, [(import_id, line, reason, raw[:2000]) for line, reason, raw in refused]
-                        )
+                        self._reject(cursor, refused)
                 if start + TX_ROWS >= size:  # the chunk's last transaction: counters and progress
                     self.result.rows_read += rows_in_chunk
                     self.result.rejected += len(rejections)
@@ -165,6 +178,14 @@ class ImportWriter:
         room = self.keep_rejections - len(self.result.rejections)
         if room > 0:
             self.result.rejections.extend((line, reason) for line, reason, _ in rejections[:room])
+
+    def _reject(self, cursor, refused: list) -> None:
+        if self.vendor == "postgresql":
+            lines, reasons, raws = zip(*refused, strict=True)
+            cursor.execute(self.reject_sql, [list(lines), list(reasons), [raw[:2000] for raw in raws]])
+        else:
+            import_id = self.contact_import.pk
+            cursor.executemany(self.reject_sql, [(import_id, line, reason, raw[:2000]) for line, reason, raw in refused])
 
     def _checkpoint(self) -> None:
         """SQLite: copies the WAL into the database file between transactions. PASSIVE: it
@@ -185,7 +206,10 @@ class ImportWriter:
             [self.contact_import.pk, self.first_new_id, self._list(phones)],
         )
         earlier = cursor.fetchone()[0]
-        cursor.executemany(self.upsert_sql, records)
+        if self.vendor == "postgresql":
+            cursor.execute(self.upsert_sql, [list(column) for column in zip(*records, strict=True)])
+        else:
+            cursor.executemany(self.upsert_sql, records)
         if self.global_tag:
             extra = (self.global_tag,)
             wanted = {phone: tags.get(phone, ()) + extra for phone in phones}
