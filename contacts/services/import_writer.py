@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -194,7 +195,20 @@ class ImportWriter:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _write_contacts(self, cursor, records: list, tags: dict[str, tuple]) -> int:
+    def _tagged(self, phones: list[str], phones_by_tag: dict[str, list[str]]) -> dict[str, list[str]]:
+        """{tag: numbers of `phones` to link}. `phones` is a run of the chunk's sorted numbers
+        and each tag's numbers are sorted: a tag's share is the slice within their range."""
+        low, high = phones[0], phones[-1]
+        wanted = {}
+        for name, tagged in phones_by_tag.items():
+            start, end = bisect_left(tagged, low), bisect_right(tagged, high)
+            if start < end:
+                wanted[name] = tagged[start:end]
+        if self.global_tag:
+            wanted[self.global_tag] = phones
+        return wanted
+
+    def _write_contacts(self, cursor, records: list, tags: dict[str, list[str]]) -> int:
         """Upserts `records` and links their tags; returns how many repeat a number that an
         earlier chunk of this file created (a duplicate, not an update)."""
         phones = [r[0] for r in records]
@@ -210,13 +224,9 @@ class ImportWriter:
             cursor.execute(self.upsert_sql, [list(column) for column in zip(*records, strict=True)])
         else:
             cursor.executemany(self.upsert_sql, records)
-        if self.global_tag:
-            extra = (self.global_tag,)
-            wanted = {phone: tags.get(phone, ()) + extra for phone in phones}
-        else:
-            wanted = {phone: tags[phone] for phone in phones if phone in tags}
+        wanted = self._tagged(phones, tags)
         if wanted:
-            self._tag_id({t for names in wanted.values() for t in names})
+            self._tag_id(set(wanted))
             if self._synced_yet():
                 self._link_by_id(cursor, wanted)
             else:
@@ -244,28 +254,24 @@ class ImportWriter:
             ).exists()
         return self.any_synced
 
-    def _link_by_number(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+    def _link_by_number(self, cursor, wanted: dict[str, list[str]]) -> None:
         """Nothing was ever synced: no contact can turn dirty, so link by number in SQL, one
         statement per tag."""
         q = connection.ops.quote_name
-        phones_by_tag: dict[int, list[str]] = {}
-        for phone, names in wanted_by_phone.items():
-            for name in names:
-                phones_by_tag.setdefault(self.tag_ids[name], []).append(phone)
-        for tag_id, tag_phones in phones_by_tag.items():
+        for name, tag_phones in wanted.items():
             cursor.execute(
                 f"INSERT INTO {self.through} ({q('contact_id')}, {q('tag_id')}) "
-                f"SELECT {q('id')}, {int(tag_id)} FROM {self.contact_table} "
+                f"SELECT {q('id')}, {int(self.tag_ids[name])} FROM {self.contact_table} "
                 f"WHERE {self._among('phone')} ON CONFLICT DO NOTHING",
                 [self._list(tag_phones)],
             )
 
-    def _link_by_id(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+    def _link_by_id(self, cursor, wanted_by_tag: dict[str, list[str]]) -> None:
         """Only synced contacts need to know which links are new (they become dirty); the
         others are linked with ON CONFLICT DO NOTHING, without reading first."""
         q = connection.ops.quote_name
-        ids, synced = self._contact_ids(cursor, list(wanted_by_phone))
-        wanted = [(ids[phone], self.tag_ids[t]) for phone, names in wanted_by_phone.items() for t in names]
+        ids, synced = self._contact_ids(cursor, sorted(set().union(*wanted_by_tag.values())))
+        wanted = [(ids[phone], self.tag_ids[name]) for name, phones in wanted_by_tag.items() for phone in phones]
         new_for_synced: list[int] = []
         if synced:
             cursor.execute(
@@ -277,10 +283,15 @@ class ImportWriter:
             new_for_synced = sorted({c for c, _ in wanted if c in synced})
         if not wanted:
             return
-        cursor.executemany(
-            f"INSERT INTO {self.through} ({q('contact_id')}, {q('tag_id')}) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            wanted,
-        )
+        columns = f"{self.through} ({q('contact_id')}, {q('tag_id')})"
+        if self.vendor == "postgresql":
+            contact_ids, tag_ids = zip(*wanted, strict=True)
+            cursor.execute(
+                f"INSERT INTO {columns} SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                [list(contact_ids), list(tag_ids)],
+            )
+        else:
+            cursor.executemany(f"INSERT INTO {columns} VALUES (%s, %s) ON CONFLICT DO NOTHING", wanted)
         if new_for_synced:
             cursor.execute(
                 f"UPDATE {self.contact_table} SET {q('sync_state')} = %s WHERE {self._among('id')}",

@@ -188,7 +188,7 @@ def parse_rows(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, lis
 
 
 def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, list, int]:
-    """Parses one chunk. Returns ((records, tags by number), rejections, valid_rows).
+    """Parses one chunk. Returns ((records, sorted numbers by tag), rejections, valid_rows).
 
     Records are unique by phone within the chunk (duplicates merged in file order, later
     values winning, tags adding up), ready to bind; rejections are (line, reason, raw row).
@@ -213,9 +213,15 @@ def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, li
             by_phone[phone] = merge_records(previous, record)
             if row_tags:
                 tags[phone] = tuple(dict.fromkeys(tags.get(phone, ()) + row_tags))
-    # Sorted by number: the writer's inserts then walk the phone index in order.
-    records = [by_phone[phone] for phone in sorted(by_phone)]
-    return (records, tags), rejections, len(rows) - len(rejections)
+    # Sorted by number: the writer's inserts then walk the phone index in order, and the
+    # numbers of a tag, sorted too, are cut per transaction by range (`bisect`).
+    records = []
+    phones_by_tag: dict[str, list[str]] = {}
+    for phone in sorted(by_phone):
+        records.append(by_phone[phone])
+        for name in tags.get(phone, ()):
+            phones_by_tag.setdefault(name, []).append(phone)
+    return (records, phones_by_tag), rejections, len(rows) - len(rejections)
 
 
 _json_texts: dict[tuple, str] = {}  # attribute cells -> JSON text: files repeat a few values (a city, a plan)
