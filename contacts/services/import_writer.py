@@ -4,9 +4,10 @@ Each chunk (see `contacts.services.imports`) is written in transactions of at mo
 contacts and TX_ROWS rejections: SQLite has one write lock, and every other writer (web
 requests, the webhook receiver, Celery workers) waits while an import transaction holds it.
 A transaction is a handful of statements whatever its size: the contacts in one upsert by
-number (`INSERT ... ON CONFLICT (phone) DO UPDATE`, executemany), the chunk's numbers passed
+number (`INSERT ... ON CONFLICT (phone) DO UPDATE`: executemany on SQLite, where a row costs
+no round trip; one statement over column arrays on PostgreSQL), the chunk's numbers passed
 as one list parameter (a JSON array read by `json_each` on SQLite, an array on PostgreSQL)
-to count duplicates and to link tags, the rejections in one executemany. Progress is saved
+to count duplicates and to link tags, the rejections in one statement likewise. Progress is saved
 with the last transaction of a chunk, at most every PROGRESS_EVERY_S.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -62,10 +64,17 @@ class ImportWriter:
         self.contact_table = q(Contact._meta.db_table)
         self.through = q(Contact.tags.through._meta.db_table)
         self.upsert_sql = self._upsert_sql()
-        self.reject_sql = (
-            f"INSERT INTO {q(ContactImportRejection._meta.db_table)} "
-            f"({q('contact_import_id')}, {q('line')}, {q('reason')}, {q('raw')}) VALUES (%s, %s, %s, %s)"
-        )
+        rejection_columns = f"({q('contact_import_id')}, {q('line')}, {q('reason')}, {q('raw')})"
+        if self.vendor == "postgresql":  # as the upsert: arrays, one statement
+            self.reject_sql = (
+                f"INSERT INTO {q(ContactImportRejection._meta.db_table)} {rejection_columns} "
+                f"SELECT {int(contact_import.pk)}, * FROM unnest(%s::integer[], %s::text[], %s::text[])"
+            )
+        else:
+            self.reject_sql = (
+                f"INSERT INTO {q(ContactImportRejection._meta.db_table)} {rejection_columns} "
+                "VALUES (%s, %s, %s, %s)"
+            )
         self.any_synced = False  # read again for every transaction (see _synced_yet)
         if self.vendor == "sqlite":
             # A bigger page cache keeps the phone index in memory during a large import. The
@@ -85,11 +94,19 @@ class ImportWriter:
             "created_at", "updated_at", "sync_state", "sync_error",
         ]  # fmt: skip
         # The parsed record binds the first 11 columns; the rest are the same for every row.
-        placeholders = ", ".join(
-            ["%s"] * 11
-            + [str(int(self.contact_import.pk)), "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP",
-               f"'{SyncState.NEVER}'", "''"]
-        )  # fmt: skip
+        constants = [str(int(self.contact_import.pk)), "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP",
+                     f"'{SyncState.NEVER}'", "''"]  # fmt: skip
+        if self.vendor == "postgresql":
+            # One statement per transaction: the records as 11 arrays (one per column) read
+            # back as rows by unnest; executemany would be a round trip per row.
+            names = [f"c{i}" for i in range(11)]
+            values = [*names[:8], f"{names[8]}::date", names[9], f"{names[10]}::jsonb"]
+            rows = (
+                f"SELECT {', '.join(values + constants)} FROM unnest({', '.join(['%s::text[]'] * 11)}) "
+                f"AS v({', '.join(names)})"
+            )
+        else:
+            rows = f"VALUES ({', '.join(['%s'] * 11 + constants)})"
         texts = ["identity", "email", "first_name", "last_name", "company", "postal_code", "gender"]
         sets, changed = [], []
         for name in texts:
@@ -118,7 +135,7 @@ class ImportWriter:
             f"THEN '{SyncState.NEVER}' ELSE '{SyncState.DIRTY}' END"
         )
         return (
-            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({placeholders}) "
+            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) {rows} "
             f"ON CONFLICT ({q('phone')}) DO UPDATE SET {', '.join(sets)} "
             f"WHERE {' OR '.join(changed)}"
         )
@@ -150,10 +167,7 @@ class ImportWriter:
                     if part:
                         duplicates += self._write_contacts(cursor, part, tags)
                     if refused:
-                        import_id = self.contact_import.pk
-                        cursor.executemany(
-                            self.reject_sql, [(import_id, line, reason, raw[:2000]) for line, reason, raw in refused]
-                        )
+                        self._reject(cursor, refused)
                 if start + TX_ROWS >= size:  # the chunk's last transaction: counters and progress
                     self.result.rows_read += rows_in_chunk
                     self.result.rejected += len(rejections)
@@ -166,6 +180,14 @@ class ImportWriter:
         if room > 0:
             self.result.rejections.extend((line, reason) for line, reason, _ in rejections[:room])
 
+    def _reject(self, cursor, refused: list) -> None:
+        if self.vendor == "postgresql":
+            lines, reasons, raws = zip(*refused, strict=True)
+            cursor.execute(self.reject_sql, [list(lines), list(reasons), [raw[:2000] for raw in raws]])
+        else:
+            import_id = self.contact_import.pk
+            cursor.executemany(self.reject_sql, [(import_id, line, reason, raw[:2000]) for line, reason, raw in refused])
+
     def _checkpoint(self) -> None:
         """SQLite: copies the WAL into the database file between transactions. PASSIVE: it
         neither waits for nor blocks other readers and writers."""
@@ -173,7 +195,20 @@ class ImportWriter:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _write_contacts(self, cursor, records: list, tags: dict[str, tuple]) -> int:
+    def _tagged(self, phones: list[str], phones_by_tag: dict[str, list[str]]) -> dict[str, list[str]]:
+        """{tag: numbers of `phones` to link}. `phones` is a run of the chunk's sorted numbers
+        and each tag's numbers are sorted: a tag's share is the slice within their range."""
+        low, high = phones[0], phones[-1]
+        wanted = {}
+        for name, tagged in phones_by_tag.items():
+            start, end = bisect_left(tagged, low), bisect_right(tagged, high)
+            if start < end:
+                wanted[name] = tagged[start:end]
+        if self.global_tag:
+            wanted[self.global_tag] = phones
+        return wanted
+
+    def _write_contacts(self, cursor, records: list, tags: dict[str, list[str]]) -> int:
         """Upserts `records` and links their tags; returns how many repeat a number that an
         earlier chunk of this file created (a duplicate, not an update)."""
         phones = [r[0] for r in records]
@@ -185,14 +220,13 @@ class ImportWriter:
             [self.contact_import.pk, self.first_new_id, self._list(phones)],
         )
         earlier = cursor.fetchone()[0]
-        cursor.executemany(self.upsert_sql, records)
-        if self.global_tag:
-            extra = (self.global_tag,)
-            wanted = {phone: tags.get(phone, ()) + extra for phone in phones}
+        if self.vendor == "postgresql":
+            cursor.execute(self.upsert_sql, [list(column) for column in zip(*records, strict=True)])
         else:
-            wanted = {phone: tags[phone] for phone in phones if phone in tags}
+            cursor.executemany(self.upsert_sql, records)
+        wanted = self._tagged(phones, tags)
         if wanted:
-            self._tag_id({t for names in wanted.values() for t in names})
+            self._tag_id(set(wanted))
             if self._synced_yet():
                 self._link_by_id(cursor, wanted)
             else:
@@ -220,28 +254,24 @@ class ImportWriter:
             ).exists()
         return self.any_synced
 
-    def _link_by_number(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+    def _link_by_number(self, cursor, wanted: dict[str, list[str]]) -> None:
         """Nothing was ever synced: no contact can turn dirty, so link by number in SQL, one
         statement per tag."""
         q = connection.ops.quote_name
-        phones_by_tag: dict[int, list[str]] = {}
-        for phone, names in wanted_by_phone.items():
-            for name in names:
-                phones_by_tag.setdefault(self.tag_ids[name], []).append(phone)
-        for tag_id, tag_phones in phones_by_tag.items():
+        for name, tag_phones in wanted.items():
             cursor.execute(
                 f"INSERT INTO {self.through} ({q('contact_id')}, {q('tag_id')}) "
-                f"SELECT {q('id')}, {int(tag_id)} FROM {self.contact_table} "
+                f"SELECT {q('id')}, {int(self.tag_ids[name])} FROM {self.contact_table} "
                 f"WHERE {self._among('phone')} ON CONFLICT DO NOTHING",
                 [self._list(tag_phones)],
             )
 
-    def _link_by_id(self, cursor, wanted_by_phone: dict[str, tuple]) -> None:
+    def _link_by_id(self, cursor, wanted_by_tag: dict[str, list[str]]) -> None:
         """Only synced contacts need to know which links are new (they become dirty); the
         others are linked with ON CONFLICT DO NOTHING, without reading first."""
         q = connection.ops.quote_name
-        ids, synced = self._contact_ids(cursor, list(wanted_by_phone))
-        wanted = [(ids[phone], self.tag_ids[t]) for phone, names in wanted_by_phone.items() for t in names]
+        ids, synced = self._contact_ids(cursor, sorted(set().union(*wanted_by_tag.values())))
+        wanted = [(ids[phone], self.tag_ids[name]) for name, phones in wanted_by_tag.items() for phone in phones]
         new_for_synced: list[int] = []
         if synced:
             cursor.execute(
@@ -253,10 +283,15 @@ class ImportWriter:
             new_for_synced = sorted({c for c, _ in wanted if c in synced})
         if not wanted:
             return
-        cursor.executemany(
-            f"INSERT INTO {self.through} ({q('contact_id')}, {q('tag_id')}) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            wanted,
-        )
+        columns = f"{self.through} ({q('contact_id')}, {q('tag_id')})"
+        if self.vendor == "postgresql":
+            contact_ids, tag_ids = zip(*wanted, strict=True)
+            cursor.execute(
+                f"INSERT INTO {columns} SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                [list(contact_ids), list(tag_ids)],
+            )
+        else:
+            cursor.executemany(f"INSERT INTO {columns} VALUES (%s, %s) ON CONFLICT DO NOTHING", wanted)
         if new_for_synced:
             cursor.execute(
                 f"UPDATE {self.contact_table} SET {q('sync_state')} = %s WHERE {self._among('id')}",

@@ -110,8 +110,11 @@ def _indexes(spec: dict) -> tuple:
     return cached
 
 
-def parse_row(cells: list[str], spec: dict) -> tuple:
-    """One row -> a record tuple (see RECORD_FIELDS); raises ValueError with the reason."""
+def parse_row(cells: list[str], spec: dict) -> tuple[tuple, tuple[str, ...]]:
+    """One row -> (record, tags); raises ValueError with the reason.
+
+    The record is ready to bind (see RECORD_FIELDS): the attributes as JSON text.
+    """
     width = len(cells)
     values = [cells[i].strip() if 0 <= i < width else "" for i in _indexes(spec)]
     try:
@@ -140,32 +143,30 @@ def parse_row(cells: list[str], spec: dict) -> tuple:
             tags = tuple(dict.fromkeys(t.strip() for t in raw_tags.split(";") if t.strip()))
         else:
             tags = (raw_tags,)  # one tag, stripped with the cell
-        if any(len(t) > TAG_MAX_LENGTH for t in tags):
+        if len(raw_tags) > TAG_MAX_LENGTH and any(len(t) > TAG_MAX_LENGTH for t in tags):
             raise ValueError(f"tag longer than {TAG_MAX_LENGTH} characters")
-    attributes = {}
-    for key, index in spec["attributes"]:
-        if index < width:
-            value = cells[index].strip()
-            if value:
-                attributes[key] = value
     # BICS requires an identity without spaces: the number when the file gives none.
-    identity = identity or phone
-    return (
-        phone, country, identity, email, first_name, last_name, company, postal_code,
-        birth_date, gender or "", attributes, tags,
+    record = (
+        phone, country, identity or phone, email, first_name, last_name, company, postal_code,
+        birth_date, gender or "", _attributes_json(cells, width, spec),
     )  # fmt: skip
+    return record, tags
 
 
 RECORD_FIELDS = (
     "phone", "country", "identity", "email", "first_name", "last_name", "company",
-    "postal_code", "birth_date", "gender", "attributes", "tags",
+    "postal_code", "birth_date", "gender", "attributes",
 )  # fmt: skip
 
 
 def merge_records(old: tuple, new: tuple) -> tuple:
-    """The same number twice: later non-empty values win, attributes merge, tags add up."""
+    """The same number twice: later non-empty values win, attributes merge."""
     merged = [n if n not in ("", None) else o for o, n in zip(old[:10], new[:10], strict=True)]
-    return (*merged, {**old[10], **new[10]}, tuple(dict.fromkeys(old[11] + new[11])))
+    if new[10] == "{}" or new[10] == old[10]:
+        return (*merged, old[10])
+    if old[10] == "{}":
+        return (*merged, new[10])
+    return (*merged, _to_json({**json.loads(old[10]), **json.loads(new[10])}))
 
 
 def parse_block(block: bytes, first_line: int, spec: dict) -> tuple[list, list, int, int]:
@@ -187,44 +188,58 @@ def parse_rows(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, lis
 
 
 def parse_chunk(rows: list[tuple[int, list[str]]], spec: dict) -> tuple[list, list, int]:
-    """Parses one chunk. Returns ((records, tags by number), rejections, valid_rows).
+    """Parses one chunk. Returns ((records, sorted numbers by tag), rejections, valid_rows).
 
     Records are unique by phone within the chunk (duplicates merged in file order, later
-    values winning), with the attributes as JSON text; rejections are (line, reason, raw row).
+    values winning, tags adding up), ready to bind; rejections are (line, reason, raw row).
     """
     by_phone: dict[str, tuple] = {}
+    tags: dict[str, tuple[str, ...]] = {}
     rejections = []
     delimiter = spec.get("delimiter", ",")
     for line, cells in rows:
         try:
-            record = parse_row(cells, spec)
+            record, row_tags = parse_row(cells, spec)
         except ValueError as exc:
             rejections.append((line, str(exc)[:255], row_text(cells, delimiter)))
             continue
-        previous = by_phone.get(record[0])
-        by_phone[record[0]] = record if previous is None else merge_records(previous, record)
-    # Sorted by number: the writer's inserts then walk the phone index in order. Each record
-    # is ready to bind (attributes as JSON text); tags ride along as a dict by number.
+        phone = record[0]
+        previous = by_phone.get(phone)
+        if previous is None:
+            by_phone[phone] = record
+            if row_tags:
+                tags[phone] = row_tags
+        else:
+            by_phone[phone] = merge_records(previous, record)
+            if row_tags:
+                tags[phone] = tuple(dict.fromkeys(tags.get(phone, ()) + row_tags))
+    # Sorted by number: the writer's inserts then walk the phone index in order, and the
+    # numbers of a tag, sorted too, are cut per transaction by range (`bisect`).
     records = []
-    tags = {}
+    phones_by_tag: dict[str, list[str]] = {}
     for phone in sorted(by_phone):
-        r = by_phone[phone]
-        records.append((*r[:10], _attributes_json(r[10])))
-        if r[11]:
-            tags[phone] = r[11]
-    return (records, tags), rejections, len(rows) - len(rejections)
+        records.append(by_phone[phone])
+        for name in tags.get(phone, ()):
+            phones_by_tag.setdefault(name, []).append(phone)
+    return (records, phones_by_tag), rejections, len(rows) - len(rejections)
 
 
-_json_texts: dict[tuple, str] = {}  # attributes -> JSON text: files repeat a few values (a city, a plan)
+_json_texts: dict[tuple, str] = {}  # attribute cells -> JSON text: files repeat a few values (a city, a plan)
 
 
-def _attributes_json(attributes: dict) -> str:
+def _attributes_json(cells: list[str], width: int, spec: dict) -> str:
+    """The non-empty attribute cells of a row as a JSON object (text)."""
+    attributes = spec["attributes"]
     if not attributes:
         return "{}"
-    key = tuple(attributes.items())
+    names = spec.get("_attribute_names")
+    if names is None:
+        names = spec["_attribute_names"] = tuple(name for name, _ in attributes)
+    values = tuple(cells[index].strip() if index < width else "" for _, index in attributes)
+    key = (names, values)
     text = _json_texts.get(key)
     if text is None:
-        text = _to_json(attributes)
+        text = _to_json({name: value for name, value in zip(names, values, strict=True) if value})
         if len(_json_texts) < 4096:
             _json_texts[key] = text
     return text

@@ -138,6 +138,20 @@ def test_same_number_twice_in_a_file_is_one_contact_and_one_duplicate(write_file
     assert sorted(contact.tags.values_list("name", flat=True)) == ["gold", "vip"]
 
 
+def test_same_number_repeated_merges_attributes_later_values_winning(write_file):
+    path = write_file(
+        "phone,city,plan\n"
+        "+32470123456,Gent,\n"
+        "+32470123456,,gold\n"
+        "+32470123456,Liège,\n"
+        "+32470123457,,\n"
+    )
+    _, result = run(path)
+    assert (result.imported, result.duplicates) == (2, 2)
+    assert Contact.objects.get(phone="+32470123456").attributes == {"city": "Liège", "plan": "gold"}
+    assert Contact.objects.get(phone="+32470123457").attributes == {}
+
+
 def test_same_number_in_different_chunks_is_a_duplicate_and_an_existing_one_an_update(write_file):
     Contact.objects.create(phone="+33612345679", first_name="Old")
     path = write_file(HEADER + "+32470123456,Anna,,,,\n+33612345678,Hugo,,,,\n+32470123456,Anna,Peeters,,,\n"
