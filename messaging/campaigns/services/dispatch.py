@@ -254,7 +254,7 @@ class _Runner:
         """Batches claimed ahead of the pool: of one recipient, eight per thread (they are
         quick); of many, two per thread (one in flight, one waiting)."""
         personal = not SendBatch.objects.filter(campaign_id=self.campaign_id, size__gt=1).exists()
-        return concurrency() * (8 if personal else 2)
+        return concurrency() * (32 if personal else 2)
 
     def prepare_chunk(self) -> bool:
         from messaging.campaigns.services.writer import PreparationRaced
