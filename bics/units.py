@@ -21,6 +21,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
 GSM7_SINGLE, GSM7_MULTI = 160, 153
 UCS2_SINGLE, UCS2_MULTI = 70, 67
 TYPES = ("U", "N", "A")
@@ -58,14 +59,19 @@ def count(text: str, type: str | None = "A") -> Units:  # noqa: A002 - the docum
     kind = (type or "A").upper()
     if kind not in TYPES:
         raise ValueError(f"unknown SMS type {type!r}; expected one of {', '.join(TYPES)}")
-    sent = normalise(text) if kind == "N" else text
-    unicode_chars = [c for c in text if not _is_gsm(c)]
+    distinct = set(text)
+    if distinct <= GSM7:  # the common case: one set test instead of a test per character
+        sent, unicode_chars = text, []
+    else:
+        sent = normalise(text) if kind == "N" else text
+        unicode_chars = [c for c in text if not _is_gsm(c)]
     if kind == "U" or (kind == "A" and unicode_chars):
         units = len(sent.encode("utf-16-le")) // 2
         single, multi, charset = UCS2_SINGLE, UCS2_MULTI, "Unicode"
         extension: list[str] = []
     else:
-        extension = [c for c in sent if c in GSM7_EXTENSION]
+        # (normalising only replaces characters outside both tables: ``distinct`` tells)
+        extension = [] if distinct.isdisjoint(GSM7_EXTENSION) else [c for c in sent if c in GSM7_EXTENSION]
         units = len(sent) + len(extension)
         single, multi, charset = GSM7_SINGLE, GSM7_MULTI, "GSM-7"
     if units <= single:

@@ -72,7 +72,9 @@ def claim_next(kind: BatchKind, queryset: QuerySet, *, limit: int = 1) -> list[C
         ids = list(_locked(pending).values_list("pk", flat=True)[:limit])
         if not ids:
             return []
-        kind.model.objects.filter(pk__in=ids, state=S.PENDING).update(**_claim_fields(token))
+        moved = kind.model.objects.filter(pk__in=ids, state=S.PENDING).update(**_claim_fields(token))
+        if moved == len(ids):  # (read under lock: the usual case) every one is ours
+            return [Claim(batch_id, token) for batch_id in ids]
         won = set(kind.model.objects.filter(pk__in=ids, claim_token=token).values_list("pk", flat=True))
     return [Claim(batch_id, token) for batch_id in ids if batch_id in won]
 

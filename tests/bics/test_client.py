@@ -582,3 +582,39 @@ def test_errors_survive_pickling():
     assert copy.field_errors == {"name": ["taken"]} and str(copy) == str(err)
     limited = pickle.loads(pickle.dumps(BicsRateLimited("x", retry_after=5)))  # noqa: S301
     assert limited.retry_after == 5
+
+
+# ---------------------------------------------------------------- the environment, read once
+def _closed_proxy(monkeypatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+
+
+def test_proxy_of_the_environment_is_honoured(fake_bics, no_sleep, monkeypatch):
+    _closed_proxy(monkeypatch)
+    with BicsClient(fake_bics.url, TOKEN, sleep=no_sleep, backoff=0.01, retries=1) as c, \
+            pytest.raises(BicsTransportError):
+        c.call("sms.senders.list")
+    assert fake_bics.requests == []  # it went to the (closed) proxy, not straight to the server
+
+
+def test_no_proxy_of_the_environment_is_honoured(fake_bics, no_sleep, monkeypatch):
+    _closed_proxy(monkeypatch)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    fake_bics.queue(ok([]))
+    with BicsClient(fake_bics.url, TOKEN, sleep=no_sleep) as c:
+        assert c.call("sms.senders.list").http_status == 200
+    assert [r.path for r in fake_bics.requests] == ["sms/senders"]
+
+
+def test_environment_is_read_when_the_client_is_built_not_per_request(fake_bics, no_sleep, monkeypatch):
+    """A send must not pay for reading the whole environment (requests does, twice per
+    request, while ``trust_env`` is on): proxies are taken when the client is built."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    fake_bics.queue(ok([]))
+    with BicsClient(fake_bics.url, TOKEN, sleep=no_sleep) as c:
+        _closed_proxy(monkeypatch)  # after the client was built: not seen
+        assert c.call("sms.senders.list").http_status == 200
+    assert len(fake_bics.requests) == 1

@@ -182,3 +182,20 @@ def test_pricing_uses_only_documented_service_codes(sbapi):
 def test_send_message_sends_no_type_unless_given():
     params = inspect.signature(sms.send_message).parameters
     assert params["type"].default is None
+
+
+@pytest.mark.parametrize(("text", "kind", "charset", "units", "extension", "unicode"), [
+    ("Hello Ann, see you", "A", "GSM-7", 18, [], []),
+    ("{x}€", "A", "GSM-7", 7, ["{", "}", "€"], []),
+    ("{x}✓", "A", "Unicode", 4, [], ["✓"]),
+    ("{x}✓", "N", "GSM-7", 6, ["{", "}"], []),
+    ("plain", "U", "Unicode", 5, [], []),
+    ("", "A", "GSM-7", 0, [], []),
+])
+def test_unit_count_of_gsm_extension_and_unicode_text(text, kind, charset, units, extension, unicode):
+    """The counter's quick path (every character in the GSM tables) agrees with the full one."""
+    from bics import units as sms_units
+
+    info = sms_units.count(text, kind)
+    assert (info.charset, info.units, info.extension_chars, info.unicode_chars) == (charset, units, extension, unicode)
+    assert info.text == (text.replace("✓", "?") if kind == "N" else text)

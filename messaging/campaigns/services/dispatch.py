@@ -251,10 +251,12 @@ class _Runner:
         self.upkeep_at = self.polled_at = 0.0
 
     def window(self) -> int:
-        """Batches claimed ahead of the pool: of one recipient, eight per thread (they are
-        quick); of many, two per thread (one in flight, one waiting)."""
+        """Batches claimed ahead of the pool: of one recipient, 32 per thread (they are quick,
+        and each claim, read and record costs a statement whatever its size: measured, 8 per
+        thread spent a third more of the interpreter per message than 32); of many, two per
+        thread (one in flight, one waiting)."""
         personal = not SendBatch.objects.filter(campaign_id=self.campaign_id, size__gt=1).exists()
-        return concurrency() * (8 if personal else 2)
+        return concurrency() * (32 if personal else 2)
 
     def prepare_chunk(self) -> bool:
         from messaging.campaigns.services.writer import PreparationRaced

@@ -64,15 +64,19 @@ def acknowledgements_record(acks: list[tuple[int, dict[str, int], list[dict], st
     batches' open messages its answer left out (no id) submitted in one more."""
     now = timezone.now()
     rows: list[tuple[int, str, str]] = []
-    for _batch_id, messages, items, group_id in acks:
+    partial: list[int] = []  # batches with a message the answer left out
+    for batch_id, messages, items, group_id in acks:
         pairs = _ids_by_message(messages, items)
         rows.extend((message_id, bics_id, group_id) for message_id, bics_id in pairs)
         if not pairs and group_id:
             Message.objects.filter(pk__in=list(messages.values())).update(group_id=group_id)
+        if len({message_id for message_id, _bics_id in pairs}) < len(messages):
+            partial.append(batch_id)
     for start in range(0, len(rows), ACK_CHUNK):
         _acknowledge(rows[start:start + ACK_CHUNK], now)
-    Message.objects.filter(batch_id__in=[ack[0] for ack in acks], status__in=OPEN_MESSAGE_STATES).update(
-        status=M.SUBMITTED, submitted_at=now, status_at=now)
+    if partial:
+        Message.objects.filter(batch_id__in=partial, status__in=OPEN_MESSAGE_STATES).update(
+            status=M.SUBMITTED, submitted_at=now, status_at=now)
 
 
 def _number_key(mobile) -> str:

@@ -37,26 +37,25 @@ class SendRequest:
 def queued_messages(batches: dict[int, SendBatch]) -> tuple[dict[int, list[tuple]], set[str]]:
     """The queued messages of each batch (``MESSAGE_FIELDS`` rows), in one query per shape,
     and the numbers among them with an ``Unsubscriber`` row of their channel (read in the
-    same query: only those can have opted out since the launch). A batch of identical SMS
-    text (its text on the batch) needs only each message's id and number; the others read
-    text, variables and ``custom_id`` too."""
+    same query: only those can have opted out since the launch). A campaign's SMS needs only
+    each message's id and number (identical text: the text is the batch's) or id, number and
+    text (personalised: no variables to decode, its ``custom`` is the batch's); the others
+    read variables and ``custom_id`` too."""
     from messaging.catalogue.models import Unsubscriber
 
     grouped: dict[int, list[tuple]] = {batch_id: [] for batch_id in batches}
     candidates: set[str] = set()
-    lean = {pk for pk, b in batches.items() if b.text and b.campaign_id and b.campaign.channel == "sms"}
-    full = [pk for pk in batches if pk not in lean]
+    shapes: dict[tuple[str, ...], list[int]] = {}
+    for pk, batch in batches.items():
+        sms = bool(batch.campaign_id) and batch.campaign.channel == "sms"
+        fields = ("pk", "number") if sms and batch.text else ("pk", "number", "text") if sms else MESSAGE_FIELDS
+        shapes.setdefault(fields, []).append(pk)
     queued = Message.objects.filter(status=MessageStatus.QUEUED).order_by("pk").annotate(
         listed=Exists(Unsubscriber.objects.filter(channel=OuterRef("channel"), number=OuterRef("number"))))
-    if lean:
-        for batch_id, pk, number, listed in queued.filter(batch_id__in=lean).values_list(
-                "batch_id", "pk", "number", "listed"):
-            grouped[batch_id].append((pk, number, "", None, ""))
-            if listed:
-                candidates.add(number)
-    if full:
-        for row in queued.filter(batch_id__in=full).values_list("batch_id", *MESSAGE_FIELDS, "listed"):
-            grouped[row[0]].append(row[1:-1])
+    for fields, ids in shapes.items():
+        padding = ("", None, "")[len(fields) - 2:]  # text, variables, custom_id not read
+        for row in queued.filter(batch_id__in=ids).values_list("batch_id", *fields, "listed"):
+            grouped[row[0]].append((*row[1:-1], *padding))
             if row[-1]:
                 candidates.add(row[2])
     return grouped, candidates
