@@ -31,6 +31,9 @@ E = WebhookEvent.State
 RECEIVED, PROCESSED, IGNORED, FAILED = (str(state) for state in (E.RECEIVED, E.PROCESSED, E.IGNORED, E.FAILED))
 
 
+MARK_ROWS = 1000  # events per marking statement (4 parameters each: under every database's limit)
+
+
 def set_size() -> int:
     return int(getattr(settings, "BICS_WEBHOOK_APPLY_SET", 500))
 
@@ -64,24 +67,33 @@ def apply_event_set(size: int) -> int:
 
 
 def _take(size: int) -> list[Stored]:
-    """The oldest received events (one query, payloads decoded here: no model fields);
-    on PostgreSQL locked, skipping rows another drain holds, so two drains take different sets."""
+    """The oldest received events (one query, no model instances); on PostgreSQL locked,
+    skipping rows another drain holds, so two drains take different sets. The payloads are
+    decoded in one ``json.loads`` of the set, and each keeps its stored text (``Stored.text``)."""
     table = WebhookEvent._meta.db_table
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, event_type, payload FROM {table} WHERE state = %s "  # noqa: S608 - our table
                        f"ORDER BY received_at, id LIMIT %s{lock}", [RECEIVED, size])
         rows = cursor.fetchall()
-    return [Stored(pk, event_type, json.loads(payload) if isinstance(payload, str | bytes) else payload)
-            for pk, event_type, payload in rows]
+    texts = [payload if isinstance(payload, str) else None for _pk, _type, payload in rows]
+    if None in texts:  # a driver that decodes JSON itself, or bytes
+        payloads = [payload if isinstance(payload, dict) else json.loads(payload) for _pk, _type, payload in rows]
+    else:
+        payloads = json.loads("[" + ",".join(texts) + "]") if texts else []
+    return [Stored(pk, event_type, payload, text)
+            for (pk, event_type, _raw), payload, text in zip(rows, payloads, texts, strict=True)]
 
 
 class Stored(NamedTuple):
-    """What a set processor reads of a stored event (no model instance per event)."""
+    """What a set processor reads of a stored event (no model instance per event): ``text``
+    is the payload as stored (JSON; None when the driver gave it decoded), for a processor
+    that keeps the payload as it came without encoding it again."""
 
     pk: int
     event_type: str
     payload: dict
+    text: str | None = None
 
 
 def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, dict, str]]:
@@ -110,14 +122,24 @@ def _apply_one(event: WebhookEvent) -> tuple[str, dict, str]:
 
 
 def _mark(outcomes: dict[int, tuple[str, dict, str]]) -> None:
-    """Mark the set in the transaction of its effects (one prepared statement)."""
+    """Mark the set in the transaction of its effects: one ``UPDATE … FROM (VALUES …)`` per
+    ``MARK_ROWS`` events, each row only while still received."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    sql = (f"UPDATE {WebhookEvent._meta.db_table} SET state = %s, result = {jsonb}, error = %s, "  # noqa: S608
-           "attempts = attempts + 1, processed_at = %s WHERE id = %s AND state = %s")
-    rows = [(state, json.dumps(result), error, now, pk, RECEIVED) for pk, (state, result, error) in outcomes.items()]
+    pg = connection.vendor == "postgresql"
+    row = "(CAST(%s AS bigint), %s, CAST(%s AS jsonb), %s)" if pg else "(%s, %s, %s, %s)"
+    table = WebhookEvent._meta.db_table
+    items = list(outcomes.items())
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(items), MARK_ROWS):
+            chunk = items[start:start + MARK_ROWS]
+            params: list = []
+            for pk, (state, result, error) in chunk:
+                params += (pk, state, json.dumps(result), error)
+            cursor.execute(
+                f"WITH v (id, state, result, error) AS (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608
+                f"UPDATE {table} SET state = v.state, result = v.result, error = v.error, "
+                f"attempts = {table}.attempts + 1, processed_at = %s "
+                f"FROM v WHERE {table}.id = v.id AND {table}.state = %s", [*params, now, RECEIVED])
 
 
 # --------------------------------------------------------------------------- the drain

@@ -17,8 +17,6 @@ For a set of reports of one channel it
 
 from __future__ import annotations
 
-import json
-
 from django.db import connection
 from django.utils import timezone
 
@@ -27,22 +25,31 @@ from messaging.campaigns.models import DeliveryReport, Message, SendBatch
 from messaging.campaigns.models import MessageStatus as S
 from messaging.campaigns.services.dlr_rules import ALLOWED_FROM, FINAL_ERRORS, Dlr, parse_dlr
 
+INSERT_ROWS = 1000  # reports per INSERT (11 parameters each: under every database's limit)
 
-def dlr_apply_set(*, channel: str, items: list, source: str,
-                  message_ids: list[int | None] | None = None) -> list[tuple[int | None, bool]]:
-    """Apply and store a set of reports of one channel (the reports with one prepared INSERT,
+
+def dlr_apply_set(*, channel: str, items: list, source: str, message_ids: list[int | None] | None = None,
+                  texts: list[str | None] | None = None) -> list[tuple[int | None, bool]]:
+    """Apply and store a set of reports of one channel (the reports with multi-row INSERTs,
     no model instances); returns (message id, applied) per item, in order. ``message_ids``:
     the message of each item when the caller knows it (a WhatsApp/Viber report pulled for
-    one message); the others are matched."""
+    one message); the others are matched. ``texts``: each item's JSON as the caller holds it
+    (a stored webhook payload), kept as the report's raw when it is the whole item."""
     dlrs = _apply(channel, items, message_ids)
+    texts = texts if texts is not None else [None] * len(dlrs)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    sql = (f"INSERT INTO {DeliveryReport._meta.db_table} (message_id, channel, source, bics_message_id, cid, "  # noqa: S608
-           f"mobile, status, code, applied, raw, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, {jsonb}, %s)")
-    rows = [(d.message_id, channel, source, d.bics_id[:100], d.cid[:64], d.mobile[:20],
-             d.status_text[:32] or d.new or "", d.code[:8], d.applied, json.dumps(d.raw), now) for d in dlrs]
+    row = ("(%s, %s, %s, %s, %s, %s, %s, %s, %s, CAST(%s AS jsonb), %s)" if connection.vendor == "postgresql"
+           else "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+    columns = "message_id, channel, source, bics_message_id, cid, mobile, status, code, applied, raw, received_at"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(dlrs), INSERT_ROWS):
+            chunk = dlrs[start:start + INSERT_ROWS]
+            params: list = []
+            for d, text in zip(chunk, texts[start:start + INSERT_ROWS], strict=True):
+                params += (d.message_id, channel, source, d.bics_id[:100], d.cid[:64], d.mobile[:20],
+                           d.status_text[:32] or d.new or "", d.code[:8], d.applied, d.raw_json(text), now)
+            cursor.execute(f"INSERT INTO {DeliveryReport._meta.db_table} ({columns}) "  # noqa: S608 - our table
+                           f"VALUES {', '.join([row] * len(chunk))}", params)
     return [(d.message_id, d.applied) for d in dlrs]
 
 
@@ -146,15 +153,19 @@ def _update(group: list[Dlr]) -> set[int]:
     row = "(" + ", ".join(f"CAST(%s AS {t})" if pg else "%s" for t in types) + ")"
     adapt_time, adapt_decimal = connection.ops.adapt_datetimefield_value, connection.ops.adapt_decimalfield_value
     params: list = []
-    times: dict[str | None, str] = {}  # reports of a set share their times (seconds): each adapted once
+    # reports of a set share their times (seconds) and prices: each adapted once
+    times: dict[str | None, str] = {}
+    prices: dict[str, object] = {}
     for d in group:
-        error, price, key = d.new in FINAL_ERRORS, d.price, str(d.at_raw)
+        error, key, credits = d.new in FINAL_ERRORS, str(d.at_raw), str(d.data.get("credits"))
         when = times.get(key)
         if when is None:
             when = times[key] = adapt_time(d.at)
-        params += [d.message_id, d.new, d.bics_status, when, d.code[:8] if error else "",
-                   dlr_codes.describe(d.bics_status, d.code)[:255] if error else "",
-                   adapt_decimal(price, 12, 6) if price is not None else None, d.parts]
+        if credits not in prices:
+            price = d.price
+            prices[credits] = adapt_decimal(price, 12, 6) if price is not None else None
+        params += (d.message_id, d.new, d.bics_status, when, d.code[:8] if error else "",
+                   dlr_codes.describe(d.bics_status, d.code)[:255] if error else "", prices[credits], d.parts)
     table = Message._meta.db_table
     # the statuses each new one may replace (``dlr.ALLOWED_FROM``): never backwards
     allowed = " ".join(f"WHEN '{new}' THEN {table}.status IN ({', '.join(repr(str(o)) for o in old)})"
