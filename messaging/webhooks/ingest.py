@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.sql_rows import keys_clause, rows_cte
 from messaging.webhooks.models import WebhookEvent
 from messaging.webhooks.registry import processor_for, set_processor_for
 
@@ -121,25 +122,24 @@ def _apply_one(event: WebhookEvent) -> tuple[str, dict, str]:
         return E.FAILED, {}, f"{type(exc).__name__}: {exc}"[:2000]
 
 
+MARK_COLUMNS = (("id", "bigint"), ("state", "text"), ("result", "jsonb"), ("error", "text"))
+
+
 def _mark(outcomes: dict[int, tuple[str, dict, str]]) -> None:
-    """Mark the set in the transaction of its effects: one ``UPDATE … FROM (VALUES …)`` per
-    ``MARK_ROWS`` events, each row only while still received."""
+    """Mark the set in the transaction of its effects: one ``UPDATE … FROM`` the set's rows
+    per ``MARK_ROWS`` events, each event only while still received."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    pg = connection.vendor == "postgresql"
-    row = "(CAST(%s AS bigint), %s, CAST(%s AS jsonb), %s)" if pg else "(%s, %s, %s, %s)"
     table = WebhookEvent._meta.db_table
-    items = list(outcomes.items())
+    rows = [(pk, state, json.dumps(result), error) for pk, (state, result, error) in outcomes.items()]
     with connection.cursor() as cursor:
-        for start in range(0, len(items), MARK_ROWS):
-            chunk = items[start:start + MARK_ROWS]
-            params: list = []
-            for pk, (state, result, error) in chunk:
-                params += (pk, state, json.dumps(result), error)
-            cursor.execute(
-                f"WITH v (id, state, result, error) AS (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608
-                f"UPDATE {table} SET state = v.state, result = v.result, error = v.error, "
-                f"attempts = {table}.attempts + 1, processed_at = %s "
-                f"FROM v WHERE {table}.id = v.id AND {table}.state = %s", [*params, now, RECEIVED])
+        for start in range(0, len(rows), MARK_ROWS):
+            chunk = rows[start:start + MARK_ROWS]
+            cte, params = rows_cte("v", MARK_COLUMNS, chunk)
+            keys, key_params = keys_clause(f"{table}.id", [pk for pk, *_rest in chunk])
+            cursor.execute(f"{cte} UPDATE {table} SET state = v.state, result = v.result, error = v.error, "  # noqa: S608
+                           f"attempts = {table}.attempts + 1, processed_at = %s "
+                           f"FROM v WHERE {table}.id = v.id AND {table}.state = %s{keys}",
+                           [*params, now, RECEIVED, *key_params])
 
 
 # --------------------------------------------------------------------------- the drain
