@@ -36,3 +36,11 @@ def keys_clause(column: str, keys: list) -> tuple[str, list]:
     if connection.vendor != "postgresql":
         return "", []
     return f" AND {column} = ANY(%s)", [list(keys)]
+
+
+def in_clause(column: str, values: Sequence) -> tuple[str, list]:
+    """``(sql, params)`` of ``column IN (…)``: on PostgreSQL ``column = ANY(%s)`` with one
+    array (a short statement, for the reason of ``rows_cte``)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)

@@ -1,8 +1,8 @@
 """Delivery-report ingest as a stream: the receiver stores each event (one INSERT) and
 answers; a drain applies the stored events in sets.
 
-``apply_pending_events`` takes the events still ``received``, oldest first, ``SET_SIZE`` at
-a time. Each set is one transaction: the processors' writes and the marking of the events
+``apply_pending_events`` takes the events still ``received``, oldest first, a set at a time
+(``BICS_WEBHOOK_APPLY_SET`` at first, then as many as keep a set's transaction short). Each set is one transaction: the processors' writes and the marking of the events
 (processed, ignored or failed) commit together, so a worker killed in between leaves the
 whole set ``received`` and it is applied once, later. Event types with a set processor
 (``registry.register_set``: the message statuses) are applied hundreds per statement; the
@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.batches.turns import writer_turns
 from core.sql_rows import keys_clause, rows_cte
 from messaging.webhooks.models import WebhookEvent
 from messaging.webhooks.registry import processor_for, set_processor_for
@@ -33,6 +34,13 @@ RECEIVED, PROCESSED, IGNORED, FAILED = (str(state) for state in (E.RECEIVED, E.P
 
 
 MARK_ROWS = 1000  # events per marking statement (4 parameters each: under every database's limit)
+# Sets start at ``BICS_WEBHOOK_APPLY_SET`` and double while a set's transaction takes under half
+# of ``SET_TARGET_S`` (each set's own costs, its commit above all, shared by more events), up to
+# ``SET_MAX``; one over it halves the next. The receiver waits for the write lock at most one
+# set (``writer_turns``): it answers within BICS's time however long the drain runs.
+SET_TARGET_S = 0.1
+SET_MAX = 4000
+SET_MIN = 50
 
 
 def set_size() -> int:
@@ -41,14 +49,32 @@ def set_size() -> int:
 
 def apply_pending_events(limit: int | None = None) -> int:
     """Apply stored, unprocessed events in sets; returns how many were taken (at most
-    ``limit``; every pending one when None)."""
-    total = 0
-    while limit is None or total < limit:
-        taken = apply_event_set(set_size() if limit is None else min(set_size(), limit - total))
-        if not taken:
-            break
-        total += taken
-    return total
+    ``limit``; every pending one when None). Polling applies its reports through the same
+    set function (``dlr_sets.dlr_apply_set``)."""
+    return _apply_sets(limit=limit)[0]
+
+
+def _apply_sets(*, limit: int | None = None, deadline: float | None = None) -> tuple[int, bool]:
+    """Sets until none is left, ``limit`` events are taken or ``deadline`` (monotonic) is
+    past: (taken, whether the last set found nothing)."""
+    total, size = 0, set_size()
+    with writer_turns():  # the receiver's appends get in between two sets
+        while (limit is None or total < limit) and (deadline is None or time.monotonic() < deadline):
+            started = time.monotonic()
+            taken = apply_event_set(size if limit is None else min(size, limit - total))
+            if not taken:
+                return total, True
+            total += taken
+            size = next_set_size(size, taken, time.monotonic() - started)
+    return total, False
+
+
+def next_set_size(size: int, taken: int, seconds: float) -> int:
+    if seconds > SET_TARGET_S:
+        return max(SET_MIN, size // 2)
+    if taken >= size and seconds < SET_TARGET_S / 2:
+        return min(SET_MAX, size * 2)
+    return size
 
 
 def apply_event_set(size: int) -> int:
@@ -149,11 +175,5 @@ def pending_exists() -> bool:
 
 def drain(*, budget_seconds: float = 20.0) -> tuple[int, bool]:
     """Apply sets until none is left or the time budget is spent: (applied, more left)."""
-    deadline = time.monotonic() + budget_seconds
-    total = 0
-    while time.monotonic() < deadline:
-        taken = apply_event_set(set_size())
-        if not taken:
-            return total, False
-        total += taken
-    return total, pending_exists()
+    applied, exhausted = _apply_sets(deadline=time.monotonic() + budget_seconds)
+    return applied, not exhausted and pending_exists()

@@ -20,7 +20,7 @@ from __future__ import annotations
 from django.db import connection
 from django.utils import timezone
 
-from core.sql_rows import keys_clause, rows_cte
+from core.sql_rows import in_clause, keys_clause, rows_cte
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, SendBatch
 from messaging.campaigns.models import MessageStatus as S
@@ -73,35 +73,32 @@ def match_messages(channel: str, dlrs: list[Dlr]) -> None:
     if ids:  # the oldest message with that id, as the poll's ``dlr_record`` finds it
         # ``NOT (… = '')`` is the partial index's own condition: without it neither SQLite nor
         # PostgreSQL (past 100 values) proves the index usable and each set scans every message.
-        found = dict(_rows(f"SELECT bics_message_id, id FROM {table} WHERE bics_message_id IN ({_marks(ids)})"  # noqa: S608
+        where, params = in_clause("bics_message_id", ids)
+        found = dict(_rows(f"SELECT bics_message_id, id FROM {table} WHERE {where}"  # noqa: S608 - our table
                            f" AND NOT (bics_message_id = ''){on_channel[0]} ORDER BY id DESC",
-                           [*ids, *on_channel[1]]))
+                           [*params, *on_channel[1]]))
         for d in dlrs:
             d.message_id = found.get(d.bics_id)
             d.by_id = d.message_id is not None
     left = [d for d in dlrs if d.message_id is None and d.cid]
     if left:
-        cids = list({d.cid for d in left})
-        found = dict(_rows(f"SELECT custom_id, id FROM {table} WHERE custom_id IN ({_marks(cids)}){on_channel[0]}",  # noqa: S608
-                           [*cids, *on_channel[1]]))
+        where, params = in_clause("custom_id", list({d.cid for d in left}))
+        found = dict(_rows(f"SELECT custom_id, id FROM {table} WHERE {where}{on_channel[0]}",  # noqa: S608
+                           [*params, *on_channel[1]]))
         for d in left:
             d.message_id = found.get(d.cid)
     left = [d for d in left if d.message_id is None and d.mobile]
     if left:
-        cids, numbers = list({d.cid for d in left}), list({d.mobile for d in left})
-        batches = dict(_rows(f"SELECT custom, id FROM {SendBatch._meta.db_table} "  # noqa: S608 - our table
-                             f"WHERE custom IN ({_marks(cids)})", cids))
-        batch_ids = list(set(batches.values()))
-        rows = _rows(f"SELECT batch_id, number, id FROM {table} WHERE batch_id IN ({_marks(batch_ids)}) "  # noqa: S608
-                     f"AND number IN ({_marks(numbers)}){on_channel[0]} ORDER BY id DESC",
-                     [*batch_ids, *numbers, *on_channel[1]]) if batch_ids else []
+        where, params = in_clause("custom", list({d.cid for d in left}))
+        batches = dict(_rows(f"SELECT custom, id FROM {SendBatch._meta.db_table} WHERE {where}", params))  # noqa: S608
+        by_batch, batch_params = in_clause("batch_id", list(set(batches.values())))
+        by_number, number_params = in_clause("number", list({d.mobile for d in left}))
+        rows = _rows(f"SELECT batch_id, number, id FROM {table} WHERE {by_batch} AND {by_number}"  # noqa: S608
+                     f"{on_channel[0]} ORDER BY id DESC", [*batch_params, *number_params, *on_channel[1]]) \
+            if batches else []
         found = {(b, n): pk for b, n, pk in rows}
         for d in left:
             d.message_id = found.get((batches.get(d.cid), d.mobile))
-
-
-def _marks(values: list) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
