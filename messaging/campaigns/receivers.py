@@ -37,7 +37,7 @@ def message_statuses(events) -> list[dict]:
         by_channel.setdefault(event.event_type.split(":")[0], []).append(event)
     for channel, group in by_channel.items():
         applied = dlr_apply_set(channel=channel, items=[e.payload for e in group],
-                                source=DeliveryReport.Source.WEBHOOK)
+                                source=DeliveryReport.Source.WEBHOOK, texts=[getattr(e, "text", None) for e in group])
         for event, (message_id, moved) in zip(group, applied, strict=True):
             results[event.pk] = {"message": message_id, "applied": moved}
     return [results[event.pk] for event in events]

@@ -12,6 +12,7 @@ Statuses never move backwards::
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
@@ -68,6 +69,7 @@ class Dlr:
     message_id: int | None = None
     applied: bool = False
     by_id: bool = False  # matched by BICS's id: the message has it already
+    whole: bool = True  # ``data`` is the item itself (not the payload of an {event, payload} item)
 
     @property
     def at_raw(self):
@@ -82,9 +84,21 @@ class Dlr:
     @property
     def raw(self) -> dict:
         data = self.data
-        if "\n_" not in "\n" + "\n".join(map(str, data)):  # no key starts with "_" (one C-level scan)
+        if self.keeps_all_keys:
             return dict(data)
         return {k: v for k, v in data.items() if not str(k).startswith("_")}
+
+    @property
+    def keeps_all_keys(self) -> bool:
+        """No key starts with "_" (one C-level scan): ``raw`` is the whole of ``data``."""
+        return "\n_" not in "\n" + "\n".join(map(str, self.data))
+
+    def raw_json(self, text: str | None) -> str:
+        """``raw`` as JSON: ``text`` (the item's own JSON, as stored) when ``raw`` is the whole
+        item, so it is not encoded again."""
+        if text is not None and self.whole and self.keeps_all_keys:
+            return text
+        return json.dumps(self.raw)
 
     @property
     def bics_status(self) -> str:
@@ -121,11 +135,20 @@ def _code_of_status() -> dict[str, str]:
     return {status: found[0] for status, found in codes.items() if len(found) == 1}
 
 
+def mobile_of(value) -> str:
+    """``e164_from_bics``, with a short path for the plain digits BICS's reports carry."""
+    if type(value) is str and value.isdigit() and value.isascii():
+        digits = value[2:] if value.startswith("00") else value
+        return "+" + digits if digits else ""
+    return e164_from_bics(value)
+
+
 def parse_dlr(channel: str, item) -> Dlr:
     """One raw report (a dict as BICS sends it, or a ``bics`` Dlr/ChannelDlr)."""
     data = dict(item) if type(item) is dict else as_dict(item)
+    whole = True
     if "status" not in data and isinstance(data.get("payload"), Mapping):  # {event, payload}
-        data = dict(data["payload"])
+        data, whole = dict(data["payload"]), False
     status_text = str(data.get("status") or "")
     code = data.get("code")
     code = str(code).zfill(3) if code not in (None, "") else ""
@@ -133,5 +156,5 @@ def parse_dlr(channel: str, item) -> Dlr:
         code = _code_of_status().get(status_text.upper(), "")
     return Dlr(data=data, bics_id=str(data.get("id") or data.get("message_id") or ""),
                cid=str(data.get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
-               mobile=e164_from_bics(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
-               new=dlr_codes.message_status_for(status_text, code, channel=channel))
+               mobile=mobile_of(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
+               new=dlr_codes.message_status_for(status_text, code, channel=channel), whole=whole)

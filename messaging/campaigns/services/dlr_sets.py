@@ -17,32 +17,40 @@ For a set of reports of one channel it
 
 from __future__ import annotations
 
-import json
-
 from django.db import connection
 from django.utils import timezone
 
+from core.sql_rows import in_clause, keys_clause, rows_cte
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, SendBatch
 from messaging.campaigns.models import MessageStatus as S
 from messaging.campaigns.services.dlr_rules import ALLOWED_FROM, FINAL_ERRORS, Dlr, parse_dlr
 
+ROWS = 1000  # rows per statement (SQLite's VALUES lists: 11 parameters a row at most, under its 32,766)
+REPORT_COLUMNS = (("message_id", "bigint"), ("channel", "text"), ("source", "text"), ("bics_message_id", "text"),
+                  ("cid", "text"), ("mobile", "text"), ("status", "text"), ("code", "text"), ("applied", "boolean"),
+                  ("raw", "jsonb"), ("received_at", "timestamptz"))
 
-def dlr_apply_set(*, channel: str, items: list, source: str,
-                  message_ids: list[int | None] | None = None) -> list[tuple[int | None, bool]]:
-    """Apply and store a set of reports of one channel (the reports with one prepared INSERT,
-    no model instances); returns (message id, applied) per item, in order. ``message_ids``:
-    the message of each item when the caller knows it (a WhatsApp/Viber report pulled for
-    one message); the others are matched."""
+
+def dlr_apply_set(*, channel: str, items: list, source: str, message_ids: list[int | None] | None = None,
+                  texts: list[str | None] | None = None) -> list[tuple[int | None, bool]]:
+    """Apply and store a set of reports of one channel (the reports with one INSERT per
+    ``ROWS``, no model instances); returns (message id, applied) per item, in order.
+    ``message_ids``: the message of each item when the caller knows it (a WhatsApp/Viber
+    report pulled for one message); the others are matched. ``texts``: each item's JSON as
+    the caller holds it (a stored webhook payload), kept as the report's raw when it is the
+    whole item."""
     dlrs = _apply(channel, items, message_ids)
+    texts = texts if texts is not None else [None] * len(dlrs)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    sql = (f"INSERT INTO {DeliveryReport._meta.db_table} (message_id, channel, source, bics_message_id, cid, "  # noqa: S608
-           f"mobile, status, code, applied, raw, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, {jsonb}, %s)")
-    rows = [(d.message_id, channel, source, d.bics_id[:100], d.cid[:64], d.mobile[:20],
-             d.status_text[:32] or d.new or "", d.code[:8], d.applied, json.dumps(d.raw), now) for d in dlrs]
+    rows = [(d.message_id, channel, source, d.bics_id[:100], d.cid[:64], d.mobile[:20], d.status_text[:32] or d.new
+             or "", d.code[:8], d.applied, d.raw_json(text), now) for d, text in zip(dlrs, texts, strict=True)]
+    names = ", ".join(column for column, _type in REPORT_COLUMNS)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(rows), ROWS):
+            cte, params = rows_cte("v", REPORT_COLUMNS, rows[start:start + ROWS])
+            cursor.execute(f"{cte} INSERT INTO {DeliveryReport._meta.db_table} ({names}) "  # noqa: S608 - our table
+                           f"SELECT {names} FROM v", params)
     return [(d.message_id, d.applied) for d in dlrs]
 
 
@@ -63,34 +71,34 @@ def match_messages(channel: str, dlrs: list[Dlr]) -> None:
     table, on_channel = Message._meta.db_table, (" AND channel = %s", [channel]) if channel else ("", [])
     ids = list({d.bics_id for d in dlrs if d.bics_id})
     if ids:  # the oldest message with that id, as the poll's ``dlr_record`` finds it
-        found = dict(_rows(f"SELECT bics_message_id, id FROM {table} WHERE bics_message_id IN ({_marks(ids)})"  # noqa: S608
-                           f"{on_channel[0]} ORDER BY id DESC", [*ids, *on_channel[1]]))
+        # ``NOT (… = '')`` is the partial index's own condition: without it neither SQLite nor
+        # PostgreSQL (past 100 values) proves the index usable and each set scans every message.
+        where, params = in_clause("bics_message_id", ids)
+        found = dict(_rows(f"SELECT bics_message_id, id FROM {table} WHERE {where}"  # noqa: S608 - our table
+                           f" AND NOT (bics_message_id = ''){on_channel[0]} ORDER BY id DESC",
+                           [*params, *on_channel[1]]))
         for d in dlrs:
             d.message_id = found.get(d.bics_id)
             d.by_id = d.message_id is not None
     left = [d for d in dlrs if d.message_id is None and d.cid]
     if left:
-        cids = list({d.cid for d in left})
-        found = dict(_rows(f"SELECT custom_id, id FROM {table} WHERE custom_id IN ({_marks(cids)}){on_channel[0]}",  # noqa: S608
-                           [*cids, *on_channel[1]]))
+        where, params = in_clause("custom_id", list({d.cid for d in left}))
+        found = dict(_rows(f"SELECT custom_id, id FROM {table} WHERE {where}{on_channel[0]}",  # noqa: S608
+                           [*params, *on_channel[1]]))
         for d in left:
             d.message_id = found.get(d.cid)
     left = [d for d in left if d.message_id is None and d.mobile]
     if left:
-        cids, numbers = list({d.cid for d in left}), list({d.mobile for d in left})
-        batches = dict(_rows(f"SELECT custom, id FROM {SendBatch._meta.db_table} "  # noqa: S608 - our table
-                             f"WHERE custom IN ({_marks(cids)})", cids))
-        batch_ids = list(set(batches.values()))
-        rows = _rows(f"SELECT batch_id, number, id FROM {table} WHERE batch_id IN ({_marks(batch_ids)}) "  # noqa: S608
-                     f"AND number IN ({_marks(numbers)}){on_channel[0]} ORDER BY id DESC",
-                     [*batch_ids, *numbers, *on_channel[1]]) if batch_ids else []
+        where, params = in_clause("custom", list({d.cid for d in left}))
+        batches = dict(_rows(f"SELECT custom, id FROM {SendBatch._meta.db_table} WHERE {where}", params))  # noqa: S608
+        by_batch, batch_params = in_clause("batch_id", list(set(batches.values())))
+        by_number, number_params = in_clause("number", list({d.mobile for d in left}))
+        rows = _rows(f"SELECT batch_id, number, id FROM {table} WHERE {by_batch} AND {by_number}"  # noqa: S608
+                     f"{on_channel[0]} ORDER BY id DESC", [*batch_params, *number_params, *on_channel[1]]) \
+            if batches else []
         found = {(b, n): pk for b, n, pk in rows}
         for d in left:
             d.message_id = found.get((batches.get(d.cid), d.mobile))
-
-
-def _marks(values: list) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -136,29 +144,33 @@ def _apply_statuses(dlrs: list[Dlr]) -> None:
                                    [(connection.ops.adapt_datetimefield_value(at), pk) for at, pk in late])
 
 
+UPDATE_COLUMNS = (("mid", "bigint"), ("st", "text"), ("bst", "text"), ("at_", "timestamptz"), ("code", "text"),
+                  ("descr", "text"), ("price", "numeric"), ("parts", "integer"))
+
+
 def _update(group: list[Dlr]) -> set[int]:
-    """One UPDATE for the round; returns the ids of the messages that moved."""
-    pg = connection.vendor == "postgresql"
-    types = ("bigint", "text", "text", "timestamptz", "text", "text", "numeric", "integer")
-    row = "(" + ", ".join(f"CAST(%s AS {t})" if pg else "%s" for t in types) + ")"
+    """One UPDATE per ``ROWS`` reports of the round; returns the ids of the messages that moved."""
     adapt_time, adapt_decimal = connection.ops.adapt_datetimefield_value, connection.ops.adapt_decimalfield_value
-    params: list = []
-    times: dict[str | None, str] = {}  # reports of a set share their times (seconds): each adapted once
+    rows = []
+    # reports of a set share their times (seconds) and prices: each adapted once
+    times: dict[str | None, str] = {}
+    prices: dict[str, object] = {}
     for d in group:
-        error, price, key = d.new in FINAL_ERRORS, d.price, str(d.at_raw)
+        error, key, credits = d.new in FINAL_ERRORS, str(d.at_raw), str(d.data.get("credits"))
         when = times.get(key)
         if when is None:
             when = times[key] = adapt_time(d.at)
-        params += [d.message_id, d.new, d.bics_status, when, d.code[:8] if error else "",
-                   dlr_codes.describe(d.bics_status, d.code)[:255] if error else "",
-                   adapt_decimal(price, 12, 6) if price is not None else None, d.parts]
+        if credits not in prices:
+            price = d.price
+            prices[credits] = adapt_decimal(price, 12, 6) if price is not None else None
+        rows.append((d.message_id, d.new, d.bics_status, when, d.code[:8] if error else "",
+                     dlr_codes.describe(d.bics_status, d.code)[:255] if error else "", prices[credits], d.parts))
     table = Message._meta.db_table
     # the statuses each new one may replace (``dlr.ALLOWED_FROM``): never backwards
     allowed = " ".join(f"WHEN '{new}' THEN {table}.status IN ({', '.join(repr(str(o)) for o in old)})"
                        for new, old in ALLOWED_FROM.items() if old)
     final = ", ".join(f"'{s}'" for s in FINAL_ERRORS)
     sql = (
-        f"WITH v (mid, st, bst, at_, code, descr, price, parts) AS (VALUES {', '.join([row] * len(group))}) "
         f"UPDATE {table} SET status = v.st, status_at = %s, "  # noqa: S608 - our table and constants
         f"bics_status = CASE WHEN v.bst <> '' THEN v.bst ELSE {table}.bics_status END, "
         f"submitted_at = CASE WHEN v.st = 'submitted' THEN v.at_ ELSE {table}.submitted_at END, "
@@ -166,8 +178,14 @@ def _update(group: list[Dlr]) -> set[int]:
         f"error_code = CASE WHEN v.st IN ({final}) THEN v.code ELSE {table}.error_code END, "
         f"error_description = CASE WHEN v.st IN ({final}) THEN v.descr ELSE {table}.error_description END, "
         f"price = COALESCE(v.price, {table}.price), parts = COALESCE(v.parts, {table}.parts) "
-        f"FROM v WHERE {table}.id = v.mid AND (CASE v.st {allowed} ELSE FALSE END) "
-        f"RETURNING {table}.id")
+        f"FROM v WHERE {table}.id = v.mid AND (CASE v.st {allowed} ELSE FALSE END)")
+    moved: set[int] = set()
+    now = adapt_time(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, adapt_time(timezone.now())])
-        return {pk for (pk,) in cursor.fetchall()}
+        for start in range(0, len(rows), ROWS):
+            chunk = rows[start:start + ROWS]
+            cte, params = rows_cte("v", UPDATE_COLUMNS, chunk)
+            keys, key_params = keys_clause(f"{table}.id", [row[0] for row in chunk])
+            cursor.execute(f"{cte} {sql}{keys} RETURNING {table}.id", [*params, now, *key_params])
+            moved.update(pk for (pk,) in cursor.fetchall())
+    return moved
