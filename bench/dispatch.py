@@ -159,6 +159,7 @@ def baseline(sandbox: Sandbox, tag_id: int, *, personalised: bool) -> dict:
     db.execute(f"CREATE TABLE {BASELINE_TABLE} (id {key}, contact_id BIGINT, number TEXT, custom TEXT UNIQUE, "
                "text TEXT, status TEXT, bics_id TEXT)")
     session = requests.Session()
+    session.trust_env = False  # no proxy lookup in the environment per request: the product's client reads it once
     adapter = requests.adapters.HTTPAdapter(pool_connections=CONCURRENCY, pool_maxsize=CONCURRENCY)
     session.mount("http://", adapter)
     headers = {"Authorization": f"Bearer {TOKEN}"}
