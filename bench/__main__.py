@@ -1,5 +1,6 @@
 """Runs every benchmark in `bench.BENCHMARKS`, each in its own subprocess on its own fresh
-database, merges the figures into `bench/results/latest.json` and prints a Markdown table.
+database, merges the figures into `bench/results/latest.json` and prints a Markdown table,
+then the goals (``bench/goals.py``), each met or not.
 
 `python -m bench` runs them all; `python -m bench import_contacts dispatch` the ones named.
 A benchmark that fails is reported (``error``, the tail of its output) and the others still
@@ -16,7 +17,7 @@ import time
 from importlib import import_module
 from pathlib import Path
 
-from bench import BENCHMARKS, FRESH_DB_ENV, QUICK
+from bench import BENCHMARKS, FRESH_DB_ENV, QUICK, goals
 from bench.db import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,11 +73,14 @@ def main(names: list[str]) -> int:
         "quick": QUICK,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **results,
+        "goals": goals.check(results),
     }
     (RESULTS / os.environ.get("BENCH_RESULTS_FILE", "latest.json")).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print()
     print(markdown(results))
+    print()
+    print(goals.markdown(report["goals"], quick=QUICK))
     return 1 if any(isinstance(r, dict) and "error" in r for r in results.values()) else 0
 
 
