@@ -64,7 +64,7 @@ def fresh_database(label: str) -> Iterator[str]:
 
 def raw_connect(url: str):
     """A plain DB-API connection (autocommit) to ``url``: what a bare baseline would use.
-    SQLite gets the product's pragmas (WAL, synchronous=NORMAL, mmap_size, 30 s busy timeout)."""
+    SQLite gets the product's pragmas (WAL, synchronous=NORMAL, 30 s busy timeout)."""
     if is_postgres(url):
         import psycopg
 
@@ -76,7 +76,6 @@ def raw_connect(url: str):
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA mmap_size=268435456")
     return db
 
 

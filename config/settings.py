@@ -98,14 +98,12 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one file: WAL lets readers run beside the
     # writer, the busy timeout waits for a lock instead of failing, and IMMEDIATE takes the
-    # write lock at BEGIN so two writers never deadlock upgrading a read lock. Memory-mapped
-    # reads: SQLite empties a connection's page cache whenever another connection wrote, so
-    # the next statement reads its pages again; mapped, that is no copy and no system call.
+    # write lock at BEGIN so two writers never deadlock upgrading a read lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=30),
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
     # Reuse connections: each new one runs the WAL pragmas (costly per webhook delivery).
