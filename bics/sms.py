@@ -26,6 +26,7 @@ from bics.client import (
     fmt_time,
     upload,
 )
+from bics.errors import BicsOutcomeUnknown
 
 __all__ = [
     "BlockedTemplate",
@@ -239,7 +240,13 @@ def send_message(client: BicsClient, *, to: list[str], message: str, sender: str
                    time=fmt_time(time), flash=None if flash is None else int(bool(flash)),
                    custom=custom, port=port, max_units=max_units, webhook_id=webhook_id,
                    meta=meta)
-    return SendResult.from_response(client.call("sms.messages.send", json=body))
+    resp = client.call("sms.messages.send", json=body)
+    if not isinstance(resp.data, list):  # Send Message answers one item per recipient in `data`
+        shape = resp.data.__class__.__name__ if resp.data is not None else "missing"  # (`type` is a parameter)
+        raise BicsOutcomeUnknown("sms.messages.send", resp.http_status, "malformed", None,
+                                 f"malformed answer from BICS: `data` is {shape}, not the list of recipients "
+                                 "(no message ids)")
+    return SendResult.from_response(resp)
 
 
 def send_template(client: BicsClient, *, to: str, data: dict, alias: str | None = None,

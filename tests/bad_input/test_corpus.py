@@ -24,11 +24,7 @@ CASES = json.loads((CORPUS / "cases.json").read_text())
 
 # Gaps found by the corpus, each with its fix written in NEEDS-reliability.md (other owners'
 # code); they turn into passes as the fixes land (xfail is not strict).
-KNOWN_GAPS = {
-    "api-send_data_not_list.json": ("a send answered with `data` as one object instead of a list of recipients is "
-                                    "taken as a success without ids; it must be BicsOutcomeUnknown naming the shape "
-                                    "- open, see the closing note"),
-}
+KNOWN_GAPS: dict[str, str] = {}  # none open
 
 
 def by_entry(*entries):

@@ -104,6 +104,8 @@ def test_function_calls_its_route(fake_bics, no_sleep, module_name, fname, route
     if route_name == "auth.token.refresh" or route_name == "auth.token.generate":
         fake_bics.queue(Reply(200, {"access_token": "new.tok.en", "expires_in": 3600,
                                     "token_type": "bearer"}))
+    if route_name == "sms.messages.send":  # its answer lists the recipients (any other shape is refused)
+        fake_bics.queue(Reply(200, {"status": 200, "message": "OK", "data": [{"id": "m1", "mobile": "32470000001"}]}))
     with BicsClient(fake_bics.url, TOKEN, sleep=no_sleep) as client:
         result = func(client, **kwargs_for(module_name, func))
         if inspect.isgenerator(result):
