@@ -3,19 +3,22 @@
 ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``: a BICS retry of a stored event adds no row
 and raises nothing (so a caller's transaction stays usable on PostgreSQL).
 
-SQLite has one writer per database, and a writer that finds it taken sleeps in SQLite's busy
-handler (1, 2, 5 … up to 100 ms) however short the other's transaction: with two server
-processes appending, those sleeps, not the inserts, set the throughput and the tail of the
-answer times. So the appends of the server's threads take turns on a lock, and those of its
-processes on an advisory file lock beside the database file (``flock``: the next in line
-wakes when the lock is released). Other writers (the drain, the admin) still meet the busy
-handler, as before. An in-memory database (tests) has no file: the thread lock only.
+On a SQLite file a server's appends are written in groups on one connection per process:
+each queues its row, and the thread whose turn it is (``_turn``) writes every row its process
+queued meanwhile as one autocommitted multi-row INSERT (``_shared_connection``: why one
+connection). One statement, so SQLite's write lock is held only inside it, while the thread
+has let go of Python's GIL; the two server processes' groups meet in SQLite's busy handler
+for about a statement. Holding an exclusive lock between the processes around a transaction
+of single-row INSERTs was measured slower: the holder waited for the GIL between its
+statements with every other writer waiting for it (40k signed DLRs under the benchmark's
+gunicorn, alternated three times: 0.30-0.55 of the bare handler's rate, 0.37-0.57 now).
 
-A server's appends on the file (autocommit) are written in groups: each queues its row, and
-the thread whose turn it is writes every row queued meanwhile in one transaction, on one
-connection the process keeps for its appends (``_shared_connection``: why, there). Sampled
-under load, three of a process's four threads were waiting for the turn: their rows now share
-one commit and one turn on the file lock instead of each waiting for its own.
+The long writers (a launch writing its chunks, the drain applying events) take turns on an
+advisory file lock beside the database file (``core.batches.turns``, exclusive): a group
+holds it shared for its statement, so it waits in the kernel while one of them holds its
+turn, gets in between two of their transactions, and never polls SQLite's lock against them
+with the busy handler's growing sleeps. An in-memory database (tests) has no file: the
+thread lock only.
 
 Without Django's cursor (its wrapper, placeholder rewriting and instrumentation cost about a
 tenth of the receiver's CPU per answer, which is what its throughput is): the driver's
@@ -46,8 +49,9 @@ _waiting: list = []  # this process's appends waiting to be written (_Pending), 
 _waiting_lock = threading.Lock()
 _file: tuple[int, str, int | None] | None = None  # (pid, database name, descriptor of its lock file or None)
 _shared: tuple[int, str, object] | None = None  # (pid, database, sqlite3 connection) of this process's appends
-_sql: dict[tuple[str, bool], str] = {}
+_sql: dict[tuple, str] = {}  # (vendor, driver) and ("group", rows)
 RECEIVED = str(WebhookEvent.State.RECEIVED)
+DEDUPE_KEY = 6  # the position of dedupe_key in an append's parameters
 
 
 def append_sql(vendor: str, *, driver: bool = False) -> str:
@@ -82,17 +86,13 @@ def append_event(*, webhook_id: int | None, event, raw_json: str | None = None, 
               raw_json if raw_json is not None else json.dumps(event.raw), event.dedupe_key, RECEIVED)
     if conn.vendor != "sqlite":
         return _insert(conn, params)
-    if not conn.in_atomic_block and turn_path(conn) is not None:
+    on_file = turn_path(conn) is not None
+    if on_file and not conn.in_atomic_block:
         return _append_grouped(conn, params)
-    with _turn:
-        fd = _lock_file(conn)
-        if fd is None:
-            return _insert(conn, params)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            return _insert(conn, params)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+    if on_file:  # the caller's transaction holds SQLite's write lock already: nothing to wait for
+        return _insert(conn, params)
+    with _turn:  # an in-memory database (tests): its shared cache refuses a second writer at once
+        return _insert(conn, params)
 
 
 class _Pending:
@@ -107,10 +107,9 @@ class _Pending:
 
 def _append_grouped(conn, params: tuple) -> bool:
     """A server's append on the database file: queued, then written by whichever thread of
-    the process has the turn, with every append queued meanwhile, in one transaction (one
-    commit, one turn on the file lock for the group). A thread whose row another wrote
-    returns at once. A failed group fails each of its appends (their requests then go to
-    the view, which stores each alone)."""
+    the process has the turn, with every append queued meanwhile, in one statement. A thread
+    whose row another wrote returns at once. A failed group fails each of its appends (their
+    requests then go to the view, which stores each alone)."""
     mine = _Pending(conn.settings_dict["NAME"], params)
     with _waiting_lock:
         _waiting.append(mine)
@@ -120,7 +119,7 @@ def _append_grouped(conn, params: tuple) -> bool:
                 group = [p for p in _waiting if p.database == mine.database]
                 _waiting[:] = [p for p in _waiting if p.database != mine.database]
             fd = _lock_file(conn)
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_SH)  # not during a long writer's turn (exclusive)
             try:
                 _write_group(conn, group)
             finally:
@@ -131,20 +130,10 @@ def _append_grouped(conn, params: tuple) -> bool:
 
 
 def _write_group(conn, group: list[_Pending]) -> None:
-    raw, sql = _shared_connection(conn), append_sql("sqlite", driver=True)
+    raw = _shared_connection(conn)
     try:
         with conn.wrap_database_errors:  # Django's exception types for the callers
-            if len(group) == 1:
-                stored = [raw.execute(sql, group[0].params).rowcount == 1]
-            else:
-                raw.execute("BEGIN IMMEDIATE")
-                try:
-                    stored = [raw.execute(sql, p.params).rowcount == 1 for p in group]
-                    raw.execute("COMMIT")
-                except BaseException:
-                    if raw.in_transaction:
-                        raw.execute("ROLLBACK")
-                    raise
+            stored = _insert_group(raw, [p.params for p in group])
     except Exception as exc:  # noqa: BLE001 - handed to each caller
         _forget_shared_connection()
         for pending in group:
@@ -152,6 +141,36 @@ def _write_group(conn, group: list[_Pending]) -> None:
         return
     for pending, added in zip(group, stored, strict=True):
         pending.stored, pending.written = added, True
+
+
+def _insert_group(raw, rows: list[tuple]) -> list[bool]:
+    """One multi-row INSERT; whether each row was added. When some were already stored
+    (retries), the group's keys are read back: the rows this statement added are the
+    ``rowcount`` newest of them (ids only grow; a row stored before has a smaller id)."""
+    cursor = raw.execute(_group_sql(len(rows)), [value for row in rows for value in row])
+    added = cursor.rowcount
+    if added in (0, len(rows)):
+        return [added > 0] * len(rows)
+    keys = list({row[DEDUPE_KEY]: None for row in rows})
+    found = dict(raw.execute(
+        f"SELECT dedupe_key, id FROM {WebhookEvent._meta.db_table} "  # noqa: S608 - our table
+        f"WHERE dedupe_key IN ({', '.join('?' * len(keys))})", keys).fetchall())
+    ours = set(sorted(found, key=found.__getitem__)[-added:])
+    stored = []
+    for row in rows:  # a key twice in the group: its first row was the one added
+        stored.append(row[DEDUPE_KEY] in ours)
+        ours.discard(row[DEDUPE_KEY])
+    return stored
+
+
+def _group_sql(rows: int) -> str:
+    """The driver's INSERT of ``rows`` rows at once (cached by size: at most a group per thread)."""
+    if ("group", rows) not in _sql:
+        one = append_sql("sqlite", driver=True)
+        head, _, tail = one.partition("VALUES ")
+        row, _, conflict = tail.partition(" ON CONFLICT")
+        _sql["group", rows] = f"{head}VALUES {', '.join([row] * rows)} ON CONFLICT{conflict}"
+    return _sql["group", rows]
 
 
 def _lock_file(conn) -> int | None:

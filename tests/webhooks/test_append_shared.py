@@ -1,17 +1,22 @@
 """``append.append_event`` on a database file (the server's case; the test database is in
-memory): the appends of a process take turns on the file lock and share one connection,
-opened as Django opens its own, reopened after a fork or an error."""
+memory): the appends of a process are written in groups, one statement each, on one shared
+connection (opened as Django opens its own, reopened after a fork or an error), holding the
+long writers' lock file shared (``core.batches.turns`` holds it exclusive for a turn)."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
+import time
 
 import pytest
 from django.db import connection
 from django.db.backends.sqlite3.base import DatabaseWrapper
 from django.db.utils import IntegrityError, OperationalError
 
+from core.batches.turns import turn_path
 from messaging.webhooks import append
 from messaging.webhooks.models import Webhook, WebhookEvent
 from messaging.webhooks.parsing import parse_body
@@ -19,7 +24,13 @@ from tests.concurrency import race
 
 from .conftest import dlr
 
-pytestmark = [pytest.mark.django_db, pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's shared append connection")]
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None
+
+pytestmark = [pytest.mark.django_db, pytest.mark.skipif(connection.vendor != "sqlite" or fcntl is None,
+                                                        reason="SQLite's shared append connection, flock")]
 
 
 @pytest.fixture
@@ -123,11 +134,91 @@ def _queued_behind_the_turn(file_db, events, monkeypatch) -> tuple[list, list[in
     return results, sizes
 
 
-def test_appends_queued_meanwhile_are_written_in_one_transaction(file_db, monkeypatch):
-    events = [(None, event(f"m-{i}")) for i in range(3)] + [(None, event("m-0"))]  # and a retry
+def test_appends_queued_meanwhile_are_written_in_one_statement(file_db, monkeypatch):
+    statements = []
+    monkeypatch.setattr(append, "_group_sql", lambda rows, group_sql=append._group_sql: (
+        statements.append(rows), group_sql(rows))[1])
+    events = [(None, event(f"m-{i}")) for i in range(3)]
     results, sizes = _queued_behind_the_turn(file_db, events, monkeypatch)
-    assert sizes == [4] and sorted(results) == [False, True, True, True]
+    assert sizes == [3] and statements == [3] and results == [True, True, True]
     assert len(stored(file_db)) == 3 and append._waiting == []
+
+
+def test_a_group_with_retries_tells_each_append_whether_it_added_the_row(file_db, monkeypatch):
+    assert append.append_event(webhook_id=None, event=event("m-old"), conn=file_db)
+    events = [(None, event("m-1")), (None, event("m-old")), (None, event("m-2")), (None, event("m-1"))]
+    results, sizes = _queued_behind_the_turn(file_db, events, monkeypatch)
+    assert sizes == [4] and sorted(results) == [False, False, True, True]  # threads finish in any order
+    rows = stored(file_db)
+    assert [json.loads(p)["id"] for p, _, _ in rows] == ["m-old", "m-1", "m-2"]
+
+
+def test_the_rows_added_are_told_apart_from_the_retries_by_their_keys(file_db):
+    stored_before = event("m-old")
+    assert append.append_event(webhook_id=None, event=stored_before, conn=file_db)
+    rows = [(None, "2026-01-01 00:00:00", "t", "POST", "{}", "{}", key, "received")
+            for key in ("k-1", stored_before.dedupe_key, "k-2", "k-1", "k-3")]
+    assert append._insert_group(append._shared_connection(file_db), rows) == [True, False, True, False, True]
+    assert len(stored(file_db)) == 4
+
+
+def exclusive_now(path: str) -> bool:
+    """Whether a long writer could take its turn (the lock file exclusive) right now."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # (and its lock with it)
+    return True
+
+
+def _in_thread(target) -> tuple[threading.Thread, list]:
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(target()))
+    thread.start()
+    return thread, out
+
+
+def test_an_append_waits_while_a_long_writer_holds_its_turn_then_is_stored(file_db):
+    writer = os.open(turn_path(file_db), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(writer, fcntl.LOCK_EX)  # a launch's turn
+    try:
+        thread, out = _in_thread(lambda: append.append_event(webhook_id=None, event=event("m-1"), conn=file_db))
+        deadline = time.monotonic() + 10
+        while " -> FLOCK" not in _proc_locks() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert " -> FLOCK" in _proc_locks()  # the append waits on the file lock, in the kernel
+        assert out == [] and stored(file_db) == []
+    finally:
+        fcntl.flock(writer, fcntl.LOCK_UN)
+        os.close(writer)
+    thread.join(10)
+    assert out == [True] and len(stored(file_db)) == 1
+
+
+def _proc_locks() -> str:
+    with open("/proc/locks") as locks:
+        return locks.read()
+
+
+def test_a_long_writer_cannot_take_its_turn_while_a_group_is_written(file_db, monkeypatch):
+    inside, go_on = threading.Event(), threading.Event()
+    write_group = append._write_group
+
+    def paused(conn, group):
+        inside.set()
+        assert go_on.wait(10)
+        return write_group(conn, group)
+
+    monkeypatch.setattr(append, "_write_group", paused)
+    thread, out = _in_thread(lambda: append.append_event(webhook_id=None, event=event("m-1"), conn=file_db))
+    assert inside.wait(10)
+    assert not exclusive_now(turn_path(file_db))
+    go_on.set()
+    thread.join(10)
+    assert out == [True] and exclusive_now(turn_path(file_db))
 
 
 def test_a_failed_group_stores_nothing_and_fails_each_append(file_db, monkeypatch):
