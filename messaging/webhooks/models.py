@@ -10,6 +10,7 @@ import secrets
 
 from django.db import models
 
+from core.fields import RowidAutoField
 from core.models import SyncedModel, TimeStampedModel
 
 # The documented event table (Platform, Webhooks: events).
@@ -100,6 +101,8 @@ class WebhookEvent(models.Model):
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
 
+    # Written once per delivery at the receiver's rate: no sqlite_sequence row to rewrite each time.
+    id = RowidAutoField(primary_key=True)
     # Every index is written by each delivery's INSERT (the receiver's cost): only those a query
     # needs. None on the webhook or the event type (the admin's filter lists the documented
     # types instead of a DISTINCT; deleting a webhook, rare, scans).
