@@ -102,7 +102,7 @@ def _pairs(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _multipart(data: Mapping[str, Any] | None, files: Mapping[str, Any]) -> list[RequestField]:
     """Form fields, then files given as ``content``, ``(name, content)``, ``(name, content,
     type)`` or ``(name, content, type, headers)`` (``requests``' ``files``)."""
-    fields = [RequestField(name=key, data=value) for key, value in _pairs(data or {})]
+    fields = [RequestField.from_tuples(key, value) for key, value in _pairs(data or {})]
     for key, value in files.items():
         name, content, kind, extra = (*value, None, None)[:4] if isinstance(value, tuple) else (key, value, None, None)
         if content is None:
