@@ -1,5 +1,4 @@
-"""Transport details of the client: token holder, log redaction, JWT expiry, and how a
-requests failure is classified (sent or not, described without the URL)."""
+"""Transport details of the client: token holder, log redaction, JWT expiry, uploads read once."""
 
 from __future__ import annotations
 
@@ -10,14 +9,6 @@ import os
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-
-import requests
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    MaxRetryError,
-    NameResolutionError,
-    NewConnectionError,
-)
 
 from bics.errors import redact
 
@@ -69,30 +60,6 @@ def jwt_expiry(token: str | None) -> datetime | None:
         return datetime.fromtimestamp(float(exp), tz=UTC) if exp is not None else None
     except (ValueError, TypeError, AttributeError, OverflowError):
         return None
-
-
-def _was_sent(exc: requests.RequestException) -> bool:
-    """False when the request certainly never reached the server (connect failure)."""
-    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        if isinstance(reason, NewConnectionError | ConnectTimeoutError | NameResolutionError):
-            return False
-    return True
-
-
-def _describe(exc: requests.RequestException) -> str:
-    """A short cause without the URL (paths may carry ids or OTP codes, queries tokens)."""
-    reason: Any = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    if isinstance(reason, BaseException):
-        tail = str(reason).rsplit(": ", 1)[-1].strip(" \"')(")
-        return f"{type(exc).__name__}: {type(reason).__name__}: {tail}"[:200]
-    return type(exc).__name__
 
 
 def _materialise(value: Any) -> Any:

@@ -1,6 +1,6 @@
 """The BICS CPaaS HTTP client: session, auth, timeouts, retries, errors, pagination, GET budget.
 
-Plain Python (requests); no Django. Product modules (sms.py, whatsapp.py, ...) add typed calls.
+Plain Python (urllib3, see bics/_transport.py); no Django. Product modules (sms.py, whatsapp.py, ...) add typed calls.
 
 Retry policy (see bics/README.md):
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
-import os
 import random
 import threading
 import time
@@ -28,15 +27,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-
+from bics import _transport
 from bics._http import (  # noqa: F401 - jwt_expiry is public here
-    _describe,
     _materialise,
     _retry_after,
     _Secret,
-    _was_sent,
     jwt_expiry,
 )
 from bics.errors import (
@@ -93,18 +88,6 @@ class BicsResponse:
     malformed: str = ""  # what is wrong when the body is not the documented JSON object
 
 
-def _environment_once(session: requests.Session, base_url: str) -> None:
-    """Read the proxy and CA bundle settings of the environment once, when the client is
-    built, instead of on every request: requests re-reads the whole environment twice per
-    request while ``trust_env`` is on, a large share of a send's CPU time. ``.netrc`` is not
-    consulted either (it could replace our Bearer with Basic credentials)."""
-    session.proxies.update(requests.utils.get_environ_proxies(base_url, no_proxy=None))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-
-
 class BicsClient:
     """One HTTP session to BICS. See the module docstring for the retry policy."""
 
@@ -145,13 +128,10 @@ class BicsClient:
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self.token_expires_at: datetime | None = jwt_expiry(token)
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers.update({"Accept": "application/json",
-                                     "User-Agent": "bics-backoffice/1.0"})
-        _environment_once(self.session, self.base_url)
+        # the proxy and CA bundle of the environment are read here, once (``.netrc`` never:
+        # it could replace our Bearer with Basic credentials)
+        self.transport = _transport.Transport(self.base_url, pool_size, {
+            "Accept": "application/json", "User-Agent": "bics-backoffice/1.0"})
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -172,7 +152,7 @@ class BicsClient:
                 f"retries={self.retries}, routes={len(self.routes)})")
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
     def __enter__(self) -> BicsClient:
         return self
@@ -275,13 +255,12 @@ class BicsClient:
             if route.method == "GET":
                 self.rate_limiter.acquire()
             started = time.monotonic()
-            failure: requests.RequestException | None = None
+            failure: _transport.TransportError | None = None
             try:
-                response = self.session.request(
-                    method, url, params=query or None, json=json if files is None else None,
-                    data=data, files=files, headers=headers, timeout=self.timeout,
-                    allow_redirects=False)
-            except requests.RequestException as exc:
+                response = self.transport.request(
+                    method, url, query=query, json=json if files is None else None,
+                    data=data, files=files, headers=headers, timeout=self.timeout)
+            except _transport.TransportError as exc:
                 failure = exc  # handled outside: the raised error must not chain it (token)
             if failure is not None:
                 delay = self._transport_failure(route, failure, started, attempt, attempts)
@@ -317,13 +296,13 @@ class BicsClient:
                                           field_errors=errors)
         return params, json, data, files
 
-    def _transport_failure(self, route: Route, exc: requests.RequestException, started: float,
+    def _transport_failure(self, route: Route, exc: _transport.TransportError, started: float,
                            attempt: int, attempts: int) -> float:
         """No HTTP answer: the delay before the next attempt, or the error to raise. A
         request that may have left is never repeated unless the route is idempotent."""
-        sent = _was_sent(exc)
-        kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
-        detail = redact(_describe(exc), self._secrets())
+        sent = _transport.was_sent(exc)
+        kind = "timeout" if _transport.is_timeout(exc) else "connection error"
+        detail = redact(_transport.describe(exc), self._secrets())
         logger.warning("bics %s %s %s -> %s (%.3fs) attempt %d/%d", route.name, route.method,
                        route.path, kind, time.monotonic() - started, attempt, attempts)
         if sent and not is_idempotent(route):
@@ -334,7 +313,7 @@ class BicsClient:
         raise BicsTransportError(route.name, None, kind, None,
                                  f"{kind} after {attempt} attempt(s) ({detail})")
 
-    def _answer(self, route: Route, response: requests.Response, started: float,
+    def _answer(self, route: Route, response: _transport.Response, started: float,
                 attempt: int, attempts: int) -> BicsResponse | float:
         """An HTTP answer: the result, the delay before the next attempt, or the error."""
         http, idempotent = response.status_code, is_idempotent(route)
@@ -370,7 +349,7 @@ class BicsClient:
         base = min(self.backoff * (2 ** (attempt - 1)), MAX_BACKOFF)
         return random.uniform(base / 2, base)  # noqa: S311 - jitter, not crypto
 
-    def _parse(self, route_name: str, response: requests.Response) -> BicsResponse:
+    def _parse(self, route_name: str, response: _transport.Response) -> BicsResponse:
         """The answer as a BicsResponse; `malformed` names what is wrong when the body is not
         the documented JSON object (truncated, HTML, empty, a bare list...)."""
         malformed = ""

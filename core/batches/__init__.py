@@ -17,6 +17,7 @@ The kernel imports no app.
 
 from core.batches.engine import (
     Pipeline,
+    Senders,
     claim,
     claim_next,
     finish,
@@ -42,6 +43,7 @@ __all__ = [
     "Lookup",
     "Outcome",
     "Pipeline",
+    "Senders",
     "Skip",
     "SkipAction",
     "claim",

@@ -572,6 +572,17 @@ def test_upload_is_resent_whole_after_a_503(client, fake_bics):
         assert b"32470000002" in seen.body
 
 
+def test_upload_sends_its_form_fields_named_beside_the_file(client, fake_bics):
+    fake_bics.queue(ok({"id": "snd-1", "name": "Welcome"}))
+    client.call("voice.sound_files.create", files={"audio": ("hello.wav", b"RIFF-audio", "audio/wav")},
+                data={"name": "Welcome", "unused": None})
+    (seen,) = fake_bics.requests
+    assert seen.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert b'Content-Disposition: form-data; name="name"\r\n\r\nWelcome\r\n' in seen.body
+    assert b'name="audio"; filename="hello.wav"\r\nContent-Type: audio/wav\r\n\r\nRIFF-audio' in seen.body
+    assert b"unused" not in seen.body
+
+
 def test_errors_survive_pickling():
     import pickle
 

@@ -117,7 +117,6 @@ def test_the_pipeline_keeps_the_requests_in_flight_and_records_answers_in_bounde
     """Eight slow requests from a pool of eight take about one request's time, not eight; the
     answers are written in groups of at most ``RECORD_WEIGHT`` members, each its own transaction."""
     import time
-    from concurrent.futures import ThreadPoolExecutor
 
     from core.batches import engine as kernel
 
@@ -134,8 +133,8 @@ def test_the_pipeline_keeps_the_requests_in_flight_and_records_answers_in_bounde
     monkeypatch.setattr(kernel.Pipeline, "RECORD_WEIGHT", 3)
     claims = engine.claim_next(harness.kind, harness.batches(parent), limit=8)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        pipe = engine.Pipeline(harness.kind, pool)
+    with engine.Senders(harness.kind, 8) as senders:
+        pipe = engine.Pipeline(harness.kind, senders)
         pipe.submit(claims)
         assert pipe.in_flight == 8
         while pipe.in_flight:

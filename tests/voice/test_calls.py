@@ -126,19 +126,20 @@ def test_unknown_call_never_placed_becomes_sendable_again(bics_sandbox):
 
 def test_status_lookup_by_call_id_custom_id_date_and_number(bics_sandbox, monkeypatch):
     # The sandbox records the last body per route, not a GET's query: a pass-through spy on
-    # the HTTP session (the request still goes to the sandbox) keeps the check on the wire query.
+    # the client's connection pools (the request still goes to the sandbox) keeps the check on
+    # the wire query.
     from urllib.parse import parse_qsl, urlsplit
 
-    import requests
+    import urllib3
 
-    queries, real_send = [], requests.Session.send
+    queries, real_urlopen = [], urllib3.PoolManager.urlopen
 
-    def spy(self, prepared, **kwargs):
-        if "/voice/" in prepared.url and "status" in urlsplit(prepared.url).path:
-            queries.append(dict(parse_qsl(urlsplit(prepared.url).query)))
-        return real_send(self, prepared, **kwargs)
+    def spy(self, method, url, *args, **kwargs):
+        if "/voice/" in url and "status" in urlsplit(url).path:
+            queries.append(dict(parse_qsl(urlsplit(url).query)))
+        return real_urlopen(self, method, url, *args, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "send", spy)
+    monkeypatch.setattr(urllib3.PoolManager, "urlopen", spy)
     call = call_send(call_create(kind=Call.Kind.FLOW, bridge=BRIDGE, to=TO, flow_id="1"))
     assert call_status_lookup(id=call.call_id)[0]["id"] == call.call_id
     assert call_status_lookup(cid=str(call.custom_id))[0]["id"] == call.call_id

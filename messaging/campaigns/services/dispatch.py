@@ -11,14 +11,13 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
 
-from core.batches import OPEN_STATES, Claim, Pipeline
+from core.batches import OPEN_STATES, Claim, Pipeline, Senders
 from core.batches.turns import writer_turns
 from messaging.campaigns import dlr_codes
 from messaging.campaigns import selectors as sel
@@ -230,12 +229,8 @@ def campaign_run(campaign_id: int, *, timeout: float | None = None, poll_every: 
     while they fly), sweeps, reconciles and polls the DLRs smart delivery waits for. Returns
     the message counts by status."""
     runner = _Runner(campaign_id, poll_every=poll_every, sleep=sleep)
-    pool = ThreadPoolExecutor(max_workers=concurrency())
-    try:
-        with writer_turns():  # the receiver's appends get in between two of its transactions
-            runner.run(Pipeline(KIND, pool), timeout, out)
-    finally:
-        pool.shutdown(wait=True)
+    with Senders(KIND, concurrency()) as senders, writer_turns():  # the receiver's appends
+        runner.run(Pipeline(KIND, senders), timeout, out)  # get in between two of its transactions
     return sel.status_counts(Campaign.objects.get(pk=campaign_id))
 
 

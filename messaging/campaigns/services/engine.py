@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from django.utils import timezone
 
 from core import batches
-from core.batches import BatchState, Claim
+from core.batches import BatchState, Claim, Senders
 from core.batches.turns import writer_turns
 from messaging.campaigns.models import SendBatch
 from messaging.campaigns.services.send_kind import (
@@ -65,8 +64,8 @@ def batch_send(batch_id: int, *, token: uuid.UUID | None = None) -> BatchState |
 
 
 def batches_send(claims: list[Claim], *, workers: int | None = None,
-                 pool: ThreadPoolExecutor | None = None) -> Counter:
-    """Send claimed batches: the requests in a bounded thread pool, the database touched by
+                 pool: Senders | None = None) -> Counter:
+    """Send claimed batches: the requests by a bounded number of sender threads, the database touched by
     this thread only, taking turns with the webhook receiver's appends. Counts by the
     batches' new state."""
     with writer_turns():
