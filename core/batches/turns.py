@@ -14,9 +14,14 @@ of its write transactions (``BEGIN`` to commit or rollback; a write in autocommi
 statement) and pause a moment after letting go: a receiver waiting meanwhile then writes
 between two of its transactions, after at most one of them. Its automatic WAL checkpoint,
 which SQLite runs inside the commit that fills the log (measured: commits of 100-450 ms, the
-turn still held), is off meanwhile: a PASSIVE checkpoint runs after each turn instead, with
-the turn given back (readers and writers go on beside it). A no-op on another database or
-on an in-memory one (no file to lock beside), and where ``flock`` does not exist.
+turn still held), is off meanwhile: a PASSIVE checkpoint follows each turn instead, on a
+thread of its own with its own connection (``_Checkpointer``), so that neither the turn nor
+this connection's next transaction waits for it (readers and writers go on beside a PASSIVE
+checkpoint). Inline, after the turn, the checkpoints were a tenth of the webhook drain's time,
+most of it waiting for the disk's flushes, more on a busy machine; their copying is the same
+work however often they run (every 16 turns instead of each: 25 % less), so they still follow
+every turn and the log stays short. A no-op on another database or on an in-memory one (no
+file to lock beside), and where ``flock`` does not exist.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 
@@ -53,6 +59,7 @@ class _Turns:
         self.connection = connection
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self.held = False
+        self.checkpointer = None if connection.is_in_memory_db() else _Checkpointer(connection.settings_dict["NAME"])
 
     def take(self) -> None:
         if not self.held:
@@ -63,19 +70,15 @@ class _Turns:
         if self.held:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             self.held = False
+            if self.checkpointer is not None:
+                self.checkpointer.nudge()
             time.sleep(YIELD_S)
-            self.checkpoint()
 
-    def checkpoint(self) -> None:
-        """Copy the log's new pages into the database file now, with the turn given back:
-        the connection's automatic checkpoint, off while taking turns, ran inside the commit.
-        PASSIVE takes no lock a writer waits for."""
-        raw = self.connection.connection
-        if raw is not None and not raw.in_transaction:
-            try:
-                raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.OperationalError:  # another checkpoint is running: the next one copies
-                pass
+    def close(self) -> None:
+        self.give()
+        os.close(self.fd)
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
 
     def __call__(self, execute, sql, params, many, context):
         if not _WRITE.match(sql or ""):
@@ -92,6 +95,47 @@ class _Turns:
         if not _BEGIN.match(sql):  # autocommit: the statement was the transaction
             self.give()
         return result
+
+
+class _Checkpointer:
+    """Copies the log's new pages into the database file after each turn (``wanted``), on a
+    thread and a connection of its own: the connection's automatic checkpoint, off while
+    taking turns, ran inside the commit. PASSIVE takes no lock a writer waits for. The thread
+    starts with the first turn; ``stop`` returns after a last checkpoint, so the log is as
+    short on leaving as it was before."""
+
+    def __init__(self, database):
+        self.database = str(database)
+        self.wanted = threading.Event()
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+
+    def nudge(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self.thread.start()
+        self.wanted.set()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self.database, uri=True, isolation_level=None)
+        try:
+            while True:
+                self.wanted.wait()
+                self.wanted.clear()
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.OperationalError:  # another checkpoint is running: the next one copies
+                    pass
+                if self.stopping:
+                    return
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.stopping = True
+            self.wanted.set()
+            self.thread.join()
 
 
 def _autocheckpoint(connection, pages: int) -> int:
@@ -141,5 +185,4 @@ def writer_turns(connection=None, *, path: str | None = None) -> Iterator[None]:
         if connection._commit is _commit:  # (unless another wrapper came on top meanwhile)
             connection._commit, connection._rollback = commit, rollback
         connection._writer_turns = None
-        turns.give()
-        os.close(turns.fd)
+        turns.close()

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.batches.turns import writer_turns
-from core.sql_rows import keys_clause, rows_cte
+from core.sql_rows import execute, keys_clause, rows_cte
 from messaging.webhooks.models import WebhookEvent
 from messaging.webhooks.registry import processor_for, set_processor_for
 
@@ -162,10 +162,9 @@ def _mark(outcomes: dict[int, tuple[str, dict, str]]) -> None:
             chunk = rows[start:start + MARK_ROWS]
             cte, params = rows_cte("v", MARK_COLUMNS, chunk)
             keys, key_params = keys_clause(f"{table}.id", [pk for pk, *_rest in chunk])
-            cursor.execute(f"{cte} UPDATE {table} SET state = v.state, result = v.result, error = v.error, "  # noqa: S608
-                           f"attempts = {table}.attempts + 1, processed_at = %s "
-                           f"FROM v WHERE {table}.id = v.id AND {table}.state = %s{keys}",
-                           [*params, now, RECEIVED, *key_params])
+            execute(cursor, f"{cte} UPDATE {table} SET state = v.state, result = v.result, error = v.error, "  # noqa: S608
+                    f"attempts = {table}.attempts + 1, processed_at = %s "
+                    f"FROM v WHERE {table}.id = v.id AND {table}.state = %s{keys}", [*params, now, RECEIVED, *key_params])
 
 
 # --------------------------------------------------------------------------- the drain
