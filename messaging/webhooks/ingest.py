@@ -83,7 +83,7 @@ def apply_event_set(size: int) -> int:
         events = _take(size)
         if not events:
             return 0
-        outcomes: dict[int, tuple[str, dict, str]] = {}
+        outcomes: dict[int, tuple[str, dict | str, str]] = {}
         by_type: dict[str, list[Stored]] = {}
         for event in events:
             by_type.setdefault(event.event_type, []).append(event)
@@ -123,7 +123,7 @@ class Stored(NamedTuple):
     text: str | None = None
 
 
-def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, dict, str]]:
+def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, dict | str, str]]:
     processor = set_processor_for(event_type)
     if processor is not None:
         try:
@@ -151,12 +151,14 @@ def _apply_one(event: WebhookEvent) -> tuple[str, dict, str]:
 MARK_COLUMNS = (("id", "bigint"), ("state", "text"), ("result", "jsonb"), ("error", "text"))
 
 
-def _mark(outcomes: dict[int, tuple[str, dict, str]]) -> None:
+def _mark(outcomes: dict[int, tuple[str, dict | str, str]]) -> None:
     """Mark the set in the transaction of its effects: one ``UPDATE … FROM`` the set's rows
-    per ``MARK_ROWS`` events, each event only while still received."""
+    per ``MARK_ROWS`` events, each event only while still received. A result is a dict or
+    its JSON text (a set processor's, ``registry``)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = WebhookEvent._meta.db_table
-    rows = [(pk, state, json.dumps(result), error) for pk, (state, result, error) in outcomes.items()]
+    rows = [(pk, state, result if type(result) is str else json.dumps(result), error)
+            for pk, (state, result, error) in outcomes.items()]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MARK_ROWS):
             chunk = rows[start:start + MARK_ROWS]

@@ -95,8 +95,9 @@ class Dlr:
 
     def raw_json(self, text: str | None) -> str:
         """``raw`` as JSON: ``text`` (the item's own JSON, as stored) when ``raw`` is the whole
-        item, so it is not encoded again."""
-        if text is not None and self.whole and self.keeps_all_keys:
+        item, so it is not encoded again. A text without ``"_`` and without escapes has no key
+        starting with "_" (cheaper to see in the text than in the keys)."""
+        if text is not None and self.whole and (('"_' not in text and "\\u" not in text) or self.keeps_all_keys):
             return text
         return json.dumps(self.raw)
 

@@ -103,7 +103,7 @@ def match_messages(channel: str, dlrs: list[Dlr]) -> None:
 
 def _rows(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)  # ``IN`` lists of hundreds of placeholders
         return cursor.fetchall()
 
 
