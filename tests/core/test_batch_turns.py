@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
-from core.batches.turns import turn_path, writer_turns
+from core.batches.turns import _Checkpointer, turn_path, writer_turns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -142,3 +142,15 @@ def test_the_log_is_checkpointed_after_each_turn_on_a_thread_of_its_own(lock_pat
     assert _frames_not_checkpointed() == 0  # the last turn's pages too, before leaving
     assert not _checkpoint_threads()
     assert Group.objects.filter(name__startswith="turn-log-").count() == 89
+
+
+def test_a_long_log_makes_the_next_turn_wait_for_its_checkpoint(lock_path, monkeypatch):
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return
+    monkeypatch.setattr(_Checkpointer, "RESTART_FRAMES", -1)  # every log is long: each turn waits
+    with writer_turns(path=lock_path):
+        for round_ in range(3):
+            with transaction.atomic():
+                Group.objects.bulk_create([Group(name=f"turn-wait-{round_}-{i}") for i in range(100)])
+            assert _frames_not_checkpointed() == 0  # copied before the commit returned: no polling
+    assert Group.objects.filter(name__startswith="turn-wait-").count() == 300
