@@ -16,17 +16,18 @@ between two of its transactions, after at most one of them. Its automatic WAL ch
 which SQLite runs inside the commit that fills the log (measured: commits of 100-450 ms, the
 turn still held), is off meanwhile: a PASSIVE checkpoint follows each turn instead, on a
 thread of its own with its own connection (``_Checkpointer``), so that neither the turn nor
-this connection's next transaction waits for it (readers and writers go on beside a PASSIVE
-checkpoint). Inline, after the turn, the checkpoints were a tenth of the webhook drain's time,
-most of it waiting for the disk's flushes, more on a busy machine; their copying is the same
-work however often they run (every 16 turns instead of each: 25 % less), so they still follow
-every turn and the log stays short. A no-op on another database or on an in-memory one (no
+(but once in several turns) this connection's next transaction waits for it; readers and
+writers go on beside a PASSIVE checkpoint. Inline, after the turn, the checkpoints were a
+tenth of the webhook drain's time, most of it waiting for the disk's flushes, more on a busy
+machine; their copying is about the same work however often they run (every 16 turns instead
+of each: a quarter less), so they still follow every turn. A no-op on another database or on an in-memory one (no
 file to lock beside), and where ``flock`` does not exist.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sqlite3
@@ -39,6 +40,7 @@ try:
 except ImportError:  # not POSIX
     fcntl = None
 
+log = logging.getLogger(__name__)
 _WRITE = re.compile(r"^\s*(BEGIN|INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)
 _BEGIN = re.compile(r"^\s*BEGIN\b", re.IGNORECASE)
 YIELD_S = 0.002  # after a turn: time for a woken waiter to be scheduled and take the file lock
@@ -108,10 +110,11 @@ class _Checkpointer:
     SQLite writes the log from its start again only when a write transaction begins with
     every page of it copied; with the checkpoint still running beside the next transaction,
     that never happens and the log grows (measured: 64 MB after draining 100,000 webhook
-    events, 3 MB with the checkpoint inline), and every page read searches a longer log index. So once the log has passed
-    ``RESTART_FRAMES``, the next turn waits for the checkpoint it asked for (``wait``) and
-    the log starts again. The thread starts with the first turn; ``stop`` returns after a
-    last checkpoint, so the log is as short on leaving as it was before."""
+    events, 3 MB with the checkpoint inline), and every page read searches a longer log
+    index. So once the log has passed ``RESTART_FRAMES``, the next turn waits for the
+    checkpoint it asked for (``wait``) and the log starts again. The thread starts with the
+    first turn; ``stop`` returns after a last checkpoint, so the log is as short on leaving
+    as it was before. A thread that could not go on (no connection) is waited for no more."""
 
     RESTART_FRAMES = 4096  # pages (16 MB of 4 kB pages): one block of SQLite's log index
 
@@ -121,6 +124,7 @@ class _Checkpointer:
         self.asked = self.done = 0  # checkpoints asked for; of those, how many one has covered
         self.frames = 0  # the log's length at the last checkpoint
         self.stopping = False
+        self.running = True
         self.thread: threading.Thread | None = None
 
     def nudge(self) -> None:
@@ -134,10 +138,15 @@ class _Checkpointer:
     def wait(self) -> None:
         """Until a checkpoint begun after the last ``nudge`` has ended."""
         with self.changed:
-            self.changed.wait_for(lambda: self.done >= self.asked)
+            self.changed.wait_for(lambda: self.done >= self.asked or not self.running)
 
     def _run(self) -> None:
-        db = sqlite3.connect(self.database, uri=True, isolation_level=None)
+        try:
+            db = sqlite3.connect(self.database, uri=True, isolation_level=None)
+        except sqlite3.Error as exc:  # the connection's own checkpoint comes back on leaving
+            log.warning("no WAL checkpoints while taking turns: %s", exc)
+            self._end()
+            return
         try:
             while True:
                 with self.changed:
@@ -146,7 +155,7 @@ class _Checkpointer:
                 frames = self.frames
                 try:
                     _busy, frames, _copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                except sqlite3.OperationalError:  # another checkpoint is running: the next one copies
+                except sqlite3.Error:  # another checkpoint is running, say: the next one copies
                     pass
                 with self.changed:
                     self.done, self.frames = asked, frames
@@ -155,6 +164,12 @@ class _Checkpointer:
                         return
         finally:
             db.close()
+            self._end()
+
+    def _end(self) -> None:
+        with self.changed:
+            self.running = False
+            self.changed.notify_all()
 
     def stop(self) -> None:
         if self.thread is not None:

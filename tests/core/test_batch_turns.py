@@ -154,3 +154,11 @@ def test_a_long_log_makes_the_next_turn_wait_for_its_checkpoint(lock_path, monke
                 Group.objects.bulk_create([Group(name=f"turn-wait-{round_}-{i}") for i in range(100)])
             assert _frames_not_checkpointed() == 0  # copied before the commit returned: no polling
     assert Group.objects.filter(name__startswith="turn-wait-").count() == 300
+
+
+def test_a_checkpoint_thread_without_a_connection_is_not_waited_for(tmp_path):
+    checkpointer = _Checkpointer(tmp_path / "missing" / "db.sqlite3")  # a folder that does not exist
+    checkpointer.nudge()
+    checkpointer.wait()  # returns: the thread has ended
+    checkpointer.stop()
+    assert not checkpointer.running and not checkpointer.thread.is_alive()
