@@ -6,13 +6,22 @@ SQLite gets a ``VALUES`` list (binding is cheap there; callers keep a set's rows
 whatever the number of rows. psycopg, binding on the client as Django has it do, splits a
 statement at its placeholders in Python and caches only short statements, so a ``VALUES``
 list of thousands of placeholders cost more there than running it.
+
+``execute`` runs such a statement. On SQLite, Django's cursor rewrites every ``%s`` into
+``?`` with a regular expression over the whole text at each call: over a ``VALUES`` list of
+thousands of placeholders, a twelfth of the webhook drain's time. ``execute`` converts each
+distinct statement once and hands it to the driver's cursor, through the connection's
+execute wrappers and error wrapping as Django's cursor does.
 """
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from collections.abc import Sequence
 
 from django.db import connection
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 
 
 def rows_cte(name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence]) -> tuple[str, list]:
@@ -44,3 +53,30 @@ def in_clause(column: str, values: Sequence) -> tuple[str, list]:
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [list(values)]
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+@functools.lru_cache(maxsize=32)
+def _qmark(sql: str) -> str:
+    """Django's conversion of a statement for SQLite (``%s`` to ``?``, ``%%`` to ``%``)."""
+    return FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+
+
+def execute(cursor, sql: str, params: Sequence) -> None:
+    """``cursor.execute(sql, params)`` (a Django cursor, ``%s`` placeholders); on SQLite
+    with the statement converted once per distinct text (see the module's docstring). The
+    connection's execute wrappers (``core.batches.turns``, tracing) see it as any statement;
+    when queries are logged (DEBUG, ``assertNumQueries``) Django's cursor runs it, and logs it."""
+    db = cursor.db
+    if db.vendor != "sqlite" or db.queries_logged:
+        cursor.execute(sql, params)
+        return
+    driver = cursor.cursor  # the driver's cursor under Django's wrapper
+
+    def run(sql, params, many, context):
+        db.validate_no_broken_transaction()
+        with db.wrap_database_errors:
+            sqlite3.Cursor.execute(driver, sql, params)
+
+    for wrapper in reversed(db.execute_wrappers):
+        run = functools.partial(wrapper, run)
+    run(_qmark(sql), params, False, {"connection": db, "cursor": cursor})

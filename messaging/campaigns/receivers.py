@@ -26,20 +26,23 @@ def message_status(event) -> dict:
     return {"delivery_report": report.pk, "message": report.message_id, "applied": report.applied}
 
 
-def message_statuses(events) -> list[dict]:
-    """``*:message:status`` in sets (the webhook drain): one ``dlr_apply_set`` per channel."""
+def message_statuses(events) -> list[str]:
+    """``*:message:status`` in sets (the webhook drain): one ``dlr_apply_set`` per channel.
+    Each result as JSON text (``{"message": id, "applied": bool}``, what ``message_status``
+    returns): thousands of ``json.dumps`` calls cost a tenth of the drain."""
     from messaging.campaigns.models import DeliveryReport
     from messaging.campaigns.services.dlr_sets import dlr_apply_set
 
-    results: dict[int, dict] = {}
+    results: dict[int, str] = {}
     by_channel: dict[str, list] = {}
     for event in events:
-        by_channel.setdefault(event.event_type.split(":")[0], []).append(event)
+        by_channel.setdefault(event.event_type.partition(":")[0], []).append(event)
     for channel, group in by_channel.items():
         applied = dlr_apply_set(channel=channel, items=[e.payload for e in group],
                                 source=DeliveryReport.Source.WEBHOOK, texts=[getattr(e, "text", None) for e in group])
         for event, (message_id, moved) in zip(group, applied, strict=True):
-            results[event.pk] = {"message": message_id, "applied": moved}
+            results[event.pk] = (f'{{"message": {"null" if message_id is None else int(message_id)}, '
+                                 f'"applied": {"true" if moved else "false"}}}')
     return [results[event.pk] for event in events]
 
 

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.batches.turns import writer_turns
-from core.sql_rows import keys_clause, rows_cte
+from core.sql_rows import execute, keys_clause, rows_cte
 from messaging.webhooks.models import WebhookEvent
 from messaging.webhooks.registry import processor_for, set_processor_for
 
@@ -83,7 +83,7 @@ def apply_event_set(size: int) -> int:
         events = _take(size)
         if not events:
             return 0
-        outcomes: dict[int, tuple[str, dict, str]] = {}
+        outcomes: dict[int, tuple[str, dict | str, str]] = {}
         by_type: dict[str, list[Stored]] = {}
         for event in events:
             by_type.setdefault(event.event_type, []).append(event)
@@ -123,7 +123,7 @@ class Stored(NamedTuple):
     text: str | None = None
 
 
-def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, dict, str]]:
+def _apply_group(event_type: str, group: list[Stored]) -> dict[int, tuple[str, dict | str, str]]:
     processor = set_processor_for(event_type)
     if processor is not None:
         try:
@@ -151,21 +151,22 @@ def _apply_one(event: WebhookEvent) -> tuple[str, dict, str]:
 MARK_COLUMNS = (("id", "bigint"), ("state", "text"), ("result", "jsonb"), ("error", "text"))
 
 
-def _mark(outcomes: dict[int, tuple[str, dict, str]]) -> None:
+def _mark(outcomes: dict[int, tuple[str, dict | str, str]]) -> None:
     """Mark the set in the transaction of its effects: one ``UPDATE … FROM`` the set's rows
-    per ``MARK_ROWS`` events, each event only while still received."""
+    per ``MARK_ROWS`` events, each event only while still received. A result is a dict or
+    its JSON text (a set processor's, ``registry``)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = WebhookEvent._meta.db_table
-    rows = [(pk, state, json.dumps(result), error) for pk, (state, result, error) in outcomes.items()]
+    rows = [(pk, state, result if type(result) is str else json.dumps(result), error)
+            for pk, (state, result, error) in outcomes.items()]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MARK_ROWS):
             chunk = rows[start:start + MARK_ROWS]
             cte, params = rows_cte("v", MARK_COLUMNS, chunk)
             keys, key_params = keys_clause(f"{table}.id", [pk for pk, *_rest in chunk])
-            cursor.execute(f"{cte} UPDATE {table} SET state = v.state, result = v.result, error = v.error, "  # noqa: S608
-                           f"attempts = {table}.attempts + 1, processed_at = %s "
-                           f"FROM v WHERE {table}.id = v.id AND {table}.state = %s{keys}",
-                           [*params, now, RECEIVED, *key_params])
+            execute(cursor, f"{cte} UPDATE {table} SET state = v.state, result = v.result, error = v.error, "  # noqa: S608
+                    f"attempts = {table}.attempts + 1, processed_at = %s "
+                    f"FROM v WHERE {table}.id = v.id AND {table}.state = %s{keys}", [*params, now, RECEIVED, *key_params])
 
 
 # --------------------------------------------------------------------------- the drain

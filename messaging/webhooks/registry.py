@@ -7,8 +7,9 @@ its ``result``; it runs inside the transaction that marks the event processed, s
 is applied once. An event type nobody registered is stored and marked ignored.
 
 A set processor (``register_set``) takes a list of stored events of one type and returns
-one result dict per event, in order: the drain (``messaging.webhooks.ingest``) hands it
-hundreds at a time. An event type with no set processor is applied one event at a time.
+one result per event, in order, a dict or its JSON text (encoded by the processor, which
+knows its shape, at a fraction of ``json.dumps``'s cost per call): the drain
+(``messaging.webhooks.ingest``) hands it hundreds at a time. An event type with no set processor is applied one event at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 Processor = Callable[..., dict]
 
 PROCESSORS: dict[str, Processor] = {}
-SET_PROCESSORS: dict[str, Callable[[list], list[dict]]] = {}
+SET_PROCESSORS: dict[str, Callable[[list], list[dict | str]]] = {}
 
 
 def register(event_types: str | tuple[str, ...] | list[str], processor: Processor) -> None:
@@ -33,7 +34,7 @@ def processor_for(event_type: str) -> Processor | None:
     return PROCESSORS.get(event_type)
 
 
-def register_set(event_types: str | tuple[str, ...] | list[str], processor: Callable[[list], list[dict]]) -> None:
+def register_set(event_types: str | tuple[str, ...] | list[str], processor: Callable[[list], list[dict | str]]) -> None:
     for event_type in (event_types,) if isinstance(event_types, str) else event_types:
         known = SET_PROCESSORS.get(event_type)
         if known is not None and known is not processor:
@@ -41,5 +42,5 @@ def register_set(event_types: str | tuple[str, ...] | list[str], processor: Call
         SET_PROCESSORS[event_type] = processor
 
 
-def set_processor_for(event_type: str) -> Callable[[list], list[dict]] | None:
+def set_processor_for(event_type: str) -> Callable[[list], list[dict | str]] | None:
     return SET_PROCESSORS.get(event_type)

@@ -91,16 +91,28 @@ def test_statements_split_past_their_row_limits_and_every_event_is_marked_once(m
 
 
 def test_a_report_keeps_the_payload_as_stored_without_private_keys():
-    messages(3)
+    messages(5)
     plain = {"id": "m-0", "status": "DELIVRD", "mobile": "32470000000", "units": 2}
     private = {"id": "m-1", "status": "DELIVRD", "mobile": "32470000001", "_seen": 1}
     nested = {"payload": {"id": "m-2", "status": "DELIVRD", "mobile": "32470000002"}, "note": "outer"}
-    store(plain, private, nested)
-    assert ingest.apply_pending_events() == 3
+    quoted = {"id": "m-3", "status": "DELIVRD", "mobile": "32470000003", "note": 'a "_b'}  # "_ in a value
+    escaped = {"id": "m-4", "status": "DELIVRD", "mobile": "32470000004", "name": "Zoë", "_seen": 1}  # \u00eb
+    store(plain, private, nested, quoted, escaped)
+    assert ingest.apply_pending_events() == 5
     raw = {r.bics_message_id: r.raw for r in DeliveryReport.objects.all()}
     assert raw == {"m-0": plain, "m-1": {"id": "m-1", "status": "DELIVRD", "mobile": "32470000001"},
-                   "m-2": nested["payload"]}
+                   "m-2": nested["payload"], "m-3": quoted,
+                   "m-4": {"id": "m-4", "status": "DELIVRD", "mobile": "32470000004", "name": "Zoë"}}
     assert Message.objects.get(bics_message_id="m-0").parts == 2
+
+
+def test_each_event_records_its_message_and_whether_it_moved():
+    found = messages(2)
+    store({"id": "m-0", "status": "DELIVRD"}, {"id": "m-0", "status": "ACCEPTD"}, {"id": "nowhere", "status": "DELIVRD"})
+    assert ingest.apply_pending_events() == 3
+    results = [event.result for event in WebhookEvent.objects.order_by("pk")]
+    assert results == [{"message": found[0].pk, "applied": True}, {"message": found[0].pk, "applied": False},
+                       {"message": None, "applied": False}]  # the shape of ``message_status``'s, one at a time
 
 
 @pytest.mark.parametrize("value", ["32470000001", "0032470000001", "+32 470 00 00 01", "00", "", None, 32470000001,

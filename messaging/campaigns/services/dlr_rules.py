@@ -57,7 +57,7 @@ def as_dict(item) -> dict:
     raise TypeError(f"not a DLR item: {type(item).__name__}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Dlr:
     data: dict
     bics_id: str
@@ -95,8 +95,9 @@ class Dlr:
 
     def raw_json(self, text: str | None) -> str:
         """``raw`` as JSON: ``text`` (the item's own JSON, as stored) when ``raw`` is the whole
-        item, so it is not encoded again."""
-        if text is not None and self.whole and self.keeps_all_keys:
+        item, so it is not encoded again. A text without ``"_`` and without escapes has no key
+        starting with "_" (cheaper to see in the text than in the keys)."""
+        if text is not None and self.whole and (('"_' not in text and "\\u" not in text) or self.keeps_all_keys):
             return text
         return json.dumps(self.raw)
 
@@ -149,12 +150,28 @@ def parse_dlr(channel: str, item) -> Dlr:
     whole = True
     if "status" not in data and isinstance(data.get("payload"), Mapping):  # {event, payload}
         data, whole = dict(data["payload"]), False
-    status_text = str(data.get("status") or "")
-    code = data.get("code")
-    code = str(code).zfill(3) if code not in (None, "") else ""
-    if not code:  # the documented DLR item has a status and no code: a status of one code names it
-        code = _code_of_status().get(status_text.upper(), "")
-    return Dlr(data=data, bics_id=str(data.get("id") or data.get("message_id") or ""),
-               cid=str(data.get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
-               mobile=mobile_of(data.get("mobile") or data.get("to") or ""), status_text=status_text, code=code,
-               new=dlr_codes.message_status_for(status_text, code, channel=channel), whole=whole)
+    get = data.get
+    status_text = str(get("status") or "")
+    code = get("code")
+    code, new = status_of(channel, status_text, str(code).zfill(3) if code not in (None, "") else "")
+    return Dlr(data, str(get("id") or get("message_id") or ""),
+               str(get("custom") or ""),  # ours; a DLR's ``cid`` need not equal it
+               mobile_of(get("mobile") or get("to") or ""), status_text, code, new, whole=whole)
+
+
+_STATUSES: dict[tuple[str, str, str], tuple[str, str | None]] = {}
+
+
+def status_of(channel: str, status_text: str, code: str) -> tuple[str, str | None]:
+    """(code, our status) of a report's status and code: the code named by the status when
+    the report has none (the documented DLR item has a status and no code: a status of one
+    code names it). Remembered: a drain reads thousands of reports of a few statuses."""
+    key = (channel, status_text, code)
+    found = _STATUSES.get(key)
+    if found is None:
+        if not code:
+            code = _code_of_status().get(status_text.upper(), "")
+        found = code, dlr_codes.message_status_for(status_text, code, channel=channel)
+        if len(_STATUSES) < 1000:  # statuses come from outside: a bounded memory
+            _STATUSES[key] = found
+    return found

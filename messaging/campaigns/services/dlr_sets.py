@@ -20,7 +20,7 @@ from __future__ import annotations
 from django.db import connection
 from django.utils import timezone
 
-from core.sql_rows import in_clause, keys_clause, rows_cte
+from core.sql_rows import execute, in_clause, keys_clause, rows_cte
 from messaging.campaigns import dlr_codes
 from messaging.campaigns.models import DeliveryReport, Message, SendBatch
 from messaging.campaigns.models import MessageStatus as S
@@ -49,8 +49,8 @@ def dlr_apply_set(*, channel: str, items: list, source: str, message_ids: list[i
     with connection.cursor() as cursor:
         for start in range(0, len(rows), ROWS):
             cte, params = rows_cte("v", REPORT_COLUMNS, rows[start:start + ROWS])
-            cursor.execute(f"{cte} INSERT INTO {DeliveryReport._meta.db_table} ({names}) "  # noqa: S608 - our table
-                           f"SELECT {names} FROM v", params)
+            execute(cursor, f"{cte} INSERT INTO {DeliveryReport._meta.db_table} ({names}) "  # noqa: S608 - our table
+                    f"SELECT {names} FROM v", params)
     return [(d.message_id, d.applied) for d in dlrs]
 
 
@@ -103,7 +103,7 @@ def match_messages(channel: str, dlrs: list[Dlr]) -> None:
 
 def _rows(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)  # ``IN`` lists of hundreds of placeholders
         return cursor.fetchall()
 
 
@@ -186,6 +186,6 @@ def _update(group: list[Dlr]) -> set[int]:
             chunk = rows[start:start + ROWS]
             cte, params = rows_cte("v", UPDATE_COLUMNS, chunk)
             keys, key_params = keys_clause(f"{table}.id", [row[0] for row in chunk])
-            cursor.execute(f"{cte} {sql}{keys} RETURNING {table}.id", [*params, now, *key_params])
+            execute(cursor, f"{cte} {sql}{keys} RETURNING {table}.id", [*params, now, *key_params])
             moved.update(pk for (pk,) in cursor.fetchall())
     return moved
