@@ -24,7 +24,11 @@ from messaging.campaigns import selectors as sel
 from messaging.campaigns import states
 from messaging.campaigns.models import Campaign, CampaignTransition, Message, MessageStatus, SendBatch
 from messaging.campaigns.services.frequency_caps import frequency_cap_reserve
-from messaging.campaigns.services.writer import campaign_prepare, write_messages  # noqa: F401 - bench imports it here
+from messaging.campaigns.services.writer import (  # noqa: F401 - bench imports write_messages here
+    audience_statistics_refresh,
+    campaign_prepare,
+    write_messages,
+)
 from messaging.campaigns.windows import window_preview
 from messaging.catalogue.services.templates import template_usability
 
@@ -212,6 +216,7 @@ def campaign_launch(*, campaign: Campaign, user=None, now: bool = False, enqueue
         return campaign
     if provider_wait is not None and campaign.template.bics_id and not campaign.template.provider_approved:
         template_provider_refresh(campaign=campaign, wait=provider_wait)
+    audience_statistics_refresh()  # PostgreSQL: the counts below are planned on them
     preview = campaign_preview(campaign)
     if preview.problems:
         raise CampaignError(" ".join(preview.problems))

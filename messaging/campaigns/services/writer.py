@@ -28,6 +28,7 @@ from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from core.batches.turns import writer_turns
+from core.planner import statistics_refresh
 from messaging.campaigns import selectors as sel
 from messaging.campaigns.models import Campaign, Message, MessageStatus, SendBatch
 from messaging.campaigns.services.short_links import links_issue
@@ -76,11 +77,21 @@ def write_messages(*, campaign: Campaign, plan: sel.AudiencePlan | None = None, 
     return campaign_prepare(campaign.pk, chunk=chunk)
 
 
+def audience_statistics_refresh() -> list[str]:
+    """PostgreSQL: fresh planner statistics for the tables the audience queries read, when
+    stale (a bulk import just before the launch), before its counts and chunks are planned."""
+    from contacts.models import Contact
+    from messaging.catalogue.models import Unsubscriber
+
+    return statistics_refresh(Contact, Unsubscriber, SendBatch)
+
+
 def campaign_prepare(campaign_id: int, *, chunk: int | None = None,
                      after_chunk: Callable[[], None] | None = None) -> int:
     """Write the rest of a campaign's audience (resuming at its cursors), then end the
     preparing phase. ``after_chunk`` runs after each committed chunk (it queues sending).
     Returns the campaign's ``prepared_count`` (also when there was nothing left to write)."""
+    audience_statistics_refresh()
     preparation = Preparation(campaign_id, chunk)
     pause = float(sel.setting("CAMPAIGN_LAUNCH_CHUNK_PAUSE", 0))
     with writer_turns():  # the receiver's appends get in between two chunks
