@@ -7,10 +7,10 @@ poller from another process (the webhook receiver, whose caller gives it 3 s) fi
 free only by chance: measured during a launch, a receiver's single INSERT waited through a
 dozen of the launch's transactions, over a second.
 
-The receiver's appends take turns on an advisory file lock beside the database file
-(``<database>-append.lock``, ``flock``), on which a waiter sleeps in the kernel and wakes when
-the holder lets go. ``writer_turns`` makes this connection take the same file lock around each
-of its write transactions (``BEGIN`` to commit or rollback; a write in autocommit around its
+The receiver's appends hold an advisory file lock beside the database file
+(``<database>-append.lock``, ``flock``) shared, each for its statement; a waiter sleeps in the
+kernel and wakes when the holder lets go. ``writer_turns`` makes this connection take the same
+file lock, exclusive, around each of its write transactions (``BEGIN`` to commit or rollback; a write in autocommit around its
 statement) and pause a moment after letting go: a receiver waiting meanwhile then writes
 between two of its transactions, after at most one of them. Its automatic WAL checkpoint,
 which SQLite runs inside the commit that fills the log (measured: commits of 100-450 ms, the
@@ -20,8 +20,8 @@ thread of its own with its own connection (``_Checkpointer``), so that neither t
 writers go on beside a PASSIVE checkpoint. Inline, after the turn, the checkpoints were a
 tenth of the webhook drain's time, most of it waiting for the disk's flushes, more on a busy
 machine; their copying is about the same work however often they run (every 16 turns instead
-of each: a quarter less), so they still follow every turn. A no-op on another database or on an in-memory one (no
-file to lock beside), and where ``flock`` does not exist.
+of each: a quarter less), so they still follow every turn. A no-op on another database or on
+an in-memory one (no file to lock beside), and where ``flock`` does not exist.
 """
 
 from __future__ import annotations
