@@ -14,11 +14,15 @@ statements with every other writer waiting for it (40k signed DLRs under the ben
 gunicorn, alternated three times: 0.30-0.55 of the bare handler's rate, 0.37-0.57 now).
 
 The long writers (a launch writing its chunks, the drain applying events) take turns on an
-advisory file lock beside the database file (``core.batches.turns``, exclusive): a group
-holds it shared for its statement, so it waits in the kernel while one of them holds its
-turn, gets in between two of their transactions, and never polls SQLite's lock against them
-with the busy handler's growing sleeps. An in-memory database (tests) has no file: the
-thread lock only.
+advisory file lock beside the database file (``core.batches.turns``, exclusive): each append
+holds it shared, on its thread's own descriptor, from before it queues until its row is
+written, so it waits in the kernel while one of them holds its turn, gets in between two of
+their transactions, and never polls SQLite's lock against them with the busy handler's
+growing sleeps. Taken before the turn, not by the writer inside it: every call that lets go
+of the GIL inside the turn is a wait for it with the process's other appends queued behind.
+(Appends without a pause between them would keep a long writer waiting; the receiver's
+caller has a 3 s limit, a launch none.) An in-memory database (tests) has no file: the thread
+lock only.
 
 Without Django's cursor (its wrapper, placeholder rewriting and instrumentation cost about a
 tenth of the receiver's CPU per answer, which is what its throughput is): the driver's
@@ -47,7 +51,7 @@ except ImportError:  # not POSIX: the thread lock only
 _turn = threading.Lock()
 _waiting: list = []  # this process's appends waiting to be written (_Pending), under _waiting_lock
 _waiting_lock = threading.Lock()
-_file: tuple[int, str, int | None] | None = None  # (pid, database name, descriptor of its lock file or None)
+_lock_files = threading.local()  # .file: this thread's _LockFile
 _shared: tuple[int, str, object] | None = None  # (pid, database, sqlite3 connection) of this process's appends
 _sql: dict[tuple, str] = {}  # (vendor, driver) and ("group", rows)
 RECEIVED = str(WebhookEvent.State.RECEIVED)
@@ -111,19 +115,19 @@ def _append_grouped(conn, params: tuple) -> bool:
     whose row another wrote returns at once. A failed group fails each of its appends (their
     requests then go to the view, which stores each alone)."""
     mine = _Pending(conn.settings_dict["NAME"], params)
-    with _waiting_lock:
-        _waiting.append(mine)
-    with _turn:
-        if not mine.written:
-            with _waiting_lock:
-                group = [p for p in _waiting if p.database == mine.database]
-                _waiting[:] = [p for p in _waiting if p.database != mine.database]
-            fd = _lock_file(conn)
-            fcntl.flock(fd, fcntl.LOCK_SH)  # not during a long writer's turn (exclusive)
-            try:
+    fd = _lock_file(turn_path(conn))
+    fcntl.flock(fd, fcntl.LOCK_SH)  # not during a long writer's turn (exclusive), and none begins until written
+    try:
+        with _waiting_lock:
+            _waiting.append(mine)
+        with _turn:
+            if not mine.written:
+                with _waiting_lock:
+                    group = [p for p in _waiting if p.database == mine.database]
+                    _waiting[:] = [p for p in _waiting if p.database != mine.database]
                 _write_group(conn, group)
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
     if mine.error is not None:
         raise mine.error
     return mine.stored
@@ -173,18 +177,25 @@ def _group_sql(rows: int) -> str:
     return _sql["group", rows]
 
 
-def _lock_file(conn) -> int | None:
-    """This process's descriptor of ``<database>-append.lock`` (opened after a fork: a
-    descriptor inherited from the parent would share its lock), None without a file."""
-    global _file  # noqa: PLW0603 - one descriptor per process, under _turn
-    pid, name = os.getpid(), conn.settings_dict["NAME"]
-    if _file is not None and _file[0] == pid and _file[1] == name:
-        return _file[2]
-    path = turn_path(conn)  # the file a launch takes turns on too (core.batches.turns)
-    if _file is not None and _file[0] == pid and _file[2] is not None:  # another database (tests)
-        os.close(_file[2])
-    _file = (pid, name, os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if path else None)
-    return _file[2]
+class _LockFile:
+    """A descriptor of the lock file for one thread of one process. ``flock``'s locks belong
+    to an open file: a shared lock taken on another thread's descriptor (or, after a fork, on
+    the parent's) would be given back by that one's unlock."""
+
+    def __init__(self, path: str):
+        self.pid, self.path = os.getpid(), path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __del__(self):
+        os.close(self.fd)  # this process's copy only: another holder's lock stays
+
+
+def _lock_file(path: str) -> int:
+    """This thread's descriptor of ``path`` (opened again after a fork or for another file)."""
+    held = getattr(_lock_files, "file", None)
+    if held is None or held.pid != os.getpid() or held.path != path:
+        held = _lock_files.file = _LockFile(path)  # the one replaced is closed as it goes
+    return held.fd
 
 
 def _shared_connection(conn):

@@ -38,7 +38,7 @@ def file_db(tmp_path, monkeypatch):
     """A Django connection to a database file holding the webhook tables; no shared
     connection left over from another test."""
     monkeypatch.setattr(append, "_shared", None)
-    monkeypatch.setattr(append, "_file", None)
+    monkeypatch.setattr(append, "_lock_files", threading.local())
     conn = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / "db.sqlite3")}, alias="filedb")
     with conn.schema_editor(atomic=False) as editor:
         editor.create_model(Webhook)
@@ -95,10 +95,11 @@ def test_a_failed_append_raises_djangos_error_and_the_next_opens_a_new_connectio
 
 def test_a_forked_process_opens_its_own_connection_and_lock_file(file_db, monkeypatch):
     assert append.append_event(webhook_id=None, event=event("m-1"), conn=file_db)
-    parents, parent_fd = append._shared[2], append._file[2]
+    parents, parent_fd = append._shared[2], append._lock_files.file.fd
     monkeypatch.setattr(append.os, "getpid", lambda: -1)  # as seen from a child after fork
     assert append.append_event(webhook_id=None, event=event("m-2"), conn=file_db)
-    assert append._shared[2] is not parents and append._file[2] != parent_fd
+    assert append._shared[2] is not parents and append._lock_files.file.fd != parent_fd
+    os.fstat(parent_fd)  # the parent's descriptor is left to it
     parents.execute("SELECT 1")  # the parent's connection was left alone, not closed
     assert len(stored(file_db)) == 2
 
@@ -201,6 +202,15 @@ def test_an_append_waits_while_a_long_writer_holds_its_turn_then_is_stored(file_
 def _proc_locks() -> str:
     with open("/proc/locks") as locks:
         return locks.read()
+
+
+def test_each_thread_holds_the_lock_file_shared_on_a_descriptor_of_its_own(file_db):
+    assert append.append_event(webhook_id=None, event=event("m-1"), conn=file_db)
+    thread, out = _in_thread(lambda: (append.append_event(webhook_id=None, event=event("m-2"), conn=file_db),
+                                      append._lock_files.file.fd))
+    thread.join(10)
+    assert out[0][0] is True and out[0][1] != append._lock_files.file.fd
+    assert exclusive_now(turn_path(file_db))  # both given back
 
 
 def test_a_long_writer_cannot_take_its_turn_while_a_group_is_written(file_db, monkeypatch):
