@@ -60,3 +60,18 @@ def run_on_postgresql(test_paths: list[str], *, name: str, timeout: int = 900) -
                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result
+
+
+def lock_file_free(path: str) -> bool:
+    """Whether another holder of ``path``'s ``flock`` (another open file, as another process
+    has) could take it exclusive right now."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # (and its lock with it)
+    return True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import struct
 import threading
 import time
@@ -14,23 +12,9 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
 from core.batches.turns import _Checkpointer, turn_path, writer_turns
+from tests.concurrency import lock_file_free
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _free(path: str) -> bool:
-    """Whether another holder (another open file, as another process would have) could take
-    the turn now."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture
@@ -42,10 +26,10 @@ def test_a_write_transaction_holds_the_turn_until_it_commits(lock_path):
     with writer_turns(path=lock_path):
         with transaction.atomic():
             Group.objects.create(name="turn-a")
-            assert not _free(lock_path)
+            assert not lock_file_free(lock_path)
             Group.objects.create(name="turn-b")
-            assert not _free(lock_path)
-        assert _free(lock_path)
+            assert not lock_file_free(lock_path)
+        assert lock_file_free(lock_path)
     assert Group.objects.filter(name__startswith="turn-").count() == 2
 
 
@@ -53,9 +37,9 @@ def test_a_rolled_back_transaction_gives_the_turn_back(lock_path):
     with writer_turns(path=lock_path):
         with pytest.raises(RuntimeError), transaction.atomic():
             Group.objects.create(name="turn-rolled-back")
-            assert not _free(lock_path)
+            assert not lock_file_free(lock_path)
             raise RuntimeError("rolled back")
-        assert _free(lock_path)
+        assert lock_file_free(lock_path)
     assert not Group.objects.filter(name="turn-rolled-back").exists()
 
 
@@ -63,13 +47,13 @@ def test_a_write_in_autocommit_holds_the_turn_for_its_statement_only(lock_path):
     seen = []
 
     def inner(execute, sql, params, many, context):  # runs inside the turn's wrapper
-        seen.append((sql.split()[0].upper(), _free(lock_path)))
+        seen.append((sql.split()[0].upper(), lock_file_free(lock_path)))
         return execute(sql, params, many, context)
 
     with writer_turns(path=lock_path), connection.execute_wrapper(inner):
         Group.objects.create(name="turn-auto")
         list(Group.objects.filter(name="turn-auto"))
-        assert _free(lock_path)
+        assert lock_file_free(lock_path)
     assert ("INSERT", False) in seen
     assert ("SELECT", True) in seen
 
@@ -89,14 +73,14 @@ def test_leaving_restores_the_connection(lock_path):
         with writer_turns(path=lock_path):  # nested: the outer one's turns go on
             with transaction.atomic():
                 Group.objects.create(name="turn-nested")
-                assert not _free(lock_path)
-            assert _free(lock_path)
+                assert not lock_file_free(lock_path)
+            assert lock_file_free(lock_path)
     assert connection._commit == commit
     assert connection.execute_wrappers == wrappers
     assert _autocheckpoint() == automatic
     with transaction.atomic():
         Group.objects.create(name="turn-after")
-        assert _free(lock_path)  # not taking turns any more
+        assert lock_file_free(lock_path)  # not taking turns any more
 
 
 def test_the_turns_are_taken_on_the_file_beside_the_database():

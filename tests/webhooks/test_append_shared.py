@@ -20,7 +20,7 @@ from core.batches.turns import turn_path
 from messaging.webhooks import append
 from messaging.webhooks.models import Webhook, WebhookEvent
 from messaging.webhooks.parsing import parse_body
-from tests.concurrency import race
+from tests.concurrency import lock_file_free, race
 
 from .conftest import dlr
 
@@ -163,18 +163,6 @@ def test_the_rows_added_are_told_apart_from_the_retries_by_their_keys(file_db):
     assert len(stored(file_db)) == 4
 
 
-def exclusive_now(path: str) -> bool:
-    """Whether a long writer could take its turn (the lock file exclusive) right now."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)  # (and its lock with it)
-    return True
-
-
 def _in_thread(target) -> tuple[threading.Thread, list]:
     out: list = []
     thread = threading.Thread(target=lambda: out.append(target()))
@@ -210,7 +198,7 @@ def test_each_thread_holds_the_lock_file_shared_on_a_descriptor_of_its_own(file_
                                       append._lock_files.file.fd))
     thread.join(10)
     assert out[0][0] is True and out[0][1] != append._lock_files.file.fd
-    assert exclusive_now(turn_path(file_db))  # both given back
+    assert lock_file_free(turn_path(file_db))  # both given back
 
 
 def test_a_long_writer_cannot_take_its_turn_while_a_group_is_written(file_db, monkeypatch):
@@ -225,10 +213,10 @@ def test_a_long_writer_cannot_take_its_turn_while_a_group_is_written(file_db, mo
     monkeypatch.setattr(append, "_write_group", paused)
     thread, out = _in_thread(lambda: append.append_event(webhook_id=None, event=event("m-1"), conn=file_db))
     assert inside.wait(10)
-    assert not exclusive_now(turn_path(file_db))
+    assert not lock_file_free(turn_path(file_db))
     go_on.set()
     thread.join(10)
-    assert out == [True] and exclusive_now(turn_path(file_db))
+    assert out == [True] and lock_file_free(turn_path(file_db))
 
 
 def test_a_failed_group_stores_nothing_and_fails_each_append(file_db, monkeypatch):
