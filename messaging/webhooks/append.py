@@ -90,10 +90,10 @@ def append_event(*, webhook_id: int | None, event, raw_json: str | None = None, 
               raw_json if raw_json is not None else json.dumps(event.raw), event.dedupe_key, RECEIVED)
     if conn.vendor != "sqlite":
         return _insert(conn, params)
-    on_file = turn_path(conn) is not None
-    if on_file and not conn.in_atomic_block:
-        return _append_grouped(conn, params)
-    if on_file:  # the caller's transaction holds SQLite's write lock already: nothing to wait for
+    path = turn_path(conn)  # the lock file of the long writers (core.batches.turns)
+    if path is not None and not conn.in_atomic_block:
+        return _append_grouped(conn, params, path)
+    if path is not None:  # the caller's transaction holds SQLite's write lock already: nothing to wait for
         return _insert(conn, params)
     with _turn:  # an in-memory database (tests): its shared cache refuses a second writer at once
         return _insert(conn, params)
@@ -109,13 +109,13 @@ class _Pending:
         self.stored, self.error, self.written = False, None, False
 
 
-def _append_grouped(conn, params: tuple) -> bool:
+def _append_grouped(conn, params: tuple, path: str) -> bool:
     """A server's append on the database file: queued, then written by whichever thread of
     the process has the turn, with every append queued meanwhile, in one statement. A thread
     whose row another wrote returns at once. A failed group fails each of its appends (their
     requests then go to the view, which stores each alone)."""
     mine = _Pending(conn.settings_dict["NAME"], params)
-    fd = _lock_file(turn_path(conn))
+    fd = _lock_file(path)
     fcntl.flock(fd, fcntl.LOCK_SH)  # not during a long writer's turn (exclusive), and none begins until written
     try:
         with _waiting_lock:
