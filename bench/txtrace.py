@@ -36,7 +36,7 @@ class Tracker:
 
     def record(self, ms: float, sql: str = "") -> None:
         if self.active:
-            label = " ".join(sql.split())[:120]
+            label = " ".join(sql[:600].split())[:120]  # (a statement may be a VALUES list of 100 kB)
             with self.lock:
                 self.spans.append(ms)
                 if ms > self.longest[0]:
@@ -99,7 +99,7 @@ class _ConnectionTrace:
 
     def __call__(self, execute, sql, params, many, context):
         now = time.perf_counter()
-        writes = bool(_WRITE.search(sql or ""))
+        writes = bool(_WRITE.search(sql or "", 0, 4096))  # FOR UPDATE ends a short SELECT
         if _BEGIN.match(sql or ""):  # SQLite under atomic: Django's explicit BEGIN [IMMEDIATE]
             self.close()
             try:

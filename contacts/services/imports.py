@@ -6,7 +6,8 @@ process pool (one worker per core, for files over PARALLEL_MIN_BYTES) decodes, p
 validates them (`rowparse.parse_block`) while the main process writes the blocks already
 parsed, in file order; XLSX rows are read by the main process and parsed in chunks the same
 way. `import_writer.ImportWriter` writes them in short transactions: contacts upserted by
-number, tags linked, rejected rows stored, progress updated. Memory stays bounded: a few
+number, tags linked, rejected rows stored, progress updated; on SQLite they take turns with the
+webhook receiver (`core.batches.turns.writer_turns`), which answers BICS meanwhile. Memory stays bounded: a few
 blocks in flight, and a bounded SQLite page cache.
 """
 
@@ -27,6 +28,7 @@ from django.utils import timezone
 from contacts.models import IMPORT_STATES, ContactImport, ContactImportRejection, ImportState
 from contacts.services.import_writer import ImportResult, ImportWriter
 from contacts.services.rowparse import column_spec, parse_block, parse_rows
+from core.batches.turns import writer_turns
 from core.tabular import Table, TableRefused, open_table
 from core.uploads import local_copy
 
@@ -97,12 +99,15 @@ def contacts_import(
     tasks = _tasks(source, _spec(source, contact_import), chunk_rows=chunk_rows, block_bytes=block_bytes)
     try:
         pool = _start_pool(workers) if workers > 0 else None
-        if pool is None:
-            for function, args, position in tasks:
-                writer.write(function(*args), _position(position, source))
-        else:
-            with pool:
-                _write_in_parallel(pool, tasks, writer, source, ahead=workers * 2)
+        # Its transactions take turns with the webhook receiver's appends, and its WAL
+        # checkpoints run on a thread of their own beside the next transactions (`writer_turns`).
+        with writer_turns():
+            if pool is None:
+                for function, args, position in tasks:
+                    writer.write(function(*args), _position(position, source))
+            else:
+                with pool:
+                    _write_in_parallel(pool, tasks, writer, source, ahead=workers * 2)
     except Exception as exc:
         logger.exception("contact import %s failed", contact_import.pk)
         try:

@@ -197,7 +197,7 @@ def writer_turns(connection=None, *, path: str | None = None) -> Iterator[None]:
 
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the proxy
     path = path or turn_path(connection)
-    if path is None or fcntl is None or getattr(connection, "_writer_turns", None) is not None:
+    if path is None or connection.vendor != "sqlite" or fcntl is None or getattr(connection, "_writer_turns", None) is not None:
         yield  # nothing to take turns on, or already taking them (an outer call)
         return
     turns = _Turns(connection, path)

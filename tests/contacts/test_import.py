@@ -187,6 +187,61 @@ def test_a_chunk_is_written_in_several_short_transactions_with_the_same_result(w
     assert Contact.objects.filter(tags__name="spring").count() == 8
     assert Contact.objects.filter(tags__name="vip").count() == 4
 
+def test_a_transaction_of_more_contacts_than_a_statement_holds_writes_them_all(write_file, monkeypatch):
+    """SQLite: a transaction's contacts go in multi-row statements of STATEMENT_ROWS (its
+    parameter limit); the last statement of a transaction is shorter."""
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts.services import import_writer
+
+    monkeypatch.setattr(import_writer, "TX_ROWS", 5)
+    monkeypatch.setattr(import_writer, "STATEMENT_ROWS", 2)
+    Contact.objects.create(phone="+32470000004", first_name="Old", last_name="Kept")
+    rows = "".join(f"+3247000000{n},P{n},,,{'vip' if n % 3 == 0 else ''},\n" for n in range(9))
+    path = write_file(HEADER + rows + "+32470000002,Again,,,,\n")
+    with CaptureQueriesContext(connection) as queries:
+        _, result = run(path, tag="spring")
+    upserts = sum('INSERT INTO "contacts_contact" (' in q["sql"] for q in queries.captured_queries)
+    # 9 distinct numbers: transactions of 5 and 4; SQLite: statements of 2, 2, 1 and 2, 2.
+    assert upserts == (2 if on_postgresql() else 5)
+    assert (result.rows_read, result.imported, result.updated, result.duplicates) == (10, 8, 1, 1)
+    assert sorted(Contact.objects.values_list("first_name", flat=True)) == sorted(
+        ["Again", "P0", "P1", "P3", "P4", "P5", "P6", "P7", "P8"])
+    assert Contact.objects.get(phone="+32470000004").last_name == "Kept"
+    assert Contact.objects.filter(tags__name="spring").count() == 9
+    assert set(Contact.objects.filter(tags__name="vip").values_list("phone", flat=True)) == {
+        "+32470000000", "+32470000003", "+32470000006"}
+
+
+@pytest.mark.django_db(transaction=True)  # real transactions: a turn is taken at BEGIN
+def test_the_import_takes_turns_with_the_webhook_receiver(write_file, monkeypatch, tmp_path):
+    """Each write transaction holds the receiver's lock file (exclusive) and gives it back
+    before the next: a DLR arriving during a large import waits for one transaction at most."""
+    import functools
+
+    from contacts.services import import_writer
+    from core.batches.turns import writer_turns
+    from tests.concurrency import lock_file_free
+
+    lock_path = str(tmp_path / "db.sqlite3-append.lock")
+    monkeypatch.setattr(imports, "writer_turns", functools.partial(writer_turns, path=lock_path))
+    monkeypatch.setattr(import_writer, "TX_ROWS", 2)
+    seen = []
+
+    def inner(execute, sql, params, many, context):  # runs inside the turn's wrapper
+        if sql.startswith('INSERT INTO "contacts_contact" ('):
+            seen.append(lock_file_free(lock_path))
+        return execute(sql, params, many, context)
+
+    path = write_file(HEADER + "".join(f"+3247000000{n},P{n},,,,\n" for n in range(5)))
+    with connection.execute_wrapper(inner):
+        _, result = run(path)
+    assert result.imported == 5
+    if connection.vendor == "sqlite":
+        assert seen == [False, False, False]  # three transactions, each holding the turn
+    assert lock_file_free(lock_path)
+
+
 def test_reimport_updates_contacts_and_keeps_values_missing_from_the_file(write_file):
     run(write_file(HEADER + "+32470123456,Anna,Peeters,anna@example.com,vip,Gent\n"))
     _, result = run(write_file("phone,first_name,zip\n+32470123456,Annie,9000\n", name="2.csv"), tag="spring")
