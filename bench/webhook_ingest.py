@@ -9,7 +9,10 @@ and through a bare handler, same server, same load generator; then their process
   ``cpu_us_per_answer`` (the workers' CPU time per answer: steadier on a shared machine).
 * baseline: the same N requests, same wrk, same gunicorn configuration, serving
   ``bench/webhook_baseline.py``: Bearer + HMAC checked, raw body inserted.
-  ``baseline_receive_per_s``, ``receive_ratio`` = product / baseline.
+  ``baseline_receive_per_s``, ``receive_ratio`` = product / baseline. Both are sent in
+  ``BENCH_WEBHOOK_ROUNDS`` parts (4), alternating product and baseline in ABBA order
+  (``receive_both``): on this shared machine the speed drifts by ±20 % over minutes, and one
+  baseline run after one product run measured the drift as much as the receiver.
 * process: with the server stopped (no worker ran meanwhile), the stored events drained by
   the product's processing function (``bench.models.webhook_events_drain``): ``process_per_s``.
 * correctness: ``lost`` = answered 200 but the message not delivered after processing;
@@ -32,6 +35,7 @@ from bench.servers import Gunicorn
 from bench.wrk import CONNECTIONS
 
 EVENTS = size("BENCH_WEBHOOK_EVENTS", 100_000, 5_000)
+ROUNDS = size("BENCH_WEBHOOK_ROUNDS", 4, 2)  # product and bare handler alternate (see receive_both)
 SECRET = "bench-webhook-secret-0123456789"
 BICS_ID = "4242"  # the webhook's BICS id: the HMAC key of the Signature header
 SLUG = "bench"
@@ -95,17 +99,17 @@ def cpu_per_answer(server: Gunicorn, post) -> dict:
     return figures
 
 
-def receive_product(n: int) -> dict:
+def receive_product(n: int, start: int = 0) -> dict:
     from bench.wrk import post_events
 
     server = product_server()
     try:
-        return cpu_per_answer(server, lambda: post_events(receiver_url(server), signed_events(n), SECRET))
+        return cpu_per_answer(server, lambda: post_events(receiver_url(server), signed_events(n, start=start), SECRET))
     finally:
         server.stop()
 
 
-def receive_baseline(n: int) -> dict:
+def receive_baseline(n: int, start: int = 0) -> dict:
     from bench.db import raw_connect
     from bench.webhook_baseline import TABLE, create_table
     from bench.wrk import post_events
@@ -116,13 +120,45 @@ def receive_baseline(n: int) -> dict:
     server = Gunicorn("bench.webhook_baseline:application", env={
         "BENCH_BASELINE_DATABASE_URL": url, "BENCH_BASELINE_SECRET": SECRET, "BENCH_BASELINE_SIGNING_KEY": BICS_ID})
     try:
-        figures = cpu_per_answer(server, lambda: post_events(server.url + "webhook/", signed_events(n, prefix="base"),
-                                                             SECRET))
+        figures = cpu_per_answer(server, lambda: post_events(
+            server.url + "webhook/", signed_events(n, prefix="base", start=start), SECRET))
     finally:
         server.stop()
     figures["stored"] = db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]  # noqa: S608
     db.close()
     return figures
+
+
+def receive_both(n: int, rounds: int) -> tuple[dict, dict]:
+    """The product's and the bare handler's figures over ``n`` events each, sent in ``rounds``
+    parts in the order product, bare, bare, product, product, bare … (ABBA): a machine that
+    slows down or speeds up during the run weighs on both alike."""
+    sizes = [n // rounds + (1 if k < n % rounds else 0) for k in range(rounds)]
+    product, bare = [], []
+    for k, part in enumerate(sizes):
+        start = sum(sizes[:k])
+        order = [(receive_product, product), (receive_baseline, bare)]
+        for receive, into in order if k % 2 == 0 else reversed(order):
+            into.append(receive(part, start))
+    return combined(product), combined(bare)
+
+
+def combined(parts: list[dict]) -> dict:
+    """One figure set from a benchmark's rounds: counts and times summed, rates from the sums,
+    the CPU per answer weighted by answers, latency percentiles the worst round's."""
+    total = {key: sum(part[key] for part in parts) for key in (
+        "answered", "ok", "seconds", "connect_errors", "read_errors", "write_errors")}
+    total["per_s"] = round(total["ok"] / total["seconds"], 1) if total["seconds"] else 0.0
+    cpu = [(part["cpu_us"], part["answered"]) for part in parts]
+    total["cpu_us"] = (round(sum(us * answered for us, answered in cpu) / total["answered"])
+                       if total["answered"] and None not in (us for us, _ in cpu) else None)
+    for key in ("p50_ms", "p99_ms", "max_ms"):
+        total[key] = max(part[key] for part in parts)
+    total["complete"] = all(part["complete"] for part in parts)
+    total["rounds_per_s"] = [part["per_s"] for part in parts]
+    if "stored" in parts[-1]:
+        total["stored"] = parts[-1]["stored"]  # the table's count after the last round
+    return total
 
 
 def outcome(prefix: str = "bm") -> dict:
@@ -147,19 +183,20 @@ def run() -> dict:
     n = EVENTS
     _messages(n)
     create_webhook()
-    received = receive_product(n)
+    received, base = receive_both(n, ROUNDS)
     stored = models().WebhookEvent.objects.count()
     started = time.perf_counter()
     processed = webhook_events_drain()
     process_s = time.perf_counter() - started
     result = outcome()
-    base = receive_baseline(n)
     figures = {
         "events": n, "connections": CONNECTIONS, "gunicorn": Gunicorn.config,
         "receive_per_s": received["per_s"], "baseline_receive_per_s": base["per_s"],
         "receive_ratio": round(received["per_s"] / base["per_s"], 3) if base["per_s"] else None,
         "p99_ms": received["p99_ms"], "p50_ms": received["p50_ms"], "baseline_p99_ms": base["p99_ms"],
         "cpu_us_per_answer": received["cpu_us"], "baseline_cpu_us_per_answer": base["cpu_us"],
+        "rounds": ROUNDS, "rounds_receive_per_s": received["rounds_per_s"],
+        "rounds_baseline_receive_per_s": base["rounds_per_s"],
         "process_per_s": round(processed / process_s, 1) if process_s else 0.0,
         "per_s": round(n / (received["seconds"] + process_s), 1),
         "accepted": received["ok"], "errors": received["answered"] - received["ok"],
