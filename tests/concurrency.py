@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -35,8 +37,12 @@ def race(worker, threads: int = 6) -> list:
     pool = [threading.Thread(target=run) for _ in range(threads)]
     for t in pool:
         t.start()
+    deadline = time.monotonic() + 60
     for t in pool:
-        t.join(60)
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t for t in pool if t.is_alive()]
+    assert not stuck, "threads still running after 60 s:\n" + "".join(
+        "".join(traceback.format_stack(sys._current_frames()[t.ident])) for t in stuck)
     assert not errors, errors
     return results
 
