@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
+from core import sql_rows
 from core.batches.turns import writer_turns
 from core.planner import statistics_refresh
 from messaging.campaigns import selectors as sel
@@ -231,35 +232,39 @@ class _Writer:
                 "r_id", "r_phone").query.get_compiler(connection=connection).as_sql()
         except EmptyResultSet:  # a set Django knows is empty has no SQL: nobody in this chunk
             return 0
-        base = self._new_batches(keys)
+        base, batch_ids = self._new_batches(keys)
         pg = connection.vendor == "postgresql"
         padded = "lpad(CAST(a.id AS TEXT), 12, '0')" if pg else "printf('%%012d', a.id)"
         empty_json = "'{}'::jsonb" if pg else "'{}'"
+        # The chunk's batches as a list of (position, id) in the statement, not a join to the
+        # batch table: its statistics lag while sends update it, and PostgreSQL then planned
+        # that join so badly that a chunk took seconds. (The WITH inside the INSERT: the
+        # sqlite3 driver counts the rows of a statement that begins with INSERT only.)
+        batches, batch_params = sql_rows.rows_cte("b", [("k", "bigint"), ("id", "bigint")], list(enumerate(batch_ids)))
         insert = (
-            f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608 - names are ours
+            f"INSERT INTO {Message._meta.db_table} ({', '.join(MESSAGE_COLUMNS)}) {batches} "  # noqa: S608 - names are ours
             f"SELECT %s, b.id, a.id, %s, a.phone, %s || {padded}, '', {empty_json}, %s, %s, '', '', '', %s, '', '', %s "
             f"FROM (SELECT s.r_id AS id, s.r_phone AS phone, ROW_NUMBER() OVER (ORDER BY s.r_id) - 1 AS rn "
-            f"FROM ({sql}) s) a JOIN {SendBatch._meta.db_table} b ON b.campaign_id = %s AND b.state = %s "
-            f"AND b.is_sample = %s AND b.number = %s + 1 + a.rn / %s")
+            f"FROM ({sql}) s) a JOIN b ON b.k = a.rn / %s")
         c = self.campaign
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        values = [c.pk, c.channel, f"{self.prefix}-", False, MessageStatus.QUEUED, self.parts or 1, now,
-                  *params, c.pk, SendBatch.State.PENDING, False, base, self.size]
+        values = [*batch_params, c.pk, c.channel, f"{self.prefix}-", False, MessageStatus.QUEUED, self.parts or 1, now,
+                  *params, self.size]
         with connection.cursor() as cursor:
             cursor.execute(insert, values)
             written = cursor.rowcount
         self._trim_batches(base, written)
         return written
 
-    def _new_batches(self, rows: int, *, sizes: bool = False) -> int:
+    def _new_batches(self, rows: int, *, sizes: bool = False) -> tuple[int, list[int]]:
         """``ceil(rows / size)`` pending batches after the campaign's last; returns the number
-        before the first."""
+        before the first, and their ids in order."""
         base = self._last_number()
-        SendBatch.objects.bulk_create([
+        made = SendBatch.objects.bulk_create([
             SendBatch(campaign_id=self.campaign.pk, number=base + i + 1, custom=f"{self.prefix}-b{base + i + 1}",
                       text=self.content, size=min(self.size, rows - i * self.size) if sizes else 0)
             for i in range(math.ceil(rows / self.size))])
-        return base
+        return base, [batch.pk for batch in made]
 
     def _trim_batches(self, base: int, written: int) -> None:
         used = math.ceil(written / self.size)
@@ -308,7 +313,7 @@ class _Writer:
                 ids = [SendBatch.objects.create(campaign_id=c.pk, number=0, is_sample=True, custom=f"{self.prefix}-s",
                                                 text=self.content, size=len(rows)).pk] * len(rows)
             else:
-                base = self._new_batches(len(rows), sizes=True)
+                base, _ids = self._new_batches(len(rows), sizes=True)
                 made = dict(SendBatch.objects.filter(campaign_id=c.pk, is_sample=False, number__gt=base)
                             .values_list("number", "pk"))
                 ids = [made[base + 1 + i // self.size] for i in range(len(rows))]
