@@ -86,7 +86,7 @@ def generate_token(client: BicsClient, *, adopt: bool = False) -> Token:
 
 
 def refresh_token(client: BicsClient, *, adopt: bool = True) -> Token:
-    """Refresh the current token (it travels in the Authorization header, 1002)."""
+    """Refresh the current token (it travels in the Authorization header: Token, Refresh)."""
     token = _token(client.call("auth.token.refresh"))
     if adopt and token.access_token:
         client.set_token(token.access_token, token.expires_in)

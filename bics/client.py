@@ -380,7 +380,7 @@ class BicsClient:
 
     @staticmethod
     def _succeeded(route_name: str, result: BicsResponse) -> bool:
-        """BICS: 'status' OK or 200 is success, anything else failed (98-103).
+        """BICS: 'status' OK or 200 is success, anything else failed (Error Codes, Attributes).
 
         Flat answers whose ``status`` is a domain value (OTP 'sent', 'success', 'failed'...)
         and answers without a status (token) are judged by the HTTP status only.

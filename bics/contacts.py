@@ -1,6 +1,6 @@
 """Contacts (subscribers), identifiers, tags, segments, imports (26).
 
-Contact phone numbers travel with '+' (the samples, 5597/5721), as we store them.
+Contact phone numbers travel with '+' (the Create Contact and Edit Contact samples), as we store them.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def update_contact(client: BicsClient, *, id: str, phone: str, email: str | None
                    first_name: str | None = None, last_name: str | None = None,
                    company: str | None = None, attributes: dict | None = None,
                    tags: list[str] | None = None) -> Contact:
-    """identity, birth_date, gender and postal_code are not editable (5672-5706)."""
+    """identity, birth_date, gender and postal_code are not editable (Edit Contact)."""
     body = compact(phone=phone, email=email, first_name=first_name, last_name=last_name,
                    company=company, attributes=attributes,
                    tags=None if tags is None else list(tags))
@@ -215,7 +215,7 @@ def delete_tag(client: BicsClient, *, id: str) -> None:  # noqa: A002
 
 # ------------------------------------------------------------------ segments
 def list_segments(client: BicsClient) -> Iterator[Segment]:
-    """The documented answer carries ``data`` as an object (6152-6157): both handled."""
+    """The documented answer carries ``data`` as an object (Get All Segments): both handled."""
     for item in client.iterate("contacts.segments.list"):
         yield build(Segment, item)
 

@@ -1,6 +1,6 @@
 """Phone-number notation: we store E.164 with '+'; each route declares its wire notation.
 
-``digits``: E.164 without '+' (the SMS chapter, 1039-1048); ``plus``: E.164 with '+' (contact
+``digits``: E.164 without '+' (SMS overview, Number Format); ``plus``: E.164 with '+' (contact
 samples); ``none``: leave values alone. The client converts in one place, ``apply_notation``,
 for the number fields declared in bics/shapes.py.
 """

@@ -1,4 +1,4 @@
-"""GET budget: BICS allows 1000 GET requests per minute per account (line 84), then 429.
+"""GET budget: BICS allows 1000 GET requests per minute per account (Rate Limits), then 429.
 
 The client calls ``acquire()`` before every GET and waits instead of collecting 429s.
 

@@ -128,7 +128,7 @@ class SendResult:
 
 @dataclass
 class Dlr:
-    """A delivery report item (pull or webhook); fields from the DLR sample (7746-7764)."""
+    """A delivery report item (pull or webhook); fields from the Help DLR sample (Webhook Verification)."""
 
     id: str | None = None
     mobile: str | None = None  # E.164 with '+'

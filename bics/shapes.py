@@ -175,10 +175,11 @@ _OTP = ("id", "status", "to", "foreign_id", "created_at", "expire_at")
 _SMS_SEND = (
     R("sender"),
     R("to", "array", items="string", number=True, min_items=1,
-      note="typed string but described and sampled as an array (2098-2102)"),
+      note="typed string but described and sampled as an array (Send Message, to)"),
     R("message", allow_blank=False),
     R("service", enum=PRODUCT_CODES),
-    F("time", "datetime", max_days_ahead=30, note="scheduled send, up to 30 days ahead (6941)"),
+    F("time", "datetime", max_days_ahead=30,
+      note="scheduled send, up to 30 days ahead (Help, Schedule Message)"),
     F("type", enum=("U", "N", "A")),
     F("flash", "number", enum=("1", "0")),
     F("custom", note="our unique id; assumed echoed as cid in DLRs"),
@@ -278,7 +279,7 @@ SHAPES: dict[str, Shape] = {
     "sms.blocked_templates.import": Shape(
         "sms.blocked_templates.import",
         (R("url", "file", max_bytes=100 * MB, extensions=UPLOAD_EXTENSIONS,
-           note="named url but described as a file (2053)"), F("caption"), F("filename")),
+           note="named url but described as a file (its Request Parameters)"), F("caption"), F("filename")),
         data="empty", message="Blocked templates accepted for import"),
     "sms.messages.send": Shape(
         "sms.messages.send", _SMS_SEND, envelope="flat", data="list", fields=_SEND_ITEM,
@@ -296,7 +297,7 @@ SHAPES: dict[str, Shape] = {
         "sms.messages.dlr",
         (F("id"), F("mobile", number=True), F("cid"), F("date", "date"), F("group_id")),
         "envelope", "list", _DLR_FIELDS,
-        note="items picked from the DLR webhook sample (7746-7764); links (100/page) only "
+        note="items picked from the DLR webhook sample (Help, Webhook Verification); links (100/page) only "
              "with group_id or date; date format not stated (yyyy-mm-dd assumed)"),
     "sms.pricing.list": _pricing("sms", subservice=False),
     # ------------------------------------------------- smart link / voice / verify
@@ -306,21 +307,21 @@ SHAPES: dict[str, Shape] = {
     "voice.calls.create": Shape(
         "voice.calls.create",
         (R("bridge", number=True),
-         F("flow_id", allow_blank=False, note="IVR flow id (documented, 3247); variants 1 and 4"),
-         F("audio", "url", note="our name: audio file URL, as in bulk calls (3324-3333); "
-                                "variant 2 (3223) prints no fields"),
+         F("flow_id", allow_blank=False, note="IVR flow id (the documented field); variants 1 and 4"),
+         F("audio", "url", note="our name: audio file URL, as in Create Bulk Outgoing Calls; "
+                                "variant 2 ('with audio file') prints no fields"),
          F("audio_id", allow_blank=False,
-           note="our name: the Create Sound File id (3675); variant 3 (3224) prints no fields"),
+           note="our name: the Create Sound File id; variant 3 ('with audio ID') prints no fields"),
          F("name"), R("to", number=True),
          F("interval", "number", enum=("0", "5", "15", "30", "45", "60"),
            note="default 0 is outside the documented enum; accepted"),
          F("webhook_id"),
-         F("cid", note="our custom id; assumed echoed as Call Status cid (3634-3637)")),
+         F("cid", note="our custom id; assumed echoed as the cid of Call Status")),
         envelope="flat", data="list", fields=("id", "to", "status"),
         message="Calls queued successfully", exactly_one_of=(("flow_id", "audio", "audio_id"),),
-        note="four 'One of' variants (3221-3225), only the IVR-ID fields printed: exactly one "
+        note="four 'One of' variants (its Method table), only the IVR-ID fields printed: exactly one "
              "of flow_id / audio (URL) / audio_id (sound file id), the last two names are our "
-             "assumption; IVR-ID + variables: the variables at top level (3235); cid is our "
+             "assumption; IVR-ID + variables: the variables at top level (its Note); cid is our "
              "custom id (assumption); data items picked (outcall id)"),
     "voice.bulk_calls.create": Shape(
         "voice.bulk_calls.create",
@@ -341,18 +342,18 @@ SHAPES: dict[str, Shape] = {
         (R("bridge", number=True), R("from", number=True), F("record", enum=("0", "1")),
          F("attempts", "number", maximum=2), F("mid"), F("webhook_id"), F("duration"),
          R("to", allow_blank=False, number_if_plus=True,
-           note="'IVR flow to which call has to connect' (3518-3522): a flow id, not a phone "
+           note="'IVR flow to which call has to connect' (Click2Call, to): a flow id, not a phone "
                 "number (sampled as {{receiver}}); only a value written E.164 with '+' (the "
-                "'Click2Call with mobile number' variant, 3460, fields not printed) is "
+                "'Click2Call with mobile number' variant, fields not printed) is "
                 "converted to the route's notation")),
         envelope="flat", data="none", fields=("callId",), message="call initiated successfully",
         status=200, note="flat {callId, message, status: 200}; phone numbers: bridge (DID) and "
-                         "from (3477-3486); to is the IVR flow (3518-3522); variables (flow ID + "
-                         "variables variant, 3461) at top level, as for calls"),
+                         "from (its field descriptions); to is the IVR flow; variables ('flow ID and "
+                         "variables' variant) at top level, as for calls"),
     "voice.call_logs.list": Shape("voice.call_logs.list", (F("datetime[end_at]"),), "list",
                                   "list", _CALL_LOG,
-                                  note=PICKED + " (flow variables outgoing.*, 2804-2815); "
-                                  "range format 'Apr 01, 2021 - Apr 12, 2021'"),
+                                  note=PICKED + " (flow variables outgoing.*: Voice overview, Flow "
+                                  "Variables); range format 'Apr 01, 2021 - Apr 12, 2021'"),
     "voice.recordings.list": Shape("voice.recordings.list", (F("datetime[r.created_at]"),),
                                    "list", "list", _RECORDING, note=PICKED),
     "voice.calls.status": Shape(
@@ -361,7 +362,7 @@ SHAPES: dict[str, Shape] = {
     "voice.sound_files.create": Shape(
         "voice.sound_files.create", (R("audio", "file"), F("name")),
         fields=("id", "name", "created_at"), message="Sound uploaded successfully",
-        note="the id is usable as an audio source (3675)"),
+        note="the id is usable as an audio source (Create Sound File)"),
     "voice.pricing.list": _pricing("voice", subservice=True, status_type="string"),
     "verify.otp.send": Shape(
         "verify.otp.send",

@@ -67,7 +67,7 @@ __all__ = [
     "update_unsubscriber",
 ]
 
-SENDER_STATUS = {"0": "pending", "1": "approved", "2": "rejected"}  # 1097-1100
+SENDER_STATUS = {"0": "pending", "1": "approved", "2": "rejected"}  # View All Senders, Status Description
 
 
 @dataclass

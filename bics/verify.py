@@ -1,9 +1,9 @@
 """Verify: send, verify, search and cancel OTPs (4).
 
 Answers are flat (no envelope). Failures of *verify* come back as HTTP 200 with a status
-(3833-3840): ``failed`` (bad id), ``expired``, ``invalid`` (wrong code), ``OTP already
+(Verify OTP): ``failed`` (bad id), ``expired``, ``invalid`` (wrong code), ``OTP already
 verified``; ``OtpResult.ok`` is True for ``success`` (verify, search, cancel) and ``sent``
-(send), the two statuses that are not a failure. A token verifies once (3830), so
+(send), the two statuses that are not a failure. A token verifies once (Verify OTP), so
 ``verify_otp`` is never retried after the request may have left.
 """
 

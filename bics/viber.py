@@ -1,6 +1,6 @@
 """Viber: templates, unsubscribers, sends, DLR pull, pricing (16).
 
-Message statuses (3964-3970): queued, sent, delivered, read, expired, failed.
+Message statuses (Viber overview, Status Info): queued, sent, delivered, read, expired, failed.
 Template status: 1 approved, 2 pending, 3 rejected. Numbers in E.164 with '+' are converted to
 digits by the client.
 """
@@ -104,7 +104,7 @@ def get_template(client: BicsClient, *, id: str) -> Template:  # noqa: A002
 
 def update_template(client: BicsClient, *, id: str, name: str, message: dict,  # noqa: A002
                     category: str) -> Template:
-    """``name`` is required but unchangeable (4153-4157): pass the current name."""
+    """``name`` is required but unchangeable (Viber, Edit Template): pass the current name."""
     resp = client.call("viber.templates.update", path_params={"id": id},
                        json={"name": name, "category": category, "message": message})
     return build(Template, first_object(resp.data))
@@ -132,7 +132,7 @@ def send_message(client: BicsClient, *, to: str, channels: list[dict],
 
 def send_template(client: BicsClient, *, to: str, data: dict, meta: dict,
                   alias: str | None = None, id: str | None = None) -> SendResult:  # noqa: A002
-    """Template message by alias or id; ``meta`` is required for Viber (4572)."""
+    """Template message by alias or id; ``meta`` is required for Viber (Viber, Send Template Message)."""
     if not alias and not id:
         raise ValueError("send_template needs alias or id")
     body = compact(alias=alias, id=id, data=data, meta=meta, recipient={"mobile": to})

@@ -1,8 +1,8 @@
 """Voice (Engage): calls, bulk calls, TTS, Click2Call, reports, status, sounds, opt-outs,
 pricing (16). Numbers in E.164 with '+' are converted to digits by the client.
 
-Call statuses (2756-2764): ANSWER BUSY NOANSWER CANCEL CONGESTION CHANUNAVAIL RECEIVED MISSED
-COMPLETED. Call creations are sends: never retried once they may have left.
+Call statuses (Voice overview, Call Status): ANSWER BUSY NOANSWER CANCEL CONGESTION CHANUNAVAIL
+RECEIVED MISSED COMPLETED. Call creations are sends: never retried once they may have left.
 """
 
 from __future__ import annotations
@@ -55,12 +55,12 @@ __all__ = [
 
 CALL_STATUSES = ("ANSWER", "BUSY", "NOANSWER", "CANCEL", "CONGESTION", "CHANUNAVAIL",
                  "RECEIVED", "MISSED", "COMPLETED")
-INTERVALS = (0, 5, 15, 30, 45, 60)  # retry interval minutes; 0 = default (3268-3269)
+INTERVALS = (0, 5, 15, 30, 45, 60)  # retry interval minutes; 0 = default (Create Outgoing Call, interval)
 VOICE_IDS = ("Aditi", "Raveena", "Zeina", "Hala", "Arlet", "Hiujin", "Zhiyu", "Naja", "Laura",
              "Nicole", "Amy", "Aria", "Ayanda", "Kendra", "Geraint", "Suvi", "Léa", "Chantal",
              "Marlene", "Hans", "Dóra", "Carla", "Mizuki", "Seoyeon", "Liv", "Ewa", "Camila",
              "Inês", "Carmen", "Tatyana", "Conchita", "Mia", "Lupe", "Astrid", "Filiz",
-             "Gwyneth")  # AWS Polly (2893-2933)
+             "Gwyneth")  # AWS Polly (VoiceId Options)
 
 
 @dataclass
@@ -120,7 +120,7 @@ class CallStatus:
 
 @dataclass
 class SoundFile:
-    id: str | None = None  # usable as an audio source for outgoing calls (3675)
+    id: str | None = None  # usable as an audio source for outgoing calls (Create Sound File)
     name: str | None = None
     created_at: str | None = None
     raw: dict = field(default_factory=dict, repr=False)
@@ -147,7 +147,7 @@ CALL_SOURCES = ("flow_id", "audio", "audio_id")  # exactly one per outgoing call
 
 def _add_variables(body: dict[str, Any], variables: dict | None, operation: str) -> None:
     """Flow variables go at the top level of the body ("variable values will replace the API
-    parameters", 3235); a variable named like a body field would overwrite it: refused."""
+    parameters", Create Outgoing Call); a variable named like a body field would overwrite it: refused."""
     if not variables:
         return
     clash = sorted(set(variables) & set(body))
@@ -162,7 +162,7 @@ def create_call(client: BicsClient, *, bridge: str, to: str,  # noqa: PLR0913
                 audio_id: str | int | None = None, variables: dict | None = None,
                 cid: str | None = None, name: str | None = None, interval: int | None = None,
                 webhook_id: str | None = None) -> CallResult:
-    """Outgoing call, one of the four documented variants (3221-3225):
+    """Outgoing call, one of the four documented variants (Create Outgoing Call):
 
     * IVR flow: ``flow_id``;
     * IVR flow + variables: ``flow_id`` and ``variables`` (fill {Name}-style play widgets;
@@ -210,7 +210,7 @@ def click2call(client: BicsClient, *, bridge: str, from_: str, to: str | int,  #
                mid: str | None = None, webhook_id: str | None = None,
                duration: str | int | None = None,
                variables: dict | None = None) -> Click2CallResult:
-    """Connects ``from_`` (a phone number) first, then ``to``: the IVR flow id (3518-3522),
+    """Connects ``from_`` (a phone number) first, then ``to``: the IVR flow id (Click2Call),
     not a phone number. ``variables`` (flow ID + variables variant) go at the top level."""
     body = compact(bridge=bridge, to=to, mid=mid, webhook_id=webhook_id, attempts=attempts,
                    record=None if record is None else ("1" if record else "0"),
@@ -223,7 +223,7 @@ def click2call(client: BicsClient, *, bridge: str, from_: str, to: str | int,  #
 
 
 def list_call_logs(client: BicsClient, *, end_at: str | None = None) -> Iterator[CallLog]:
-    """``end_at``: a range like 'Apr 01, 2021 - Apr 12, 2021' (3566-3568)."""
+    """``end_at``: a range like 'Apr 01, 2021 - Apr 12, 2021' (Call Logs Report)."""
     params = compact(**{"datetime[end_at]": end_at})
     for item in client.iterate("voice.call_logs.list", params=params):
         yield build(CallLog, item)

@@ -1,9 +1,9 @@
 """WhatsApp: templates, unsubscribers, sends, DLR pull, pricing (14).
 
-Message statuses (4705-4712): queued, dispatched, sent, delivered, read, deleted, failed.
+Message statuses (WhatsApp overview, Status Info): queued, dispatched, sent, delivered, read, deleted, failed.
 Template status: 1 approved, 2 pending, 3 rejected. Service templates (is_conversation=True)
 need no Meta approval and go through ``send_template``; non-service templates and free-form
-messages go through ``send_message``. Media limits (5266-5269) are in ``MEDIA_LIMITS``.
+messages go through ``send_message``. Media limits (Message Sending Options) are in ``MEDIA_LIMITS``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ __all__ = [
 MESSAGE_STATUSES = ("queued", "dispatched", "sent", "delivered", "read", "deleted", "failed")
 TEMPLATE_STATUS = {"1": "approved", "2": "pending", "3": "rejected"}
 MB = 1024 * 1024
-MEDIA_LIMITS = {  # kind: (max bytes, accepted types); 5266-5269
+MEDIA_LIMITS = {  # kind: (max bytes, accepted types): Message Sending Options
     "document": (100 * MB, ()),
     "image": (5 * MB, ("image/jpeg", "image/png")),
     "audio": (16 * MB, ("audio/aac", "audio/mp4", "audio/amr", "audio/mpeg",
@@ -122,7 +122,7 @@ def send_message(client: BicsClient, *, to: str, channels: list[dict],
     """Free-form and non-service template messages ("Message Sending Options").
 
     For a non-service template with variables, put ``body_params`` / ``header_params`` in
-    ``message`` (5285).
+    ``message`` (the note of Message Sending Options).
     """
     body = compact(channels=channels, message=message, recipient={"mobile": to})
     return SendResult.from_response(client.call("whatsapp.messages.send", json=body))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-# DLR status and error codes (03-voice-verify-smpp.md §1.1, lines 2563-2632), code -> status.
+# DLR status and error codes (SMPP Gateway, Delivery Reports: Error Codes), code -> status.
 DLR_CODES: dict[str, str] = {
     "000": "DELIVRD",
     "001": "INVALID-SUB",
@@ -75,8 +75,8 @@ DLR_CODES: dict[str, str] = {
     "791": "INV-SERVICE",
     "792": "INV-SCHEDULE",
 }
-# Smart Delivery help (7593) names DLT rejection statuses, three of them absent from the table
-# above (no code documented for them).
+# The Smart Delivery help (Smart Delivery Process) names DLT rejection statuses, three of them
+# absent from the table above (no code documented for them).
 SMART_DELIVERY_DLT = ("DLT-REJECTED", "INV-PEID", "INV-TMID", "INV-ENTITY", "INV-TEMPLATE")
 STATUS_CODE: dict[str, str | None] = {}
 for _code, _status in DLR_CODES.items():
@@ -105,7 +105,8 @@ GROUPS = {
     "failed": [DLR_CODES[c] for c in FAILED_CODES],
     "dlt": list(DLT_STATUSES),
 }
-# WhatsApp (4705-4712) and Viber message statuses; voice call statuses (2751-2764).
+# WhatsApp and Viber message statuses (their overviews' Status Info); voice call statuses
+# (Voice overview, Call Status).
 CHANNEL_OUTCOME = {"delivered": "delivered", "failed": "failed", "dlt": "failed"}
 CALL_OUTCOME = {"delivered": "ANSWER", "failed": "NOANSWER", "dlt": "CONGESTION"}
 
@@ -147,7 +148,7 @@ def pick_status(ratios: dict[str, float], u: float, v: float) -> tuple[str, str 
 
 
 # ----------------------------------------------------------------- template rules
-# 02-sms.md §1.5 (7267-7393).
+# Help, Message Templates: Content Template Validations, Do's and Don'ts for Content Template.
 _VAR_OK = re.compile(r"\{\{[A-Za-z_][A-Za-z0-9_]*\}\}")
 _BRACES = re.compile(r"\{\{|\}\}|\{|\}")
 

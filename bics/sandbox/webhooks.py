@@ -1,7 +1,8 @@
-"""Webhook callbacks (01-platform-webhooks-token.md §3): POST with ``Authorization: Bearer
-<secret>`` and ``Signature`` = HMAC-SHA256 hex of the raw body keyed by the webhook id (or the
-secret, config ``webhook_key``); 3 s timeout; two more attempts after 10 s and 100 s (sandbox
-clock, so ``/_sandbox/tick`` moves them too); the verification handshake on creation."""
+"""Webhook callbacks (Webhooks: Retrying failed webhooks, Signature; Webhook Verification): POST
+with ``Authorization: Bearer <secret>`` and ``Signature`` = HMAC-SHA256 hex of the raw body keyed
+by the webhook id (or the secret, config ``webhook_key``); 3 s timeout; two more attempts after
+10 s and 100 s (sandbox clock, so ``/_sandbox/tick`` moves them too); the verification handshake
+on creation."""
 
 from __future__ import annotations
 

@@ -1,18 +1,19 @@
 """Template rules and SMS length/encoding analysis. Pure Python: no database, no Django models.
 
-Sources (line numbers in ``bics-cpaas-api-1.0.0.txt``):
+Sources (sections of the BICS documentation):
 
-* Content Template Validations and Do's/Don'ts (Content Template Validations): no two consecutive spaces and no
-  space before/after a word, no ``<`` or ``>``, variables as ``{{name}}``, transactional and
-  service templates must contain variables, at least 6 fixed characters and never variables
-  alone, promotional templates from numeric senders only, service-explicit templates need a
-  linked consent template.
+* Help, Message Templates (Content Template Validations, Do's and Don'ts for Content Template):
+  no two consecutive spaces and no space before/after a word, no ``<`` or ``>``, variables as
+  ``{{name}}``, transactional and service templates must contain variables, at least 6 fixed
+  characters and never variables alone, promotional templates from numeric
+  senders only, service-explicit templates need a linked consent template.
 * SMS length and encoding (SMS Length Summary): 160/153 characters per part in GSM-7, 70/67 in
   Unicode; for type "normal" a character outside the set is replaced with ``?``. The printed
   character list is garbled (SMS Length Summary), so we use the GSM 03.38 default alphabet and
   its extension table (``^ { } \\ [ ~ ] | €`` take two units: escape + character).
-* WhatsApp variables must have distinct names (WhatsApp, Create Template); WhatsApp and Viber template names have
-  no spaces (Viber and WhatsApp, Create Template); WhatsApp media limits (Send Whatsapp Message).
+* WhatsApp variables must have distinct names (WhatsApp, Create Template); WhatsApp and Viber
+  template names have no spaces (Viber and WhatsApp, Create Template); WhatsApp media
+  limits (Send Whatsapp Message).
 
 Every rule has a ``code`` (shown in the form and in errors, so the failing rule is named) and
 a level: ``error`` blocks saving/submitting, ``warning`` is shown and allowed.

@@ -43,7 +43,7 @@ SPECIAL = {
     ("contacts", "update_identifier", "type"): "email",
     ("contacts", "update_identifier", "value"): "a@b.example",
     ("sms", "create_unsubscriber", "type"): "tag",
-    ("voice", "click2call", "to"): "42",  # an IVR flow id, not a phone number (3522)
+    ("voice", "click2call", "to"): "42",  # an IVR flow id, not a phone number (Click2Call, to)
 }
 EXTRA = {  # optional arguments a function cannot go without (one-of groups)
     ("voice", "create_call"): {"flow_id": "12"},

@@ -138,7 +138,7 @@ def test_token_generate_and_adopt(sbx):
 
 
 def test_every_outgoing_call_variant_is_accepted(sbx):
-    """The four variants of Create Outgoing Call (3221-3225), validated by the same shapes."""
+    """The four variants of Create Outgoing Call (its Method table), validated by the same shapes."""
     _control, client = sbx
     sound = voice.create_sound_file(client, audio=b"ID3....", filename="hello.mp3")
     common = {"bridge": "+3220000000", "to": "+32470000001"}
@@ -170,7 +170,7 @@ def test_click2call_with_a_flow_id(sbx):
 
 
 def test_call_status_finds_a_call_by_our_cid(sbx):
-    """Our assumption: Call Status ``cid`` (3634-3637) echoes the ``cid`` we sent."""
+    """Our assumption: Call Status ``cid`` ("Your custom ID") echoes the ``cid`` we sent."""
     _control, client = sbx
     voice.create_call(client, bridge="+3220000000", to="+32470000001", flow_id="191",
                       cid="call-cid-1")

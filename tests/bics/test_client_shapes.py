@@ -215,8 +215,8 @@ def test_click2call_to_is_converted_only_when_written_with_plus():
 
 
 def test_every_scheduled_time_is_bounded_to_30_days():
-    """`time` (scheduled send) exists only on sms.messages.send in the text (2116, 6941);
-    any route that declares one must bound it."""
+    """`time` (scheduled send) exists only on sms.messages.send in the text (Send Message;
+    Help, Schedule Message); any route that declares one must bound it."""
     timed = {name: f for name, spec in SHAPES.items() for f in spec.request
              if f.name == "time" or f.type == "datetime"}
     assert list(timed) == ["sms.messages.send"]

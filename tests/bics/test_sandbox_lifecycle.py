@@ -640,8 +640,8 @@ def test_voice_calls_status_logs_recordings(sbapi):
 
 
 def test_click2call_dials_from_and_keeps_to_as_the_flow(sbapi):
-    """`from` is "the number to whom the call will connect first" (3477-3486), `to` the IVR
-    flow (3518-3522): opt-out check, DLR rules, Call Status and call logs use `from`."""
+    """`from` is "the number to whom the call will connect first" (Click2Call), `to` the IVR
+    flow: opt-out check, DLR rules, Call Status and call logs use `from`."""
     sbapi.configure(dlr_rules={"32470000012": "DLT-REJECTED"})  # the DLT group: CONGESTION
     assert sbapi.call("voice.unsubscribers.create", json={"receiver": "32470000011"}).status_code == 200
     ids = {}
@@ -863,7 +863,7 @@ def test_call_status_by_our_cid(sbapi):
         "voice.click2call.create",
         json={"bridge": "3220000000", "from": "32470000004", "to": "32470000005", "mid": "m-9"},
     )
-    # Click2Call connects `from` first (3477-3486), also in the "with mobile number" variant
+    # Click2Call connects `from` first (its `from` field), also in the "with mobile number" variant
     for cid, mobile in (("call-1", "32470000001"), ("bulk-b", "32470000003"), ("m-9", "32470000004")):
         found = sbapi.call("voice.calls.status", params={"cid": cid}).json()["data"]
         assert [c["mobile"] for c in found] == [mobile]

@@ -31,7 +31,7 @@ def test_click2call_maps_from_and_record(client, fake_bics):
 
 
 def test_click2call_to_is_a_flow_id_not_a_number(client, fake_bics):
-    """`to` is the IVR flow (3522): a flow id goes as given, never in number notation."""
+    """`to` is the IVR flow (Click2Call, to): a flow id goes as given, never in number notation."""
     voice.click2call(client, bridge="+3220000000", from_="+32470000001", to=42)
     voice.click2call(client, bridge="+3220000000", from_="+32470000001", to="191",
                      variables={"Name": "Ann", "otp": "1234"})
@@ -42,7 +42,7 @@ def test_click2call_to_is_a_flow_id_not_a_number(client, fake_bics):
 
 
 def test_click2call_mobile_number_variant_keeps_the_wire_notation(client, fake_bics):
-    """A `to` written E.164 with '+' ("Click2Call with mobile number", 3460) goes as digits,
+    """A `to` written E.164 with '+' (the "Click2Call with mobile number" variant) goes as digits,
     like every number of the route; a flow id is never touched."""
     voice.click2call(client, bridge="+3220000000", from_="+32470000001", to="+32470000002")
     assert fake_bics.requests[0].json()["to"] == "32470000002"

@@ -123,7 +123,7 @@ def _dlr_due(app, account, mid: str):
 
 
 def dlr_view(app, rec: dict) -> dict:
-    """The DLR as pulled or pushed (fields of the Help DLR sample, 7746-7764)."""
+    """The DLR as pulled or pushed (fields of the Help DLR sample, Webhook Verification)."""
     now = app.clock.now()
     final = now >= rec["_due"]
     iso = rules.iso_of(rec["mobile"]) or ""

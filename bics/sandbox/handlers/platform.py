@@ -71,7 +71,7 @@ def auth_token(ctx: Ctx) -> Out:
 @special("webhooks.webhooks.delete")
 def webhook_delete(ctx: Ctx) -> Out:
     rec = get_or_404(ctx, "webhooks.webhooks", ctx.params["id"])
-    rec["_deleted"] = True  # soft delete (342)
+    rec["_deleted"] = True  # soft delete (Delete Webhook)
     rec["status"] = "0"
     return Out()
 

@@ -19,7 +19,7 @@ from bics.sandbox.handlers.messages import (
 
 @hooks("sms.senders")
 class SenderHooks(Hooks):
-    """Sender status 0 pending, 1 approved, 2 rejected (1097-1100)."""
+    """Sender status 0 pending, 1 approved, 2 rejected (View All Senders, Status Description)."""
 
     def create(self, ctx, rec):
         rec.update(status=0, open_status=0, entity_name=None, entity_id=None, purpose=None)
@@ -33,7 +33,7 @@ class SenderHooks(Hooks):
 
 @hooks("sms.templates")
 class SmsTemplateHooks(Hooks):
-    """SMS templates: pending (0) until decided by the content rules of 02-sms.md §1.5."""
+    """SMS templates: pending (0) until decided by the content rules of Help, Content Template Validations."""
 
     def create(self, ctx, rec):
         rec.setdefault("type", None)

@@ -118,9 +118,9 @@ def voice_bulk(ctx: Ctx) -> Out:
 
 @special("voice.click2call.create")
 def voice_click2call(ctx: Ctx) -> Out:
-    """Click2Call dials ``from`` ("the number to whom the call will connect first", 3477-3486);
-    ``to`` is the IVR flow it then connects to (3518-3522), kept as ``flow_id``. A ``to`` that
-    is a phone number (the "with mobile number" variant, 3460, digits on the wire) is kept the
+    """Click2Call dials ``from`` ("the number to whom the call will connect first");
+    ``to`` is the IVR flow it then connects to (both Click2Call), kept as ``flow_id``. A ``to`` that
+    is a phone number (the "with mobile number" variant, digits on the wire) is kept the
     same way: the first leg, the one Call Status and the DLR rules look at, is ``from``."""
     rec = place_call(ctx, str(ctx.body["from"]), kind="click2call", extra={"flow_id": str(ctx.body["to"])})
     return Out(raw={"callId": rec["id"], "message": "call initiated successfully", "status": 200})
