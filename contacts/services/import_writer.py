@@ -5,13 +5,12 @@ contacts and TX_ROWS rejections: SQLite has one write lock, and every other writ
 requests, the webhook receiver, Celery workers) waits while an import transaction holds it.
 A transaction is a handful of statements whatever its size: the contacts upserted by number
 (`INSERT ... ON CONFLICT (phone) DO UPDATE`: on SQLite multi-row statements of STATEMENT_ROWS,
-a sixth faster than executemany, measured; one statement over column arrays on PostgreSQL).
-Fewer, larger transactions also write less: each rewrites every page of the phone index it
-touches, and at 1M contacts a transaction of 4,000 random numbers touches some thousands; the
-chunk's numbers passed
-as one list parameter (a JSON array read by `json_each` on SQLite, an array on PostgreSQL)
-to count duplicates and to link tags, the rejections in one statement likewise. Progress is saved
-with the last transaction of a chunk, at most every PROGRESS_EVERY_S.
+a sixth faster than executemany, measured; one statement over column arrays on PostgreSQL),
+the chunk's numbers passed as one list parameter (a JSON array read by `json_each` on SQLite,
+an array on PostgreSQL) to count duplicates and to link tags, the rejections in one statement
+likewise. Fewer, larger transactions also write less: each rewrites every page of the phone
+index it touches, and at 1M contacts a transaction of 4,000 random numbers touches thousands.
+Progress is saved with the last transaction of a chunk, at most every PROGRESS_EVERY_S.
 """
 
 from __future__ import annotations
@@ -224,7 +223,7 @@ class ImportWriter:
                 part = records[start : start + STATEMENT_ROWS]
                 sql = self.upsert_sql_by_rows.get(len(part))
                 if sql is None:
-                    sql = self.upsert_sql_by_rows.setdefault(len(part), self._upsert_sql(len(part)))
+                    sql = self.upsert_sql_by_rows[len(part)] = self._upsert_sql(len(part))
                 sql_rows.execute(cursor, sql, [value for record in part for value in record])
         wanted = self._tagged(phones, tags)
         if wanted:

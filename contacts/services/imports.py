@@ -7,8 +7,8 @@ validates them (`rowparse.parse_block`) while the main process writes the blocks
 parsed, in file order; XLSX rows are read by the main process and parsed in chunks the same
 way. `import_writer.ImportWriter` writes them in short transactions: contacts upserted by
 number, tags linked, rejected rows stored, progress updated; on SQLite they take turns with the
-webhook receiver (`core.batches.turns.writer_turns`), which answers BICS meanwhile. Memory stays bounded: a few
-blocks in flight, and a bounded SQLite page cache.
+webhook receiver (`core.batches.turns.writer_turns`), which answers BICS meanwhile. Memory
+stays bounded: a few blocks in flight, and a bounded SQLite page cache.
 """
 
 from __future__ import annotations
