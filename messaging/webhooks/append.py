@@ -13,7 +13,7 @@ of single-row INSERTs was measured slower: the holder waited for the GIL between
 statements with every other writer waiting for it (40k signed DLRs under the benchmark's
 gunicorn, alternated three times: 0.30-0.55 of the bare handler's rate, 0.37-0.57 now).
 
-The long writers (a launch writing its chunks, the drain applying events) take turns on an
+The long writers (a launch writing its chunks, the drain applying events, a contact import) take turns on an
 advisory file lock beside the database file (``core.batches.turns``, exclusive): each append
 holds it shared, on its thread's own descriptor, from before it queues until its row is
 written, so it waits in the kernel while one of them holds its turn, gets in between two of
