@@ -16,6 +16,9 @@ DLR_EVENT_BY_CHANNEL = {"sms": "sms:message:status", "whatsapp": "whatsapp:messa
 QUERY_ALIASES = {"message_id": "id", "mobile_number": "mobile", "message_status": "status",
                  "custom_id": "custom"}  # our id; a DLR's cid is BICS's
 RESERVED_QUERY = {"token", "event", "channel"}
+# What ``json.dumps(…, sort_keys=True, separators=(",", ":"), default=str)`` builds on every
+# call, built once: the dedupe key is computed for each delivery.
+KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 class ParseError(ValueError):
@@ -36,8 +39,7 @@ class BicsEvent:
     @property
     def dedupe_key(self) -> str:
         """Same event type and payload: the same event (BICS retries re-send it as is)."""
-        blob = json.dumps([self.event_type, self.payload], sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return hashlib.sha256(KEY_ENCODER.encode([self.event_type, self.payload]).encode()).hexdigest()
 
 
 def from_mapping(data: Mapping) -> BicsEvent:

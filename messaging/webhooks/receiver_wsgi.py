@@ -29,12 +29,15 @@ and decoded once, and the decoded body is stored as the event's ``raw`` as recei
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
 from django.urls import get_script_prefix, reverse
 
@@ -139,11 +142,22 @@ def host_allowed(environ) -> bool:
         host = environ["HTTP_X_FORWARDED_HOST"]
     else:  # without a Host header, Django names the server (its port is not checked)
         host = environ["HTTP_HOST"] if "HTTP_HOST" in environ else environ.get("SERVER_NAME", "")
+    return _host_allowed(host)
+
+
+@functools.lru_cache(maxsize=64)  # BICS sends one Host: decided once (bounded: a client chooses the header)
+def _host_allowed(host: str) -> bool:
     domain, _port = split_domain_port(host)
     allowed = settings.ALLOWED_HOSTS
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]  # what get_host allows in DEBUG
     return bool(domain) and validate_host(domain, allowed)
+
+
+@receiver(setting_changed)
+def _forget_hosts(*, setting, **kwargs) -> None:
+    if setting in ("ALLOWED_HOSTS", "DEBUG"):
+        _host_allowed.cache_clear()
 
 
 def is_secure(environ) -> bool:

@@ -131,6 +131,19 @@ def test_a_disallowed_host_is_refused_by_django(hook, to_django):
     assert to_django == [PATH] and not WebhookEvent.objects.exists()
 
 
+def test_the_host_decision_follows_a_change_of_allowed_hosts(hook, to_django, settings):
+    """The lean path remembers its decision per Host header: a changed ALLOWED_HOSTS applies
+    at once, both ways."""
+    first, second = (json.dumps(dlr(f"m-{i}")).encode() for i in (1, 2))
+    assert call("POST", PATH, first, HTTP_HOST="bics.example", **headers_for(first))[0] == 400
+    settings.ALLOWED_HOSTS = ["bics.example"]
+    assert call("POST", PATH, first, HTTP_HOST="bics.example", **headers_for(first))[0] == 200
+    assert to_django == [PATH] and WebhookEvent.objects.count() == 1  # the second was the lean path's
+    settings.ALLOWED_HOSTS = ["other.example"]
+    assert call("POST", PATH, second, HTTP_HOST="bics.example", **headers_for(second))[0] == 400
+    assert to_django == [PATH, PATH] and WebhookEvent.objects.count() == 1
+
+
 def test_an_error_in_the_lean_path_leaves_the_request_to_the_view(hook, to_django, monkeypatch, caplog):
     def broken(key, **kwargs):
         raise RuntimeError("cache unavailable")
