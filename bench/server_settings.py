@@ -1,7 +1,7 @@
 """Settings of the product's gunicorn in the benchmarks: production settings, except the
-static files storage. ``collectstatic`` with the production storage (whitenoise's manifest)
-fails today (``vendor/chartjs/chart.umd.min.js`` names a source map that is not shipped),
-so pages are rendered with plain static URLs instead of a manifest lookup."""
+static files storage. The production storage (whitenoise's manifest) needs
+``collectstatic`` to have run, and a benchmark's fresh checkout has not run it: its pages
+are rendered with plain static URLs instead of a manifest lookup."""
 
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES
