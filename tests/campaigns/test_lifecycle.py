@@ -300,3 +300,24 @@ def test_an_uploaded_list_joins_the_audience_with_the_same_exclusions(make_conta
     texts = dict(Message.objects.values_list("number", "text"))
     assert set(texts) == {contact.phone, "+32470555001"}
     assert texts["+32470555001"] == "Hello Bob, see you in Gent on Monday."
+
+
+def test_an_uploaded_list_with_identical_text_fills_its_own_batches_in_order(make_contacts, make_campaign,
+                                                                             make_template, settings, tmp_path):
+    """Identical text: the list's recipients go in batches of ``batch_size`` after those of the
+    audience, each message in the batch of its position."""
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    make_contacts(3)
+    numbers = [f"+3247055510{i}" for i in range(5)]
+    campaign = make_campaign(template=make_template("Spring sale: 20% off on Monday."), batch_size=2)
+    campaign.upload.save("list.csv", ContentFile(("Phone\n" + "".join(f"{n}\n" for n in numbers)).encode()))
+    campaign_launch(campaign=campaign, now=True, enqueue=False)
+    batches = list(SendBatch.objects.filter(campaign=campaign, is_sample=False).order_by("number")
+                   .values_list("pk", "number", "size"))
+    assert [(number, size) for _pk, number, size in batches][-3:] == [(3, 2), (4, 2), (5, 1)]  # after the audience's 2
+    number_of = {pk: number for pk, number, _size in batches}
+    listed = Message.objects.filter(campaign=campaign, number__in=numbers).order_by("pk")
+    assert [(m.number, number_of[m.batch_id]) for m in listed] == list(zip(numbers, [3, 3, 4, 4, 5], strict=True))
+

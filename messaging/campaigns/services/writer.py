@@ -313,10 +313,8 @@ class _Writer:
                 ids = [SendBatch.objects.create(campaign_id=c.pk, number=0, is_sample=True, custom=f"{self.prefix}-s",
                                                 text=self.content, size=len(rows)).pk] * len(rows)
             else:
-                base, _ids = self._new_batches(len(rows), sizes=True)
-                made = dict(SendBatch.objects.filter(campaign_id=c.pk, is_sample=False, number__gt=base)
-                            .values_list("number", "pk"))
-                ids = [made[base + 1 + i // self.size] for i in range(len(rows))]
+                _base, batch_ids = self._new_batches(len(rows), sizes=True)
+                ids = [batch_ids[i // self.size] for i in range(len(rows))]
             batch = "%s"
         else:
             base = 0 if sample else self._last_number()
