@@ -292,8 +292,8 @@ def _reconcile_failed_verify(otp: OtpRequest, exc, *, auth: bool) -> VerifyOutco
 
 # --------------------------------------------------------------------------- search / cancel
 # Search statuses we adopt. `success` is ambiguous in the documentation (Verify OTP, Search OTP
-# Token and Cancel OTP Token all answer it): it is read as "verified"
-# only when we did ask BICS to verify (a lost answer, reconciled).
+# Token and Cancel OTP Token all answer it): it is read as "verified" only when we did ask
+# BICS to verify (a lost answer, reconciled).
 SEARCH_CLOSING_STATUSES = {
     "expired": OtpStatus.EXPIRED,
     "invalid": OtpStatus.INVALID,

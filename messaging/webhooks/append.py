@@ -13,16 +13,16 @@ of single-row INSERTs was measured slower: the holder waited for the GIL between
 statements with every other writer waiting for it (40k signed DLRs under the benchmark's
 gunicorn, alternated three times: 0.30-0.55 of the bare handler's rate, 0.37-0.57 now).
 
-The long writers (a launch writing its chunks, the drain applying events, a contact import) take turns on an
-advisory file lock beside the database file (``core.batches.turns``, exclusive): each append
-holds it shared, on its thread's own descriptor, from before it queues until its row is
-written, so it waits in the kernel while one of them holds its turn, gets in between two of
-their transactions, and never polls SQLite's lock against them with the busy handler's
-growing sleeps. Taken before the turn, not by the writer inside it: every call that lets go
-of the GIL inside the turn is a wait for it with the process's other appends queued behind.
-(Appends without a pause between them would keep a long writer waiting; the receiver's
-caller has a 3 s limit, a launch none.) An in-memory database (tests) has no file: the thread
-lock only.
+The long writers (a launch writing its chunks, the drain applying events, a contact import)
+take turns on an advisory file lock beside the database file (``core.batches.turns``,
+exclusive): each append holds it shared, on its thread's own descriptor, from before it
+queues until its row is written, so it waits in the kernel while one of them holds its turn,
+gets in between two of their transactions, and never polls SQLite's lock against them with
+the busy handler's growing sleeps. Taken before the turn, not by the writer inside it: every
+call that lets go of the GIL inside the turn is a wait for it with the process's other
+appends queued behind. (Appends without a pause between them would keep a long writer
+waiting; the receiver's caller has a 3 s limit, a launch none.) An in-memory database
+(tests) has no file: the thread lock only.
 
 Without Django's cursor (its wrapper, placeholder rewriting and instrumentation cost about a
 tenth of the receiver's CPU per answer, which is what its throughput is): the driver's
