@@ -52,6 +52,19 @@ def webhook_events_drain() -> int:
     return apply_pending_events()
 
 
+def webhook_events_stored() -> int:
+    """Events the receiver stored: in the event table, and in the inboxes not moved yet."""
+    from django.db import connection
+
+    from messaging.webhooks import inbox
+
+    WebhookEvent = models().WebhookEvent
+    keys = list(inbox.held_keys(connection))
+    moved = sum(WebhookEvent.objects.filter(dedupe_key__in=keys[start:start + 5000]).count()
+                for start in range(0, len(keys), 5000))
+    return WebhookEvent.objects.count() + len(keys) - moved
+
+
 def sign(body: bytes, key: str) -> str:
     """The ``Signature`` header BICS sends (HMAC-SHA256 hex of the raw body)."""
     from bics.webhooks import sign as bics_sign

@@ -178,13 +178,13 @@ def run() -> dict:
     from bench import setup_django
 
     setup_django()
-    from bench.models import models, webhook_events_drain
+    from bench.models import webhook_events_drain, webhook_events_stored
 
     n = EVENTS
     _messages(n)
     create_webhook()
     received, base = receive_both(n, ROUNDS)
-    stored = models().WebhookEvent.objects.count()
+    stored = webhook_events_stored()
     started = time.perf_counter()
     processed = webhook_events_drain()
     process_s = time.perf_counter() - started

@@ -283,6 +283,11 @@ CAMPAIGN_PREPARE_STALE = env.int("CAMPAIGN_PREPARE_STALE", default=60)
 # Webhook events applied per set (one transaction), and how often a receiving process nudges the drain.
 BICS_WEBHOOK_APPLY_SET = env.int("BICS_WEBHOOK_APPLY_SET", default=500)
 BICS_WEBHOOK_KICK_SECONDS = env.float("BICS_WEBHOOK_KICK_SECONDS", default=0.5)
+# SQLite: each server process appends callbacks to an inbox file of its own and moves them into
+# the event table every BICS_WEBHOOK_INBOX_FLUSH_SECONDS (messaging/webhooks/inbox.py).
+BICS_WEBHOOK_INBOX = env.bool("BICS_WEBHOOK_INBOX", default=True)
+BICS_WEBHOOK_INBOX_DIR = env.str("BICS_WEBHOOK_INBOX_DIR", default="")  # default: beside the database file
+BICS_WEBHOOK_INBOX_FLUSH_SECONDS = env.float("BICS_WEBHOOK_INBOX_FLUSH_SECONDS", default=1.0)
 
 # --- Staff experience -----------------------------------------------------------------------
 from datetime import timedelta as _timedelta  # noqa: E402

@@ -38,3 +38,8 @@ STORAGES = {
     "default": {"BACKEND": "core.uploads.DatabaseStorage"},  # as in production: no shared disk
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Callbacks go to the event table at once (a test reads it right after posting, whatever the
+# broker's state); tests/webhooks/test_inbox.py turns the inbox on, and the drain moves it
+# there (no flush thread beside the tests unless a test asks for one).
+BICS_WEBHOOK_INBOX = False
+BICS_WEBHOOK_INBOX_FLUSH_SECONDS = 0

@@ -1,9 +1,13 @@
 """Appending a received event: one INSERT, committed before the receiver answers 200.
 
+On a SQLite file, outside a transaction (a server's receiver), the event goes to the
+process's own inbox file (``inbox``: why), and a move takes it into the event table a set
+at a time. Elsewhere, and when the inbox cannot be written, into the table at once:
+
 ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``: a BICS retry of a stored event adds no row
 and raises nothing (so a caller's transaction stays usable on PostgreSQL).
 
-On a SQLite file a server's appends are written in groups on one connection per process:
+Into the table on a SQLite file, a server's appends are written in groups on one connection per process:
 each queues its row, and the thread whose turn it is (``_turn``) writes every row its process
 queued meanwhile as one autocommitted multi-row INSERT (``_shared_connection``: why one
 connection). One statement, so SQLite's write lock is held only inside it, while the thread
@@ -33,7 +37,9 @@ goes through a Django cursor, as any query; on PostgreSQL through the driver in 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
 import threading
 from datetime import UTC, datetime
 
@@ -41,6 +47,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from core.batches.turns import turn_path
+from messaging.webhooks import inbox
 from messaging.webhooks.models import WebhookEvent
 
 try:
@@ -54,6 +61,7 @@ _waiting_lock = threading.Lock()
 _lock_files = threading.local()  # .file: this thread's _LockFile
 _shared: tuple[int, str, object] | None = None  # (pid, database, sqlite3 connection) of this process's appends
 _sql: dict[tuple, str] = {}  # (vendor, driver) and ("group", rows)
+log = logging.getLogger("messaging.webhooks")
 RECEIVED = str(WebhookEvent.State.RECEIVED)
 DEDUPE_KEY = 6  # the position of dedupe_key in an append's parameters
 
@@ -80,9 +88,10 @@ def received_at(conn) -> object:
 
 
 def append_event(*, webhook_id: int | None, event, raw_json: str | None = None, conn=None) -> bool:
-    """Store one normalised ``BicsEvent`` (no model instance); True when a row was added,
-    False for an event already stored. Returns once the row is committed (or is part of the
-    caller's transaction). ``raw_json``: the body the event was decoded from, stored as the
+    """Store one normalised ``BicsEvent`` (no model instance); True when a row was added
+    (or the event was put in the inbox: a retry is left out when it is moved), False for an
+    event already stored. Returns once the row is committed (or is part of the caller's
+    transaction). ``raw_json``: the body the event was decoded from, stored as the
     event's ``raw`` instead of encoding ``event.raw`` again; ``conn``: the default database's
     connection when the caller has it."""
     conn = conn or connections[DEFAULT_DB_ALIAS]
@@ -90,6 +99,13 @@ def append_event(*, webhook_id: int | None, event, raw_json: str | None = None, 
               raw_json if raw_json is not None else json.dumps(event.raw), event.dedupe_key, RECEIVED)
     if conn.vendor != "sqlite":
         return _insert(conn, params)
+    directory = None if conn.in_atomic_block else inbox.inbox_directory(conn)
+    if directory is not None:
+        try:
+            inbox.append(directory, params[:DEDUPE_KEY + 1], conn)
+            return True  # a retry is recognised when the drain moves it (the unique key)
+        except (OSError, sqlite3.Error) as exc:  # the event table then, as without an inbox
+            log.warning("webhook inbox append failed (%s); stored in the event table", type(exc).__name__)
     path = turn_path(conn)  # the lock file of the long writers (core.batches.turns)
     if path is not None and not conn.in_atomic_block:
         return _append_grouped(conn, params, path)

@@ -1,5 +1,6 @@
-"""Delivery-report ingest as a stream: the receiver stores each event (one INSERT) and
-answers; a drain applies the stored events in sets.
+"""Delivery-report ingest as a stream: the receiver stores each event (one INSERT; on SQLite
+into its process's inbox file, ``inbox``) and answers; a drain applies the stored events in
+sets, after moving into the table what the inboxes still hold.
 
 ``apply_pending_events`` takes the events still ``received``, oldest first, a set at a time
 (``BICS_WEBHOOK_APPLY_SET`` at first, then as many as keep a set's transaction short). Each set is one transaction: the processors' writes and the marking of the events
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from core.batches.turns import writer_turns
 from core.sql_rows import execute, keys_clause, rows_cte
+from messaging.webhooks import inbox
 from messaging.webhooks.models import WebhookEvent
 from messaging.webhooks.registry import processor_for, set_processor_for
 
@@ -58,6 +60,7 @@ def _apply_sets(*, limit: int | None = None, deadline: float | None = None) -> t
     """Sets until none is left, ``limit`` events are taken or ``deadline`` (monotonic) is
     past: (taken, whether the last set found nothing)."""
     total, size = 0, set_size()
+    inbox.move_all(connection)  # what the receivers' inboxes hold and their flushes have not moved yet
     with writer_turns():  # the receiver's appends get in between two sets
         while (limit is None or total < limit) and (deadline is None or time.monotonic() < deadline):
             started = time.monotonic()
@@ -171,7 +174,7 @@ def _mark(outcomes: dict[int, tuple[str, dict | str, str]]) -> None:
 
 # --------------------------------------------------------------------------- the drain
 def pending_exists() -> bool:
-    return WebhookEvent.objects.filter(state=E.RECEIVED).exists()
+    return WebhookEvent.objects.filter(state=E.RECEIVED).exists() or inbox.pending(inbox.inbox_directory(connection))
 
 
 def drain(*, budget_seconds: float = 20.0) -> tuple[int, bool]:

@@ -4,7 +4,8 @@
 ``/webhooks/bics/<slug>/`` with a JSON body and no query string is served here with what the
 view does when it accepts a callback: find the webhook (the view's cache), check the
 credentials (``base.check_credentials``: the Bearer, the Signature, constant-time), store the
-event (``services.append_event``: one INSERT, the unique dedupe key keeping a retry once),
+event (``services.webhook_event_receive``: one INSERT, on SQLite into the process's inbox file;
+the unique dedupe key keeps a retry once),
 nudge the drain, answer 200 with the view's body. The middleware does nothing for this URL
 (no session, user, CSRF or static file); the host check and the HTTPS redirect it would
 apply are applied here by falling through.

@@ -1,8 +1,9 @@
 """Webhooks: store what BICS pushes, process it once.
 
 * ``webhook_event_receive`` stores an event (``append.append_event``: one INSERT … ON CONFLICT
-  DO NOTHING on the unique dedupe key, so a BICS retry is stored once) and nudges the drain after
-  commit. The receiver answers 200 right after it (BICS gives up after 3 s); nothing else
+  DO NOTHING on the unique dedupe key, so a BICS retry is stored once; on SQLite into the
+  process's inbox file, moved into the table a set at a time, ``inbox``) and nudges the drain
+  after commit. The receiver answers 200 right after it (BICS gives up after 3 s); nothing else
   happens inside the request. ``receiver_wsgi`` serves the common case (a JSON POST) with
   the same two calls and without Django's middleware stack.
 * ``apply_pending_events`` (``ingest.py``) applies the stored events in sets, each set marked

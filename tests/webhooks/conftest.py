@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import RequestFactory
 
 from bics.webhooks import sign
+from config.wsgi import application
 from messaging.webhooks.models import Webhook
 
 SECRET = "s3cret-bearer-value"
@@ -67,3 +69,29 @@ def _no_webhook_cache(settings):
     forget_webhooks()
     yield
     forget_webhooks()
+
+
+# ---------------------------------------------------------------- the project's WSGI application, as a server calls it
+PATH = "/webhooks/bics/ourhook/"
+
+
+def call(method: str, path: str, data=b"", *, content_type="application/json", **headers) -> tuple[int, bytes]:
+    body = data if isinstance(data, bytes | str) else json.dumps(data).encode()
+    environ = RequestFactory().generic(method, path, body, content_type=content_type, **headers).environ
+    answer: dict = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        answer["status"] = int(status.split()[0])
+
+    chunks = application(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return answer["status"], content
+
+
+def post(data, *, path=PATH, **auth) -> tuple[int, bytes]:
+    body = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return call("POST", path, body, **headers_for(body, **auth))

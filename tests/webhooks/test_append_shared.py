@@ -1,5 +1,5 @@
-"""``append.append_event`` on a database file (the server's case; the test database is in
-memory): the appends of a process are written in groups, one statement each, on one shared
+"""``append.append_event`` on a database file into the event table, as without an inbox
+(``BICS_WEBHOOK_INBOX`` off, or an inbox that cannot be written: ``test_inbox.py``): the appends of a process are written in groups, one statement each, on one shared
 connection (opened as Django opens its own, reopened after a fork or an error), holding the
 long writers' lock file shared (``core.batches.turns`` holds it exclusive for a turn)."""
 
@@ -34,9 +34,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.skipif(connection.vendor != "sq
 
 
 @pytest.fixture
-def file_db(tmp_path, monkeypatch):
+def file_db(tmp_path, monkeypatch, settings):
     """A Django connection to a database file holding the webhook tables; no shared
-    connection left over from another test."""
+    connection left over from another test; no inbox."""
+    settings.BICS_WEBHOOK_INBOX = False
     monkeypatch.setattr(append, "_shared", None)
     monkeypatch.setattr(append, "_lock_files", threading.local())
     conn = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / "db.sqlite3")}, alias="filedb")

@@ -10,7 +10,6 @@ import logging
 
 import pytest
 from django.db import transaction
-from django.test import RequestFactory
 
 from config.wsgi import application
 from messaging.campaigns.models import DeliveryReport, Message
@@ -21,10 +20,9 @@ from messaging.webhooks.models import Webhook, WebhookEvent
 from messaging.webhooks.parsing import parse_body
 from tests.concurrency import on_postgresql, run_on_postgresql
 
-from .conftest import SECRET, TOKEN, dlr, headers_for
+from .conftest import PATH, SECRET, TOKEN, call, dlr, headers_for, post
 
 pytestmark = pytest.mark.django_db(transaction=True)  # autocommit, as under a real server
-PATH = "/webhooks/bics/ourhook/"
 
 
 @pytest.fixture
@@ -39,28 +37,6 @@ def to_django(monkeypatch):
 
     monkeypatch.setattr(application, "app", recording)
     return seen
-
-
-def call(method: str, path: str, data=b"", *, content_type="application/json", **headers) -> tuple[int, bytes]:
-    body = data if isinstance(data, bytes | str) else json.dumps(data).encode()
-    environ = RequestFactory().generic(method, path, body, content_type=content_type, **headers).environ
-    answer: dict = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"] = int(status.split()[0])
-
-    chunks = application(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
-    return answer["status"], content
-
-
-def post(data, *, path=PATH, **auth) -> tuple[int, bytes]:
-    body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return call("POST", path, body, **headers_for(body, **auth))
 
 
 def test_a_signed_json_callback_is_stored_by_the_lean_path_and_answered_200(hook, to_django):
