@@ -21,9 +21,10 @@ A move stopped in between moves the same rows again: the unique key keeps them o
 retry or a second move is stored once and applied once.
 
 Who moves: the owning process, on a thread of its own every ``BICS_WEBHOOK_INBOX_FLUSH_SECONDS``
-(the events reach the table, and the admin, within that much), and the drain, which moves
-every file before it applies (``ingest``): the files of processes that ended, and whatever a
-flush has not moved yet. Both take the long writers' turns (``core.batches.turns``).
+(the events reach the table, and the admin, within that much) and once more when it ends
+normally; and the drain, which moves every file before it applies (``ingest``): the files
+of processes that were killed, and whatever a flush has not moved yet. Both take the long
+writers' turns (``core.batches.turns``).
 
 Files: ``<pid>-<random>.sqlite3`` in the inbox directory (beside the database file), with a
 ``.lock`` file its owner holds (``flock``, shared) for its life, so the kernel lets go of it
@@ -34,7 +35,9 @@ the same pid never opens a file the drain may be removing.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import glob
 import logging
 import os
@@ -101,10 +104,20 @@ class _Own:
             raise
         every = float(getattr(settings, "BICS_WEBHOOK_INBOX_FLUSH_SECONDS", 1.0))
         self.flusher = _Flusher(self.path, Mover.for_connection(conn), every) if every > 0 else None
-
-    def close(self) -> None:
         if self.flusher is not None:
-            self.flusher.stop()
+            atexit.register(self._ending)
+
+    def _ending(self) -> None:
+        """A process that ends normally (a server's worker told to stop) moves what its inbox
+        holds first: the drain then finds nothing left to move."""
+        if self.pid == os.getpid() and self.flusher is not None:
+            self.flusher.stop(wait=True, last_move=True)
+
+    def close(self, *, wait: bool = False) -> None:
+        """``wait``: until the flusher's move in progress has ended (not in a request)."""
+        if self.flusher is not None:
+            atexit.unregister(self._ending)
+            self.flusher.stop(wait=wait)
         self.db.close()
         os.close(self.lock_fd)  # the drain may now move the rest and remove the file
 
@@ -116,21 +129,29 @@ class _Flusher:
 
     def __init__(self, path: str, mover: Mover, every: float):
         self.path, self.mover, self.every = path, mover, every
+        self.last_move = False
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="webhook-inbox-flush", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while not self.stopping.wait(self.every):
-            try:
-                self.mover.move(self.path)
-            except Exception as exc:  # noqa: BLE001 - kept in the inbox; the drain moves it as well
-                log.warning("webhook inbox not moved (%s); kept for the next move", type(exc).__name__)
+            self._move()
+        if self.last_move:
+            self._move()
         self.mover.close()
 
-    def stop(self) -> None:
+    def _move(self) -> None:
+        try:
+            self.mover.move(self.path)
+        except Exception as exc:  # noqa: BLE001 - kept in the inbox; the drain moves it as well
+            log.warning("webhook inbox not moved (%s); kept for the next move", type(exc).__name__)
+
+    def stop(self, *, wait: bool, last_move: bool = False) -> None:
+        """``last_move``: one more move before the thread ends."""
+        self.last_move = last_move
         self.stopping.set()
-        if self.thread is not threading.current_thread():
+        if wait:
             self.thread.join(timeout=30)
 
 
@@ -166,7 +187,7 @@ def forget_own() -> None:
     global _own  # noqa: PLW0603
     with _own_lock:
         if _own is not None and _own.pid == os.getpid():
-            _own.close()
+            _own.close(wait=True)
         _own = None
 
 
@@ -240,22 +261,17 @@ class Mover:
             self.turn_fd = None
 
 
-_MOVE_SQL: list[str] = []
-
-
+@functools.cache
 def _move_sql() -> str:
     """The event table's INSERT from the attached inbox (a webhook deleted since: none)."""
-    if not _MOVE_SQL:
-        from messaging.webhooks.models import Webhook, WebhookEvent
+    from messaging.webhooks.models import Webhook, WebhookEvent
 
-        table, hooks = WebhookEvent._meta.db_table, Webhook._meta.db_table
-        _MOVE_SQL.append(
-            f"INSERT INTO main.{table} (webhook_id, received_at, event_type, method, payload, raw, dedupe_key, "  # noqa: S608
+    table, hooks = WebhookEvent._meta.db_table, Webhook._meta.db_table
+    return (f"INSERT INTO main.{table} (webhook_id, received_at, event_type, method, payload, raw, dedupe_key, "  # noqa: S608
             f"state, attempts, error, result, processed_at) SELECT CASE WHEN webhook_id IN (SELECT id FROM main.{hooks}) "
             f"THEN webhook_id END, received_at, event_type, method, payload, raw, dedupe_key, "
             f"'{WebhookEvent.State.RECEIVED}', 0, '', '{{}}', NULL FROM box.inbox WHERE id <= ? ORDER BY id "
             "ON CONFLICT (dedupe_key) DO NOTHING")
-    return _MOVE_SQL[0]
 
 
 # --------------------------------------------------------------------------- the drain's side

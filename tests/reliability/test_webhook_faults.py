@@ -11,6 +11,7 @@ import os
 import random
 
 import pytest
+from django.db import connection
 
 from bics.webhooks import sign
 from messaging.campaigns.models import DeliveryReport, Message
@@ -28,11 +29,21 @@ def body(message_id: str, status: str, number: str, **extra) -> bytes:
     return json.dumps({"event": "sms:message:status", "payload": payload}).encode()
 
 
-def test_genuine_events_processed_once_forged_refused_none_backwards(client, settings,
+@pytest.mark.parametrize("store", ["table", pytest.param("inbox", marks=pytest.mark.django_db(transaction=True))])
+def test_genuine_events_processed_once_forged_refused_none_backwards(client, settings, tmp_path, store,
                                                                        django_capture_on_commit_callbacks):
+    """``store``: into the event table at once (inside the test's transaction, as on
+    PostgreSQL), or, as a server on SQLite does, into the process's inbox, moved by the drain."""
+    from messaging.webhooks import inbox
     from messaging.webhooks.base import forget_webhooks
+    from messaging.webhooks.ingest import apply_pending_events
 
     settings.BICS_WEBHOOK_CACHE_SECONDS = 0
+    if store == "inbox":
+        if connection.vendor != "sqlite":
+            pytest.skip("the inbox is SQLite's")
+        settings.BICS_WEBHOOK_INBOX, settings.BICS_WEBHOOK_INBOX_DIR = True, str(tmp_path / "inbox")
+        inbox.forget_own()
     forget_webhooks()
     Webhook.objects.create(name="Back-office", uri="http://127.0.0.1:8000/webhooks/bics/relhook/", secret=SECRET,
                            bics_id=BICS_ID, slug="relhook")
@@ -66,6 +77,10 @@ def test_genuine_events_processed_once_forged_refused_none_backwards(client, set
             else:
                 assert response.status_code == 200, (kind, response.status_code, response.content[:200])
     assert refused == len(forged)
+    apply_pending_events()  # what a drain nudged meanwhile has not applied (the broker's state is the tests')
+    if store == "inbox":
+        assert inbox.held_keys(connection) == set()
+        inbox.forget_own()
     genuine_events = EVENTS + len(late)  # duplicates are the same event again
     assert WebhookEvent.objects.count() == genuine_events
     assert set(WebhookEvent.objects.values_list("state", flat=True)) == {"processed"}

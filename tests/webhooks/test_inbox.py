@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -198,3 +200,40 @@ def test_the_owner_moves_its_inbox_into_the_database_file_on_its_own(tmp_path, s
 def table_keys(conn) -> list[str]:
     with sqlite3.connect(conn.settings_dict["NAME"]) as other:
         return [key for (key,) in other.execute(f"SELECT dedupe_key FROM {WebhookEvent._meta.db_table}")]  # noqa: S608
+
+
+ENDING = """
+import json, sys
+import django
+django.setup()
+from django.conf import settings
+from django.db import connection
+settings.BICS_WEBHOOK_INBOX, settings.BICS_WEBHOOK_INBOX_FLUSH_SECONDS = True, 3600
+from messaging.webhooks.append import append_event
+from messaging.webhooks.parsing import parse_body
+assert append_event(webhook_id=None, event=parse_body(sys.argv[1].encode()), conn=connection)
+"""
+
+
+def test_a_process_that_ends_normally_moves_its_inbox_first(tmp_path):
+    conn = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / "db.sqlite3")}, alias="filedb")
+    with conn.schema_editor(atomic=False) as editor:
+        editor.create_model(Webhook)
+        editor.create_model(WebhookEvent)
+    body = json.dumps(dlr("m-1"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test",
+           "TEST_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    done = subprocess.run([sys.executable, "-c", ENDING, body], env=env, cwd=settings_root(), capture_output=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    try:  # the flush was an hour away: the row was moved on the way out
+        assert table_keys(conn) == [parse_body(body.encode()).dedupe_key]
+        assert inbox_rows(tmp_path / "db.sqlite3-inbox") == []
+    finally:
+        conn.close()
+
+
+def settings_root() -> str:
+    from django.conf import settings
+
+    return str(settings.BASE_DIR)
