@@ -103,7 +103,7 @@ def append_event(*, webhook_id: int | None, event, raw_json: str | None = None, 
     if directory is not None:
         try:
             inbox.append(directory, params[:DEDUPE_KEY + 1], conn)
-            return True  # a retry is recognised when the drain moves it (the unique key)
+            return True  # a retry is recognised when it is moved (the unique key)
         except (OSError, sqlite3.Error) as exc:  # the event table then, as without an inbox
             log.warning("webhook inbox append failed (%s); stored in the event table", type(exc).__name__)
     path = turn_path(conn)  # the lock file of the long writers (core.batches.turns)

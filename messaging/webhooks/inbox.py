@@ -49,6 +49,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from core.batches.turns import turn_path
+
 try:
     import fcntl
 except ImportError:  # not POSIX: no inbox, the event table directly
@@ -83,6 +85,12 @@ def _connect(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+def existing(path: str) -> str:
+    """The URI of the inbox file at ``path`` that opens it only if it exists: a file another
+    drain has just removed is never made again."""
+    return f"file:{quote(path)}?mode=rw"
 
 
 # --------------------------------------------------------------------------- the owner's side
@@ -204,8 +212,6 @@ class Mover:
 
     @classmethod
     def for_connection(cls, conn) -> Mover:
-        from core.batches.turns import turn_path
-
         def connect():
             db = conn.get_new_connection(conn.get_connection_params())
             db.isolation_level = None  # autocommit: each statement its own transaction
@@ -219,7 +225,7 @@ class Mover:
         if self.db is None:
             self.db = self.connect()
         db, taken = self.db, 0
-        db.execute("ATTACH DATABASE ? AS box", (f"file:{quote(path)}?mode=rw",))  # never made again once removed
+        db.execute("ATTACH DATABASE ? AS box", (existing(path),))
         try:
             db.execute(CREATE.replace("EXISTS inbox", "EXISTS box.inbox"))  # an owner between its connection and table
             while True:
@@ -329,7 +335,7 @@ def _remove_if_abandoned(path: str) -> bool:
 
 def _is_empty(path: str) -> bool:
     try:
-        db = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_S)  # never made again
+        db = sqlite3.connect(existing(path), uri=True, timeout=BUSY_TIMEOUT_S)
     except sqlite3.OperationalError:
         return True  # removed meanwhile
     try:
@@ -345,7 +351,7 @@ def held_keys(conn) -> set[str]:
     already: a move stopped before it forgot them)."""
     directory, keys = inbox_directory(conn), set()
     for path in inbox_files(directory) if directory else ():
-        db = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_S)
+        db = sqlite3.connect(existing(path), uri=True, timeout=BUSY_TIMEOUT_S)
         try:
             keys.update(key for (key,) in db.execute("SELECT dedupe_key FROM inbox"))
         finally:
